@@ -1,0 +1,55 @@
+"""Clear errors for bad input, and the checks that raise them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["InputError", "CheckpointError", "as_finite_array", "check_same_length"]
+
+
+class InputError(ValueError):
+    """Bad input: the message says what is wrong and how to fix it."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing or corrupt; the message lists the epochs that can be loaded."""
+
+
+def as_finite_array(values: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
+    """Return ``values`` as a float array, refusing NaN, infinities and the wrong dimension.
+
+    Parameters
+    ----------
+    values
+        Anything ``numpy.asarray`` accepts.
+    name
+        How the caller calls this input; it appears in the error message.
+    ndim
+        Required number of dimensions, if any.
+    """
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{name} must be numeric, got {type(values).__name__}: {err}") from None
+    if ndim is not None and array.ndim != ndim:
+        raise InputError(f"{name} must be {ndim}-dimensional, got shape {array.shape}")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        kind = "NaN" if np.isnan(array[first]) else "infinite"
+        raise InputError(
+            f"{name} has {int(bad.sum())} non-finite entries (first: {kind} at index {first}); "
+            "remove or fix them before histogramming or fitting"
+        )
+    return array
+
+
+def check_same_length(**arrays: np.ndarray) -> int:
+    """Check that the named arrays have the same length along axis 0 and return it."""
+    lengths = {name: len(a) for name, a in arrays.items() if a is not None}
+    if len(set(lengths.values())) > 1:
+        described = ", ".join(f"{k}={v}" for k, v in lengths.items())
+        raise InputError(f"arrays must have the same length, got {described}")
+    return next(iter(lengths.values()), 0)
