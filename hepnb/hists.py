@@ -1,0 +1,415 @@
+"""Compare a reference histogram with one or more others: overlay, ratio panel, chi2/ndf, KS, W1, MSE.
+
+Every input is turned into a :class:`hist.Hist` with ``Weight`` storage, so weighted samples (negative weights
+included) and plain counts are handled by the same formulas. The chi2 is the one used to rank GAN epochs in the
+calorimeter study (``../shared/specs/calorimeter_gan.md`` section 3), with sums of squared weights as variances::
+
+    chi2 = sum_i (n_i/N - m_i/M)^2 / (var(n_i)/N^2 + var(m_i)/M^2),   ndf = (bins with n_i or m_i) - 1
+
+KS and Wasserstein-1 are computed on the unbinned samples when both were given as arrays, and on the bin
+contents otherwise (then they resolve nothing finer than a bin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import boost_histogram as bh
+import hist
+import matplotlib.pyplot as plt
+import mplhep as mh
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
+
+from hepnb import style
+from hepnb.errors import InputError, as_finite_array
+
+__all__ = [
+    "Chi2Result",
+    "KSResult",
+    "Comparison",
+    "chi2",
+    "ks",
+    "wasserstein",
+    "mse",
+    "make_hist",
+]
+
+BinSpec = Union[bh.axis.Axis, Sequence[float], tuple[int, float, float]]
+
+
+@dataclass(frozen=True)
+class Chi2Result:
+    """Chi2 of two normalised histograms with Poisson (or sum-of-weights-squared) errors."""
+
+    chi2: float
+    ndf: int
+
+    @property
+    def reduced(self) -> float:
+        """chi2/ndf (NaN when there are no degrees of freedom)."""
+        return self.chi2 / self.ndf if self.ndf > 0 else float("nan")
+
+    @property
+    def p_value(self) -> float:
+        """Probability of a larger chi2 if both histograms came from one distribution."""
+        return float(stats.chi2.sf(self.chi2, self.ndf)) if self.ndf > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class KSResult:
+    """Kolmogorov-Smirnov distance of two (weighted) distributions.
+
+    ``p_value`` uses the effective sample sizes ``(sum w)^2 / sum w^2``; ``binned`` says whether the CDFs were
+    built from bin contents (then the p-value is only indicative).
+    """
+
+    statistic: float
+    p_value: float
+    binned: bool
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """A histogram plus, when it was built from arrays, the raw values and weights."""
+
+    hist: hist.Hist
+    values: np.ndarray | None = None
+    weights: np.ndarray | None = None
+
+
+# --------------------------------------------------------------------------------------------------- building
+def _axis(spec: Any, name: str) -> bh.axis.Axis:
+    if isinstance(spec, bh.axis.Axis):
+        return spec
+    if isinstance(spec, tuple) and len(spec) == 3 and isinstance(spec[0], (int, np.integer)):
+        n, lo, hi = spec
+        if n < 1 or not hi > lo:
+            raise InputError(f"binning {spec} for {name}: need (n >= 1, low, high) with high > low")
+        return hist.axis.Regular(int(n), float(lo), float(hi), name=name)
+    edges = as_finite_array(spec, f"bin edges of {name}", ndim=1)
+    if len(edges) < 2 or np.any(np.diff(edges) <= 0):
+        raise InputError(f"bin edges of {name} must be at least two strictly increasing numbers, got {edges}")
+    return hist.axis.Variable(edges, name=name)
+
+
+def make_hist(
+    values: Any,
+    bins: BinSpec | tuple[BinSpec, BinSpec],
+    weights: Any | None = None,
+    *,
+    name: str = "sample",
+) -> hist.Hist:
+    """Fill a ``Weight``-storage histogram from values ``[N]`` (1-D) or ``[N, 2]`` (2-D).
+
+    ``bins`` is a hist axis, a sequence of edges or ``(n, low, high)``; for 2-D a pair of those.
+    """
+    return _sample_from_arrays(values, bins, weights, name).hist
+
+
+def _is_2d_spec(bins: Any) -> bool:
+    return (
+        isinstance(bins, (tuple, list))
+        and len(bins) == 2
+        and not isinstance(bins[0], (int, float, np.integer, np.floating))
+    )
+
+
+def _sample_from_arrays(values: Any, bins: Any, weights: Any | None, name: str) -> _Sample:
+    if bins is None:
+        raise InputError(f"{name} was given as an array: pass bins= (edges, (n, low, high) or a hist axis)")
+    array = as_finite_array(values, f"values of {name}")
+    two_d = _is_2d_spec(bins)
+    if two_d and (array.ndim != 2 or array.shape[1] != 2):
+        raise InputError(f"{name}: 2-D binning needs values of shape [N, 2], got {array.shape}")
+    if not two_d and array.ndim != 1:
+        raise InputError(f"{name}: 1-D binning needs values of shape [N], got {array.shape}")
+    if weights is None:
+        w = np.ones(len(array))
+    else:
+        w = as_finite_array(weights, f"weights of {name}", ndim=1)
+        if len(w) != len(array):
+            raise InputError(f"{name}: {len(array)} values but {len(w)} weights")
+    axes = [_axis(b, f"x{i}") for i, b in enumerate(bins)] if two_d else [_axis(bins, "x")]
+    h = hist.Hist(*axes, storage=hist.storage.Weight())
+    if two_d:
+        h.fill(array[:, 0], array[:, 1], weight=w)
+    else:
+        h.fill(array, weight=w)
+    return _Sample(h, array if not two_d else None, w if not two_d else None)
+
+
+def _sample(obj: Any, bins: Any, weights: Any | None, name: str) -> _Sample:
+    if isinstance(obj, hist.Hist):
+        if weights is not None:
+            raise InputError(f"{name} is already a histogram: weights cannot be applied to it")
+        if obj.ndim not in (1, 2):
+            raise InputError(f"{name} has {obj.ndim} axes: only 1-D and 2-D histograms can be compared")
+        values = obj.values()
+        variances = obj.variances()
+        # Double storage that was filled with weights has no variances: Poisson is the only honest guess.
+        variances = values if variances is None else variances
+        as_finite_array(values, f"bin contents of {name}")
+        as_finite_array(variances, f"bin variances of {name}")
+        h = hist.Hist(*obj.axes, storage=hist.storage.Weight())
+        h.view(flow=False).value = values
+        h.view(flow=False).variance = variances
+        return _Sample(h)
+    return _sample_from_arrays(obj, bins, weights, name)
+
+
+def _check_compatible(ref: hist.Hist, other: hist.Hist, name: str) -> None:
+    if ref.ndim != other.ndim:
+        raise InputError(f"{name} is {other.ndim}-D but the reference is {ref.ndim}-D")
+    for i, (a, b) in enumerate(zip(ref.axes, other.axes)):
+        ea, eb = np.asarray(a.edges), np.asarray(b.edges)
+        if ea.shape != eb.shape or not np.allclose(ea, eb, rtol=1e-9, atol=0):
+            raise InputError(
+                f"binning of {name} does not match the reference on axis {i}: "
+                f"{len(eb) - 1} bins in [{eb[0]:g}, {eb[-1]:g}] vs {len(ea) - 1} bins in [{ea[0]:g}, {ea[-1]:g}]; "
+                "fill both with the same axis"
+            )
+
+
+def _total(h: hist.Hist, name: str) -> float:
+    total = float(h.values().sum())
+    if total == 0:
+        raise InputError(f"{name} is empty inside the binning (sum of weights 0): check the range of the axes")
+    if total < 0:
+        raise InputError(f"{name} has a negative total yield ({total:g}): it cannot be normalised")
+    return total
+
+
+# --------------------------------------------------------------------------------------------------- metrics
+def _pair(ref: Any, other: Any) -> tuple[_Sample, _Sample]:
+    a = ref if isinstance(ref, _Sample) else _sample(ref, None, None, "reference")
+    b = other if isinstance(other, _Sample) else _sample(other, None, None, "other")
+    _check_compatible(a.hist, b.hist, "the other histogram")
+    return a, b
+
+
+def chi2(reference: hist.Hist | _Sample, other: hist.Hist | _Sample) -> Chi2Result:
+    """Chi2 of the two histograms after normalising each to unit area (1-D or 2-D)."""
+    a, b = _pair(reference, other)
+    n, m = a.hist.values().ravel(), b.hist.values().ravel()
+    vn, vm = a.hist.variances().ravel(), b.hist.variances().ravel()
+    big_n, big_m = _total(a.hist, "reference"), _total(b.hist, "other histogram")
+    denominator = vn / big_n**2 + vm / big_m**2
+    used = denominator > 0
+    value = float(np.sum((n[used] / big_n - m[used] / big_m) ** 2 / denominator[used]))
+    return Chi2Result(value, int(used.sum()) - 1)
+
+
+def mse(reference: hist.Hist | _Sample, other: hist.Hist | _Sample) -> float:
+    """Mean squared difference of bin contents, the other histogram scaled to the reference's total.
+
+    With samples of equal size this is the plain MSE of counts the calorimeter thesis quotes for 2-D histograms.
+    """
+    a, b = _pair(reference, other)
+    n, m = a.hist.values(), b.hist.values()
+    scale = _total(a.hist, "reference") / _total(b.hist, "other histogram")
+    return float(np.mean((n - scale * m) ** 2))
+
+
+def _cdfs(a: _Sample, b: _Sample) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Both CDFs evaluated at common support points, and whether they were built from bins."""
+    if a.hist.ndim != 1:
+        raise InputError("KS and Wasserstein-1 are defined for 1-D distributions only")
+    if a.values is not None and b.values is not None:
+        points = np.concatenate([a.values, b.values])
+        order = np.argsort(points, kind="stable")
+        points = points[order]
+        wa = np.concatenate([a.weights, np.zeros(len(b.values))])[order]
+        wb = np.concatenate([np.zeros(len(a.values)), b.weights])[order]
+        for w, name in ((wa, "reference"), (wb, "other sample")):
+            if w.sum() <= 0:
+                raise InputError(f"{name} has a non-positive total weight ({w.sum():g}): no CDF can be built")
+        # the CDF steps at the last of several equal points
+        last = np.append(points[1:] != points[:-1], True)
+        return points[last], (np.cumsum(wa) / wa.sum())[last], (np.cumsum(wb) / wb.sum())[last], False
+    centres = a.hist.axes[0].centers
+    ca = np.cumsum(a.hist.values()) / _total(a.hist, "reference")
+    cb = np.cumsum(b.hist.values()) / _total(b.hist, "other histogram")
+    return np.asarray(centres), ca, cb, True
+
+
+def _effective_entries(s: _Sample) -> float:
+    if s.weights is not None:
+        return float(s.weights.sum() ** 2 / np.sum(s.weights**2))
+    return float(s.hist.values().sum() ** 2 / max(s.hist.variances().sum(), 1e-300))
+
+
+def ks(reference: hist.Hist | _Sample, other: hist.Hist | _Sample) -> KSResult:
+    """Kolmogorov-Smirnov distance: the largest difference of the two CDFs."""
+    a, b = _pair(reference, other)
+    _, ca, cb, binned = _cdfs(a, b)
+    statistic = float(np.max(np.abs(ca - cb)))
+    na, nb = _effective_entries(a), _effective_entries(b)
+    p_value = float(stats.kstwo.sf(statistic, max(1, round(na * nb / (na + nb)))))
+    return KSResult(statistic, p_value, binned)
+
+
+def wasserstein(reference: hist.Hist | _Sample, other: hist.Hist | _Sample) -> float:
+    """Wasserstein-1 (earth mover's) distance, in the units of the axis: the area between the CDFs."""
+    a, b = _pair(reference, other)
+    points, ca, cb, _ = _cdfs(a, b)
+    return float(np.sum(np.abs(ca - cb)[:-1] * np.diff(points)))
+
+
+# --------------------------------------------------------------------------------------------------- Comparison
+class Comparison:
+    """A reference distribution and one or more others, with metrics, a table and a ratio plot.
+
+    Parameters
+    ----------
+    reference
+        A ``hist.Hist`` (1-D or 2-D) or an array ``[N]`` / ``[N, 2]``.
+    others
+        One such object, or a mapping label -> object.
+    bins
+        Binning for the array inputs: a hist axis, edges, ``(n, low, high)``; a pair of them for 2-D.
+    weights
+        Optional mapping label -> per-entry weights for array inputs (the reference's label included).
+    reference_label, xlabel, ylabel, title
+        Text for the plot and the table.
+    """
+
+    def __init__(
+        self,
+        reference: Any,
+        others: Any,
+        *,
+        bins: Any = None,
+        weights: Mapping[str, Any] | None = None,
+        reference_label: str = "Reference",
+        xlabel: str = "",
+        ylabel: str = "",
+        title: str = "",
+    ) -> None:
+        weights = dict(weights or {})
+        if not isinstance(others, Mapping):
+            others = {"Other": others}
+        if not others:
+            raise InputError("a Comparison needs at least one histogram to compare with the reference")
+        unknown = set(weights) - set(others) - {reference_label}
+        if unknown:
+            raise InputError(f"weights given for unknown labels {sorted(unknown)}; labels are {sorted(others)}")
+        self.reference_label = reference_label
+        self.xlabel, self.ylabel, self.title = xlabel, ylabel, title
+        self.reference = _sample(reference, bins, weights.get(reference_label), reference_label)
+        _total(self.reference.hist, reference_label)
+        if bins is None:  # others may be arrays binned like a reference histogram
+            bins = tuple(self.reference.hist.axes) if self.reference.hist.ndim == 2 else self.reference.hist.axes[0]
+        self.others: dict[str, _Sample] = {}
+        for label, obj in others.items():
+            sample = _sample(obj, bins, weights.get(label), label)
+            _check_compatible(self.reference.hist, sample.hist, label)
+            _total(sample.hist, label)
+            self.others[label] = sample
+
+    @property
+    def ndim(self) -> int:
+        """1 or 2."""
+        return self.reference.hist.ndim
+
+    def _other(self, label: str | None) -> _Sample:
+        if label is None:
+            if len(self.others) > 1:
+                raise InputError(f"several histograms are compared: name one of {list(self.others)}")
+            return next(iter(self.others.values()))
+        if label not in self.others:
+            raise InputError(f"no histogram labelled {label!r}; labels are {list(self.others)}")
+        return self.others[label]
+
+    def chi2(self, label: str | None = None) -> Chi2Result:
+        """Chi2/ndf of ``label`` (the only other histogram by default) against the reference."""
+        return chi2(self.reference, self._other(label))
+
+    def ks(self, label: str | None = None) -> KSResult:
+        """KS distance of ``label`` to the reference (1-D)."""
+        return ks(self.reference, self._other(label))
+
+    def wasserstein(self, label: str | None = None) -> float:
+        """Wasserstein-1 distance of ``label`` to the reference (1-D), in axis units."""
+        return wasserstein(self.reference, self._other(label))
+
+    def mse(self, label: str | None = None) -> float:
+        """MSE of bin contents of ``label`` against the reference (the thesis's 2-D metric)."""
+        return mse(self.reference, self._other(label))
+
+    def table(self) -> pd.DataFrame:
+        """One row per compared histogram: chi2, ndf, chi2/ndf and KS, W1 (1-D) or MSE (2-D)."""
+        rows = []
+        for label in self.others:
+            c = self.chi2(label)
+            row: dict[str, Any] = {"label": label, "chi2": c.chi2, "ndf": c.ndf, "chi2/ndf": c.reduced}
+            if self.ndim == 1:
+                row["KS"] = self.ks(label).statistic
+                row["W1"] = self.wasserstein(label)
+            else:
+                row["MSE"] = self.mse(label)
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("label")
+
+    def plot(self, fig: Figure | None = None) -> Figure:
+        """Normalised overlay with statistical bands and a ratio panel (1-D), or maps and a pull map (2-D)."""
+        if self.ndim == 2:
+            return self._plot_2d(fig)
+        return self._plot_1d(fig)
+
+    def _normalised(self, s: _Sample) -> tuple[np.ndarray, np.ndarray]:
+        h = s.hist
+        widths = np.diff(h.axes[0].edges)
+        total = h.values().sum()
+        return h.values() / total / widths, np.sqrt(np.maximum(h.variances(), 0)) / total / widths
+
+    def _plot_1d(self, fig: Figure | None) -> Figure:
+        if fig is None:
+            fig = plt.figure(figsize=(7, 6))
+        ax, rax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.06})
+        edges = self.reference.hist.axes[0].edges
+        ref, ref_err = self._normalised(self.reference)
+        mh.histplot(ref, edges, ax=ax, color="black", label=self.reference_label, yerr=False)
+        ax.stairs(ref + ref_err, edges, baseline=ref - ref_err, fill=True, color="black", alpha=0.15, lw=0)
+        safe = np.where(ref > 0, ref, np.nan)
+        rax.stairs(1 + ref_err / safe, edges, baseline=1 - np.nan_to_num(ref_err / safe), fill=True,
+                   color="black", alpha=0.15, lw=0)
+        for i, (label, sample) in enumerate(self.others.items()):
+            values, errors = self._normalised(sample)
+            c = self.chi2(label)
+            text = f"{label} ($\\chi^2$/ndf = {c.chi2:.1f}/{c.ndf})"
+            mh.histplot(values, edges, yerr=errors, ax=ax, color=f"C{i}", label=text)
+            mh.histplot(values / safe, edges, yerr=errors / safe, ax=rax, color=f"C{i}", histtype="errorbar")
+        rax.axhline(1, color="black", lw=0.8)
+        rax.set_ylim(0.5, 1.5)
+        rax.set_ylabel(f"Ratio to\n{self.reference_label}" if len(self.reference_label) < 12 else "Ratio")
+        rax.set_xlabel(self.xlabel)
+        ax.set_xlabel("")
+        ax.set_ylabel(self.ylabel or "Normalised entries / bin width")
+        ax.set_ylim(0, None)
+        ax.legend(loc="upper right", fontsize="small")
+        style.experiment_label(ax, text=self.title or "Simulation", com=None)
+        return fig
+
+    def _plot_2d(self, fig: Figure | None) -> Figure:
+        n = len(self.others)
+        if fig is None:
+            fig = plt.figure(figsize=(5 * (n + 1), 4.5))
+        axes = np.atleast_1d(fig.subplots(1, n + 1))
+        xa, ya = self.reference.hist.axes
+        ref = self.reference.hist.values()
+        ref_norm = ref / ref.sum()
+        mh.hist2dplot(ref_norm, xa.edges, ya.edges, ax=axes[0], cbar=True)
+        axes[0].set_title(self.reference_label)
+        for ax, (label, sample) in zip(axes[1:], self.others.items()):
+            other = sample.hist.values()
+            mh.hist2dplot(other / other.sum(), xa.edges, ya.edges, ax=ax, cbar=True)
+            ax.set_title(f"{label}: MSE = {self.mse(label):.3g}")
+        for ax in axes:
+            ax.set_xlabel(self.xlabel)
+            ax.set_ylabel(self.ylabel)
+        return fig

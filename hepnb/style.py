@@ -1,0 +1,39 @@
+"""The one place plots get their look: mplhep's ATLAS-like style, labels with units."""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import mplhep as mh
+from matplotlib.axes import Axes
+
+__all__ = ["use", "axis_label", "experiment_label"]
+
+EXPERIMENT = "hepnb"
+
+
+def use() -> None:
+    """Set the ATLAS-like mplhep style for every following plot."""
+    mh.style.use("ATLAS")
+    mpl.rcParams["figure.max_open_warning"] = 0
+
+
+def axis_label(quantity: str, unit: str | None = None) -> str:
+    """Return an axis title ``"quantity [unit]"``, or just ``quantity`` when it has no unit.
+
+    >>> axis_label("$m_{4\\ell}$", "GeV")
+    '$m_{4\\\\ell}$ [GeV]'
+    """
+    return f"{quantity} [{unit}]" if unit else quantity
+
+
+def experiment_label(
+    ax: Axes,
+    text: str = "Simulation",
+    *,
+    lumi: float | None = None,
+    com: float | None = 13,
+    rlabel: str | None = None,
+) -> None:
+    """Write the experiment label (bold 'hepnb' plus ``text``) and, optionally, the luminosity."""
+    # data=True stops mplhep from adding its own 'Simulation' word: the text is ours.
+    mh.label.exp_label(exp=EXPERIMENT, text=text, data=True, lumi=lumi, com=com, rlabel=rlabel, ax=ax, loc=0)
