@@ -1,0 +1,9 @@
+"""Training infrastructure shared by the studies: the epoch archive, its Lightning callback, a resuming fit."""
+
+from __future__ import annotations
+
+from hepnb.training.archive import EpochArchive
+from hepnb.training.callbacks import ArchiveCallback
+from hepnb.training.loop import fit
+
+__all__ = ["EpochArchive", "ArchiveCallback", "fit"]

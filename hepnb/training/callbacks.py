@@ -1,0 +1,89 @@
+"""Lightning callback that fills an EpochArchive: metrics every epoch, checkpoints every k epochs."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+
+from hepnb.errors import InputError
+from hepnb.training.archive import EpochArchive
+
+__all__ = ["ArchiveCallback"]
+
+MetricsFunction = Callable[[L.LightningModule, int], Mapping[str, float]]
+
+
+def _rng_state() -> dict[str, Any]:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def _set_rng_state(state: Mapping[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+class ArchiveCallback(L.Callback):
+    """Write each finished epoch's metrics, and every ``every`` epochs a checkpoint, into ``archive``.
+
+    The recorded metrics are the scalars the model logged (``trainer.callback_metrics``) plus what
+    ``metrics(model, epoch)`` returns (physics metrics on a validation set, for instance). Checkpoints hold the
+    model, optimiser and loop state and the random-number state, so a resumed training continues exactly as an
+    uninterrupted one would.
+
+    Parameters
+    ----------
+    archive
+        Where to write.
+    every
+        Checkpoint period in epochs (the last epoch of a training is always checkpointed).
+    metrics
+        Optional function ``(model, epoch) -> {name: value}`` evaluated after each epoch.
+    """
+
+    def __init__(self, archive: EpochArchive, every: int = 1, metrics: MetricsFunction | None = None) -> None:
+        if every < 1:
+            raise InputError(f"checkpoint period every={every} must be a positive number of epochs")
+        self.archive, self.every, self.metrics = archive, every, metrics
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        epoch = trainer.current_epoch + 1
+        values = {k: v for k, v in trainer.callback_metrics.items() if torch.as_tensor(v).numel() == 1}
+        if self.metrics is not None:
+            was_training = pl_module.training
+            pl_module.eval()
+            with torch.no_grad():
+                values.update(self.metrics(pl_module, epoch))
+            pl_module.train(was_training)
+        self.archive.append_metrics(epoch, values)
+        if epoch % self.every == 0 or epoch == trainer.max_epochs:
+            self._save(trainer, pl_module, epoch)
+
+    def _save(self, trainer: L.Trainer, pl_module: L.LightningModule, epoch: int) -> None:
+        target = self.archive.checkpoint_file(epoch)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        trainer.save_checkpoint(temporary)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+        self.archive.add_checkpoint(epoch, target, pl_module)
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        checkpoint["hepnb_rng_state"] = _rng_state()
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        if "hepnb_rng_state" in checkpoint:
+            _set_rng_state(checkpoint["hepnb_rng_state"])
