@@ -1,0 +1,296 @@
+"""EpochPicker: choose a training epoch from its metric history, by rule or by hand, and remember the choice.
+
+A GAN's loss does not say which epoch is best, so the physicist looks at physics metrics per epoch and at
+comparison plots. The picker shows the metric curves, a slider and a dropdown over the checkpointed epochs,
+and the comparison plots of the selected epoch. Its default is an automatic rule: every metric ranks the
+candidate epochs (1 = best), the ranks are averaged with the user's weights, and the lowest average wins (ties go
+to the later epoch). "Save choice" writes a JSON manifest; when the manifest exists, a headless re-run of the
+notebook takes the same epoch without any interaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import display
+from matplotlib.figure import Figure
+
+from hepnb.errors import InputError
+from hepnb.hists import Comparison
+from hepnb.io import write_json
+from hepnb.training.archive import EpochArchive
+
+__all__ = ["Choice", "rank_epochs", "EpochPicker"]
+
+RULE = "weighted-rank"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A chosen epoch, how it was chosen, and its metric values."""
+
+    epoch: int
+    rule: str
+    weights: dict[str, float]
+    higher_is_better: list[str] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the choice as a JSON manifest (atomically)."""
+        write_json(path, asdict(self))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Choice:
+        """Read a manifest written by :meth:`save`."""
+        try:
+            payload = json.loads(Path(path).read_text())
+            return cls(
+                epoch=int(payload["epoch"]),
+                rule=str(payload["rule"]),
+                weights={k: float(v) for k, v in payload["weights"].items()},
+                higher_is_better=list(payload.get("higher_is_better", [])),
+                metrics={k: float(v) for k, v in payload.get("metrics", {}).items()},
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise InputError(f"{path} is not an epoch-choice manifest ({err}); delete it to choose again") from None
+
+
+def rank_epochs(
+    history: pd.DataFrame,
+    weights: Mapping[str, float],
+    *,
+    candidates: Sequence[int] | None = None,
+    higher_is_better: Collection[str] = (),
+) -> pd.DataFrame:
+    """Rank epochs by the weighted average of their per-metric ranks.
+
+    Parameters
+    ----------
+    history
+        Metric values, one row per epoch (index: epoch).
+    weights
+        Metric name -> non-negative weight; metrics with weight 0 are shown but do not count.
+    candidates
+        Epochs that may be chosen (those with a checkpoint); all rows of ``history`` by default.
+    higher_is_better
+        Metrics for which a larger value is better (AUC, ...); the others are better when smaller.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate, best first, with the metric values, their ranks (``rank:<metric>``) and ``score``.
+    """
+    missing = [m for m in weights if m not in history.columns]
+    if missing:
+        raise InputError(f"metrics {missing} are not in the history; recorded metrics: {list(history.columns)}")
+    negative = {m: w for m, w in weights.items() if not w >= 0}
+    if negative:
+        raise InputError(f"metric weights must be non-negative, got {negative}")
+    if not any(w > 0 for w in weights.values()):
+        raise InputError("at least one metric needs a positive weight to rank the epochs")
+    table = history.loc[list(candidates) if candidates is not None else history.index, list(weights)].copy()
+    if table.empty:
+        raise InputError("no epoch to rank: the archive has no checkpoint with recorded metrics")
+    if table.isna().any().any():
+        bad = table.columns[table.isna().any()].tolist()
+        raise InputError(f"metrics {bad} are missing (NaN) for some candidate epochs; they cannot be ranked")
+    score = np.zeros(len(table))
+    for metric, weight in weights.items():
+        ranks = table[metric].rank(method="average", ascending=metric not in higher_is_better)
+        table[f"rank:{metric}"] = ranks
+        score += weight * ranks.to_numpy()
+    table["score"] = score / sum(weights.values())
+    order = np.lexsort((-table.index.to_numpy(), table["score"].to_numpy()))  # score, then later epoch first
+    return table.iloc[order]
+
+
+class EpochPicker:
+    """Pick the epoch of an EpochArchive: automatic rule, widget, and a manifest that makes it reproducible.
+
+    Parameters
+    ----------
+    archive
+        The training's archive (checkpoints and metric history).
+    comparisons
+        Function ``epoch -> sequence of Comparison`` drawn for the selected epoch.
+    weights
+        Metric name -> weight of the automatic rule (the metrics shown and ranked).
+    higher_is_better
+        Metrics for which larger is better.
+    manifest
+        JSON file of the saved choice; if it exists, it is the choice.
+    """
+
+    def __init__(
+        self,
+        archive: EpochArchive,
+        comparisons: Callable[[int], Sequence[Comparison]] | None = None,
+        *,
+        weights: Mapping[str, float],
+        higher_is_better: Collection[str] = (),
+        manifest: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.archive = archive
+        self.comparisons = comparisons
+        self.weights = dict(weights)
+        self.higher_is_better = list(higher_is_better)
+        self.manifest = Path(manifest) if manifest is not None else None
+        self._history = archive.history
+        self.candidates = [e for e in archive.epochs if e in self._history.index]
+        if not self.candidates:
+            raise InputError(f"{archive.path} has no checkpointed epoch with recorded metrics: train first")
+        self.ranking(self.weights)  # validate the metric names and weights now
+        self._cache: dict[int, Sequence[Comparison]] = {}
+
+    # ------------------------------------------------------------------------------------------ the rule
+    def ranking(self, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
+        """The candidate epochs ranked by the automatic rule with ``weights`` (the current ones by default)."""
+        return rank_epochs(
+            self._history, weights or self.weights, candidates=self.candidates, higher_is_better=self.higher_is_better
+        )
+
+    def automatic(self, weights: Mapping[str, float] | None = None) -> Choice:
+        """The automatic rule's choice."""
+        weights = dict(weights or self.weights)
+        epoch = int(self.ranking(weights).index[0])
+        return self._choice(epoch, RULE, weights)
+
+    def _choice(self, epoch: int, rule: str, weights: Mapping[str, float]) -> Choice:
+        values = self._history.loc[epoch, list(weights)]
+        return Choice(epoch, rule, dict(weights), sorted(self.higher_is_better), {k: float(v) for k, v in values.items()})
+
+    @property
+    def choice(self) -> Choice:
+        """The saved choice if the manifest exists, otherwise the automatic one."""
+        if self.manifest is not None and self.manifest.exists():
+            saved = Choice.load(self.manifest)
+            if saved.epoch not in self.candidates:
+                raise InputError(
+                    f"{self.manifest} chose epoch {saved.epoch}, which this archive cannot load "
+                    f"(epochs: {self.candidates}); delete the manifest to choose again"
+                )
+            return saved
+        return self.automatic()
+
+    @property
+    def epoch(self) -> int:
+        """The chosen epoch."""
+        return self.choice.epoch
+
+    def save(self, epoch: int | None = None, weights: Mapping[str, float] | None = None) -> Choice:
+        """Write ``epoch`` (the automatic choice by default) to the manifest and return the choice."""
+        if self.manifest is None:
+            raise InputError("this picker has no manifest path: pass manifest='...json' to save the choice")
+        weights = dict(weights or self.weights)
+        automatic = self.automatic(weights)
+        if epoch is None or epoch == automatic.epoch:
+            choice = automatic
+        elif epoch in self.candidates:
+            choice = self._choice(epoch, "manual", weights)
+        else:
+            raise InputError(f"epoch {epoch} has no checkpoint; choose one of {self.candidates}")
+        choice.save(self.manifest)
+        return choice
+
+    def comparisons_at(self, epoch: int) -> Sequence[Comparison]:
+        """The comparisons of ``epoch`` (computed once, then cached)."""
+        if self.comparisons is None:
+            return []
+        if epoch not in self._cache:
+            self._cache[epoch] = self.comparisons(epoch)
+        return self._cache[epoch]
+
+    # ------------------------------------------------------------------------------------------ drawing
+    def plot_metrics(self, epoch: int | None = None, fig: Figure | None = None) -> Figure:
+        """Metric curves against epoch; checkpoints marked, the selected epoch as a vertical line."""
+        metrics = list(self.weights)
+        if fig is None:
+            fig = plt.figure(figsize=(3.6 * len(metrics), 3.2))
+        axes = np.atleast_1d(fig.subplots(1, len(metrics)))
+        for ax, metric in zip(axes, metrics):
+            ax.plot(self._history.index, self._history[metric], color="C0", lw=1)
+            ax.plot(self.candidates, self._history.loc[self.candidates, metric], "o", color="C0", ms=3)
+            if epoch is not None:
+                ax.axvline(epoch, color="C3", lw=1.5)
+            ax.set_xlabel("Epoch")
+            ax.set_title(f"{metric} ({'higher' if metric in self.higher_is_better else 'lower'} is better)",
+                         fontsize="small")
+        fig.tight_layout()
+        return fig
+
+    def widget(self) -> widgets.Widget:
+        """The interactive picker: weight sliders, epoch slider and dropdown, metric curves, comparison plots."""
+        start = self.choice
+        sliders = {
+            m: widgets.FloatSlider(value=start.weights.get(m, w), min=0, max=5, step=0.25, description=m,
+                                   style={"description_width": "initial"})
+            for m, w in self.weights.items()
+        }
+        slider = widgets.SelectionSlider(options=self.candidates, value=start.epoch, description="Epoch",
+                                         continuous_update=False)
+        dropdown = widgets.Dropdown(options=self.candidates, value=start.epoch, layout={"width": "120px"})
+        widgets.link((slider, "value"), (dropdown, "value"))
+        rule_label = widgets.HTML()
+        saved = self.manifest is not None and self.manifest.exists()
+        status = widgets.HTML(f"<i>Choice read from {self.manifest}</i>" if saved else "")
+        save = widgets.Button(description="Save choice", icon="save", button_style="success")
+        curves, plots = widgets.Output(), widgets.Output()
+
+        def current_weights() -> dict[str, float]:
+            return {m: s.value for m, s in sliders.items()}
+
+        def redraw(epoch: int) -> None:
+            with curves:
+                curves.clear_output(wait=True)
+                fig = self.plot_metrics(epoch)
+                display(fig)
+                plt.close(fig)
+            with plots:
+                plots.clear_output(wait=True)
+                values = self._history.loc[epoch, list(self.weights)]
+                display(pd.DataFrame({"value": values}).T.rename(index={"value": f"epoch {epoch}"}))
+                for comparison in self.comparisons_at(epoch):
+                    fig = comparison.plot()
+                    display(fig)
+                    plt.close(fig)
+
+        def on_weights(_: Any) -> None:
+            try:
+                automatic = self.automatic(current_weights())
+            except InputError as err:
+                rule_label.value = f"<b style='color:#b00'>{err}</b>"
+                return
+            rule_label.value = f"Automatic rule (weighted rank): <b>epoch {automatic.epoch}</b>"
+            slider.value = automatic.epoch
+
+        def on_save(_: Any) -> None:
+            try:
+                choice = self.save(slider.value, current_weights())
+            except InputError as err:
+                status.value = f"<b style='color:#b00'>{err}</b>"
+                return
+            status.value = f"Saved epoch {choice.epoch} ({choice.rule}) to <code>{self.manifest}</code>"
+
+        for s in sliders.values():
+            s.observe(on_weights, names="value")
+        slider.observe(lambda change: redraw(change["new"]), names="value")
+        save.on_click(on_save)
+        rule_label.value = f"Automatic rule (weighted rank): <b>epoch {self.automatic(current_weights()).epoch}</b>"
+        redraw(start.epoch)
+        controls = widgets.VBox([
+            widgets.HTML("<b>Metric weights</b>"), *sliders.values(), rule_label,
+            widgets.HBox([slider, dropdown, save]), status,
+        ])
+        return widgets.VBox([controls, curves, plots])
+
+    def _ipython_display_(self) -> None:
+        display(self.widget())
