@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import lightning as L
@@ -12,6 +15,20 @@ from hepnb.training.archive import EpochArchive
 from hepnb.training.callbacks import ArchiveCallback, MetricsFunction
 
 __all__ = ["fit"]
+
+
+@contextlib.contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's start-up chatter (hardware lines, tips) and a deprecation inside Lightning itself."""
+    logger = logging.getLogger("lightning.pytorch")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=Warning)
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def fit(
@@ -76,7 +93,8 @@ def fit(
         **trainer_options,
     }
     callbacks = [ArchiveCallback(archive, every=every, metrics=metrics), *options.pop("callbacks", [])]
-    trainer = L.Trainer(callbacks=callbacks, **options)
     ckpt_path = archive.checkpoint_path(resume) if resume is not None else None
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=False)
+    with _quiet_lightning():
+        trainer = L.Trainer(callbacks=callbacks, **options)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=False)
     return archive

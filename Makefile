@@ -1,0 +1,48 @@
+# hepnb: two commands on a fresh machine.
+#   make run   create .venv, install, execute every notebook headless -> build/notebooks, build/report/index.html
+#   make test  create .venv if needed, run the unit tests and every notebook (HEPNB_FAST=1) under nbval
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export MPLBACKEND := Agg
+
+.PHONY: venv run test lab bench lock strip clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@echo "Creating $(VENV) with the pinned dependencies (torch is the CPU build 2.13.0)..."
+	@start=$$(date +%s); \
+	$(PYTHON) -m venv $(VENV) && \
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,jets]' && \
+	echo "Installed in $$(( $$(date +%s) - start )) s"
+	@touch $(STAMP)
+
+run: venv
+	$(BIN)/hepnb run --output build
+
+test: venv
+	HEPNB_FAST=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+
+lab: venv
+	$(BIN)/jupyter lab notebooks/
+
+bench: venv
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Regenerate the exact pins after changing pyproject.toml (in a throw-away environment).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check 'torch==2.13.0' -e '.[dev,jets]'
+	{ echo "# Exact pins for hepnb (regenerate with 'make lock'). torch is the CPU build 2.13.0."; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -vi '^hepnb' | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/' | sort -f; } > constraints.txt
+	rm -rf .lock-venv
+
+# Remove outputs and execution counts from the notebooks before committing.
+strip: venv
+	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,47 @@
+"""The ``hepnb`` command: ``hepnb run`` executes the notebooks; studies add ``hepnb train <study>``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hepnb.errors import InputError
+
+__all__ = ["main"]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from hepnb.report import run_notebooks
+
+    notebooks = [Path(p) for p in args.notebooks] or sorted(Path("notebooks").glob("*.ipynb"))
+    runs, _ = run_notebooks(notebooks, Path(args.output), fast=args.fast, timeout=args.timeout)
+    return 0 if all(r.ok for r in runs) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``hepnb`` command."""
+    parser = argparse.ArgumentParser(prog="hepnb", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="execute notebooks headless and write build/ with an HTML report")
+    run.add_argument("notebooks", nargs="*", help="notebooks to run (default: notebooks/*.ipynb)")
+    run.add_argument("--output", default="build", help="build folder (default: build)")
+    run.add_argument("--fast", action="store_true", help="set HEPNB_FAST=1: small sizes, every step")
+    run.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
+    run.set_defaults(handler=_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hepnb`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except InputError as err:
+        print(f"hepnb: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
