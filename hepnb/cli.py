@@ -30,6 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fast", action="store_true", help="set HEPNB_FAST=1: small sizes, every step")
     run.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
     run.set_defaults(handler=_run)
+
+    train = commands.add_parser("train", help="train a study's model into an epoch archive (resumable)")
+    studies = train.add_subparsers(dest="study", required=True)
+    from hepnb.calo import train as calo_train
+
+    calo = studies.add_parser("calo", help="the calorimeter-shower GAN (study 1)")
+    calo_train.add_arguments(calo)
+    calo.set_defaults(handler=calo_train.run)
     return parser
 
 

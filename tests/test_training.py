@@ -168,3 +168,19 @@ def test_archive_refuses_a_different_model_class(tmp_path: Path) -> None:
     archive = train(tmp_path / "a", max_epochs=1)
     with pytest.raises(InputError, match="use a new folder"):
         archive.add_checkpoint(2, archive.checkpoint_file(1), L.LightningModule())
+
+
+def test_export_writes_slim_fp16_checkpoints_that_load(tmp_path: Path) -> None:
+    archive = train(tmp_path / "a", max_epochs=2, every=1)
+    slim = archive.export(tmp_path / "slim", epochs=[2], keep=("generator.",))
+    assert slim.epochs == [2] and slim.records == archive.records
+    full_bytes = archive.checkpoint_path(2).stat().st_size
+    assert slim.checkpoint_path(2).stat().st_size < full_bytes / 3
+    stored = torch.load(slim.checkpoint_path(2), weights_only=False)
+    assert all(k.startswith("generator.") for k in stored["state_dict"])
+    assert {v.dtype for v in stored["state_dict"].values()} == {torch.float16}
+    original, exported = archive.load(2), slim.load(2)
+    np.testing.assert_allclose(generator_weights(exported), generator_weights(original), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(exported.generate(100, seed=1), original.generate(100, seed=1), atol=0.05)
+    with pytest.raises(InputError, match="already holds an archive"):
+        archive.export(tmp_path / "slim")

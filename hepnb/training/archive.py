@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from hepnb.errors import CheckpointError, InputError
-from hepnb.io import write_json
+from hepnb.io import atomic_write, write_json
 
 __all__ = ["EpochArchive"]
 
@@ -168,8 +168,10 @@ class EpochArchive:
                 raise CheckpointError(f"the archive {self.path} holds no checkpoint yet")
         path = self.checkpoint_path(epoch)
         cls = _import_class(self.model_class)
+        compact = self._index()["checkpoints"][str(epoch)].get("compact", False)
         try:
-            model = cls.load_from_checkpoint(path, map_location=map_location, weights_only=False)
+            # a compact checkpoint keeps only some sub-networks (the generator of a GAN): the rest stays initialised
+            model = cls.load_from_checkpoint(path, map_location=map_location, weights_only=False, strict=not compact)
         except (RuntimeError, EOFError, KeyError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
             raise CheckpointError(
                 f"the checkpoint of epoch {epoch} ({path}) cannot be read ({err}); "
@@ -221,6 +223,55 @@ class EpochArchive:
             for e in later:
                 del index["checkpoints"][e]
             write_json(self._index_path, index)
+
+    def export(
+        self,
+        destination: str | os.PathLike[str],
+        *,
+        epochs: Iterable[int] | None = None,
+        keep: tuple[str, ...] = (),
+        half: bool = True,
+    ) -> EpochArchive:
+        """Write a slim copy for shipping: model weights only (no optimiser or loop state), optionally fp16.
+
+        Parameters
+        ----------
+        destination
+            Folder of the new archive (must not hold one already).
+        epochs
+            Epochs to export (all by default).
+        keep
+            Prefixes of the state-dict entries to keep (e.g. ``("generator.",)``); all entries by default.
+        half
+            Store floating-point weights as float16 (they are cast back to the model's dtype when loaded).
+
+        The history is copied whole. Exported checkpoints load with :meth:`load`, but cannot resume a training.
+        """
+        target = EpochArchive(destination)
+        if target.epochs:
+            raise InputError(f"{target.path} already holds an archive: export into a new folder")
+        target.path.mkdir(parents=True, exist_ok=True)
+        index = self._index()
+        for epoch in sorted(epochs if epochs is not None else self.epochs):
+            checkpoint = torch.load(self.checkpoint_path(epoch), map_location="cpu", weights_only=False)
+            state = {
+                name: (value.half() if half and value.is_floating_point() else value)
+                for name, value in checkpoint["state_dict"].items()
+                if not keep or name.startswith(keep)
+            }
+            slim = {k: checkpoint[k] for k in ("epoch", "global_step", "pytorch-lightning_version",
+                                               "hyper_parameters", "hparams_name") if k in checkpoint}
+            slim["state_dict"] = state
+            file = target.checkpoint_file(epoch)
+            with atomic_write(file, "wb") as handle:
+                torch.save(slim, handle)
+            entry = {"file": file.name, "bytes": file.stat().st_size, "sha256": _sha256(file), "compact": True}
+            target_index = target._index()
+            target_index["model_class"] = index["model_class"]
+            target_index["checkpoints"][str(epoch)] = entry
+            write_json(target._index_path, target_index)
+        write_json(target._history_path, self.records)
+        return target
 
     def prune(self, keep: Iterable[int]) -> None:
         """Delete every checkpoint whose epoch is not in ``keep`` (history is kept)."""
