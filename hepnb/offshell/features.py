@@ -1,0 +1,227 @@
+"""Observables ``x`` from reconstructed objects, and the ch6 (15 ATLAS-like) and ch7 (35 MadMiner) feature lists.
+
+Naming: jets and leptons are numbered from 1 in decreasing pT (``pt_j1`` is the *leading* jet, as in ch7). The ch6
+thesis names use 0-based indices (``jet_pt_0`` is the leading jet); :data:`CH6_FEATURES` maps them. Missing objects
+give NaN in ``x``; :func:`feature_matrix` substitutes each list's defaults.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hepnb.errors import InputError
+from hepnb.offshell import generator as gen
+from hepnb.offshell import kinematics as kin
+
+__all__ = ["OBSERVABLES", "CH6_FEATURES", "CH7_FEATURES", "FEATURE_LISTS", "observables", "feature_matrix", "mela"]
+
+#: ch6 ATLAS classifier features (Table 6.1): (thesis name, field of x, value for a missing object).
+CH6_FEATURES: tuple[tuple[str, str, float], ...] = (
+    ("dijet_invmass", "mjj", np.nan),
+    ("dijet_deltaeta", "delta_eta_jj", np.nan),
+    ("eta_zepp_ZZ", "eta_zepp", np.nan),
+    ("jet_pt_0", "pt_j1", np.nan),
+    ("jet_pt_1", "pt_j2", np.nan),
+    ("leading_jet_width", "width_j1", np.nan),
+    ("subleading_jet_width", "width_j2", np.nan),
+    ("leading_jet_TrackWidthPt1000", "track_width_j1", np.nan),
+    ("subleading_jet_TrackWidthPt1000", "track_width_j2", np.nan),
+    ("pt4ljj_unconstrained", "pt_4ljj", np.nan),
+    ("min_dR_jZ", "min_dr_jz", np.nan),
+    ("m4l_fsr", "m4l", np.nan),
+    ("MELA", "mela", np.nan),
+    ("MCFM_dxs_ggZZtot", "ggzz_dxs", np.nan),
+    ("MCFM_dxs_HZZ", "hzz_dxs", np.nan),
+)
+
+_OBJ = ("e", "pt", "eta", "phi")
+#: ch7 MadMiner observables (spec 1.8): (MadMiner name, field of x, default for a missing object).
+CH7_FEATURES: tuple[tuple[str, str, float], ...] = (
+    ("et_miss", "et_miss", 0.0),
+    ("phi_miss", "phi_miss", 0.0),
+    ("e_visible", "e_visible", 0.0),
+    ("eta_visible", "eta_visible", 0.0),
+    ("n_ls", "n_leptons", 0.0),
+    ("n_as", "n_photons", 0.0),
+    ("n_js", "n_jets", 0.0),
+    *((f"{v}_l{i}", f"{v}_l{i}", 0.0) for i in range(1, 5) for v in _OBJ),
+    *((f"{v}_j{i}", f"{v}_j{i}", 0.0) for i in range(1, 3) for v in _OBJ),
+    ("delta_phi_jj", "delta_phi_jj", -1.0),
+    ("delta_eta_jj", "delta_eta_jj", -1.0),
+    ("invmass_jj", "mjj", -1.0),
+    ("m4l", "m4l", 0.0),
+)
+
+FEATURE_LISTS: dict[str, tuple[tuple[str, str, float], ...]] = {"thesis-ch6": CH6_FEATURES, "thesis-ch7": CH7_FEATURES}
+
+#: Every field of ``x`` with its meaning.
+OBSERVABLES: dict[str, str] = {
+    "n_leptons": "number of reconstructed leptons",
+    "n_jets": "number of reconstructed jets",
+    "n_photons": "number of photons (always 0, kept for the 35 ch7 observables)",
+    "sfos": "1 if the 4 leading leptons form two same-flavour opposite-sign pairs",
+    "m4l": "four-lepton invariant mass [GeV]",
+    "m12": "mass of the SFOS pair closest to m_Z [GeV]",
+    "m34": "mass of the other pair [GeV]",
+    "pt_4l": "pT of the 4l system [GeV]",
+    "y_4l": "rapidity of the 4l system",
+    "cos_theta_star": "cos of the Z1 direction w.r.t. the beam in the 4l rest frame",
+    "cos_theta1": "cos of the negative lepton of Z1 w.r.t. the Z1 flight direction, Z1 rest frame",
+    "cos_theta2": "same for Z2",
+    **{f"{v}_l{i}": f"{v} of the lepton number {i} in pT" for i in range(1, 5) for v in _OBJ},
+    **{f"charge_l{i}": f"charge of lepton {i}" for i in range(1, 5)},
+    **{f"flavour_l{i}": f"|pdg id| of lepton {i} (11 e, 13 mu)" for i in range(1, 5)},
+    **{f"{v}_j{i}": f"{v} of jet number {i} in pT (j1 = leading)" for i in range(1, 3) for v in _OBJ},
+    **{f"width_j{i}": f"calorimeter width proxy of jet {i}" for i in range(1, 3)},
+    **{f"track_width_j{i}": f"track width proxy of jet {i}" for i in range(1, 3)},
+    "mjj": "dijet invariant mass of the two leading jets [GeV]",
+    "delta_eta_jj": "|eta_j1 - eta_j2|",
+    "delta_phi_jj": "phi_j1 - phi_j2 times sign(eta_j1 - eta_j2) (signed, as MadMiner)",
+    "eta_zepp": "Zeppenfeld variable y_4l - (eta_j1 + eta_j2)/2",
+    "pt_4ljj": "pT of the 4l + 2 leading jets system (unclipped) [GeV]",
+    "min_dr_jz": "minimum Delta R between a leading jet and a reconstructed Z",
+    "mela": "toy MELA: log10(P_H / (P_gg + 0.1 P_qq)) at reconstructed kinematics",
+    "hzz_dxs": "log10 of the toy VBF H* -> ZZ matrix-element density",
+    "ggzz_dxs": "log10 of the toy gg -> ZZ matrix-element density",
+    "et_miss": "missing transverse energy [GeV]",
+    "phi_miss": "azimuth of the missing transverse momentum",
+    "e_visible": "energy of all reconstructed leptons and jets [GeV]",
+    "eta_visible": "pseudorapidity of all reconstructed leptons and jets",
+}
+
+
+def mela(m4l: np.ndarray, cos_star: np.ndarray, cos1: np.ndarray, cos2: np.ndarray) -> dict[str, np.ndarray]:
+    """Toy matrix-element densities and the MELA discriminant ``log10(P_H / (P_gg + 0.1 P_qq))`` (eq 6.3)."""
+    vbf, qq, gg = (gen.DEFAULT_MODELS[p] for p in ("vbf", "qqzz", "ggzz"))
+    s = m4l**2
+    _, abs_r2 = gen._higgs_propagator(s)
+    d_l = 0.75 * (1.0 - cos1**2) * 0.75 * (1.0 - cos2**2)
+    d_t = 0.375 * (1.0 + cos1**2) * 0.375 * (1.0 + cos2**2)
+    p_h = vbf.norm_ll * gen._luminosity(m4l, vbf.lumi_power, vbf.lumi_slope) * (s / gen.VEV**2) ** 2 * abs_r2 * d_l
+    p_qq = qq.norm * gen._luminosity(m4l, qq.lumi_power, qq.lumi_slope) * gen._phi_t(cos_star, gen._beta(m4l)) * d_t
+    p_gg = gg.norm * gen._luminosity(m4l, gg.lumi_power, gg.lumi_slope) * (d_l + 2.0 * d_t) / 3.0
+    tiny = 1e-300
+    return {
+        "mela": np.log10((p_h + tiny) / (p_gg + 0.1 * p_qq + tiny)),
+        "hzz_dxs": np.log10(p_h + tiny),
+        "ggzz_dxs": np.log10(p_gg + tiny),
+    }
+
+
+def _pairing(lep: np.ndarray, pdg: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Z candidates from the 4 leptons (truth index order l-, l+, l-, l+): the SFOS pairing with a pair nearest m_Z."""
+    same = np.abs(pdg[:, 0]) == np.abs(pdg[:, 2])
+    a1, a2 = lep[:, 0] + lep[:, 1], lep[:, 2] + lep[:, 3]
+    b1, b2 = lep[:, 0] + lep[:, 3], lep[:, 2] + lep[:, 1]
+    da = np.minimum(np.abs(kin.mass(a1) - gen.M_Z), np.abs(kin.mass(a2) - gen.M_Z))
+    db = np.minimum(np.abs(kin.mass(b1) - gen.M_Z), np.abs(kin.mass(b2) - gen.M_Z))
+    use_b = same & (db < da)
+    p1 = np.where(use_b[:, None], b1, a1)
+    p2 = np.where(use_b[:, None], b2, a2)
+    m_p1, m_p2 = lep[:, 0], lep[:, 2]  # the negative lepton of each pair (indices 0 and 2 in both pairings)
+    swap = np.abs(kin.mass(p2) - gen.M_Z) < np.abs(kin.mass(p1) - gen.M_Z)
+    z1 = np.where(swap[:, None], p2, p1)
+    z2 = np.where(swap[:, None], p1, p2)
+    l1 = np.where(swap[:, None], m_p2, m_p1)
+    l2 = np.where(swap[:, None], m_p1, m_p2)
+    return z1, z2, l1, l2
+
+
+def observables(reco: dict) -> dict[str, np.ndarray]:
+    """Compute every observable of :data:`OBSERVABLES` (float32, NaN when the object is missing)."""
+    lep, pdg, ok = reco["leptons"], reco["pdg"], reco["lepton_ok"]
+    n = len(lep)
+    x: dict[str, np.ndarray] = {}
+    x["n_leptons"] = ok.sum(axis=1).astype(float)
+    jets = reco["jets"]
+    x["n_jets"] = jets["present"].sum(axis=1).astype(float)
+    x["n_photons"] = np.zeros(n)
+    four = x["n_leptons"] == 4
+    x["sfos"] = four.astype(float)  # truth leptons always form two SFOS pairs; lost leptons break them
+
+    # leptons ordered by reco pT
+    lpt = np.where(ok, kin.pt(lep), -1.0)
+    order = np.argsort(-lpt, axis=1, kind="stable")
+    lep_sorted = np.take_along_axis(lep, order[:, :, None], axis=1)
+    pdg_sorted = np.take_along_axis(pdg, order, axis=1)
+    ok_sorted = np.take_along_axis(ok, order, axis=1)
+    for i in range(4):
+        p = lep_sorted[:, i]
+        good = ok_sorted[:, i]
+        for name, val in (("e", p[:, 0]), ("pt", kin.pt(p)), ("eta", kin.eta(p)), ("phi", kin.phi(p)),
+                          ("charge", -np.sign(pdg_sorted[:, i]).astype(float)),
+                          ("flavour", np.abs(pdg_sorted[:, i]).astype(float))):
+            x[f"{name}_l{i + 1}"] = np.where(good, val, np.nan)
+
+    # 4l system, Z pairing and angles
+    p4l = lep.sum(axis=1)
+    z1, z2, lm1, lm2 = _pairing(lep, pdg, ok)
+    nan = np.full(n, np.nan)
+    x["m4l"] = np.where(four, kin.mass(p4l), nan)
+    x["m12"] = np.where(four, kin.mass(z1), nan)
+    x["m34"] = np.where(four, kin.mass(z2), nan)
+    x["pt_4l"] = np.where(four, kin.pt(p4l), nan)
+    x["y_4l"] = np.where(four, kin.rapidity(p4l), nan)
+    z1_cm, lm1_cm, lm2_cm, z2_cm = (kin.boost_to_rest(v, p4l) for v in (z1, lm1, lm2, z2))
+    cos_star = kin.direction_angles(z1_cm[:, 1:], np.broadcast_to([0.0, 0.0, 1.0], z1_cm[:, 1:].shape))
+    cos1 = kin.direction_angles(kin.boost_to_rest(lm1_cm, z1_cm)[:, 1:], z1_cm[:, 1:])
+    cos2 = kin.direction_angles(kin.boost_to_rest(lm2_cm, z2_cm)[:, 1:], z2_cm[:, 1:])
+    x["cos_theta_star"] = np.where(four, cos_star, nan)
+    x["cos_theta1"] = np.where(four, cos1, nan)
+    x["cos_theta2"] = np.where(four, cos2, nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        me = mela(x["m4l"], x["cos_theta_star"], x["cos_theta1"], x["cos_theta2"])
+    x.update(me)
+
+    # jets
+    jp = {k: v[:, :2] if v.shape[1] >= 2 else np.pad(v, ((0, 0), (0, 2 - v.shape[1]))) for k, v in jets.items()}
+    j4 = kin.from_pt_eta_phi_m(jp["pt"], jp["eta"], jp["phi"], 0.0)
+    for i in range(2):
+        good = jp["present"][:, i]
+        for name, val in (("e", j4[:, i, 0]), ("pt", jp["pt"][:, i]), ("eta", jp["eta"][:, i]),
+                          ("phi", jp["phi"][:, i]), ("width", jp["width"][:, i]),
+                          ("track_width", jp["track_width"][:, i])):
+            x[f"{name}_j{i + 1}"] = np.where(good, val, np.nan)
+    two = jp["present"][:, 0] & jp["present"][:, 1]
+    jj = j4[:, 0] + j4[:, 1]
+    deta = jp["eta"][:, 0] - jp["eta"][:, 1]
+    x["mjj"] = np.where(two, kin.mass(jj), nan)
+    x["delta_eta_jj"] = np.where(two, np.abs(deta), nan)
+    x["delta_phi_jj"] = np.where(two, kin.delta_phi(jp["phi"][:, 0], jp["phi"][:, 1]) * np.sign(deta), nan)
+    x["eta_zepp"] = np.where(two & four, x["y_4l"] - 0.5 * (jp["eta"][:, 0] + jp["eta"][:, 1]), nan)
+    x["pt_4ljj"] = np.where(two & four, kin.pt(p4l + jj), nan)
+    drs = [kin.delta_r(jp["eta"][:, i], jp["phi"][:, i], kin.eta(zk), kin.phi(zk)) for i in range(2) for zk in (z1, z2)]
+    x["min_dr_jz"] = np.where(two & four, np.min(drs, axis=0), nan)
+
+    # MET and visible system
+    x["et_miss"] = np.hypot(reco["met_x"], reco["met_y"])
+    x["phi_miss"] = np.arctan2(reco["met_y"], reco["met_x"])
+    jall = kin.from_pt_eta_phi_m(jets["pt"], jets["eta"], jets["phi"], 0.0)
+    vis = np.sum(np.where(ok[:, :, None], lep, 0.0), axis=1) + np.sum(np.where(jets["present"][:, :, None], jall, 0.0), axis=1)
+    x["e_visible"] = vis[:, 0]
+    x["eta_visible"] = kin.eta(vis)
+    missing = set(OBSERVABLES) - set(x)
+    assert not missing, missing
+    return {k: np.asarray(x[k], dtype=np.float32) for k in OBSERVABLES}
+
+
+def feature_matrix(x, preset: str) -> tuple[np.ndarray, list[str]]:
+    """Design matrix ``(n, d)`` of a feature list with its defaults for missing objects, and the column names.
+
+    Parameters
+    ----------
+    x
+        The observables (an awkward record array such as ``events.x`` or a dict of arrays).
+    preset
+        ``"thesis-ch6"`` (15 features; ``pt4ljj`` clipped at >= 50 GeV as in ch6) or ``"thesis-ch7"`` (35).
+    """
+    if preset not in FEATURE_LISTS:
+        raise InputError(f"feature lists exist for {sorted(FEATURE_LISTS)}, got {preset!r}")
+    columns, names = [], []
+    for label, field, default in FEATURE_LISTS[preset]:
+        values = np.asarray(x[field], dtype=np.float64)
+        if label == "pt4ljj_unconstrained":
+            values = np.where(np.isnan(values), values, np.maximum(values, 50.0))
+        columns.append(np.where(np.isnan(values), default, values))
+        names.append(label)
+    return np.stack(columns, axis=1), names

@@ -1,0 +1,291 @@
+"""hepnb.offshell: closure of the EVA-interference simulator against its analytic truth (spec 7)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hepnb import offshell as osh
+from hepnb.errors import InputError
+from hepnb.hists import chi2
+from hepnb.offshell.generator import GAMMA_H, M_H
+from hepnb.offshell.histograms import mu_label
+
+MUS = np.array([0.0, 1e-4, 0.01, 0.1, 0.5, 0.75, 1.0, 2.0, 3.0, 4.0, 9.0, 16.0, 100.0, 1e4])
+
+
+@pytest.fixture(scope="module")
+def vbf() -> osh.Events:
+    return osh.generate(120_000, seed=11, progress=False)
+
+
+@pytest.fixture(scope="module")
+def vbf_truth() -> osh.Events:
+    return osh.generate(60_000, seed=12, detector="none", preset=None, progress=False)
+
+
+@pytest.fixture(scope="module")
+def vbf_ch7() -> osh.Events:
+    return osh.generate(150_000, seed=21, detector="delphes", preset="thesis-ch7", progress=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# weights: exact polynomial structure, positivity, destructive interference
+# ---------------------------------------------------------------------------------------------------------------
+def test_event_weight_is_non_negative_for_every_mu(vbf: osh.Events) -> None:
+    w_s, w_i, w_b = vbf.components()
+    weights = vbf.weight(MUS)
+    assert weights.shape == (len(MUS), len(vbf))
+    scale = np.abs(w_s) + np.abs(w_i) + np.abs(w_b)
+    assert np.all(weights >= -1e-12 * scale)
+    # positivity for all mu >= 0 <=> w_I^2 <= 4 w_S w_B where w_I < 0 (sum of squares |rho - kappa^2 r|^2 + 1 - rho^2)
+    assert np.all(w_i**2 <= 4 * w_s * w_b * (1 + 1e-12) + 1e-300)
+    assert np.all(w_s >= 0) and np.all(w_b > 0) and np.all(w_i <= 0)
+    # the weight at mu is exactly mu w_S + sqrt(mu) w_I + w_B, also for one mu at a time
+    assert np.array_equal(vbf.weight(4.0), 4.0 * w_s + 2.0 * w_i + w_b)
+
+
+def test_interference_is_destructive_and_grows_with_m4l(vbf: osh.Events) -> None:
+    m = np.asarray(vbf.z.m4l)
+    rho = np.asarray(vbf.z.rho)
+    w_s, w_i, _ = vbf.components()
+    edges = [220, 300, 400, 600, 3000]
+    ratios = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (m > lo) & (m < hi)
+        ratio = w_i[sel].sum() / w_s[sel].sum()
+        s = m[sel] ** 2
+        # analytic: I/S = -2 <rho Re r / |r|^2>_S with Re r/|r|^2 = (s - mH^2)/s (width negligible off shell)
+        expected = -2 * np.sum(w_s[sel] * rho[sel] * (s - M_H**2) / s) / w_s[sel].sum()
+        assert ratio == pytest.approx(expected, rel=1e-9)
+        ratios.append(ratio)
+    assert all(r < 0 for r in ratios)
+    assert np.all(np.diff(ratios) < 0), ratios  # more destructive at higher m4l
+    assert -2.0 < ratios[-1] < -1.7
+    # per event, the amplitude ratio: w_I / w_S = -2 rho Re(r)/|r|^2 exactly
+    ll = w_s > 0
+    s = m[ll] ** 2
+    re_over_abs2 = (s - M_H**2) / s
+    assert np.allclose(w_i[ll] / w_s[ll], -2 * rho[ll] * re_over_abs2, rtol=1e-6, atol=GAMMA_H)
+
+
+def test_degenerate_partner_at_high_m4l_and_jets_break_it(vbf_ch7: osh.Events) -> None:
+    hi = vbf_ch7[np.asarray(vbf_ch7.x.m4l) > 500]
+    y = hi.yields
+    mu_star = osh.degenerate_partner(y["S"], y["I"])
+    w_s, w_i, _ = hi.components()
+    s = np.asarray(hi.z.m4l) ** 2
+    template = (2 * np.sum(w_s * np.asarray(hi.z.rho) * (1 - M_H**2 / s)) / w_s.sum()) ** 2
+    assert mu_star == pytest.approx(template, rel=1e-6)
+    assert 3.0 <= mu_star <= 4.0
+    # same total yield at mu = 0 and mu*
+    assert hi.expected(mu_star) == pytest.approx(hi.expected(0.0), rel=1e-9)
+
+    def partner_per_bin(observable: str, edges: list[float]) -> np.ndarray:
+        v = np.asarray(hi.x[observable], dtype=float)
+        idx = np.digitize(v, edges) - 1
+        return np.array([(w_i[idx == k].sum() / w_s[idx == k].sum()) ** 2 for k in range(len(edges) - 1)])
+
+    in_m4l = partner_per_bin("m4l", [500, 600, 700, 850, 1000, 1300])
+    in_ptj = partner_per_bin("pt_j1", [20, 50, 100, 150, 200, 300, 500])
+    assert in_m4l.max() / in_m4l.min() < 1.1  # one partner for every m4l bin: m4l cannot tell mu=0 from mu*
+    assert in_ptj.max() / in_ptj.min() > 2.0  # but the jets can
+
+    def difference_chi2(observable: str, bins: tuple[int, float, float]) -> tuple[float, float]:
+        h = osh.histogram_yields(hi, observable, bins, mus=[0.0, mu_star])
+        shape = chi2(h[{"mu": "0"}], h[{"mu": mu_label(mu_star)}])
+        delta = hi.weight(mu_star) - hi.weight(0.0)  # same events: the exact MC error of the difference
+        v = np.asarray(hi.x[observable], dtype=float)
+        idx = np.digitize(v, np.linspace(*bins[1:], bins[0] + 1)) - 1
+        ok = (idx >= 0) & (idx < bins[0])
+        d = np.bincount(idx[ok], weights=delta[ok], minlength=bins[0])
+        var = np.bincount(idx[ok], weights=delta[ok] ** 2, minlength=bins[0])
+        return shape.p_value, float(np.sum(d**2 / var) / bins[0])
+
+    p_m4l, corr_m4l = difference_chi2("m4l", (8, 500, 1300))
+    _, corr_ptj = difference_chi2("pt_j1", (8, 20, 420))
+    _, corr_deta = difference_chi2("delta_eta_jj", (8, 0, 9))
+    assert p_m4l > 0.05  # m4l shapes at mu=0 and mu* agree within the MC errors
+    assert corr_ptj > 5 * corr_m4l and corr_ptj > 20
+    assert corr_deta > 3 * corr_m4l
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# morphing, joint ratio and score
+# ---------------------------------------------------------------------------------------------------------------
+def test_quartic_kappa_morphing_recovers_components_and_validation_point(vbf: osh.Events) -> None:
+    bench = osh.benchmark_weights(vbf, osh.BENCHMARK_KAPPAS)
+    assert bench.shape == (len(vbf), 6)
+    basis_cols = [osh.BENCHMARK_KAPPAS.index(k) for k in osh.BASIS_KAPPAS]
+    coef = osh.morphing_coefficients(bench[:, basis_cols], osh.BASIS_KAPPAS)
+    w_s, w_i, w_b = vbf.components()
+    scale = np.abs(bench).max(axis=1)
+    assert np.all(np.abs(coef[:, 1]) < 1e-9 * scale)  # kappa^1 and kappa^3 vanish
+    assert np.all(np.abs(coef[:, 3]) < 1e-9 * scale)
+    assert np.allclose(coef[:, 0], w_b, rtol=1e-9, atol=1e-12 * scale.max())
+    assert np.allclose(coef[:, 2], w_i, rtol=1e-7, atol=1e-11 * scale.max())
+    assert np.allclose(coef[:, 4], w_s, rtol=1e-7, atol=1e-11 * scale.max())
+    held_out = bench[:, osh.BENCHMARK_KAPPAS.index(osh.VALIDATION_KAPPA)]
+    morphed = osh.morph(bench[:, basis_cols], osh.VALIDATION_KAPPA)
+    assert np.allclose(morphed, held_out, rtol=1e-9, atol=1e-12 * scale.max())
+    assert morphed.sum() == pytest.approx(vbf.expected(osh.VALIDATION_KAPPA**4), rel=1e-9)
+
+
+@pytest.mark.parametrize("mu", [0.3, 1.0, 4.0])
+def test_joint_score_is_the_derivative_of_the_log_weight(vbf: osh.Events, mu: float) -> None:
+    def log_p(m: float) -> np.ndarray:
+        return np.log(vbf.weight(m)) - np.log(vbf.expected(m))
+
+    h = 1e-5 * mu
+    numeric = (log_p(mu + h) - log_p(mu - h)) / (2 * h)
+    exact = osh.joint_score(vbf, mu)
+    assert np.allclose(exact, numeric, rtol=1e-5, atol=1e-6)
+    k = mu**0.25
+    hk = 1e-5
+    numeric_k = (log_p((k + hk) ** 4) - log_p((k - hk) ** 4)) / (2 * hk)
+    assert np.allclose(osh.joint_score(vbf, mu, param="kappa"), numeric_k, rtol=1e-5, atol=1e-6)
+    # the expected joint score vanishes at the point it is evaluated (the weighted mean of t under p(x,z|mu))
+    assert np.sum(vbf.weight(mu) * exact) == pytest.approx(0.0, abs=1e-9 * vbf.expected(mu))
+
+
+def test_joint_ratio_matches_weights_and_averages_to_one(vbf: osh.Events) -> None:
+    log_r = osh.joint_log_ratio(vbf, 4.0, 1.0)
+    direct = (vbf.weight(4.0) / vbf.expected(4.0)) / (vbf.weight(1.0) / vbf.expected(1.0))
+    assert np.allclose(np.exp(log_r), direct, rtol=1e-12)
+    assert np.sum(vbf.weight(1.0) * np.exp(log_r)) / vbf.expected(1.0) == pytest.approx(1.0, rel=1e-12)
+    assert np.allclose(osh.joint_log_ratio(vbf, 2.0, 2.0), 0.0, atol=1e-12)
+    with pytest.raises(InputError, match="singular at mu = 0"):
+        osh.joint_score(vbf, 0.0)
+    assert np.allclose(osh.joint_score(vbf, 0.0, param="kappa"), 0.0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# oracle, N_eff, unweighting
+# ---------------------------------------------------------------------------------------------------------------
+def test_oracle_likelihood_normalises(vbf_truth: osh.Events) -> None:
+    comp = osh.oracle_components(vbf_truth)
+    n_gen = vbf_truth.meta["n_generated"]
+    assert len(vbf_truth) == n_gen  # no selection: every generated event is kept
+    for mu in (0.0, 1.0, 4.0):
+        log_p = osh.oracle_log_likelihood(vbf_truth, mu)
+        # integral of p(u|mu) du, estimated with the generator's own (helicity-marginal) proposal q(u)
+        ratio = np.exp(log_p) / comp["q"]
+        integral, error = ratio.mean(), ratio.std() / np.sqrt(n_gen)
+        assert integral == pytest.approx(1.0, abs=max(4 * error, 1e-3)), (mu, integral, error)
+        assert error < 0.02
+    # the oracle ratio averages to one under the denominator hypothesis (up to MC error)
+    r = np.exp(osh.oracle_log_ratio(vbf_truth, 4.0, 1.0))
+    w1 = vbf_truth.weight(1.0)
+    mean_r = np.sum(w1 * r) / w1.sum()
+    assert mean_r == pytest.approx(1.0, abs=0.03)
+
+
+def test_oracle_refuses_a_smeared_sample(vbf: osh.Events) -> None:
+    with pytest.raises(InputError, match="detector='none'"):
+        osh.oracle_log_likelihood(vbf, 1.0)
+
+
+def test_effective_sample_size_collapses_reweighting_sm_to_mu9(vbf: osh.Events) -> None:
+    sm = osh.unweight(vbf, 1.0, seed=3)
+    n = len(sm)
+    assert n > 1000
+    assert np.allclose(sm.weight(1.0), vbf.expected(1.0) / n, rtol=1e-12)
+    at_sm = osh.effective_sample_size(sm, mu=1.0)
+    at_9 = osh.effective_sample_size(sm, mu=9.0)
+    kish_9 = osh.effective_sample_size(sm, mu=9.0, definition="kish")
+    assert at_sm.value == pytest.approx(n, rel=1e-9)
+    assert at_sm.value / at_9.value > 10  # MadMiner N_eff = sum w / max w collapses by more than 10x
+    assert n / kish_9.value > 2
+    # and the reweighted SM sample still estimates the mu=9 yield (closure with the weighted truth)
+    w9 = sm.weight(9.0)
+    assert w9.sum() == pytest.approx(vbf.expected(9.0), abs=4 * w9.std() * np.sqrt(n))
+
+
+def test_unweighted_events_follow_the_weighted_distribution(vbf: osh.Events) -> None:
+    mu = 4.0
+    sample = osh.unweighted(mu, 800, seed=5, source=vbf)
+    assert len(sample) == 800 and sample.meta["kind"] == "unweighted" and sample.meta["mu"] == mu
+    w = vbf.weight(mu)
+    m_w = np.asarray(vbf.x.m4l, dtype=float)
+    mean = np.sum(w * m_w) / w.sum()
+    m_u = np.asarray(sample.x.m4l, dtype=float)
+    assert m_u.mean() == pytest.approx(mean, abs=4 * m_u.std() / np.sqrt(len(m_u)))
+    with pytest.raises(InputError, match="fewer than the n"):
+        osh.unweighted(mu, 10 * len(vbf), seed=5, source=vbf)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# calibration, backgrounds, features
+# ---------------------------------------------------------------------------------------------------------------
+def test_calibrated_yields_match_spec_7_5() -> None:
+    table = osh.measure_yields(n=100_000, seed=5)
+    tolerance_before = {"S": 0.06, "V": 0.06, "SVI": 0.06, "I": 0.08, "qqzz": 0.06, "ggzz": 0.06}
+    tolerance_after = {"S": 0.10, "V": 0.10, "SVI": 0.10, "I": 0.20, "qqzz": 0.12, "ggzz": 0.12}
+    for key, (before, after) in osh.TARGETS.items():
+        assert table.before[key] == pytest.approx(before, rel=tolerance_before[key]), key
+        assert table.after[key] == pytest.approx(after, rel=tolerance_after[key]), key
+    # the efficiencies that motivate an off-shell VBF region: S is cut harder than V (52% vs 71%)
+    eff_s = table.after["S"] / table.before["S"]
+    eff_v = table.after["V"] / table.before["V"]
+    assert 0.45 < eff_s < 0.58 and 0.65 < eff_v < 0.77
+    assert table.after["qqzz"] / table.before["qqzz"] == pytest.approx(0.12, abs=0.02)
+
+
+def test_background_pathologies() -> None:
+    clean = osh.generate(40_000, seed=8, process="qqzz", preset="4l", progress=False)
+    zeroed = osh.generate(40_000, seed=8, process="qqzz", preset="4l", zero_weight_fraction=0.33, progress=False)
+    pocket = osh.generate(40_000, seed=8, process="qqzz", preset="4l", negative_pocket=(80.0, 2.5), progress=False)
+    w_s, w_i, w_b = clean.components()
+    assert np.all(w_s == 0) and np.all(w_i == 0) and np.all(w_b > 0)
+    assert np.array_equal(np.asarray(clean.x.m4l), np.asarray(zeroed.x.m4l))  # same kinematics
+    zero = zeroed.weight(1.0) == 0
+    assert zero.mean() == pytest.approx(0.33, abs=0.015)
+    assert zeroed.expected(1.0) == pytest.approx(clean.expected(1.0), rel=0.03)
+    assert osh.effective_sample_size(zeroed, mu=1.0, definition="kish").value < 0.7 * len(zeroed)
+    neg = pocket.weight(1.0) < 0
+    assert 0 < neg.sum() < len(pocket)
+    jets = pocket.z.jets[neg]
+    assert np.all(np.asarray(jets.pt[:, 0]) > 80.0)
+    assert np.all(np.abs(np.asarray(jets.eta[:, 0] - jets.eta[:, 1])) > 2.5)
+    assert np.allclose(pocket.weight(1.0)[neg], -clean.weight(1.0)[neg])
+    with pytest.raises(InputError, match="backgrounds"):
+        osh.generate(1000, seed=1, zero_weight_fraction=0.3)
+
+
+def test_feature_lists_have_the_thesis_sizes(vbf: osh.Events, vbf_ch7: osh.Events) -> None:
+    x6, names6 = osh.feature_matrix(vbf.x, "thesis-ch6")
+    x7, names7 = osh.feature_matrix(vbf_ch7.x, "thesis-ch7")
+    assert x6.shape == (len(vbf), 15) and x7.shape == (len(vbf_ch7), 35)
+    assert names6[3] == "jet_pt_0" and np.array_equal(x6[:, 3], np.asarray(vbf.x.pt_j1, dtype=float))
+    assert np.all(x6[:, names6.index("pt4ljj_unconstrained")] >= 50.0)
+    assert "delta_phi_jj" in names7 and "invmass_jj" in names7 and np.isfinite(x7).all()
+    assert np.all(np.asarray(vbf.x.mjj) > 120) and np.all(np.asarray(vbf.x.pt_j2) > 30)
+    assert np.all(np.asarray(vbf_ch7.x.n_jets) >= 2) and np.all(np.asarray(vbf_ch7.x.m4l) > 220)
+
+
+def test_truth_detector_reconstructs_the_generated_angles(vbf_truth: osh.Events) -> None:
+    x, z = vbf_truth.x, vbf_truth.z
+    assert np.allclose(np.asarray(x.m4l), np.asarray(z.m4l), rtol=1e-5)
+    # 2e2mu events: the pairing is unambiguous; Z1 (nearest m_Z) is the generated Z1 or Z2
+    flav = np.asarray(z.leptons.pdg)
+    mixed = np.abs(flav[:, 0]) != np.abs(flav[:, 2])
+    c1, c2 = np.asarray(x.cos_theta1)[mixed], np.asarray(x.cos_theta2)[mixed]
+    t1, t2 = np.asarray(z.cos_theta_z1)[mixed], np.asarray(z.cos_theta_z2)[mixed]
+    same = np.isclose(c1, t1, atol=1e-4) & np.isclose(c2, t2, atol=1e-4)
+    swapped = np.isclose(c1, t2, atol=1e-4) & np.isclose(c2, t1, atol=1e-4)
+    assert np.mean(same | swapped) > 0.999
+
+
+def test_bad_input_is_explained() -> None:
+    with pytest.raises(InputError, match="process must be one of"):
+        osh.generate(100, seed=1, process="ttbar")
+    with pytest.raises(InputError, match="preset must be one of"):
+        osh.generate(100, seed=1, preset="ch8")
+    with pytest.raises(InputError, match="detector must be one of"):
+        osh.generate(100, seed=1, detector="cms")
+    with pytest.raises(InputError, match="seed must be"):
+        osh.generate(100, seed=-1)
+    with pytest.raises(InputError, match="mu must be finite and >= 0"):
+        osh.Events(osh.generate(2000, seed=1, preset=None, progress=False).array).weight(-1.0)
+    with pytest.raises(InputError, match="unknown model parameters"):
+        osh.generate(100, seed=1, model={"rho": 0.5})
