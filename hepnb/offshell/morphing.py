@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from hepnb.errors import InputError
+from hepnb.metrics import sensitivity
 from hepnb.offshell import generator as gen
 from hepnb.offshell.events import Events, mu_array
 
@@ -152,7 +153,8 @@ def effective_sample_size(weights: Events | np.ndarray, mu: float | None = None,
     definition
         ``"madminer"`` or ``"kish"``.
     """
-    if definition not in ("madminer", "kish"):
+    core_definition = {"madminer": "max_weight", "kish": "kish"}.get(definition)
+    if core_definition is None:
         raise InputError(f"definition must be 'madminer' or 'kish', got {definition!r}")
     if isinstance(weights, Events):
         if mu is None:
@@ -160,12 +162,7 @@ def effective_sample_size(weights: Events | np.ndarray, mu: float | None = None,
         w = weights.weight(float(mu_array(mu)))
     else:
         w = np.asarray(weights, dtype=float)
-    if w.size == 0:
-        raise InputError("effective_sample_size needs at least one weight")
-    if definition == "madminer":
-        value = float(w.sum() / w.max()) if w.max() > 0 else 0.0
-    else:
-        value = float(w.sum() ** 2 / (w**2).sum()) if (w**2).sum() > 0 else 0.0
+    value = sensitivity.effective_sample_size(w, core_definition)
     return EffectiveSampleSize(value, int(w.size), definition, None if mu is None else float(mu))
 
 
