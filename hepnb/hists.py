@@ -386,13 +386,14 @@ class Comparison:
             mh.histplot(values / safe, edges, yerr=errors / safe, ax=rax, color=f"C{i}", histtype="errorbar")
         rax.axhline(1, color="black", lw=0.8)
         rax.set_ylim(0.5, 1.5)
-        rax.set_ylabel(f"Ratio to\n{self.reference_label}" if len(self.reference_label) < 12 else "Ratio")
+        rax.set_ylabel("Ratio")
         rax.set_xlabel(self.xlabel)
         ax.set_xlabel("")
         ax.set_ylabel(self.ylabel or "Normalised entries / bin width")
         ax.set_ylim(0, None)
         ax.legend(loc="upper right", fontsize="small")
         style.experiment_label(ax, text=self.title or "Simulation", com=None)
+        fig.align_ylabels([ax, rax])
         return fig
 
     def _plot_2d(self, fig: Figure | None) -> Figure:

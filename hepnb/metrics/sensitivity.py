@@ -68,6 +68,7 @@ __all__ = [
     "best_threshold_significance",
     "best_significance_metric",
     "asimov_scan",
+    "poisson_half_deviance",
     "confidence_interval",
     "effective_sample_size",
     "weighted_auc",
@@ -240,7 +241,7 @@ def _log1p_minus_x(x: np.ndarray) -> np.ndarray:
     return np.where(small, series, direct)
 
 
-def _poisson_half_deviance(n: np.ndarray, nu: np.ndarray) -> np.ndarray:
+def poisson_half_deviance(n: np.ndarray, nu: np.ndarray) -> np.ndarray:
     """``n ln(n/nu) - n + nu`` (>= 0, zero at n = nu): half the Poisson Asimov deviance of one bin."""
     return nu * _x_log1p_x_minus_x((n - nu) / nu)
 
@@ -818,9 +819,9 @@ def asimov_scan(
     q = np.empty(len(mu))
     for j, m in enumerate(mu):
         nu = _expected(s_, i_, b_, float(m))
-        q_j = 2 * np.sum(_poisson_half_deviance(n, nu))
+        q_j = 2 * np.sum(poisson_half_deviance(n, nu))
         if shape_only:
-            q_j -= 2 * _poisson_half_deviance(n.sum(), nu.sum())
+            q_j -= 2 * poisson_half_deviance(n.sum(), nu.sum())
         q[j] = max(q_j, 0.0)
     return AsimovScan(mu, q, float(mu_true), bool(shape_only))
 
