@@ -77,18 +77,23 @@ def train_calo(output: str | os.PathLike[str], config: CaloTraining, *, progress
                        optimizer=config.optimizer, lr=config.lr, seed=config.seed)
 
     start = time.perf_counter()
-    archive = fit(model, data, output, max_epochs=config.epochs, seed=config.seed, every=config.every,
-                  metrics=epoch_metrics(reference, seed=config.seed), progress=progress, **trainer_options)
-    record = {
-        "command": command or record.get("command"),
-        "config": asdict(config),
-        "hardware": _hardware(),
-        "wall_seconds": record.get("wall_seconds", 0.0) + time.perf_counter() - start,
-        "epochs_done": archive.last_epoch,
-        "training_showers": len(data.train),
-    }
-    write_json(record_path, record)
-    return archive
+    earlier_seconds = record.get("wall_seconds", 0.0)
+    physics_metrics = epoch_metrics(reference, seed=config.seed)
+
+    def metrics_and_record(model: CaloGAN, epoch: int) -> dict[str, float]:
+        # the record is rewritten every epoch, so a killed training still says how far it got and how long it took
+        write_json(record_path, {
+            "command": command or record.get("command"),
+            "config": asdict(config),
+            "hardware": _hardware(),
+            "wall_seconds": earlier_seconds + time.perf_counter() - start,
+            "epochs_done": epoch,
+            "training_showers": len(data.train),
+        })
+        return physics_metrics(model, epoch)
+
+    return fit(model, data, output, max_epochs=config.epochs, seed=config.seed, every=config.every,
+               metrics=metrics_and_record, progress=progress, **trainer_options)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
