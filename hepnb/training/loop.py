@@ -14,18 +14,18 @@ import lightning as L
 from hepnb.training.archive import EpochArchive
 from hepnb.training.callbacks import ArchiveCallback, MetricsFunction
 
-__all__ = ["fit"]
+__all__ = ["fit", "quiet_lightning"]
 
 
 @contextlib.contextmanager
-def _quiet_lightning() -> Iterator[None]:
-    """Silence Lightning's start-up chatter (hardware lines, tips) and a deprecation inside Lightning itself."""
+def quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's start-up chatter (hardware lines, tips, the few-workers hint) and its own deprecations."""
     logger = logging.getLogger("lightning.pytorch")
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=Warning)
+            warnings.filterwarnings("ignore", message=r".*(LeafSpec|num_workers|does not have many workers).*")
             yield
     finally:
         logger.setLevel(level)
@@ -94,7 +94,7 @@ def fit(
     }
     callbacks = [ArchiveCallback(archive, every=every, metrics=metrics), *options.pop("callbacks", [])]
     ckpt_path = archive.checkpoint_path(resume) if resume is not None else None
-    with _quiet_lightning():
+    with quiet_lightning():
         trainer = L.Trainer(callbacks=callbacks, **options)
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=False)
     return archive

@@ -1,0 +1,475 @@
+"""Expected limits on Asimov data: unbinned likelihood scans from estimated or exact likelihood ratios (spec 5.5).
+
+The Asimov data set at a true ``mu`` is a held-out *weighted* sample reweighted to that ``mu``: the expected
+kinematic log likelihood is the weighted sum over events
+
+    ``ln L_kin(mu) = sum_i w_i(mu_true) log r(x_i | mu, mu_ref)``        (``sum_i w_i(mu_true) = N(mu_true)``)
+
+optionally plus the Poisson rate term ``ln L_rate(mu) = n ln nu(mu) - nu(mu)`` with ``n = nu(mu_true)`` and the
+known ``nu(mu) = L (mu S + sqrt(mu) I + B)`` from the weights (MadMiner ``include_xsec``, without rounding ``n``).
+``q(mu) = -2 [ln L(mu) - max ln L]`` on the thesis grid (kappa in [0, 2], 51 points, ``mu = kappa^4``, 36 fb^-1),
+p-values ``chi2.sf(q, 1)``, and 68% / 95% intervals read off with
+:func:`hepnb.metrics.sensitivity.confidence_interval`.
+
+Sources of ``log r``: a ratio estimator (:func:`ratio_scan`), SALLY's estimated score in the local exponential model
+(:func:`sally_scan`), and, for ``detector="none"`` VBF samples, the exact oracle likelihood (:func:`oracle_scan`),
+against which every method is reported (:func:`interval_table`). :func:`estimated_scores` gives the ``t_hat``
+values for a histogram of the estimated score in the binned model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+from tqdm.auto import tqdm
+
+from hepnb.errors import InputError, as_finite_array
+from hepnb.lfi.augmented import Observables, observables_matrix
+from hepnb.metrics.sensitivity import ConfidenceInterval, confidence_interval
+from hepnb.offshell import Events, oracle_components
+
+__all__ = [
+    "THESIS_KAPPA_GRID",
+    "THESIS_LUMI",
+    "LikelihoodScan",
+    "IntervalRow",
+    "IntervalTable",
+    "scan_from_log_ratios",
+    "ratio_scan",
+    "sally_scan",
+    "oracle_scan",
+    "oracle_score",
+    "helicity_summed",
+    "estimated_scores",
+    "interval_table",
+]
+
+#: ch7 scan grid: kappa in [0, 2] with 51 points (mu = kappa^4 in [0, 16]).
+THESIS_KAPPA_GRID: np.ndarray = np.linspace(0.0, 2.0, 51)
+#: ch7 luminosity in fb^-1 (MadMiner ``luminosity=36000`` pb^-1).
+THESIS_LUMI = 36.0
+
+
+@dataclass(frozen=True, eq=False)
+class LikelihoodScan:
+    """An Asimov likelihood scan over ``mu`` (kinematic and rate parts kept separately).
+
+    Attributes
+    ----------
+    method
+        Label (``"alices"``, ``"sally"``, ``"oracle"``, ...).
+    kappa, mu
+        The grid (``mu = kappa^4``).
+    log_likelihood_kinematic
+        ``sum_i w_i(mu_true) log r(x_i | mu, mu_ref)`` per grid point.
+    log_likelihood_rate
+        ``n ln(nu(mu)/nu(mu_ref)) - (nu(mu) - nu(mu_ref))`` per grid point.
+    include_rate
+        Whether :attr:`q` includes the rate term.
+    mu_true
+        The signal strength of the Asimov data.
+    lumi
+        Integrated luminosity in fb^-1.
+    n_expected
+        ``N(mu_true)``, the size of the Asimov data set.
+    """
+
+    method: str
+    kappa: np.ndarray
+    mu: np.ndarray
+    log_likelihood_kinematic: np.ndarray
+    log_likelihood_rate: np.ndarray
+    include_rate: bool
+    mu_true: float
+    lumi: float
+    n_expected: float
+
+    @property
+    def log_likelihood(self) -> np.ndarray:
+        """Expected ``ln L(mu)`` (kinematic, plus the rate term if :attr:`include_rate`)."""
+        rate = self.log_likelihood_rate if self.include_rate else 0.0
+        return self.log_likelihood_kinematic + rate
+
+    @property
+    def q(self) -> np.ndarray:
+        """``-2 [ln L(mu) - max ln L]`` (minimum subtracted)."""
+        ll = self.log_likelihood
+        return -2.0 * (ll - ll.max())
+
+    @property
+    def p_value(self) -> np.ndarray:
+        """``chi2.sf(q, 1)`` per grid point."""
+        return stats.chi2.sf(self.q, 1)
+
+    @property
+    def mu_hat(self) -> float:
+        """The grid point with the largest likelihood."""
+        return float(self.mu[int(np.argmin(self.q))])
+
+    def interval(self, cl: float = 0.6827) -> ConfidenceInterval:
+        """The region ``q(mu) <= chi2.ppf(cl, 1)`` in mu (possibly several pieces: the degeneracy)."""
+        return confidence_interval(self.mu, self.q, cl=cl, subtract_minimum=False)
+
+    def with_rate(self, include_rate: bool) -> LikelihoodScan:
+        """The same scan with or without the rate term."""
+        return dataclasses.replace(self, include_rate=bool(include_rate))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# core
+# ------------------------------------------------------------------------------------------------------------------
+def _grid(kappa: Any) -> np.ndarray:
+    k = as_finite_array(kappa, "kappa grid", ndim=1)
+    if len(k) < 2 or np.any(k < 0) or np.any(np.diff(k) <= 0):
+        raise InputError("the kappa grid must be an increasing list of at least two kappa >= 0, "
+                         f"e.g. THESIS_KAPPA_GRID; got {kappa!r}")
+    return k
+
+
+def _check_mu(mu_true: Any) -> float:
+    try:
+        m = float(mu_true)
+    except (TypeError, ValueError):
+        raise InputError(f"mu_true must be a number >= 0, got {mu_true!r}") from None
+    if not np.isfinite(m) or m < 0:
+        raise InputError(f"mu_true must be finite and >= 0, got {mu_true!r}")
+    return m
+
+
+def scan_from_log_ratios(
+    log_r: Any,
+    weights: Any,
+    *,
+    kappa: Any,
+    mu_true: float,
+    yields: Mapping[str, float],
+    include_rate: bool = True,
+    reference_kappa: float = 1.0,
+    lumi: float = THESIS_LUMI,
+    method: str = "",
+) -> LikelihoodScan:
+    """The Asimov scan from per-event ``log r(x_i | kappa_j, reference)`` (the engine of the other scans).
+
+    Parameters
+    ----------
+    log_r
+        ``(len(kappa), n_events)`` log likelihood ratios against the reference point.
+    weights
+        ``(n_events,)`` weights of the Asimov events at ``mu_true`` in expected events at ``lumi``.
+    kappa
+        The grid.
+    mu_true
+        Signal strength of the Asimov data (recorded; the weights define the data).
+    yields
+        ``S, I, B`` in expected events at ``lumi``: ``nu(mu) = mu S + sqrt(mu) I + B`` for the rate term.
+    include_rate
+        Whether :attr:`LikelihoodScan.q` includes the rate term.
+    reference_kappa
+        The denominator of ``log_r``.
+    lumi
+        Integrated luminosity (recorded).
+    method
+        Label.
+    """
+    k = _grid(kappa)
+    m_true = _check_mu(mu_true)
+    w = as_finite_array(weights, "Asimov weights", ndim=1)
+    lr = np.asarray(log_r, dtype=np.float64)
+    if lr.shape != (len(k), len(w)):
+        raise InputError(f"log_r must have shape (len(kappa), n_events) = ({len(k)}, {len(w)}), got {lr.shape}")
+    used = w != 0
+    if not np.all(np.isfinite(lr[:, used])):
+        raise InputError("log r is not finite for some events with non-zero weight (zero estimated or exact "
+                         "density at a grid point); drop those events or restrict the grid")
+    missing = {"S", "I", "B"} - set(yields)
+    if missing:
+        raise InputError(f"yields must give 'S', 'I' and 'B' (expected events), missing {sorted(missing)}")
+    ll_kin = lr[:, used] @ w[used]
+    mu = k**4
+    s, i, b = (float(yields[c]) for c in ("S", "I", "B"))
+    nu = mu * s + np.sqrt(mu) * i + b
+    nu_ref = reference_kappa**4 * s + reference_kappa**2 * i + b
+    n = m_true * s + np.sqrt(m_true) * i + b
+    if np.any(nu <= 0) or nu_ref <= 0 or n <= 0:
+        raise InputError("the expected yield mu S + sqrt(mu) I + B must be > 0 on the whole grid")
+    ll_rate = n * np.log(nu / nu_ref) - (nu - nu_ref)
+    return LikelihoodScan(str(method), k, mu, ll_kin, ll_rate, bool(include_rate), m_true, float(lumi), float(n))
+
+
+def _asimov(events: Events, mu_true: float, lumi: float,
+            yields: Mapping[str, float] | None) -> tuple[np.ndarray, dict[str, float]]:
+    if not isinstance(events, Events):
+        raise InputError(f"events must be hepnb.offshell.Events (held-out weighted events), got "
+                         f"{type(events).__name__}")
+    if len(events) == 0:
+        raise InputError("the Asimov events are empty")
+    if not (np.isfinite(lumi) and lumi > 0):
+        raise InputError(f"lumi must be a positive luminosity in fb^-1, got {lumi!r}")
+    sample_lumi = float(events.meta.get("config", {}).get("lumi", lumi))
+    scale = lumi / sample_lumi
+    y = events.yields if yields is None else yields
+    w = events.weight(_check_mu(mu_true)) * scale
+    if np.any(w < 0):
+        raise InputError(f"{int((w < 0).sum())} Asimov events have negative weight at mu={mu_true}; the weighted "
+                         "Asimov likelihood needs w >= 0")
+    return w, {c: float(y[c]) * scale for c in ("S", "I", "B")}
+
+
+def _observables(estimator: Any, observables: Observables | None) -> Observables:
+    obs = observables if observables is not None else getattr(estimator, "observables", None)
+    if obs is None:
+        raise InputError("the estimator does not know its observables (train it with train_estimator, or pass "
+                         "observables='thesis-ch7' / a list of fields of events.x)")
+    return obs
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# scans
+# ------------------------------------------------------------------------------------------------------------------
+def ratio_scan(
+    estimator: Any,
+    events: Events,
+    mu_true: float,
+    *,
+    kappa: Any = THESIS_KAPPA_GRID,
+    include_rate: bool = True,
+    lumi: float = THESIS_LUMI,
+    reference_kappa: float = 1.0,
+    observables: Observables | None = None,
+    yields: Mapping[str, float] | None = None,
+    method: str | None = None,
+) -> LikelihoodScan:
+    """Asimov scan from a likelihood-ratio estimator: ``log r_hat(x | kappa, kappa_ref)`` summed with weights.
+
+    Parameters
+    ----------
+    estimator
+        Anything with ``log_ratio(x, theta, theta_ref)``: a trained ratio or density estimator, or an ensemble.
+    events
+        Held-out weighted events (not used in training), reweighted to ``mu_true`` to form the Asimov data.
+    mu_true
+        True signal strength.
+    kappa
+        Grid of kappa (default: 51 points in [0, 2]).
+    include_rate
+        Add the Poisson rate term to :attr:`LikelihoodScan.q` (both parts are stored either way).
+    lumi
+        Luminosity in fb^-1 (the events' weights are rescaled from their own luminosity).
+    reference_kappa
+        Denominator of the ratio (the SM).
+    observables
+        Override the estimator's observables.
+    yields
+        ``S, I, B`` at the events' luminosity for ``sigma(mu)`` (default: the events' own yields).
+    method
+        Label (default: the estimator's method).
+    """
+    k = _grid(kappa)
+    w, y = _asimov(events, mu_true, lumi, yields)
+    x, _ = observables_matrix(events, _observables(estimator, observables))
+    show = len(k) * len(x) > 5_000_000
+    log_r = np.stack([np.asarray(estimator.log_ratio(x, float(kj), reference_kappa), dtype=float)
+                      for kj in tqdm(k, desc="log r on the kappa grid", disable=not show)])
+    label = method if method is not None else str(getattr(estimator, "hparams", {}).get("method", "ratio"))
+    return scan_from_log_ratios(log_r, w, kappa=k, mu_true=mu_true, yields=y, include_rate=include_rate,
+                                reference_kappa=reference_kappa, lumi=lumi, method=label)
+
+
+def estimated_scores(estimator: Any, events: Events, observables: Observables | None = None) -> np.ndarray:
+    """``t_hat(x_i | SM)`` per event from a score estimator: the observable of the "histogram of the score" fit."""
+    x, _ = observables_matrix(events, _observables(estimator, observables))
+    return np.asarray(estimator.score(x), dtype=float)
+
+
+def sally_scan(
+    estimator: Any,
+    events: Events,
+    mu_true: float,
+    *,
+    kappa: Any = THESIS_KAPPA_GRID,
+    include_rate: bool = True,
+    lumi: float = THESIS_LUMI,
+    local_model: str = "exponential",
+    observables: Observables | None = None,
+    yields: Mapping[str, float] | None = None,
+) -> LikelihoodScan:
+    """Asimov scan from SALLY's estimated score ``t_hat(x)`` at ``kappa_ref`` in the local model.
+
+    ``"exponential"`` (default): the normalised local model ``p(x|kappa) = p(x|kappa_ref) exp(t_hat(x) dk) /
+    Z(dk)``, ``dk = kappa - kappa_ref``, ``Z = E_ref[exp(t_hat dk)]`` from the events' weights at the reference: its
+    log ratio is exact to first order in ``dk`` and the expected log likelihood peaks where the model's mean score
+    matches the data's. ``"linear"``: ``log r = t_hat(x) dk`` (unnormalised; its kinematic part is linear in kappa
+    and only the rate term bounds it).
+    """
+    if local_model not in ("exponential", "linear"):
+        raise InputError(f"local_model must be 'exponential' or 'linear', got {local_model!r}")
+    k = _grid(kappa)
+    w, y = _asimov(events, mu_true, lumi, yields)
+    ref = float(getattr(estimator, "hparams", {}).get("theta_ref", 1.0))
+    t_hat = estimated_scores(estimator, events, observables)
+    dk = k - ref
+    log_r = dk[:, None] * t_hat[None, :]
+    if local_model == "exponential":
+        w_ref = events.weight(ref**4)
+        if not w_ref.sum() > 0:
+            raise InputError(f"the events have no weight at the reference kappa={ref}")
+        log_z = special.logsumexp(log_r, b=w_ref[None, :] / w_ref.sum(), axis=1)
+        log_r = log_r - log_z[:, None]
+    label = str(getattr(estimator, "hparams", {}).get("method", "sally"))
+    return scan_from_log_ratios(log_r, w, kappa=k, mu_true=mu_true, yields=y, include_rate=include_rate,
+                                reference_kappa=ref, lumi=lumi, method=label)
+
+
+def oracle_scan(
+    events: Events,
+    mu_true: float,
+    *,
+    kappa: Any = THESIS_KAPPA_GRID,
+    include_rate: bool = True,
+    lumi: float = THESIS_LUMI,
+    reference_kappa: float = 1.0,
+    yields: Mapping[str, float] | None = None,
+) -> LikelihoodScan:
+    """Asimov scan with the exact ``log r(x | mu, mu_ref)`` of a ``detector="none"`` VBF sample (the oracle).
+
+    The same ``log p(u | mu)`` as :func:`hepnb.offshell.oracle_log_ratio`, with the helicity sums evaluated once for
+    the whole grid.
+    """
+    k = _grid(kappa)
+    w, y = _asimov(events, mu_true, lumi, yields)
+    log_p = _oracle_log_density(events, np.r_[k, reference_kappa], yields)
+    log_r = log_p[:-1] - log_p[-1]
+    return scan_from_log_ratios(log_r, w, kappa=k, mu_true=mu_true, yields=y, include_rate=include_rate,
+                                reference_kappa=reference_kappa, lumi=lumi, method="oracle")
+
+
+def _oracle_log_density(events: Events, kappas: np.ndarray, yields: Mapping[str, float] | None) -> np.ndarray:
+    """``log p(u | kappa)`` for several kappa from one evaluation of the helicity sums (as oracle_log_likelihood)."""
+    comp = oracle_components(events)
+    y = events.yields if yields is None else yields
+    k = np.asarray(kappas, dtype=float)[:, None]
+    f = k**4 * comp["f_S"] + k**2 * comp["f_I"] + comp["f_B"]
+    sigma = k**4 * float(y["S"]) + k**2 * float(y["I"]) + float(y["B"])
+    with np.errstate(divide="ignore"):
+        return np.log(f) - np.log(sigma)
+
+
+def helicity_summed(events: Events) -> Events:
+    """The same ``detector="none"`` VBF events with weights ``f_c(u) / (q(u) n_generated)`` for c = S, I, B.
+
+    The generator's weights follow the sampled helicities; these sum over them (the oracle densities over the
+    generator's proposal), so they have the same expectation for any function of the observables with less MC noise,
+    and the oracle Asimov scan on them peaks exactly at ``mu_true`` (Gibbs' inequality on the sample). Detector-free
+    VBF samples only (the oracle's domain).
+    """
+    import awkward as ak
+
+    comp = oracle_components(events)
+    n_generated = float(events.meta.get("n_generated", 0))
+    if n_generated <= 0:
+        raise InputError("the events do not record n_generated; use a sample made by hepnb.offshell.generate")
+    new = {f"w_{c}": comp[f"f_{c}"] / (comp["q"] * n_generated) for c in ("S", "I", "B")}
+    arr = events.array
+    fields = {f: (new[f] if f in new else arr[f]) for f in arr.fields}
+    return Events(ak.zip(fields, depth_limit=1), dict(events.meta, weights="helicity-summed"))
+
+
+def oracle_score(events: Events, kappa: float = 1.0, yields: Mapping[str, float] | None = None) -> np.ndarray:
+    """Exact score ``t(x | kappa) = d/dkappa log p(u | kappa)`` of a ``detector="none"`` VBF sample.
+
+    ``(4 k^3 f_S + 2 k f_I) / f - (4 k^3 S + 2 k I) / sigma`` with the helicity-summed densities of
+    :func:`hepnb.offshell.oracle_components`: the target SALLY learns at the SM, and ``E_SM[t^2]`` is the Fisher
+    information per event in kappa.
+    """
+    k = float(kappa)
+    if not np.isfinite(k) or k < 0:
+        raise InputError(f"kappa must be finite and >= 0, got {kappa!r}")
+    comp = oracle_components(events)
+    y = events.yields if yields is None else yields
+    f = k**4 * comp["f_S"] + k**2 * comp["f_I"] + comp["f_B"]
+    sigma = k**4 * float(y["S"]) + k**2 * float(y["I"]) + float(y["B"])
+    s, i = float(y["S"]), float(y["I"])
+    return (4 * k**3 * comp["f_S"] + 2 * k * comp["f_I"]) / f - (4 * k**3 * s + 2 * k * i) / sigma
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# comparison table
+# ------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IntervalRow:
+    """Expected 68% / 95% intervals of one method and their widths in mu relative to the reference's."""
+
+    method: str
+    width_68: float
+    width_95: float
+    relative_68: float
+    relative_95: float
+    intervals_68: tuple[tuple[float, float], ...]
+    intervals_95: tuple[tuple[float, float], ...]
+    open_at_edge: bool
+
+
+@dataclass(frozen=True)
+class IntervalTable:
+    """Interval widths of several methods relative to a reference (the oracle) at one ``mu_true``."""
+
+    rows: tuple[IntervalRow, ...]
+    reference: str
+    mu_true: float
+    include_rate: bool
+
+    def row(self, method: str) -> IntervalRow:
+        """The row of ``method``."""
+        for r in self.rows:
+            if r.method == method:
+                return r
+        raise InputError(f"no method {method!r} in the table; it has {[r.method for r in self.rows]}")
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame, one row per method."""
+        import pandas as pd
+
+        return pd.DataFrame([dataclasses.asdict(r) for r in self.rows]).set_index("method")
+
+
+def _width(ci: ConfidenceInterval) -> float:
+    return float(sum(hi - lo for lo, hi in ci.intervals))
+
+
+def interval_table(scans: Mapping[str, LikelihoodScan] | Sequence[LikelihoodScan],
+                   reference: str = "oracle") -> IntervalTable:
+    """68% / 95% interval widths (total length in mu) of each scan, divided by those of ``reference``.
+
+    Parameters
+    ----------
+    scans
+        ``{label: scan}`` or scans labelled by their ``method``; all on the same grid, ``mu_true`` and rate choice.
+    reference
+        Label of the scan the others are reported against (the oracle).
+    """
+    items = dict(scans) if isinstance(scans, Mapping) else {s.method: s for s in scans}
+    if reference not in items:
+        raise InputError(f"the reference scan {reference!r} is missing; got {sorted(items)}")
+    ref = items[reference]
+    for label, s in items.items():
+        if not isinstance(s, LikelihoodScan):
+            raise InputError(f"scan {label!r} is a {type(s).__name__}, not a LikelihoodScan")
+        if s.mu.shape != ref.mu.shape or not np.allclose(s.mu, ref.mu):
+            raise InputError(f"scan {label!r} is on a different mu grid from {reference!r}")
+        if not np.isclose(s.mu_true, ref.mu_true) or s.include_rate != ref.include_rate:
+            raise InputError(f"scan {label!r} has mu_true={s.mu_true}, include_rate={s.include_rate}; the reference "
+                             f"has {ref.mu_true}, {ref.include_rate}: compare like with like")
+    ref68, ref95 = _width(ref.interval(0.6827)), _width(ref.interval(0.95))
+    rows = []
+    for label, s in items.items():
+        c68, c95 = s.interval(0.6827), s.interval(0.95)
+        w68, w95 = _width(c68), _width(c95)
+        rows.append(IntervalRow(label, w68, w95, w68 / ref68 if ref68 > 0 else float("nan"),
+                                w95 / ref95 if ref95 > 0 else float("nan"), c68.intervals, c95.intervals,
+                                c68.open_at_edge or c95.open_at_edge))
+    return IntervalTable(tuple(rows), reference, ref.mu_true, ref.include_rate)
