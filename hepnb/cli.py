@@ -20,6 +20,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in runs) else 1
 
 
+def _export(args: argparse.Namespace) -> int:
+    import shutil
+
+    from hepnb.training import EpochArchive
+
+    source = EpochArchive(args.source)
+    epochs = [int(e) for e in args.epochs.split(",")] if args.epochs else None
+    target = source.export(args.destination, epochs=epochs, keep=tuple(args.keep), half=not args.full_precision)
+    record = source.path / "training.json"
+    if record.exists():
+        shutil.copy2(record, target.path / "training.json")
+    size = sum(f.stat().st_size for f in target.path.iterdir())
+    print(f"{target}: {size / 2**20:.1f} MiB")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``hepnb`` command."""
     parser = argparse.ArgumentParser(prog="hepnb", description=__doc__)
@@ -38,6 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     calo = studies.add_parser("calo", help="the calorimeter-shower GAN (study 1)")
     calo_train.add_arguments(calo)
     calo.set_defaults(handler=calo_train.run)
+
+    archive = commands.add_parser("archive", help="work with epoch archives")
+    archive_commands = archive.add_subparsers(dest="action", required=True)
+    export = archive_commands.add_parser("export", help="write a slim copy for shipping (weights only, fp16)")
+    export.add_argument("source", help="archive folder")
+    export.add_argument("destination", help="new archive folder")
+    export.add_argument("--keep", action="append", default=[],
+                        help="state-dict prefix to keep, e.g. 'generator.' (repeatable; default: everything)")
+    export.add_argument("--epochs", default=None, help="comma-separated epochs (default: all)")
+    export.add_argument("--full-precision", action="store_true", help="keep float32 weights")
+    export.set_defaults(handler=_export)
     return parser
 
 

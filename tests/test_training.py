@@ -184,3 +184,15 @@ def test_export_writes_slim_fp16_checkpoints_that_load(tmp_path: Path) -> None:
     np.testing.assert_allclose(exported.generate(100, seed=1), original.generate(100, seed=1), atol=0.05)
     with pytest.raises(InputError, match="already holds an archive"):
         archive.export(tmp_path / "slim")
+
+
+def test_archive_export_command_copies_the_training_record(tmp_path: Path, capsys) -> None:
+    from hepnb.cli import main
+
+    archive = train(tmp_path / "a", max_epochs=2, every=1)
+    (archive.path / "training.json").write_text('{"command": "hepnb train ..."}')
+    assert main(["archive", "export", str(archive.path), str(tmp_path / "b"), "--keep", "generator.",
+                 "--epochs", "2"]) == 0
+    assert "epochs=[2]" in capsys.readouterr().out
+    assert (tmp_path / "b" / "training.json").read_text() == '{"command": "hepnb train ..."}'
+    assert isinstance(EpochArchive(tmp_path / "b").load(2), DimuonGAN)

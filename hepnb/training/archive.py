@@ -18,6 +18,7 @@ import importlib
 import json
 import os
 import pickle
+import warnings
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -171,7 +172,11 @@ class EpochArchive:
         compact = self._index()["checkpoints"][str(epoch)].get("compact", False)
         try:
             # a compact checkpoint keeps only some sub-networks (the generator of a GAN): the rest stays initialised
-            model = cls.load_from_checkpoint(path, map_location=map_location, weights_only=False, strict=not compact)
+            with warnings.catch_warnings():
+                if compact:
+                    warnings.filterwarnings("ignore", message="Found keys that are in the model state dict but not")
+                model = cls.load_from_checkpoint(path, map_location=map_location, weights_only=False,
+                                                 strict=not compact)
         except (RuntimeError, EOFError, KeyError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
             raise CheckpointError(
                 f"the checkpoint of epoch {epoch} ({path}) cannot be read ({err}); "
