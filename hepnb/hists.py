@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import mplhep as mh
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy import stats
 
@@ -371,30 +372,46 @@ class Comparison:
         if fig is None:
             fig = plt.figure(figsize=(7, 6))
         ax, rax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.06})
+        self.draw(ax, rax)
+        style.experiment_label(ax, text=self.title or "Simulation", com=None)
+        fig.align_ylabels([ax, rax])
+        return fig
+
+    def draw(self, ax: Axes, rax: Axes, *, compact: bool = False) -> None:
+        """Draw the 1-D overlay on ``ax`` and the ratio to the reference on ``rax`` (no experiment label).
+
+        ``compact=True`` uses small fonts and short legend entries, for grids of many comparisons.
+        """
+        if self.ndim != 1:
+            raise InputError("draw() is for 1-D comparisons; use plot() for 2-D ones")
         edges = self.reference.hist.axes[0].edges
         ref, ref_err = self._normalised(self.reference)
         mh.histplot(ref, edges, ax=ax, color="black", label=self.reference_label, yerr=False)
         ax.stairs(ref + ref_err, edges, baseline=ref - ref_err, fill=True, color="black", alpha=0.15, lw=0)
         safe = np.where(ref > 0, ref, np.nan)
-        rax.stairs(1 + ref_err / safe, edges, baseline=1 - np.nan_to_num(ref_err / safe), fill=True,
-                   color="black", alpha=0.15, lw=0)
+        rel = np.nan_to_num(ref_err / safe)
+        rax.stairs(1 + rel, edges, baseline=1 - rel, fill=True, color="black", alpha=0.15, lw=0)
         for i, (label, sample) in enumerate(self.others.items()):
             values, errors = self._normalised(sample)
             c = self.chi2(label)
-            text = f"{label} ($\\chi^2$/ndf = {c.chi2:.1f}/{c.ndf})"
+            text = (f"{label}: $\\chi^2$/ndf = {c.reduced:.1f}" if compact
+                    else f"{label} ($\\chi^2$/ndf = {c.chi2:.1f}/{c.ndf})")
             mh.histplot(values, edges, yerr=errors, ax=ax, color=f"C{i}", label=text)
-            mh.histplot(values / safe, edges, yerr=errors / safe, ax=rax, color=f"C{i}", histtype="errorbar")
+            mh.histplot(values / safe, edges, yerr=errors / safe, ax=rax, color=f"C{i}", histtype="errorbar",
+                        **({"markersize": 2} if compact else {}))
         rax.axhline(1, color="black", lw=0.8)
         rax.set_ylim(0.5, 1.5)
-        rax.set_ylabel("Ratio")
-        rax.set_xlabel(self.xlabel)
+        rax.set_xlabel(self.xlabel, **({"fontsize": "small"} if compact else {}))
+        rax.set_ylabel("Ratio", **({"fontsize": "x-small"} if compact else {}))
         ax.set_xlabel("")
-        ax.set_ylabel(self.ylabel or "Normalised entries / bin width")
         ax.set_ylim(0, None)
-        ax.legend(loc="upper right", fontsize="small")
-        style.experiment_label(ax, text=self.title or "Simulation", com=None)
-        fig.align_ylabels([ax, rax])
-        return fig
+        if compact:
+            ax.tick_params(labelbottom=False, labelsize="x-small")
+            rax.tick_params(labelsize="x-small")
+            ax.legend(fontsize="xx-small", loc="upper right", frameon=False)
+        else:
+            ax.set_ylabel(self.ylabel or "Normalised entries / bin width")
+            ax.legend(loc="upper right", fontsize="small")
 
     def _plot_2d(self, fig: Figure | None) -> Figure:
         n = len(self.others)

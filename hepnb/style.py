@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib as mpl
 import mplhep as mh
 from matplotlib.axes import Axes
+from matplotlib.figure import SubFigure
 
 __all__ = ["use", "axis_label", "experiment_label"]
 
@@ -35,5 +36,14 @@ def experiment_label(
     rlabel: str | None = None,
 ) -> None:
     """Write the experiment label (bold 'hepnb' plus ``text``) and, optionally, the luminosity."""
+    if isinstance(ax.figure, SubFigure):
+        # mplhep sizes its label from the top-level figure, which a subfigure is not: write the same text directly
+        ax.text(0.0, 1.01, rf"$\bf{{{EXPERIMENT}}}$ {text}", transform=ax.transAxes, ha="left", va="bottom")
+        right = rlabel if rlabel is not None else ", ".join(
+            part for part in (f"{lumi:g} fb$^{{-1}}$" if lumi is not None else "",
+                              f"$\\sqrt{{s}}$ = {com:g} TeV" if com is not None else "") if part)
+        if right:
+            ax.text(1.0, 1.01, right, transform=ax.transAxes, ha="right", va="bottom")
+        return
     # data=True stops mplhep from adding its own 'Simulation' word: the text is ours.
     mh.label.exp_label(exp=EXPERIMENT, text=text, data=True, lumi=lumi, com=com, rlabel=rlabel, ax=ax, loc=0)

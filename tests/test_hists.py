@@ -123,6 +123,25 @@ def test_plot_has_main_and_ratio_panel_per_comparison() -> None:
     assert ratio.get_ylim() == (0.5, 1.5)
 
 
+def test_plot_into_subfigures_and_compact_draw_on_given_axes() -> None:
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(6)
+    c = Comparison(rng.normal(size=1000), {"a": rng.normal(size=1000)}, bins=(20, -3, 3), title="Closure")
+    fig = plt.figure(figsize=(14, 6))
+    for sub in fig.subfigures(1, 2):
+        c.plot(sub)
+    assert len(fig.axes) == 4
+    assert [t.get_text() for t in fig.axes[0].texts][0].endswith("Closure")  # the label of a subfigure panel
+    fig.canvas.draw()
+    ax, rax = plt.figure().subplots(2, 1)
+    c.draw(ax, rax, compact=True)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Reference", f"a: $\\chi^2$/ndf = {c.chi2('a').reduced:.1f}"]
+    assert rax.get_ylim() == (0.5, 1.5)
+    plt.close("all")
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

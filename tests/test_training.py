@@ -196,3 +196,13 @@ def test_archive_export_command_copies_the_training_record(tmp_path: Path, capsy
     assert "epochs=[2]" in capsys.readouterr().out
     assert (tmp_path / "b" / "training.json").read_text() == '{"command": "hepnb train ..."}'
     assert isinstance(EpochArchive(tmp_path / "b").load(2), DimuonGAN)
+
+
+def test_progress_bar_is_lightnings_tqdm_bar_or_nothing() -> None:
+    from lightning.pytorch.callbacks import TQDMProgressBar
+
+    from hepnb.training import progress_bar
+
+    assert progress_bar(False) == []
+    (bar,) = progress_bar(True)
+    assert isinstance(bar, TQDMProgressBar)  # not Rich's, which swallows a notebook cell's later prints

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from hepnb.training.archive import EpochArchive
 from hepnb.training.callbacks import ArchiveCallback
-from hepnb.training.loop import fit, quiet_lightning
+from hepnb.training.loop import fit, progress_bar, quiet_lightning
 
-__all__ = ["EpochArchive", "ArchiveCallback", "fit", "quiet_lightning"]
+__all__ = ["EpochArchive", "ArchiveCallback", "fit", "progress_bar", "quiet_lightning"]

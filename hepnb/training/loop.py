@@ -31,6 +31,17 @@ def quiet_lightning() -> Iterator[None]:
         logger.setLevel(level)
 
 
+def progress_bar(enabled: bool) -> list[L.Callback]:
+    """Lightning's tqdm progress bar as a callback list (empty when disabled).
+
+    Passed explicitly because Lightning otherwise picks its Rich bar when ``rich`` is installed, and in Jupyter
+    that bar captures the cell's later printed output into its own widget.
+    """
+    from lightning.pytorch.callbacks import TQDMProgressBar
+
+    return [TQDMProgressBar()] if enabled else []
+
+
 def fit(
     model: L.LightningModule | Callable[[], L.LightningModule],
     datamodule: L.LightningDataModule,
@@ -92,7 +103,8 @@ def fit(
         "accelerator": "cpu",
         **trainer_options,
     }
-    callbacks = [ArchiveCallback(archive, every=every, metrics=metrics), *options.pop("callbacks", [])]
+    callbacks = [ArchiveCallback(archive, every=every, metrics=metrics), *progress_bar(progress),
+                 *options.pop("callbacks", [])]
     ckpt_path = archive.checkpoint_path(resume) if resume is not None else None
     with quiet_lightning():
         trainer = L.Trainer(callbacks=callbacks, **options)
