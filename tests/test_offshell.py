@@ -263,6 +263,14 @@ def test_feature_lists_have_the_thesis_sizes(vbf: osh.Events, vbf_ch7: osh.Event
     assert np.all(np.asarray(vbf_ch7.x.n_jets) >= 2) and np.all(np.asarray(vbf_ch7.x.m4l) > 220)
 
 
+def test_track_width_fluctuates_per_jet(vbf: osh.Events) -> None:
+    # one random track/calorimeter width factor per jet (Gamma(12) around 0.9), not one per generated chunk
+    ratio = np.asarray(vbf.x.track_width_j1) / np.asarray(vbf.x.width_j1)
+    assert np.unique(ratio).size > 0.99 * len(vbf)
+    assert np.mean(ratio) == pytest.approx(0.9, rel=0.01)
+    assert np.std(ratio) == pytest.approx(0.9 / np.sqrt(12.0), rel=0.05)
+
+
 def test_truth_detector_reconstructs_the_generated_angles(vbf_truth: osh.Events) -> None:
     x, z = vbf_truth.x, vbf_truth.z
     assert np.allclose(np.asarray(x.m4l), np.asarray(z.m4l), rtol=1e-5)

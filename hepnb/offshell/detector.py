@@ -92,7 +92,7 @@ def _jet_widths(rng: np.random.Generator, pt_: np.ndarray, parton: np.ndarray) -
     """Calorimeter and track width proxies: Gamma-distributed, wider for gluons, narrower at high pT."""
     base = np.where(parton == 21, 0.12, 0.07) * (50.0 / np.maximum(pt_, 20.0)) ** 0.35
     width = rng.gamma(4.0, base / 4.0)
-    track = width * rng.gamma(12.0, 0.9 / 12.0)
+    track = width * rng.gamma(12.0, 0.9 / 12.0, size=width.shape)
     return width, track
 
 
