@@ -1,0 +1,309 @@
+"""Validation of the calorimeter GAN: the regenerated reference, comparisons, response/resolution, speed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from hepnb.calo import shower_shapes  # noqa: E402
+from hepnb.calo import validation as v  # noqa: E402
+from hepnb.calo.data import CaloDataModule, Preprocessing, ShowerArrays  # noqa: E402
+from hepnb.calo.gan import CaloGAN  # noqa: E402
+from hepnb.calo.simulate import simulate, standard_dataset  # noqa: E402
+from hepnb.errors import InputError  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def showers() -> ShowerArrays:
+    return v.as_shower_arrays(simulate([300, 300], [8192.0, 65536.0], seed=3))
+
+
+@pytest.fixture(scope="module")
+def variables(showers: ShowerArrays) -> pd.DataFrame:
+    return v.shower_variables(showers.cells, showers)
+
+
+def small_gan(energy_unit: str = "MeV", cell_unit: str = "MeV") -> CaloGAN:
+    prep = Preprocessing.thesis_default(energy_unit=energy_unit, cell_unit=cell_unit).to_dict()
+    return CaloGAN(preprocessing=prep, seed=0, output_bias=float(np.log(0.004 / 0.996)))
+
+
+# ------------------------------------------------------------------------------------------------ reference
+
+
+def test_training_reference_is_the_data_modules_reference_half(tmp_path: Path) -> None:
+    s = standard_dataset(0.02, seed=4)
+    module = CaloDataModule(s.cells, s.energy, s.p, s.e, s.delta_eta, s.delta_phi, seed=4, energy_unit="MeV",
+                            cell_unit="MeV")
+    cache = tmp_path / "reference.npz"
+    reference = v.training_reference(0.02, 4, cache=cache)
+    for name in ("cells", "energy", "p", "e", "deta", "dphi"):
+        np.testing.assert_array_equal(getattr(reference, name), getattr(module.reference, name))
+    assert cache.is_file()
+    cached = v.training_reference(0.02, 4, cache=cache)
+    np.testing.assert_array_equal(cached.cells, reference.cells)
+    other = v.training_reference(0.02, 5, cache=cache)  # another seed: the cache is not reused
+    assert not np.array_equal(other.energy, reference.energy) or not np.array_equal(other.cells, reference.cells)
+    subset = v.training_reference(0.02, 4, per_energy=30, cache=cache)
+    counts = pd.Series(subset.energy).value_counts()
+    assert counts.max() == 30 and len(counts) == 9
+    rows = {tuple(r) for r in reference.cells[:, :40]}
+    assert all(tuple(r) in rows for r in subset.cells[:, :40])
+    with pytest.raises(InputError, match="per_energy"):
+        v.training_reference(0.02, 4, per_energy=0)
+    cache.write_bytes(b"damaged")
+    np.testing.assert_array_equal(v.training_reference(0.02, 4, cache=cache).cells, reference.cells)
+
+
+def test_check_archive(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="hepnb train calo --output"):
+        v.check_archive(tmp_path / "missing", fraction=1.0, seed=1)
+    (tmp_path / "index.json").write_text("{}")
+    assert "assuming fraction 1 and seed 1" in v.check_archive(tmp_path, fraction=1.0, seed=1)
+    record = {"config": {"fraction": 0.5, "seed": 1, "double_critic": False}, "epochs_done": 3,
+              "training_showers": 100, "wall_seconds": 7200, "hardware": {"cpu": "x86_64"}, "command": "hepnb ..."}
+    (tmp_path / "training.json").write_text(json.dumps(record))
+    assert "single critic, 3 epochs" in v.check_archive(tmp_path, fraction=0.5, seed=1)
+    with pytest.raises(InputError, match="trained with fraction 0.5 and seed 1"):
+        v.check_archive(tmp_path, fraction=1.0, seed=1)
+
+
+def test_generate_like_returns_mev_whatever_the_models_units(showers: ShowerArrays) -> None:
+    mev = v.generate_like(small_gan("MeV", "MeV"), showers, seed=2)
+    gev = v.generate_like(small_gan("GeV", "GeV"), showers, seed=2)
+    assert mev.shape == showers.cells.shape
+    np.testing.assert_allclose(gev, mev, rtol=1e-6)
+    response = mev.sum(axis=1) / showers.energy
+    assert 0.5 < np.median(response) < 2.0  # 266 cells starting at 0.4 % of E_true each
+    np.testing.assert_array_equal(v.generate_like(small_gan(), showers, seed=2), mev)
+    with pytest.raises(InputError, match="CaloGAN"):
+        v.generate_like(object(), showers, seed=0)
+
+
+# ------------------------------------------------------------------------------------------------ variables
+
+
+def test_shower_variables_are_compute_all_without_aliases(showers: ShowerArrays, variables: pd.DataFrame) -> None:
+    expected = shower_shapes.compute_all(showers.cells, showers.p, showers.e, showers.deta, showers.dphi,
+                                         showers.energy)
+    assert set(variables.columns) == set(expected) - {"f1", "f3"}
+    for name in variables.columns:
+        np.testing.assert_array_equal(variables[name].to_numpy(), expected[name])
+    grouped = [name for group in v.VARIABLE_GROUPS.values() for name in group]
+    assert sorted(grouped) == sorted(variables.columns)  # every variable is in exactly one plot group
+    assert all(v.variable_label(name) != name for name in variables.columns)
+
+
+def test_reference_binning_and_folding() -> None:
+    n, lo, hi = v.reference_binning(np.arange(1001.0), 20)
+    assert n == 20 and lo == pytest.approx(5 - 99) and hi == pytest.approx(995 + 99)
+    assert v.reference_binning(np.ones(10))[1:] == pytest.approx((0.95, 1.05))
+
+
+def test_identical_samples_have_zero_chi2_and_a_scale_shows_only_in_energies(
+    showers: ShowerArrays, variables: pd.DataFrame
+) -> None:
+    scaled = v.shower_variables(showers.cells * 1.05, showers)
+    comparisons = v.VariableComparisons(variables, {"same": variables, "scaled": scaled}, showers.energy, n_bins=30)
+    same = comparisons.chi2_table("same")
+    assert same.shape == (len(variables.columns), 2)
+    assert list(same.columns) == [8.192, 65.536]
+    assert np.nanmax(same.to_numpy()) == pytest.approx(0.0, abs=1e-12)
+    moved = comparisons.chi2_table("scaled")
+    assert (moved.loc["response"] > 5).all()  # a 5 % shift: 1.4 (8 GeV) and 3.6 (65 GeV) resolutions
+    assert (moved.loc[["eta_mean_middle", "frac_strips", "reta", "eratio"]].to_numpy() < 1e-9).all()
+    # nothing is dropped: out-of-range generated values sit in the edge bins
+    c = comparisons.comparison("response", 65536.0)
+    assert c.others["scaled"].hist.sum().value == 300
+    assert comparisons.summary().loc["same"].max() == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(InputError, match="name one of"):
+        comparisons.chi2_table()
+    with pytest.raises(InputError, match="one shower per reference shower"):
+        v.VariableComparisons(variables, {"short": variables.iloc[:10]}, showers.energy)
+    with pytest.raises(InputError, match="unknown variables"):
+        v.VariableComparisons(variables, {"same": variables}, showers.energy, variables=["nope"])
+    fig = comparisons.plot(65536.0, ["response", "reta", "eratio"], ncols=2)
+    assert len(fig.axes) == 6  # an overlay and a ratio panel per variable
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------ response
+
+
+def test_response_resolution_closure_on_gaussians() -> None:
+    rng = np.random.default_rng(0)
+    energy = np.repeat([1000.0, 100000.0], 20000)
+    sigma = np.where(energy < 5000, 0.10, 0.01)
+    response = rng.normal(0.97, sigma)
+    table = v.response_resolution(energy, {"Reference": response})
+    for e_gev, s in ((1.0, 0.10), (100.0, 0.01)):
+        row = table.loc[("Reference", e_gev)]
+        assert row["n"] == 20000
+        assert row["response"] == pytest.approx(0.97, abs=4 * row["response_error"])
+        assert row["width_error"] == pytest.approx(s / np.sqrt(2 * 20000), rel=0.05)  # Gaussian value
+        assert row["resolution"] == pytest.approx(s / 0.97, abs=4 * row["resolution_error"])
+
+
+def test_resolution_errors_describe_the_spread_of_replicas() -> None:
+    rng = np.random.default_rng(1)
+    values, errors = [], []
+    for _ in range(300):
+        r = rng.exponential(1.0, 400) + 5.0  # skewed, heavy-ish tail: the fourth-moment error matters
+        row = v.response_resolution(np.full(400, 5000.0), {"x": r}).iloc[0]
+        values.append(row["resolution"])
+        errors.append(row["resolution_error"])
+    assert np.mean(errors) == pytest.approx(np.std(values), rel=0.15)
+
+
+def test_resolution_ratio_of_a_wider_model(showers: ShowerArrays) -> None:
+    cells = showers.cells.copy()
+    for energy in np.unique(showers.energy):
+        at = showers.energy == energy
+        total = cells[at].sum(axis=1)
+        cells[at] *= ((1.5 * total - 0.5 * total.mean()) / total)[:, None]  # width x 1.5, same mean
+    table = v.response_resolution(showers.energy, {"Reference": showers.cells, "wide": cells})
+    ratio = v.resolution_ratio(table, "wide", 65.536)
+    assert ratio.value == pytest.approx(1.5, rel=1e-6)
+    assert ratio.deviation == pytest.approx(0.5, rel=1e-5)
+    assert 0 < ratio.error < 0.2
+    assert v.resolution_ratio(table, "wide", 65.536, quantity="response").value == pytest.approx(1.0, rel=1e-9)
+    with pytest.raises(InputError, match="no energy point"):
+        v.resolution_ratio(table, "wide", 25.0)
+    with pytest.raises(InputError, match="no sample"):
+        v.resolution_ratio(table, "narrow")
+    fig = v.plot_response_resolution(table)
+    assert len(fig.axes) == 4
+    plt.close(fig)
+
+
+class _TwoEpochArchive:
+    """The two methods of an EpochArchive that resolution_by_epoch uses, over two untrained generators."""
+
+    def __init__(self) -> None:
+        self.models = {25: small_gan(), 50: CaloGAN(preprocessing=small_gan().preprocessing.to_dict(), seed=5)}
+
+    def loadable_epochs(self) -> list[int]:
+        return sorted(self.models)
+
+    def load(self, epoch: int) -> CaloGAN:
+        return self.models[epoch]
+
+
+def test_resolution_by_epoch_matches_the_ratio_of_each_checkpoint(showers: ShowerArrays) -> None:
+    archive = _TwoEpochArchive()
+    table = v.resolution_by_epoch({"gan": archive}, showers, energy_gev=65.536, seed=4)
+    assert table.index.tolist() == [("gan", 25), ("gan", 50)]
+    at = showers.energy == 65536.0
+    for epoch in (25, 50):
+        generated = v.generate_like(archive.load(epoch), showers.subset(at), seed=4)
+        direct = v.resolution_ratio(v.response_resolution(showers.energy[at], {"Reference": showers.cells[at],
+                                                                               "gan": generated}), "gan")
+        assert table.loc[("gan", epoch), "ratio"] == pytest.approx(direct.value, rel=1e-12)
+        assert table.loc[("gan", epoch), "error"] == pytest.approx(direct.error, rel=1e-12)
+    assert table.loc[("gan", 25), "ratio"] != table.loc[("gan", 50), "ratio"]
+    with pytest.raises(InputError, match="no reference showers at 25"):
+        v.resolution_by_epoch({"gan": archive}, showers, energy_gev=25.0)
+    fig = v.plot_resolution_by_epoch(table, tolerance=0.2, chosen={"gan": 50})
+    assert len(fig.axes) == 1
+    plt.close(fig)
+
+
+def test_total_energy_comparison_covers_every_sample(showers: ShowerArrays) -> None:
+    comparison = v.total_energy_comparison(showers.energy, {"Reference": showers.cells, "double": showers.cells * 1.2})
+    edges = comparison.reference.hist.axes[0].edges
+    at = showers.energy == 65536.0
+    total_gev = showers.cells[at].sum(axis=1) / 1000
+    assert edges[0] < np.quantile(total_gev, 0.005) and edges[-1] > np.quantile(1.2 * total_gev, 0.995)
+    assert comparison.others["double"].hist.sum().value == at.sum()
+    assert comparison.chi2("double").chi2 == pytest.approx(600.0)  # disjoint: every shower counts fully (N + M)
+    with pytest.raises(InputError, match="no shower at"):
+        v.total_energy_comparison(showers.energy, {"Reference": showers.cells}, at_mev=25000.0)
+
+
+def test_layer_fraction_table(showers: ShowerArrays) -> None:
+    table = v.layer_fraction_table(showers.energy, {"Reference": showers.cells})
+    at = showers.energy == 65536.0
+    expected = 100 * (shower_shapes.layer_energies(showers.cells[at]) / 65536.0).mean(axis=0)
+    np.testing.assert_allclose(table.loc["Reference", ["PS", "Strips", "Middle", "Back"]], expected)
+    assert table.loc["Geant4 (thesis)", "Middle"] == 79.3
+    assert 15 < table.loc["Reference", "Strips"] < 20 and 77 < table.loc["Reference", "Middle"] < 82
+    low = v.layer_fraction_table(showers.energy, {"Reference": showers.cells}, at_mev=8192.0)
+    assert list(low.index) == ["Reference"]
+
+
+def test_evaluate_energy_point(showers: ShowerArrays) -> None:
+    single = showers.subset(showers.energy == 8192.0)
+    result = v.evaluate_energy_point({"GAN": small_gan()}, single, seed=1, n_bins=20)
+    assert result.energy_mev == 8192.0
+    assert result.response.index.get_level_values("sample").unique().tolist() == ["Reference", "GAN"]
+    assert result.variables.chi2_table("GAN").shape[1] == 1
+    assert result.total_energy.others["GAN"].hist.sum().value == len(single)
+    with pytest.raises(InputError, match="one energy"):
+        v.evaluate_energy_point({"GAN": small_gan()}, showers, seed=1)
+
+
+def test_alignment_comparisons_and_features(showers: ShowerArrays, variables: pd.DataFrame) -> None:
+    comparisons = v.alignment_comparisons(showers, {"same": showers.cells})
+    assert len(comparisons) == 6  # p0..p3 and e0, e1
+    assert all(c.chi2().chi2 == pytest.approx(0.0, abs=1e-12) for c in comparisons)
+    features = v.classifier_features(variables, showers)
+    assert features.shape == (len(showers), 5 + len(variables.columns))
+    e_total = 5 + list(variables.columns).index("e_total")
+    np.testing.assert_allclose(features[:, e_total], showers.cells.sum(axis=1) / showers.energy)
+    few = v.classifier_features(variables, showers, v.EPOCH_PICKING_VARIABLES)
+    np.testing.assert_array_equal(few[:, 5:], variables[list(v.EPOCH_PICKING_VARIABLES)].to_numpy())
+    with pytest.raises(InputError, match="unknown variables"):
+        v.classifier_features(variables, showers, ["nope"])
+    for fig in (v.plot_alignment_effects(showers), v.plot_mean_images(showers, energy_mev=65536.0)):
+        assert len(fig.axes) >= 2
+        plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------ speed
+
+
+def test_quoted_geant4_figures() -> None:
+    assert v.geant4_seconds_per_shower(65.536) == pytest.approx(10.0)
+    assert v.geant4_seconds_per_shower(16.384) == pytest.approx(2.4)
+    assert v.geant4_seconds_per_shower(131.072) / 10.0 == pytest.approx(2**1.03, rel=0.01)  # t ~ E^1.03
+    assert "tel-03324250" in v.QUOTED["geant4_65gev"].source
+    with pytest.raises(InputError, match="positive"):
+        v.geant4_seconds_per_shower(0.0)
+
+
+def test_speed_measurements_and_table() -> None:
+    gan = v.gan_speed(small_gan(), (1, 64), n_single=5)
+    assert [(r.generator, r.batch_size, r.n_showers) for r in gan] == [("GAN", 1, 5), ("GAN", 64, 64)]
+    assert all(r.seconds > 0 and r.peak_memory_mib >= r.baseline_memory_mib > 50 for r in gan)
+    simulator = v.simulator_speed((1, 20), n_single=2)
+    assert [(r.generator, r.batch_size, r.n_showers) for r in simulator] == [("simulator", 1, 2), ("simulator", 20, 20)]
+    assert all(r.threads == 1 for r in simulator)
+    # the simulator's process never imports torch: it is lighter than the GAN's
+    assert simulator[-1].baseline_memory_mib < gan[0].baseline_memory_mib
+    table = v.speed_table(gan + simulator)
+    assert np.isnan(table.loc[("GAN", 64), "x simulator"])
+    assert table.loc[("GAN", 1), "x simulator"] == pytest.approx(
+        gan[0].showers_per_second / simulator[0].showers_per_second)
+    assert table.loc[("GAN", 1), "x Geant4 (quoted)"] == pytest.approx(10.0 / gan[0].seconds_per_shower)
+    fig = v.plot_speed(gan + simulator)
+    assert len(fig.axes[0].patches) == 4  # one bar per measurement
+    plt.close(fig)
+    fake = replace(gan[0], n_showers=10, seconds=2.0)
+    assert fake.showers_per_second == 5.0 and fake.seconds_per_shower == 0.2
+    with pytest.raises(InputError, match="CaloGAN"):
+        v.gan_speed(object())
+    with pytest.raises(InputError, match="n_single"):
+        v.simulator_speed((1,), n_single=0)
