@@ -37,7 +37,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 from hepnb.errors import InputError
 from hepnb.lfi import losses
 from hepnb.lfi.augmented import DensitySample, LocalScoreSample, RatioSample, Standardizer
-from hepnb.training import quiet_lightning
+from hepnb.training import fit, progress_bar, quiet_lightning
 
 __all__ = [
     "ParameterizedRatioEstimator",
@@ -52,7 +52,7 @@ __all__ = [
 
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid,
                                                     "elu": nn.ELU, "silu": nn.SiLU}
-_EVAL_BATCH = 65_536
+_EVAL_BATCH = 8_192
 
 
 def _mlp(n_in: int, n_hidden: Sequence[int], n_out: int, activation: str) -> nn.Sequential:
@@ -674,10 +674,9 @@ def train_estimator(
                                **trainer_options}
     with quiet_lightning():
         if archive is not None:
-            from hepnb.training import fit
-
             fit(model, data, archive, max_epochs=int(max_epochs), seed=int(seed), progress=show, **options)
         else:
+            options["callbacks"] = [*callbacks, *progress_bar(show)]
             trainer = L.Trainer(max_epochs=int(max_epochs), deterministic=True, logger=False,
                                 enable_checkpointing=False, enable_progress_bar=show, enable_model_summary=False,
                                 num_sanity_val_steps=0, accelerator="cpu", **options)

@@ -183,13 +183,14 @@ def scan_from_log_ratios(
     if lr.shape != (len(k), len(w)):
         raise InputError(f"log_r must have shape (len(kappa), n_events) = ({len(k)}, {len(w)}), got {lr.shape}")
     used = w != 0
-    if not np.all(np.isfinite(lr[:, used])):
+    finite = np.isfinite(lr).all(axis=0)
+    if not np.all(finite[used]):
         raise InputError("log r is not finite for some events with non-zero weight (zero estimated or exact "
                          "density at a grid point); drop those events or restrict the grid")
     missing = {"S", "I", "B"} - set(yields)
     if missing:
         raise InputError(f"yields must give 'S', 'I' and 'B' (expected events), missing {sorted(missing)}")
-    ll_kin = lr[:, used] @ w[used]
+    ll_kin = lr @ w if finite.all() else lr[:, finite] @ w[finite]  # no copy of the (grid x events) array
     mu = k**4
     s, i, b = (float(yields[c]) for c in ("S", "I", "B"))
     nu = mu * s + np.sqrt(mu) * i + b
