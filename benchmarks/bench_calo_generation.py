@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from hepnb.calo.gan import CaloGAN
-from hepnb.calo.validation import QUOTED, gan_speed, simulator_speed
+from hepnb.calo.speed import QUOTED, gan_speed, simulator_speed
 from hepnb.training import EpochArchive
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -270,40 +269,3 @@ def test_alignment_comparisons_and_features(showers: ShowerArrays, variables: pd
     for fig in (v.plot_alignment_effects(showers), v.plot_mean_images(showers, energy_mev=65536.0)):
         assert len(fig.axes) >= 2
         plt.close(fig)
-
-
-# ------------------------------------------------------------------------------------------------ speed
-
-
-def test_quoted_geant4_figures() -> None:
-    assert v.geant4_seconds_per_shower(65.536) == pytest.approx(10.0)
-    assert v.geant4_seconds_per_shower(16.384) == pytest.approx(2.4)
-    assert v.geant4_seconds_per_shower(131.072) / 10.0 == pytest.approx(2**1.03, rel=0.01)  # t ~ E^1.03
-    assert "tel-03324250" in v.QUOTED["geant4_65gev"].source
-    with pytest.raises(InputError, match="positive"):
-        v.geant4_seconds_per_shower(0.0)
-
-
-def test_speed_measurements_and_table() -> None:
-    gan = v.gan_speed(small_gan(), (1, 64), n_single=5)
-    assert [(r.generator, r.batch_size, r.n_showers) for r in gan] == [("GAN", 1, 5), ("GAN", 64, 64)]
-    assert all(r.seconds > 0 and r.peak_memory_mib >= r.baseline_memory_mib > 50 for r in gan)
-    simulator = v.simulator_speed((1, 20), n_single=2)
-    assert [(r.generator, r.batch_size, r.n_showers) for r in simulator] == [("simulator", 1, 2), ("simulator", 20, 20)]
-    assert all(r.threads == 1 for r in simulator)
-    # the simulator's process never imports torch: it is lighter than the GAN's
-    assert simulator[-1].baseline_memory_mib < gan[0].baseline_memory_mib
-    table = v.speed_table(gan + simulator)
-    assert np.isnan(table.loc[("GAN", 64), "x simulator"])
-    assert table.loc[("GAN", 1), "x simulator"] == pytest.approx(
-        gan[0].showers_per_second / simulator[0].showers_per_second)
-    assert table.loc[("GAN", 1), "x Geant4 (quoted)"] == pytest.approx(10.0 / gan[0].seconds_per_shower)
-    fig = v.plot_speed(gan + simulator)
-    assert len(fig.axes[0].patches) == 4  # one bar per measurement
-    plt.close(fig)
-    fake = replace(gan[0], n_showers=10, seconds=2.0)
-    assert fake.showers_per_second == 5.0 and fake.seconds_per_shower == 0.2
-    with pytest.raises(InputError, match="CaloGAN"):
-        v.gan_speed(object())
-    with pytest.raises(InputError, match="n_single"):
-        v.simulator_speed((1,), n_single=0)
