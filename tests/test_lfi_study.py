@@ -181,6 +181,22 @@ def test_trained_methods_scans_and_table(samples) -> None:
         study.train_method("madminer", train, n_samples=100, seed=1, max_epochs=1)
 
 
+def test_numerator_points_and_ratio_defaults(samples) -> None:
+    uniform = study.numerator_kappas("uniform")
+    assert len(uniform) == 51 and uniform[0] == 0.0 and uniform[-1] == 2.0
+    np.testing.assert_allclose(np.diff(uniform), 0.04)
+    assert study.numerator_kappas("thesis") == lfi.THESIS_KAPPAS and len(lfi.THESIS_KAPPAS) == 27
+    with pytest.raises(InputError, match="uniform"):
+        study.numerator_kappas("prior")
+    train, _ = samples
+    # rows are rounded down to a multiple of 2 x (numerator points): 51 uniform points by default, 27 in the thesis
+    default = study.train_method("alice", train, n_samples=2040, seed=1, max_epochs=1, batch_size=256)
+    assert default.n_rows == 2040 and tuple(default.estimator.hparams["n_hidden"]) == study.RATIO_HIDDEN == (100, 100)
+    thesis = study.train_method("alice", train, n_samples=2040, seed=1, max_epochs=1, batch_size=256,
+                                thetas=study.numerator_kappas("thesis"), n_hidden=(8,))
+    assert thesis.n_rows == 2040 // 54 * 54
+
+
 def test_scan_explorer_redraws_precomputed_scans(test_events) -> None:
     mus = [0.0, 1.0, 4.0]
     scans = {"oracle": study.oracle_scans(test_events, mus),

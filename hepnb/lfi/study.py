@@ -40,7 +40,8 @@ from hepnb.offshell import Events, effective_sample_size, generate, oracle_compo
 from hepnb.stats.interference import BinnedInterferenceModel
 
 __all__ = [
-    "PRESET", "SUMMARY", "METHODS", "HIST_OBSERVABLES", "make_samples", "ToyIllustration", "toy_illustration",
+    "PRESET", "SUMMARY", "METHODS", "HIST_OBSERVABLES", "UNIFORM_KAPPAS", "RATIO_HIDDEN", "numerator_kappas",
+    "make_samples", "ToyIllustration", "toy_illustration",
     "neff_table", "TrainedMethod", "train_method", "ratio_log_r_grid", "scans_from_log_r", "method_scans",
     "normalise_log_r", "oracle_scans", "adaptive_edges", "histogram_model", "histogram_scan", "histogram_scans",
     "width_table", "method_table", "closure_metrics", "degeneracy_table", "best_histogram", "ideal_classifier",
@@ -66,7 +67,23 @@ METHODS: dict[str, dict[str, Any]] = {
     "nde": {"group": "likelihood", "uses_r": False, "uses_t": False},
     "scandal": {"group": "likelihood", "uses_r": False, "uses_t": True},
 }
+#: Numerator points of the ratio and density estimators by default: uniform in kappa over the scan range, the 51
+#: points of the thesis's grid on [0, 2] (a prior over theta, as MadMiner's ``sample_train_ratio`` allows). The
+#: thesis's hand-picked list (:data:`hepnb.lfi.THESIS_KAPPAS`) puts 26 of its 27 points at 0.84 <= kappa <= 2 and
+#: the last at kappa = 0: trained on it, ``log r_hat(x | kappa=0)`` does not close against the oracle (notebook 03).
+UNIFORM_KAPPAS: tuple[float, ...] = tuple(float(k) for k in THESIS_KAPPA_GRID)
+#: Hidden layers of the ratio estimators by default: two of 100 tanh units. The thesis's one layer of 300 does not
+#: follow the kappa dependence from kappa = 0 to 2 (notebook 03).
+RATIO_HIDDEN: tuple[int, ...] = (100, 100)
 _CL = (0.6827, 0.95)
+
+
+def numerator_kappas(choice: str) -> tuple[float, ...]:
+    """The numerator points in kappa: ``"uniform"`` (:data:`UNIFORM_KAPPAS`) or ``"thesis"`` (the ch7 list)."""
+    points = {"uniform": UNIFORM_KAPPAS, "thesis": augmented.THESIS_KAPPAS}
+    if choice not in points:
+        raise InputError(f"numerator points must be one of {list(points)}, got {choice!r}")
+    return points[choice]
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -194,12 +211,12 @@ class TrainedMethod:
 
 def train_method(method: str, train: Events, *, n_samples: int, seed: int, max_epochs: int,
                  batch_size: int = 128, lr: float = 1e-3, n_hidden: Sequence[int] | None = None,
-                 thetas: Sequence[float] = augmented.THESIS_KAPPAS, observables: Any = "thesis-ch7",
+                 thetas: Sequence[float] = UNIFORM_KAPPAS, observables: Any = "thesis-ch7",
                  patience: int | None = 5) -> TrainedMethod:
     """Mine the augmented sample the method needs and train it; the time covers mining and training.
 
-    Ratio methods get :func:`hepnb.lfi.mine_ratio_sample` (numerators ``thetas`` against the SM, ALICES's default
-    1x300 tanh), SALLY/SALLINO :func:`~hepnb.lfi.mine_local_sample` at the SM (1x100), NDE/SCANDAL
+    Ratio methods get :func:`hepnb.lfi.mine_ratio_sample` (numerators ``thetas`` against the SM, default
+    :data:`RATIO_HIDDEN`), SALLY/SALLINO :func:`~hepnb.lfi.mine_local_sample` at the SM (1x100), NDE/SCANDAL
     :func:`~hepnb.lfi.mine_density_sample` on :data:`SUMMARY` (an MDN, 1x100). The learning rate decays to lr/10.
     """
     if method not in METHODS:
@@ -209,7 +226,8 @@ def train_method(method: str, train: Events, *, n_samples: int, seed: int, max_e
     opts: dict[str, Any] = {"lr": lr, "final_lr": lr / 10}
     if group == "likelihood ratio":
         sample = augmented.mine_ratio_sample(train, n_samples, seed, theta0=thetas, observables=observables)
-        est: Any = estimators.ParameterizedRatioEstimator(sample.x.shape[1], method, n_hidden=n_hidden or (300,),
+        est: Any = estimators.ParameterizedRatioEstimator(sample.x.shape[1], method,
+                                                          n_hidden=n_hidden or RATIO_HIDDEN,
                                                           **opts)
     elif group == "score":
         sample = augmented.mine_local_sample(train, n_samples, seed, observables=observables)
