@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-export MPLBACKEND := Agg
+# No global MPLBACKEND: kernels must draw inline, or executed notebooks and the report hold no figure.
+# `hepnb run` starts its kernels with the inline backend whatever the caller exports.
 
 .PHONY: venv run test lab bench lock strip clean
 
@@ -23,11 +24,16 @@ $(STAMP): pyproject.toml constraints.txt
 run: venv
 	$(BIN)/hepnb run --output build
 
+# Unit tests draw with Agg; the notebooks under nbval run in kernels that draw inline, as in JupyterLab.
 test: venv
-	HEPNB_FAST=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+	@status=0; \
+	MPLBACKEND=Agg HEPNB_FAST=1 $(BIN)/python -m pytest tests -p no:cacheprovider || status=1; \
+	env -u MPLBACKEND HEPNB_FAST=1 $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env \
+		-p no:cacheprovider || status=1; \
+	exit $$status
 
 lab: venv
-	$(BIN)/jupyter lab notebooks/
+	env -u MPLBACKEND $(BIN)/jupyter lab notebooks/
 
 bench: venv
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

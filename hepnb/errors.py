@@ -17,8 +17,21 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing or corrupt; the message lists the epochs that can be loaded."""
 
 
+def _dtype(values: Any) -> Any:
+    """The dtype of an array-like (a list's as numpy infers it), or None."""
+    if isinstance(values, (list, tuple)):
+        try:
+            return np.asarray(values).dtype
+        except (TypeError, ValueError):  # ragged: as_finite_array reports it
+            return None
+    return getattr(values, "dtype", None)
+
+
 def as_finite_array(values: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
-    """Return ``values`` as a float array, refusing NaN, infinities and the wrong dimension.
+    """Return ``values`` as a float array, refusing NaN, infinities, the wrong dimension and non-real dtypes.
+
+    Complex, datetime and timedelta arrays are refused rather than silently cast (the imaginary part would be
+    dropped; dates would become counts of some unit since 1970).
 
     Parameters
     ----------
@@ -29,6 +42,14 @@ def as_finite_array(values: Any, name: str, *, ndim: int | None = None) -> np.nd
     ndim
         Required number of dimensions, if any.
     """
+    dtype = _dtype(values)
+    if getattr(dtype, "kind", None) == "c" or getattr(dtype, "is_complex", False):  # numpy/pandas, torch
+        raise InputError(f"{name} is complex ({dtype}): pass the real part (.real) or the modulus (abs(...))")
+    if getattr(dtype, "kind", None) in ("m", "M"):
+        raise InputError(
+            f"{name} has dtype {dtype}, not numbers: convert it first, e.g. "
+            "(t - t0) / numpy.timedelta64(1, 's') for seconds since t0"
+        )
     try:
         array = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as err:

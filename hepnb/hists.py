@@ -8,10 +8,17 @@ calorimeter study (``../shared/specs/calorimeter_gan.md`` section 3), with sums 
 
 KS and Wasserstein-1 are computed on the unbinned samples when both were given as arrays, and on the bin
 contents otherwise (then they resolve nothing finer than a bin).
+
+Entries outside the binning (the flow bins) do not enter the chi2 and the MSE, but they do enter the unbinned KS
+and W1. :class:`Comparison` therefore reports the fraction of each sample outside the range (``outside``, a column
+of ``table()``) and warns (:class:`OutsideBinningWarning`) above :data:`OUTSIDE_WARNING_FRACTION`.
+Only numeric axes (Regular, Variable, Integer, Boolean) and count or sum-of-weights storages are compared.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
@@ -38,9 +45,25 @@ __all__ = [
     "wasserstein",
     "mse",
     "make_hist",
+    "OutsideBinningWarning",
+    "OUTSIDE_WARNING_FRACTION",
+    "MAX_BINS",
 ]
 
 BinSpec = Union[bh.axis.Axis, Sequence[float], tuple[int, float, float]]
+
+MAX_BINS = 10**7
+"""Most bins (all axes together) a histogram filled from arrays may have: ``bins=`` beyond it is refused."""
+
+OUTSIDE_WARNING_FRACTION = 0.01
+"""A :class:`Comparison` warns when more than this fraction of a sample (in sum of |weights|) is outside the bins."""
+
+_STORAGES = (bh.storage.Double, bh.storage.Int64, bh.storage.AtomicInt64, bh.storage.Unlimited, bh.storage.Weight)
+_EXTREME_WEIGHT = 1e100  # beyond it (or below its inverse) squared weights would overflow (underflow)
+
+
+class OutsideBinningWarning(UserWarning):
+    """A noticeable fraction of a compared sample lies outside the binning, where the chi2 does not see it."""
 
 
 @dataclass(frozen=True)
@@ -76,26 +99,58 @@ class KSResult:
 
 @dataclass(frozen=True)
 class _Sample:
-    """A histogram plus, when it was built from arrays, the raw values and weights."""
+    """A histogram plus, when it was built from arrays, the raw values and weights.
+
+    ``outside`` is the fraction of the sum of |weights| outside the binning. Weights above 1e100 or below 1e-100
+    in magnitude are multiplied by one power of two (exactly) before filling, so that their squares stay finite:
+    every metric depends on weight ratios only.
+    """
 
     hist: hist.Hist
     values: np.ndarray | None = None
     weights: np.ndarray | None = None
+    outside: float = 0.0
 
 
 # --------------------------------------------------------------------------------------------------- building
+def _check_numeric_axis(axis: bh.axis.Axis, name: str) -> None:
+    if isinstance(axis, (bh.axis.IntCategory, bh.axis.StrCategory)):
+        raise InputError(
+            f"{name} is a category axis ({type(axis).__name__}): only numeric axes (Regular, Variable, Integer, "
+            "Boolean) are compared, as chi2, KS and W1 need ordered bins; fill a hist.axis.Regular or Variable axis"
+        )
+
+
+def _regular(spec: tuple[int, Any, Any], name: str) -> bh.axis.Axis:
+    n, lo, hi = spec
+    low, high = (float(x) for x in as_finite_array([lo, hi], f"low and high of the binning {spec} for {name}"))
+    if n < 1 or not (high > low and math.isfinite(high - low)):
+        raise InputError(f"binning {spec} for {name}: need (n >= 1, low, high) with low < high and a finite high - low")
+    if n > MAX_BINS:
+        raise InputError(f"binning {spec} for {name} asks for {n} bins, more than the {MAX_BINS} allowed: use fewer")
+    return hist.axis.Regular(int(n), low, high, name=name)
+
+
 def _axis(spec: Any, name: str) -> bh.axis.Axis:
     if isinstance(spec, bh.axis.Axis):
-        return spec
-    if isinstance(spec, tuple) and len(spec) == 3 and isinstance(spec[0], (int, np.integer)):
-        n, lo, hi = spec
-        if n < 1 or not hi > lo:
-            raise InputError(f"binning {spec} for {name}: need (n >= 1, low, high) with high > low")
-        return hist.axis.Regular(int(n), float(lo), float(hi), name=name)
-    edges = as_finite_array(spec, f"bin edges of {name}", ndim=1)
-    if len(edges) < 2 or np.any(np.diff(edges) <= 0):
-        raise InputError(f"bin edges of {name} must be at least two strictly increasing numbers, got {edges}")
-    return hist.axis.Variable(edges, name=name)
+        axis = spec
+    elif isinstance(spec, tuple) and len(spec) == 3 and isinstance(spec[0], (int, np.integer)):
+        axis = _regular(spec, name)
+    elif np.ndim(spec) == 0:
+        raise InputError(
+            f"bins={spec!r} for {name} is a single value: give (n, low, high), e.g. ({spec!r}, -3, 3), "
+            "a sequence of bin edges or a hist axis"
+        )
+    else:
+        edges = as_finite_array(spec, f"bin edges of {name}", ndim=1)
+        if len(edges) < 2 or np.any(np.diff(edges) <= 0):
+            raise InputError(
+                f"bin edges of {name} must be at least two strictly increasing numbers, got {edges}; "
+                "for n equal bins give (n, low, high) with an integer n"
+            )
+        axis = hist.axis.Variable(edges, name=name)
+    _check_numeric_axis(axis, name)
+    return axis
 
 
 def make_hist(
@@ -107,9 +162,10 @@ def make_hist(
 ) -> hist.Hist:
     """Fill a ``Weight``-storage histogram from values ``[N]`` (1-D) or ``[N, 2]`` (2-D).
 
-    ``bins`` is a hist axis, a sequence of edges or ``(n, low, high)``; for 2-D a pair of those.
+    ``bins`` is a numeric hist axis, a sequence of finite edges or ``(n, low, high)`` with an integer ``n``; for
+    2-D a pair of those; at most :data:`MAX_BINS` bins in all. The weights are stored as given.
     """
-    return _sample_from_arrays(values, bins, weights, name).hist
+    return _sample_from_arrays(values, bins, weights, name, rescale=False).hist
 
 
 def _is_2d_spec(bins: Any) -> bool:
@@ -120,7 +176,15 @@ def _is_2d_spec(bins: Any) -> bool:
     )
 
 
-def _sample_from_arrays(values: Any, bins: Any, weights: Any | None, name: str) -> _Sample:
+def _weight_scale(w: np.ndarray) -> float:
+    """1, or the power of two that brings the largest |weight| near 1 when squared weights would over/underflow."""
+    largest = float(np.max(np.abs(w))) if len(w) else 0.0
+    if largest == 0 or 1 / _EXTREME_WEIGHT < largest < _EXTREME_WEIGHT:
+        return 1.0
+    return math.ldexp(1.0, -math.frexp(largest)[1])
+
+
+def _sample_from_arrays(values: Any, bins: Any, weights: Any | None, name: str, *, rescale: bool = True) -> _Sample:
     if bins is None:
         raise InputError(f"{name} was given as an array: pass bins= (edges, (n, low, high) or a hist axis)")
     array = as_finite_array(values, f"values of {name}")
@@ -136,30 +200,65 @@ def _sample_from_arrays(values: Any, bins: Any, weights: Any | None, name: str) 
         if len(w) != len(array):
             raise InputError(f"{name}: {len(array)} values but {len(w)} weights")
     axes = [_axis(b, f"x{i}") for i, b in enumerate(bins)] if two_d else [_axis(bins, "x")]
+    n_bins = math.prod(axis.size for axis in axes)
+    if n_bins > MAX_BINS:
+        raise InputError(f"the binning of {name} has {n_bins} bins, more than the {MAX_BINS} allowed: use fewer")
+    if rescale:
+        w = w * _weight_scale(w)
+    columns = [array[:, i] for i in range(2)] if two_d else [array]
+    outside = np.zeros(len(array), dtype=bool)
+    for axis, column in zip(axes, columns):
+        index = np.asarray(axis.index(column))
+        outside |= (index < 0) | (index >= axis.size)
     h = hist.Hist(*axes, storage=hist.storage.Weight())
-    if two_d:
-        h.fill(array[:, 0], array[:, 1], weight=w)
+    h.fill(*columns, weight=w)
+    magnitude = float(np.sum(np.abs(w)))
+    fraction = float(np.sum(np.abs(w[outside]))) / magnitude if magnitude > 0 else 0.0
+    return _Sample(h, array if not two_d else None, w if not two_d else None, fraction)
+
+
+def _sample_from_hist(obj: hist.Hist, name: str) -> _Sample:
+    if obj.ndim not in (1, 2):
+        raise InputError(f"{name} has {obj.ndim} axes: only 1-D and 2-D histograms can be compared")
+    for i, axis in enumerate(obj.axes):
+        _check_numeric_axis(axis, f"axis {i} of {name}")
+    storage = obj.storage_type
+    if not issubclass(storage, _STORAGES):
+        raise InputError(
+            f"{name} has {storage.__name__} storage, which holds averages rather than entries: only Double, Int64, "
+            "AtomicInt64, Unlimited (counts) and Weight (sums of weights and of their squares) storages are compared"
+        )
+    values = as_finite_array(obj.values(), f"bin contents of {name}")
+    if issubclass(storage, bh.storage.Weight):
+        variances = np.asarray(obj.variances(), dtype=float)
+        if not np.all(np.isfinite(variances) & (variances >= 0) & ((variances > 0) | (values == 0))):
+            raise InputError(
+                f"bin variances of {name} are not all finite and positive where there are entries (squares of weights "
+                "beyond 1e154 overflow, below 1e-154 they underflow): rescale the weights (only their ratios matter) "
+                "before filling, or pass the values and weights as arrays"
+            )
     else:
-        h.fill(array, weight=w)
-    return _Sample(h, array if not two_d else None, w if not two_d else None)
+        if np.any(values < 0):
+            raise InputError(
+                f"{name} has {int(np.sum(values < 0))} bins with negative contents in {storage.__name__} storage, "
+                "which keeps no variances: Poisson errors (variance = content) cannot be used for negative contents; "
+                "fill it with storage=hist.storage.Weight() (sums of squared weights) or pass values and weights"
+            )
+        variances = values  # counts, or Double filled with weights: Poisson is the only honest guess
+    h = hist.Hist(*obj.axes, storage=hist.storage.Weight())
+    h.view(flow=False).value = values
+    h.view(flow=False).variance = variances
+    with_flow = np.abs(np.asarray(obj.values(flow=True), dtype=float))
+    total = float(with_flow.sum())
+    outside = (total - float(np.abs(values).sum())) / total if total > 0 else 0.0
+    return _Sample(h, outside=max(outside, 0.0))
 
 
 def _sample(obj: Any, bins: Any, weights: Any | None, name: str) -> _Sample:
     if isinstance(obj, hist.Hist):
         if weights is not None:
             raise InputError(f"{name} is already a histogram: weights cannot be applied to it")
-        if obj.ndim not in (1, 2):
-            raise InputError(f"{name} has {obj.ndim} axes: only 1-D and 2-D histograms can be compared")
-        values = obj.values()
-        variances = obj.variances()
-        # Double storage that was filled with weights has no variances: Poisson is the only honest guess.
-        variances = values if variances is None else variances
-        as_finite_array(values, f"bin contents of {name}")
-        as_finite_array(variances, f"bin variances of {name}")
-        h = hist.Hist(*obj.axes, storage=hist.storage.Weight())
-        h.view(flow=False).value = values
-        h.view(flow=False).variance = variances
-        return _Sample(h)
+        return _sample_from_hist(obj, name)
     return _sample_from_arrays(obj, bins, weights, name)
 
 
@@ -194,14 +293,25 @@ def _pair(ref: Any, other: Any) -> tuple[_Sample, _Sample]:
 
 
 def chi2(reference: hist.Hist | _Sample, other: hist.Hist | _Sample) -> Chi2Result:
-    """Chi2 of the two histograms after normalising each to unit area (1-D or 2-D)."""
+    """Chi2 of the two histograms after normalising each to unit area (1-D or 2-D).
+
+    Entries in the flow bins (outside the binning) are ignored; :class:`Comparison` reports their fraction.
+    Fewer than two bins with entries (ndf < 1) raise an :class:`~hepnb.errors.InputError`.
+    """
     a, b = _pair(reference, other)
     n, m = a.hist.values().ravel(), b.hist.values().ravel()
     vn, vm = a.hist.variances().ravel(), b.hist.variances().ravel()
     big_n, big_m = _total(a.hist, "reference"), _total(b.hist, "other histogram")
-    denominator = vn / big_n**2 + vm / big_m**2
+    denominator = vn / big_n / big_n + vm / big_m / big_m  # divided twice: N**2 may overflow
     used = denominator > 0
+    if used.sum() < 2:
+        raise InputError(
+            f"the chi2 needs at least two bins with entries (ndf >= 1), got {int(used.sum())}: use more or narrower "
+            "bins over the range of the samples"
+        )
     value = float(np.sum((n[used] / big_n - m[used] / big_m) ** 2 / denominator[used]))
+    if not math.isfinite(value):
+        raise InputError(f"the chi2 is {value}: check the bin contents and variances of both histograms")
     return Chi2Result(value, int(used.sum()) - 1)
 
 
@@ -240,8 +350,10 @@ def _cdfs(a: _Sample, b: _Sample) -> tuple[np.ndarray, np.ndarray, np.ndarray, b
 
 def _effective_entries(s: _Sample) -> float:
     if s.weights is not None:
-        return float(s.weights.sum() ** 2 / np.sum(s.weights**2))
-    return float(s.hist.values().sum() ** 2 / max(s.hist.variances().sum(), 1e-300))
+        total = float(s.weights.sum())
+        return total / float(np.sum(s.weights**2)) * total
+    total = float(s.hist.values().sum())
+    return total / max(float(s.hist.variances().sum()), 1e-300) * total
 
 
 def ks(reference: hist.Hist | _Sample, other: hist.Hist | _Sample) -> KSResult:
@@ -272,11 +384,20 @@ class Comparison:
     others
         One such object, or a mapping label -> object.
     bins
-        Binning for the array inputs: a hist axis, edges, ``(n, low, high)``; a pair of them for 2-D.
+        Binning for the array inputs: a numeric hist axis, finite edges, ``(n, low, high)``; a pair of them for 2-D
+        (at most :data:`MAX_BINS` bins in all).
     weights
         Optional mapping label -> per-entry weights for array inputs (the reference's label included).
     reference_label, xlabel, ylabel, title
         Text for the plot and the table.
+
+    Attributes
+    ----------
+    outside
+        Label (the reference's first) -> fraction of the sample, in sum of |weights|, outside the binning (in
+        the flow bins; for a histogram input, as far as its axes have flow bins). The chi2 and the MSE ignore these
+        entries, the unbinned KS and W1 do not. Above :data:`OUTSIDE_WARNING_FRACTION` an
+        :class:`OutsideBinningWarning` is issued; ``table()`` lists the fraction of each compared sample.
     """
 
     def __init__(
@@ -311,6 +432,12 @@ class Comparison:
             _check_compatible(self.reference.hist, sample.hist, label)
             _total(sample.hist, label)
             self.others[label] = sample
+        self.outside = {reference_label: self.reference.outside, **{k: s.outside for k, s in self.others.items()}}
+        for label, fraction in self.outside.items():
+            if fraction > OUTSIDE_WARNING_FRACTION:
+                warnings.warn(f"{fraction:.1%} of {label!r} (in sum of |weights|) lies outside the binning: the chi2 "
+                              "and MSE do not see it (the unbinned KS and W1 do); widen the range, or move such "
+                              "entries into the edge bins on purpose", OutsideBinningWarning, stacklevel=2)
 
     @property
     def ndim(self) -> int:
@@ -343,7 +470,10 @@ class Comparison:
         return mse(self.reference, self._other(label))
 
     def table(self) -> pd.DataFrame:
-        """One row per compared histogram: chi2, ndf, chi2/ndf and KS, W1 (1-D) or MSE (2-D)."""
+        """One row per compared histogram: chi2, ndf, chi2/ndf, KS and W1 (1-D) or MSE (2-D), and ``outside``.
+
+        ``outside`` is the fraction of the sample (sum of |weights|) outside the binning, which the chi2 ignores.
+        """
         rows = []
         for label in self.others:
             c = self.chi2(label)
@@ -353,6 +483,7 @@ class Comparison:
                 row["W1"] = self.wasserstein(label)
             else:
                 row["MSE"] = self.mse(label)
+            row["outside"] = self.outside[label]
             rows.append(row)
         return pd.DataFrame(rows).set_index("label")
 

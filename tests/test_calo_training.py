@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import hepnb.calo.epoch_metrics
+import hepnb.calo.train
 from hepnb.calo.data import ShowerArrays
 from hepnb.calo.epoch_metrics import METRICS, CaloReference, calo_metrics
 from hepnb.calo.simulate import simulate
@@ -61,8 +65,69 @@ def test_train_calo_records_and_resumes(tmp_path: Path) -> None:
     assert record["config"]["double_critic"] is True and record["epochs_done"] == 1
     archive = train_calo(tmp_path / "calo", replace(config, epochs=2), progress=False)
     assert EpochArchive(tmp_path / "calo").history.index.tolist() == [1, 2]
+    assert json.loads((tmp_path / "calo" / "training.json").read_text())["epochs_done"] == 2
     with pytest.raises(InputError, match="only --epochs may change"):
         train_calo(tmp_path / "calo", replace(config, lr=1e-3), progress=False)
     model = archive.load(2)
     generated = model.generate(65536.0, 1, 0, 0.0, 0.0, seed=0)
     assert generated.shape == (1, 266) and np.all(generated >= 0)
+
+
+@pytest.fixture
+def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make simulating the training showers an error: a refused training must be refused before that."""
+
+    def simulate(*args: object, **kwargs: object) -> None:
+        raise AssertionError("showers were simulated before the archive was checked")
+
+    monkeypatch.setattr(hepnb.calo.train, "standard_dataset", simulate)
+
+
+def test_train_calo_refuses_a_busy_archive_before_simulating(tmp_path: Path, no_simulation) -> None:
+    archive = EpochArchive(tmp_path / "calo")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with archive.writing():
+            holding.set()
+            release.wait(timeout=60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(timeout=60)
+        with pytest.raises(InputError, match=rf"is in use by pid {os.getpid()} \(another thread of this process\)"):
+            train_calo(archive.path, CaloTraining(epochs=1, fraction=0.02), progress=False)
+    finally:
+        release.set()
+        holder.join()
+    assert not (archive.path / "training.json").exists() and not archive.exists
+
+
+def test_train_calo_refuses_another_model_class_before_simulating(tmp_path: Path, no_simulation) -> None:
+    archive = EpochArchive(tmp_path / "calo")
+    archive.reset("hepnb.examples.dimuon:DimuonGAN", 1, {})
+    with pytest.raises(InputError, match=r"holds a hepnb.examples.dimuon:DimuonGAN, not a hepnb.calo.gan:CaloGAN"):
+        train_calo(archive.path, CaloTraining(epochs=1, fraction=0.02), progress=False)
+    assert archive.model_class == "hepnb.examples.dimuon:DimuonGAN" and not (archive.path / "training.json").exists()
+
+
+def test_epochs_done_never_runs_ahead_of_the_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = hepnb.calo.epoch_metrics.epoch_metrics
+
+    def dying_metrics(*args: object, **kwargs: object):
+        physics = real(*args, **kwargs)
+
+        def metrics(model, epoch: int) -> dict[str, float]:
+            if epoch == 2:  # the training dies while epoch 2 is being recorded
+                raise RuntimeError("killed")
+            return physics(model, epoch)
+        return metrics
+
+    monkeypatch.setattr(hepnb.calo.epoch_metrics, "epoch_metrics", dying_metrics)
+    config = CaloTraining(epochs=2, every=2, fraction=0.02, n_metric_showers=200)
+    with pytest.raises(RuntimeError, match="killed"):
+        train_calo(tmp_path / "calo", config, progress=False)
+    history = EpochArchive(tmp_path / "calo").history.index.tolist()
+    record = json.loads((tmp_path / "calo" / "training.json").read_text())
+    assert history == [1] and record["epochs_done"] == 1

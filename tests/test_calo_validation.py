@@ -13,7 +13,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
 from hepnb.calo import shower_shapes  # noqa: E402
 from hepnb.calo import validation as v  # noqa: E402
@@ -22,7 +21,7 @@ from hepnb.calo.gan import CaloGAN  # noqa: E402
 from hepnb.calo.simulate import simulate, standard_dataset  # noqa: E402
 from hepnb.errors import InputError  # noqa: E402
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("torch_single_thread")  # expectations measured on one thread
 
 
 @pytest.fixture(scope="module")

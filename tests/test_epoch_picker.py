@@ -24,14 +24,15 @@ HISTORY = pd.DataFrame(
 )
 
 
-def make_archive(path: Path, history: pd.DataFrame = HISTORY, checkpoints: tuple[int, ...] = (1, 2, 3, 4, 5)):
+def make_archive(path: Path, history: pd.DataFrame = HISTORY, checkpoints: tuple[int, ...] = (1, 2, 3, 4, 5),
+                 training: str = "first") -> EpochArchive:
     archive = EpochArchive(path)
     model = DimuonGAN()
     for epoch, row in history.iterrows():
         archive.append_metrics(int(epoch), row.to_dict())
     for epoch in checkpoints:
         file = archive.checkpoint_file(epoch)
-        file.write_bytes(b"placeholder checkpoint, never loaded by these tests")
+        file.write_bytes(f"placeholder checkpoint of epoch {epoch} of the {training} training, never loaded".encode())
         archive.add_checkpoint(epoch, file, model)
     return archive
 
@@ -72,10 +73,11 @@ def test_nan_metric_is_refused() -> None:
 
 
 def test_picker_uses_only_checkpointed_epochs(tmp_path: Path) -> None:
-    picker = EpochPicker(make_archive(tmp_path / "a", checkpoints=(2, 4, 5)), weights={"chi2": 1.0})
+    archive = make_archive(tmp_path / "a", checkpoints=(2, 4, 5))
+    picker = EpochPicker(archive, weights={"chi2": 1.0})
     assert picker.candidates == [2, 4, 5]
     assert picker.epoch == 4
-    assert picker.choice == Choice(4, "weighted-rank", {"chi2": 1.0}, [], {"chi2": 2.0})
+    assert picker.choice == Choice(4, "weighted-rank", {"chi2": 1.0}, [], {"chi2": 2.0}, archive.checksum(4))
 
 
 def test_manifest_round_trip_reproduces_manual_choice(tmp_path: Path) -> None:

@@ -106,7 +106,7 @@ def test_2d_comparison_from_arrays_and_plot() -> None:
     rng = np.random.default_rng(4)
     c = Comparison(rng.normal(size=(4000, 2)), {"gen": rng.normal(size=(4000, 2))}, bins=((8, -3, 3), (8, -3, 3)))
     assert c.ndim == 2
-    assert set(c.table().columns) == {"chi2", "ndf", "chi2/ndf", "MSE"}
+    assert set(c.table().columns) == {"chi2", "ndf", "chi2/ndf", "MSE", "outside"}
     assert c.table().loc["gen", "chi2/ndf"] == pytest.approx(1.0, abs=0.5)
     fig = c.plot()
     assert len(fig.axes) >= 2

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from hepnb import lfi
 from hepnb.errors import InputError
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("torch_single_thread")  # expectations measured on one thread
 
 TOY = lfi.GaussianToy(sigma_z=2.0, sigma_x=1.0)
 THETA0 = np.linspace(-2.0, 2.0, 9)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from scipy import stats
 
 from hepnb import lfi
@@ -13,7 +12,7 @@ from hepnb import offshell as osh
 from hepnb.errors import InputError
 from hepnb.metrics import sensitivity
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("torch_single_thread")  # expectations measured on one thread
 
 GRID = lfi.THESIS_KAPPA_GRID
 SCALE = lfi.THESIS_LUMI / 36.1  # the samples are generated at 36.1 fb^-1

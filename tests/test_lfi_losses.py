@@ -9,7 +9,7 @@ import torch
 
 from hepnb.lfi import losses
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("torch_single_thread")  # expectations measured on one thread
 
 LN2, LN3 = math.log(2.0), math.log(3.0)
 

@@ -9,7 +9,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
 from hepnb import lfi  # noqa: E402
 from hepnb import offshell as osh  # noqa: E402
@@ -18,7 +17,7 @@ from hepnb.lfi import plots as lplots  # noqa: E402
 from hepnb.lfi import study  # noqa: E402
 from hepnb.metrics import sensitivity  # noqa: E402
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("torch_single_thread")  # expectations measured on one thread
 GRID = lfi.THESIS_KAPPA_GRID
 
 

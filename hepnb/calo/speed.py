@@ -140,7 +140,7 @@ if args["kind"] == "GAN":
     import torch
     torch.set_num_threads(args["threads"])
     from hepnb.calo.gan import CaloGAN
-    saved = torch.load(args["state"], map_location="cpu", weights_only=False)
+    saved = torch.load(args["state"], map_location="cpu", weights_only=True)  # tensors and plain values only
     model = CaloGAN(**saved["hparams"])
     model.load_state_dict(saved["state"], strict=False)
     model.eval()

@@ -4,11 +4,18 @@ The training set is the thesis's (nine energies 2^k MeV, 0.20 < |eta| < 0.25), s
 GAN trains on one half and the per-epoch metrics of :mod:`hepnb.calo.epoch_metrics` are computed on showers of the
 other half. Killing the command and running it again resumes from the last checkpoint. ``training.json`` in
 the archive records the command, the configuration, the hardware and the accumulated wall time.
+
+The module imports torch only when a training starts, so ``hepnb --help`` stays light; the options are checked
+(positive counts, an accelerator this machine has, an output folder, a readable ``training.json``) before any
+shower is simulated, and so is the archive: its writer lock is taken first (a second training into the same folder
+is refused at once), and a folder holding another model is refused. ``epochs_done`` in ``training.json`` is written
+after the archive records an epoch, so it never runs ahead of ``history.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -16,19 +23,21 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from hepnb.calo.data import CaloDataModule
-from hepnb.calo.epoch_metrics import epoch_metrics
-from hepnb.calo.gan import CaloGAN
 from hepnb.calo.simulate import standard_dataset
+from hepnb.cli import positive_int
 from hepnb.errors import InputError
 from hepnb.io import write_json
-from hepnb.training import EpochArchive, fit
+
+if TYPE_CHECKING:
+    from hepnb.training import EpochArchive
 
 __all__ = ["CaloTraining", "train_calo", "add_arguments"]
+
+ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,8 @@ class CaloTraining:
 
 
 def _hardware() -> dict[str, object]:
+    import torch
+
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "gpu": gpu, "torch": torch.__version__}
@@ -53,16 +64,47 @@ def _hardware() -> dict[str, object]:
 
 def train_calo(output: str | os.PathLike[str], config: CaloTraining, *, progress: bool = True,
                command: str | None = None, **trainer_options: object) -> EpochArchive:
-    """Train (or resume) the calorimeter GAN described by ``config`` into the archive folder ``output``."""
+    """Train (or resume) the calorimeter GAN described by ``config`` into the archive folder ``output``.
+
+    The archive's writer lock is taken before any shower is simulated: a folder another process is training
+    into, or one holding another model, is refused at once.
+    """
     output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise InputError(f"{output} is a file, not a folder: give a new folder, or an archive to resume")
+    from lightning.pytorch.utilities import rank_zero_only  # torch, once the options are known to be good
+
+    from hepnb.training import EpochArchive
+
+    archive = EpochArchive(output)
+    # the other processes of a distributed training neither check nor write (as in ``fit``)
+    with archive.writing() if rank_zero_only.rank == 0 else contextlib.nullcontext():
+        return _train_locked(archive, config, progress=progress, command=command, **trainer_options)
+
+
+def _train_locked(archive: EpochArchive, config: CaloTraining, *, progress: bool, command: str | None,
+                  **trainer_options: object) -> EpochArchive:
+    """:func:`train_calo` once the archive is locked."""
+    import lightning as L
+
+    from hepnb.calo.data import CaloDataModule
+    from hepnb.calo.epoch_metrics import epoch_metrics
+    from hepnb.calo.gan import CaloGAN
+    from hepnb.training import fit
+
+    output = archive.path
     record_path = output / "training.json"
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    record = _read_record(record_path)
     same = {k: v for k, v in asdict(config).items() if k != "epochs"}  # more epochs: a longer training
     if record and {k: v for k, v in record["config"].items() if k != "epochs"} != same:
         raise InputError(
             f"{output} holds a training with {record['config']}, not {asdict(config)}: "
             "resume with the same options (only --epochs may change) or use a new folder"
         )
+    gan_class = f"{CaloGAN.__module__}:{CaloGAN.__qualname__}"
+    if archive.exists and archive.model_class not in (None, gan_class):
+        raise InputError(f"the archive {output} holds a {archive.model_class}, not a {gan_class}: use a new folder")
+
     showers = standard_dataset(config.fraction, seed=config.seed, progress=progress)
     data = CaloDataModule(showers.cells, showers.energy, showers.p, showers.e, showers.delta_eta,
                           showers.delta_phi, seed=config.seed, energy_unit="MeV", cell_unit="MeV")
@@ -78,44 +120,87 @@ def train_calo(output: str | os.PathLike[str], config: CaloTraining, *, progress
 
     start = time.perf_counter()
     earlier_seconds = record.get("wall_seconds", 0.0)
-    physics_metrics = epoch_metrics(reference, seed=config.seed)
 
-    def metrics_and_record(model: CaloGAN, epoch: int) -> dict[str, float]:
-        # the record is rewritten every epoch, so a killed training still says how far it got and how long it took
+    def write_record(epochs_done: int) -> None:
         write_json(record_path, {
             "command": command or record.get("command"),
             "config": asdict(config),
             "hardware": _hardware(),
             "wall_seconds": earlier_seconds + time.perf_counter() - start,
-            "epochs_done": epoch,
+            "epochs_done": epochs_done,
             "training_showers": len(data.train),
         })
-        return physics_metrics(model, epoch)
 
-    return fit(model, data, output, max_epochs=config.epochs, seed=config.seed, every=config.every,
-               metrics=metrics_and_record, progress=progress, **trainer_options)
+    class RecordCallback(L.Callback):
+        """Rewrites ``training.json`` when the training (re)starts and after each epoch, so a killed training
+        still says how far it got and how long it took. Placed after ``fit``'s ArchiveCallback, it runs once
+        the epoch is in the history: ``epochs_done`` never exceeds the archive's last recorded epoch."""
+
+        def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            if trainer.is_global_zero:  # the resumed epoch: later records were dropped from the history
+                write_record(trainer.current_epoch)
+
+        def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            if trainer.is_global_zero and not trainer.sanity_checking:
+                write_record(trainer.current_epoch + 1)
+
+    user_callbacks: Any = trainer_options.pop("callbacks", [])
+    callbacks = [*user_callbacks, RecordCallback()]  # after fit's ArchiveCallback
+    return fit(model, data, archive, max_epochs=config.epochs, seed=config.seed, every=config.every,
+               metrics=epoch_metrics(reference, seed=config.seed), progress=progress, callbacks=callbacks,
+               **trainer_options)
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """The ``training.json`` of an earlier run ({} if there is none), checked to hold a ``config``."""
+    if not path.exists():
+        return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{path} is not valid JSON ({err}): restore it, or train into a new folder") from None
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        raise InputError(f"{path} is not a record written by hepnb train calo (it has no 'config' object): "
+                         "restore it, or train into a new folder")
+    return record
+
+
+def _check_accelerator(name: str) -> None:
+    """Refuse an accelerator this machine lacks, before any data are simulated."""
+    import torch
+
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    present = {"cpu": True, "auto": True, "cuda": cuda, "mps": mps, "gpu": cuda or mps}
+    if not present.get(name, False):
+        usable = [k for k in ACCELERATORS if present[k]]
+        raise InputError(f"--accelerator {name}: torch {torch.__version__} sees no such device on this machine "
+                         f"(CUDA available: {cuda}, MPS available: {mps}); use one of {usable}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``hepnb train calo``."""
     defaults = CaloTraining()
     parser.add_argument("--output", required=True, help="archive folder (resumes if it holds checkpoints)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="total number of epochs")
-    parser.add_argument("--every", type=int, default=defaults.every, help="checkpoint period in epochs")
+    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="total number of epochs")
+    parser.add_argument("--every", type=positive_int, default=defaults.every, help="checkpoint period in epochs")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--fraction", type=float, default=defaults.fraction,
                         help="fraction of the thesis's 88,000 showers to simulate (1.0 = all)")
     parser.add_argument("--single-critic", action="store_true", help="train the single-critic ablation")
     parser.add_argument("--optimizer", default=defaults.optimizer, choices=["rmsprop", "adam"])
     parser.add_argument("--lr", type=float, default=defaults.lr, help="learning rate (thesis: 1e-5)")
-    parser.add_argument("--metric-showers", type=int, default=defaults.n_metric_showers,
+    parser.add_argument("--metric-showers", type=positive_int, default=defaults.n_metric_showers,
                         help="reference showers used for the per-epoch metrics")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--accelerator", default="cpu", help="Lightning accelerator: cpu, gpu, auto")
+    parser.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--accelerator", default="cpu", choices=ACCELERATORS,
+                        help="Lightning accelerator (default: cpu); it must exist on this machine")
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``hepnb train calo``."""
+    import torch
+
+    _check_accelerator(args.accelerator)
     if args.threads:
         torch.set_num_threads(args.threads)
     config = CaloTraining(epochs=args.epochs, every=args.every, seed=args.seed, fraction=args.fraction,

@@ -156,7 +156,8 @@ def permutation_importance(
     seed
         Seed of ``numpy.random.default_rng``: the same seed gives the same result.
     feature_names
-        Names of the columns of an array X (default ``x0, x1, ...``; a DataFrame uses its columns).
+        Names of the columns of an array X (default ``x0, x1, ...``; a DataFrame uses its columns). They must be
+        unique (a DataFrame's columns too): a repeated name raises an InputError.
     groups
         Name -> columns (names or indices) shuffled together with one permutation (correlated features, or
         the components of one object). If given, only these groups are evaluated.
@@ -186,6 +187,13 @@ def permutation_importance(
         names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(data.shape[1])]
         if len(names) != data.shape[1]:
             raise InputError(f"feature_names has {len(names)} names for {data.shape[1]} columns of X")
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise InputError(
+            f"feature names must be unique, but {duplicates} appear more than once"
+            f"{' among the columns of X' if is_frame else ''}: a shared name would leave all but one of those "
+            "columns never permuted; rename them"
+        )
     labels = np.asarray(y)
     n_events = check_same_length(X=np.empty(len(data)), y=labels)
     if n_events < 2:
@@ -208,6 +216,8 @@ def permutation_importance(
         if not groups:
             raise InputError("groups is empty: give name -> list of columns, or None for every column")
         to_permute = {str(g): [column_index(c) for c in cols] for g, cols in groups.items()}
+        if len(to_permute) != len(groups):
+            raise InputError(f"group names must stay unique as text, got {list(groups)}: rename the groups")
         empty = [g for g, cols in to_permute.items() if not cols]
         if empty:
             raise InputError(f"groups {empty} list no columns")

@@ -88,6 +88,9 @@ COUNTING_METRICS: dict[str, tuple[str, ...]] = {
     "iz_asymptotic": ("SVI", "V", "B2"),
 }
 
+# weighted_auc refuses a class whose |sum w| is below this fraction of its sum |w| (its weights cancel)
+_AUC_CANCELLATION = 1e-6
+
 # thresholds of the PermutationImportancePhysics "Significance" (probability-like scores)
 _PI_PACKAGE_THRESHOLDS = np.linspace(0.2, 1.0, 30)
 
@@ -915,7 +918,8 @@ def weighted_auc(y: ArrayLike, score: ArrayLike, weights: ArrayLike | None = Non
     ``AUC = sum_{i in sig, j in bkg} w_i w_j [1(s_i > s_j) + 1/2 1(s_i = s_j)] / (W_sig W_bkg)``, computed by
     sorting and cumulative sums (ties count one half). It is bilinear in the weights, so negative weights enter
     with their sign (it can leave [0, 1] when they dominate). Equals ``sklearn.metrics.roc_auc_score`` for
-    positive weights.
+    positive weights. A class whose weights cancel (``|W| < 1e-6 sum |w|`` over its events) is refused: the
+    division by its near-zero total would return an arbitrarily large number.
 
     Parameters
     ----------
@@ -938,6 +942,17 @@ def weighted_auc(y: ArrayLike, score: ArrayLike, weights: ArrayLike | None = Non
         raise InputError(
             f"the AUC needs non-zero total signal and background weights, got {w_sig:g} and {w_bkg:g}"
         )
+    for total, mask, name in ((w_sig, signal, "signal"), (w_bkg, ~signal, "background")):
+        magnitude = float(np.abs(w[mask]).sum())
+        if abs(total) < _AUC_CANCELLATION * magnitude:
+            raise InputError(
+                f"the {name} weights cancel: their sum is {abs(total) / magnitude:.2g} of the sum of their absolute "
+                f"values (below {_AUC_CANCELLATION:g}), so the AUC, divided by that sum, is meaningless; check the "
+                f"{name} weights or use more {name} events"
+            )
+    # the AUC depends on weight ratios only: an exact power-of-two rescaling keeps W_sig * W_bkg finite
+    w = np.ldexp(w, -np.frexp(np.max(np.abs(w)))[1])
+    w_sig, w_bkg = float(w[signal].sum()), float(w[~signal].sum())
     unique, index = np.unique(s, return_inverse=True)
     sig_at = np.bincount(index, weights=np.where(signal, w, 0.0), minlength=len(unique))
     bkg_at = np.bincount(index, weights=np.where(signal, 0.0, w), minlength=len(unique))

@@ -1,4 +1,5 @@
-"""Training infrastructure shared by the studies: the epoch archive, its Lightning callback, a resuming fit."""
+"""Training infrastructure shared by the studies: the epoch archive (``archive``), its slim export for shipping
+(``export``), its Lightning callback (``callbacks``) and a resuming fit (``loop``)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from collections.abc import Callable, Mapping
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from hepnb.errors import InputError
+from hepnb.io import fsync_directory
 from hepnb.training.archive import EpochArchive
 
 __all__ = ["ArchiveCallback"]
@@ -20,12 +22,16 @@ MetricsFunction = Callable[[L.LightningModule, int], Mapping[str, float]]
 
 
 def _rng_state() -> dict[str, Any]:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """The random-number state as tensors and plain values, so that the checkpoint loads with weights_only."""
+    name, keys, position, has_gauss, gauss = np.random.get_state()
+    return {"torch": torch.get_rng_state(), "numpy": [name, keys.tolist(), position, has_gauss, gauss],
+            "python": random.getstate()}
 
 
 def _set_rng_state(state: Mapping[str, Any]) -> None:
+    name, keys, position, has_gauss, gauss = state["numpy"]  # older checkpoints hold ``keys`` as an array
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), position, has_gauss, gauss))
     random.setstate(state["python"])
 
 
@@ -48,9 +54,27 @@ class ArchiveCallback(L.Callback):
     """
 
     def __init__(self, archive: EpochArchive, every: int = 1, metrics: MetricsFunction | None = None) -> None:
-        if every < 1:
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise InputError(f"checkpoint period every={every} must be a positive number of epochs")
         self.archive, self.every, self.metrics = archive, every, metrics
+        self._lock: contextlib.ExitStack | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # the archive's writer lock, held until the training ends (already held when called from ``fit``)
+        if stage == "fit" and trainer.is_global_zero and self._lock is None:
+            self._lock = contextlib.ExitStack()
+            self._lock.enter_context(self.archive.writing())
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._release()
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        self._release()
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero:
@@ -71,11 +95,13 @@ class ArchiveCallback(L.Callback):
         target = self.archive.checkpoint_file(epoch)
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
-        trainer.save_checkpoint(temporary, weights_only=False)
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-        self.archive.add_checkpoint(epoch, target, pl_module)
+        with self.archive.writing():
+            trainer.save_checkpoint(temporary, weights_only=False)
+            with open(temporary, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+            fsync_directory(target.parent)
+            self.archive.add_checkpoint(epoch, target, pl_module)
 
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]

@@ -5,12 +5,14 @@ comparison plots. The picker shows the metric curves, a slider and a dropdown ov
 and the comparison plots of the selected epoch. Its default is an automatic rule: every metric ranks the
 candidate epochs (1 = best), the ranks are averaged with the user's weights, and the lowest average wins (ties go
 to the later epoch). "Save choice" writes a JSON manifest; when the manifest exists, a headless re-run of the
-notebook takes the same epoch without any interaction.
+notebook takes the same epoch without any interaction. The manifest records the checksum of the chosen epoch's
+checkpoint and its metric values: a manifest that does not match the archive (made on another training) is refused.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,17 +34,48 @@ from hepnb.training.archive import EpochArchive
 __all__ = ["Choice", "rank_epochs", "EpochPicker"]
 
 RULE = "weighted-rank"
+RULES = (RULE, "manual")
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_weights(weights: Any, what: str = "weights") -> dict[str, float]:
+    """``weights`` as a dict metric name -> float, refusing non-numbers, infinities, negatives and all-zero."""
+    if not isinstance(weights, Mapping):
+        raise InputError(f"{what} must be a dict metric name -> weight, e.g. {{'chi2': 1.0}}, "
+                         f"got {type(weights).__name__}")
+    for name, weight in weights.items():
+        if not isinstance(name, str) or not _is_number(weight):
+            raise InputError(f"{what}: the weight of {name!r} must be a number, got {weight!r}")
+        if not (math.isfinite(weight) and weight >= 0):
+            raise InputError(f"{what}: metric weights must be finite and non-negative, got {name!r}: {weight}")
+    if not any(w > 0 for w in weights.values()):
+        raise InputError("at least one metric needs a positive weight to rank the epochs")
+    return {name: float(weight) for name, weight in weights.items()}
+
+
+def _check_names(names: Any, what: str) -> list[str]:
+    if isinstance(names, str) or not isinstance(names, Collection) or not all(isinstance(n, str) for n in names):
+        raise InputError(f"{what} must be a list of metric names such as ['auc'], got {names!r}")
+    return list(names)
 
 
 @dataclass(frozen=True)
 class Choice:
-    """A chosen epoch, how it was chosen, and its metric values."""
+    """A chosen epoch, how it was chosen, its metric values, and the checksum of its checkpoint."""
 
     epoch: int
     rule: str
     weights: dict[str, float]
     higher_is_better: list[str] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    checkpoint_sha256: str | None = None
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the choice as a JSON manifest (atomically)."""
@@ -50,18 +83,36 @@ class Choice:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Choice:
-        """Read a manifest written by :meth:`save`."""
+        """Read a manifest written by :meth:`save`, checking the type of every field."""
+        path = Path(path)
+
+        def refuse(problem: str) -> InputError:
+            return InputError(f"{path} {problem}; delete it to choose again (or pass manifest=None)")
+
+        if path.is_dir():
+            raise InputError(f"the manifest {path} is a folder: pass the path of a JSON file, e.g. {path}/choice.json")
         try:
-            payload = json.loads(Path(path).read_text())
-            return cls(
-                epoch=int(payload["epoch"]),
-                rule=str(payload["rule"]),
-                weights={k: float(v) for k, v in payload["weights"].items()},
-                higher_is_better=list(payload.get("higher_is_better", [])),
-                metrics={k: float(v) for k, v in payload.get("metrics", {}).items()},
-            )
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            raise InputError(f"{path} is not an epoch-choice manifest ({err}); delete it to choose again") from None
+            payload = json.loads(path.read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise refuse(f"is not an epoch-choice manifest ({err})") from None
+        if not isinstance(payload, dict):
+            raise refuse(f"is not an epoch-choice manifest (a JSON {type(payload).__name__}, not an object)")
+        epoch, rule, sha256 = payload.get("epoch"), payload.get("rule"), payload.get("checkpoint_sha256")
+        metrics = payload.get("metrics", {})
+        if not _is_integer(epoch):
+            raise refuse(f"has the epoch {epoch!r}, not an integer")
+        if rule not in RULES:
+            raise refuse(f"has the rule {rule!r}, not one of {list(RULES)}")
+        if not (isinstance(metrics, dict) and all(_is_number(v) and math.isfinite(v) for v in metrics.values())):
+            raise refuse(f"has metrics {metrics!r}, not a dict of finite numbers")
+        if not (sha256 is None or isinstance(sha256, str)):
+            raise refuse(f"has the checkpoint checksum {sha256!r}, not a string")
+        try:
+            weights = _check_weights(payload.get("weights"), f"the weights in {path}")
+            higher_is_better = _check_names(payload.get("higher_is_better", []), f"higher_is_better in {path}")
+        except InputError as err:
+            raise refuse(f"is not a valid manifest ({err})") from None
+        return cls(epoch, rule, weights, higher_is_better, {k: float(v) for k, v in metrics.items()}, sha256)
 
 
 def rank_epochs(
@@ -89,17 +140,17 @@ def rank_epochs(
     pandas.DataFrame
         One row per candidate, best first, with the metric values, their ranks (``rank:<metric>``) and ``score``.
     """
-    missing = [m for m in weights if m not in history.columns]
+    weights = _check_weights(weights)
+    higher_is_better = _check_names(higher_is_better, "higher_is_better")
+    missing = [m for m in [*weights, *higher_is_better] if m not in history.columns]
     if missing:
         raise InputError(f"metrics {missing} are not in the history; recorded metrics: {list(history.columns)}")
-    negative = {m: w for m, w in weights.items() if not w >= 0}
-    if negative:
-        raise InputError(f"metric weights must be non-negative, got {negative}")
-    if not any(w > 0 for w in weights.values()):
-        raise InputError("at least one metric needs a positive weight to rank the epochs")
     table = history.loc[list(candidates) if candidates is not None else history.index, list(weights)].copy()
     if table.empty:
         raise InputError("no epoch to rank: the archive has no checkpoint with recorded metrics")
+    text = [m for m in weights if not pd.api.types.is_numeric_dtype(table[m])]
+    if text:
+        raise InputError(f"metrics {text} are not numbers in the history; they cannot be ranked")
     if table.isna().any().any():
         bad = table.columns[table.isna().any()].tolist()
         raise InputError(f"metrics {bad} are missing (NaN) for some candidate epochs; they cannot be ranked")
@@ -141,9 +192,12 @@ class EpochPicker:
     ) -> None:
         self.archive = archive
         self.comparisons = comparisons
-        self.weights = dict(weights)
-        self.higher_is_better = list(higher_is_better)
+        self.weights = _check_weights(weights)
+        self.higher_is_better = _check_names(higher_is_better, "higher_is_better")
         self.manifest = Path(manifest) if manifest is not None else None
+        if self.manifest is not None and self.manifest.is_dir():
+            raise InputError(f"the manifest {self.manifest} is a folder: pass the path of a JSON file, e.g. "
+                             f"{self.manifest}/choice.json")
         self._history = archive.history
         self.candidates = [e for e in archive.epochs if e in self._history.index]
         if not self.candidates:
@@ -166,20 +220,42 @@ class EpochPicker:
 
     def _choice(self, epoch: int, rule: str, weights: Mapping[str, float]) -> Choice:
         values = self._history.loc[epoch, list(weights)]
-        return Choice(epoch, rule, dict(weights), sorted(self.higher_is_better), {k: float(v) for k, v in values.items()})
+        return Choice(epoch, rule, dict(weights), sorted(self.higher_is_better),
+                      {k: float(v) for k, v in values.items()}, self.archive.checksum(epoch))
 
     @property
     def choice(self) -> Choice:
-        """The saved choice if the manifest exists, otherwise the automatic one."""
+        """The saved choice if the manifest exists (after checking it belongs to this archive), otherwise the
+        automatic one."""
         if self.manifest is not None and self.manifest.exists():
             saved = Choice.load(self.manifest)
-            if saved.epoch not in self.candidates:
-                raise InputError(
-                    f"{self.manifest} chose epoch {saved.epoch}, which this archive cannot load "
-                    f"(epochs: {self.candidates}); delete the manifest to choose again"
-                )
+            self._check_saved(saved)
             return saved
         return self.automatic()
+
+    def _check_saved(self, saved: Choice) -> None:
+        """Refuse a manifest that does not describe this archive's training."""
+        fix = "delete the manifest to choose again, or pass manifest=None"
+        if saved.epoch not in self.candidates:
+            raise InputError(f"{self.manifest} chose epoch {saved.epoch}, which this archive cannot load "
+                             f"(epochs: {self.candidates}); {fix}")
+        unknown = [m for m in [*saved.weights, *saved.higher_is_better, *saved.metrics]
+                   if m not in self._history.columns]
+        if unknown:
+            raise InputError(f"{self.manifest} names metrics {unknown} that {self.archive.path} does not record: it "
+                             f"was saved for another archive; {fix}")
+        if saved.checkpoint_sha256 is not None and saved.checkpoint_sha256 != self.archive.checksum(saved.epoch):
+            raise InputError(f"{self.manifest} was saved for another archive (or an earlier training in "
+                             f"{self.archive.path}): the checkpoint of epoch {saved.epoch} differs; {fix}")
+        if saved.checkpoint_sha256 is None and not saved.metrics:
+            raise InputError(f"{self.manifest} records neither the checkpoint nor the metrics of epoch {saved.epoch}, "
+                             f"so it cannot be checked against {self.archive.path}; {fix}")
+        for metric, value in saved.metrics.items():
+            recorded = float(self._history.loc[saved.epoch, metric])
+            if not math.isclose(recorded, value, rel_tol=1e-9, abs_tol=1e-12):
+                raise InputError(f"{self.manifest} records {metric}={value:.6g} at epoch {saved.epoch}, but the "
+                                 f"history of {self.archive.path} says {recorded:.6g}: it was saved for another "
+                                 f"archive; {fix}")
 
     @property
     def epoch(self) -> int:
@@ -190,12 +266,14 @@ class EpochPicker:
         """Write ``epoch`` (the automatic choice by default) to the manifest and return the choice."""
         if self.manifest is None:
             raise InputError("this picker has no manifest path: pass manifest='...json' to save the choice")
-        weights = dict(weights or self.weights)
+        if epoch is not None and not _is_integer(epoch):
+            raise InputError(f"epoch must be an integer, got {epoch!r}; choose one of {self.candidates}")
+        weights = _check_weights(weights or self.weights)
         automatic = self.automatic(weights)
         if epoch is None or epoch == automatic.epoch:
             choice = automatic
         elif epoch in self.candidates:
-            choice = self._choice(epoch, "manual", weights)
+            choice = self._choice(int(epoch), "manual", weights)
         else:
             raise InputError(f"epoch {epoch} has no checkpoint; choose one of {self.candidates}")
         choice.save(self.manifest)

@@ -1,0 +1,121 @@
+"""Slim copies of an EpochArchive for shipping: model weights only (no optimiser or loop state), optionally fp16."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import torch
+
+from hepnb.errors import InputError
+from hepnb.io import atomic_write, fsync_directory, write_json
+from hepnb.training.archive import FORMAT, EpochArchive, _sha256
+
+__all__ = ["export_archive"]
+
+
+def export_archive(
+    archive: EpochArchive,
+    destination: str | os.PathLike[str],
+    *,
+    epochs: Iterable[int] | None = None,
+    keep: tuple[str, ...] = (),
+    half: bool = True,
+) -> EpochArchive:
+    """Write a slim copy of ``archive`` for shipping: model weights only (no optimiser or loop state), optionally
+    fp16.
+
+    Parameters
+    ----------
+    archive
+        The source archive.
+    destination
+        Folder of the new archive: must not exist, or be empty. It appears complete or not at all (the copy
+        is written into a temporary sibling folder, then renamed).
+    epochs
+        Epochs to export (all by default).
+    keep
+        Prefixes of the state-dict entries to keep (e.g. ``("generator.",)``); all entries by default. Each
+        prefix must match an entry.
+    half
+        Store floating-point weights as float16 (they are cast back to the model's dtype when loaded); a
+        weight beyond float16's range (65504) is refused: export it with ``half=False``.
+
+    The history is copied whole. Exported checkpoints load with :meth:`EpochArchive.load`, but cannot resume a
+    training. The source's writer lock is held while copying (unless the source folder is read-only).
+    """
+    target = EpochArchive(destination)
+    keep = (keep,) if isinstance(keep, str) else tuple(keep)
+    if not all(isinstance(p, str) and p for p in keep):
+        raise InputError(f"keep must be state-dict prefixes such as ('generator.',), got {keep!r}")
+    if target.exists or target.path.resolve() == archive.path.resolve():
+        raise InputError(f"{target.path} already holds an archive: export into a new folder")
+    if target.path.exists() and (not target.path.is_dir() or any(target.path.iterdir())):
+        raise InputError(f"{target.path} exists and is not an empty folder: export into a new folder")
+    if not archive.exists:
+        raise InputError(f"{archive.path} is not an epoch archive (it has no index.json): check the source folder")
+    wanted = archive.epochs if epochs is None else sorted(set(epochs))
+    if not wanted:
+        raise InputError(f"{archive.path} holds no checkpoint to export")
+    with archive.writing() if os.access(archive.path, os.W_OK) else contextlib.nullcontext():
+        return _export(archive, target.path, wanted, keep, half)  # (a read-only source has no writer to wait for)
+
+
+def _export(archive: EpochArchive, destination: Path, epochs: list[int], keep: tuple[str, ...],
+            half: bool) -> EpochArchive:
+    index = archive._index()
+    paths = {epoch: archive.checkpoint_path(epoch) for epoch in epochs}  # all intact before anything is written
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = destination.parent / f".{destination.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    staging.mkdir()
+    try:
+        entries = {}
+        for epoch in epochs:
+            checkpoint = archive._read(epoch, paths[epoch])
+            slim = {k: checkpoint[k] for k in ("epoch", "global_step", "pytorch-lightning_version",
+                                               "hyper_parameters", "hparams_name") if k in checkpoint}
+            slim["state_dict"] = _slim_state(checkpoint["state_dict"], keep, half, epoch)
+            file = staging / archive.checkpoint_file(epoch).name
+            with atomic_write(file, "wb") as handle:
+                torch.save(slim, handle)
+            entries[str(epoch)] = {"file": file.name, "bytes": file.stat().st_size, "sha256": _sha256(file),
+                                   "compact": True}
+        write_json(staging / "history.json", archive.records)
+        provenance = {k: index[k] for k in ("seed", "hparams") if k in index}
+        write_json(staging / "index.json", {"format": FORMAT, "model_class": index["model_class"],
+                                            "checkpoints": entries, **provenance})
+        try:
+            os.rename(staging, destination)
+        except OSError as err:
+            raise InputError(f"cannot create {destination} ({err}): export into a new folder") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    fsync_directory(destination.parent)
+    return EpochArchive(destination)
+
+
+def _slim_state(state: Mapping[str, torch.Tensor], keep: tuple[str, ...], half: bool, epoch: int) -> dict:
+    """The entries of ``state`` matching ``keep``, as float16 if ``half``."""
+    unmatched = [prefix for prefix in keep if not any(name.startswith(prefix) for name in state)]
+    if unmatched:
+        available = sorted({name.split(".")[0] + "." for name in state})
+        raise InputError(f"keep prefixes {unmatched} match no state-dict entry of epoch {epoch}; "
+                         f"available prefixes: {available}")
+    kept = {name: value for name, value in state.items() if not keep or name.startswith(keep)}
+    if not half:
+        return kept
+    slim = {}
+    for name, value in kept.items():
+        if value.is_floating_point():
+            value, original = value.half(), value
+            if bool((torch.isinf(value) & torch.isfinite(original)).any()):
+                largest = float(original[torch.isfinite(original)].abs().max())
+                raise InputError(f"weight {name} of epoch {epoch} reaches {largest:.3g}, beyond float16's range "
+                                 "(65504): export with half=False (hepnb archive export --full-precision)")
+        slim[name] = value
+    return slim
