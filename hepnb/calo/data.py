@@ -252,6 +252,17 @@ class Preprocessing:
             cell_unit=cell_unit,
         )
 
+    def trained_energy_range(self) -> tuple[float, float]:
+        """The energies (in ``energy_unit``) these constants were fitted on: ``exp(mean -/+ sqrt(3) std)`` of ln E.
+
+        Only the mean and std of ln E are recorded, so the range is estimated: exact for ln E spread uniformly; for
+        the thesis grid 2^10..2^18 MeV (1.02-262 GeV, ln E spaced by ln 2) it gives about 0.72-336 GeV.
+        """
+        half_width = np.sqrt(3.0) * self.log_energy_std
+        in_unit = 1.0 / _UNITS[self.energy_unit]
+        return (float(np.exp(self.log_energy_mean - half_width) * in_unit),
+                float(np.exp(self.log_energy_mean + half_width) * in_unit))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (what the model stores in its hyper-parameters)."""
         return asdict(self)

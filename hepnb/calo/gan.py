@@ -49,11 +49,15 @@ __all__ = [
     "gradient_penalty",
     "count_parameters",
     "CPU_FAST",
+    "ENERGY_MARGIN",
     "THESIS_PARAMETER_COUNTS",
 ]
 
 THESIS_PARAMETER_COUNTS = {"generator": 337_499, "critic": 68_481, "energy_critic": 34_561}
 """Trainable parameters quoted in the thesis (§5.4.3)."""
+
+ENERGY_MARGIN = 1.25
+"""Factor by which ``CaloGAN.generate`` may leave the trained energy range without ``extrapolate=True``."""
 
 CPU_FAST: dict[str, Any] = {"optimizer": "rmsprop", "lr": 1e-4}
 """A faster schedule for CPU trainings of 10^2-10^3 epochs [not in the thesis]: RMSProp at 10x the thesis rate.
@@ -438,14 +442,16 @@ class CaloGAN(L.LightningModule):
         return self.generator(z, condition)
 
     def generate(
-        self, energy: Any, p: Any, e: Any, deta: Any, dphi: Any, *, seed: int = 0, batch_size: int = 8192
+        self, energy: Any, p: Any, e: Any, deta: Any, dphi: Any, *, seed: int = 0, batch_size: int = 8192,
+        extrapolate: bool = False,
     ) -> np.ndarray:
         """Generated showers [N, 266] in physical units (``cell_unit`` of the preprocessing), float64.
 
         The inputs are broadcast against each other (scalars are allowed). The latent vectors are drawn row by row
         from ``numpy.random.default_rng(seed)``, so the same seed, inputs and ``batch_size`` give the same bytes, and
-        the first k showers of a longer call get the same latent vectors as a call with k showers. The network runs
-        in eval mode without gradients, in chunks of ``batch_size``.
+        the first k showers of a longer call get the same latent vectors as a call with k showers (the float32
+        products depend on torch's thread count: pin it for bit-identical output). The network runs in eval mode
+        without gradients, in chunks of ``batch_size``.
 
         Parameters
         ----------
@@ -460,9 +466,13 @@ class CaloGAN(L.LightningModule):
         batch_size
             Showers per forward pass; other values change the result only by float32 rounding (matrix-product
             blocking).
+        extrapolate
+            Allow energies outside the trained range (``Preprocessing.trained_energy_range`` widened by
+            :data:`ENERGY_MARGIN`), which otherwise raise ``InputError``: usually a unit mistake.
         """
-        if batch_size < 1:
-            raise InputError(f"batch_size={batch_size} must be positive")
+        for name, value, lowest in (("seed", seed, 0), ("batch_size", batch_size, 1)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < lowest:
+                raise InputError(f"{name}={value!r} must be an integer >= {lowest}")
         arrays = [as_finite_array(v, name) for v, name in
                   ((energy, "energy"), (p, "p"), (e, "e"), (deta, "deta"), (dphi, "dphi"))]
         try:
@@ -471,6 +481,8 @@ class CaloGAN(L.LightningModule):
             shapes = [np.shape(a) for a in arrays]
             raise InputError(f"energy, p, e, deta, dphi cannot be broadcast together: shapes {shapes}") from None
         energy_arr = arrays[0]
+        if not extrapolate:
+            _check_trained_energy(self.preprocessing, energy_arr)
         condition = torch.as_tensor(self.preprocessing.condition(*arrays))
         z = torch.as_tensor(
             np.random.default_rng(seed).standard_normal((len(energy_arr), self.hparams.latent_dim)), dtype=torch.float32
@@ -488,3 +500,23 @@ class CaloGAN(L.LightningModule):
         finally:
             self.train(was_training)
         return self.preprocessing.denormalise(torch.cat(chunks).numpy(), energy_arr)
+
+
+def _check_trained_energy(preprocessing: Preprocessing, energy: np.ndarray) -> None:
+    """Refuse energies outside the trained range (widened by ``ENERGY_MARGIN``), with a hint at unit mistakes."""
+    lo, hi = preprocessing.trained_energy_range()
+    lo, hi = lo / ENERGY_MARGIN, hi * ENERGY_MARGIN
+    outside = (energy > 0) & ((energy < lo) | (energy > hi))  # energy <= 0 is refused by Preprocessing.condition
+    if not outside.any():
+        return
+    unit, first = preprocessing.energy_unit, float(energy[outside][0])
+    hint = ""
+    if unit == "MeV" and first < 1000.0:
+        hint = f"; energies are in MeV: {first:g} looks like GeV ({first * 1000:g} MeV)"
+    elif unit == "GeV" and lo <= first / 1000.0 <= hi:
+        hint = f"; energies are in GeV: {first:g} looks like MeV ({first / 1000:g} GeV)"
+    raise InputError(
+        f"{int(outside.sum())} of {energy.size} energies lie outside {lo:.4g} to {hi:.4g} {unit}, the range this model "
+        f"was trained on (from its ln E standardisation) with a x{ENERGY_MARGIN:g} margin: first {first:g} {unit}"
+        f"{hint}. Pass extrapolate=True to generate there anyway"
+    )

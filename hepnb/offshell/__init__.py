@@ -60,10 +60,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from hepnb.errors import InputError
 from hepnb.offshell.calibration import TARGETS, YieldTable, measure_yields
 from hepnb.offshell.detector import DETECTORS, PRESETS
-from hepnb.offshell.events import Events, GenerationConfig, as_config, build_events, concatenate
+from hepnb.offshell.events import (
+    DEFAULT_CHUNK_SIZE,
+    Events,
+    GenerationConfig,
+    as_config,
+    build_events,
+    build_unweighted,
+    concatenate,
+)
 from hepnb.offshell.features import CH6_FEATURES, CH7_FEATURES, OBSERVABLES, feature_matrix
 from hepnb.offshell.generator import CHANNELS, DEFAULT_MODELS, PROCESSES, BackgroundModel, VBFModel
 from hepnb.offshell.histograms import histogram_yields
@@ -149,20 +159,16 @@ def unweighted(mu: float, n: int, seed: int, *, source: Events | None = None, pr
                max_generated: int = 20_000_000, progress: bool | None = None) -> Events:
     """``n`` unweighted events distributed as ``p(x, z | mu)``.
 
-    From ``source`` if given (accept-reject on its weights), otherwise weighted events are generated with ``seed``
-    in growing batches until ``n`` are accepted. See :func:`hepnb.offshell.morphing.unweight` for the weights the
-    returned events carry (constant at ``mu``, still reweightable to any other mu).
+    From ``source`` if given (accept-reject on its weights, :func:`hepnb.offshell.morphing.unweight`). Otherwise
+    weighted events are generated with ``seed`` chunk by chunk (the chunks of :func:`generate`) and accept-rejected
+    as they come, keeping only the accepted events, so the memory stays that of one chunk plus the result
+    (:func:`hepnb.offshell.events.build_unweighted`); an ``InputError`` says how many events would be needed when
+    ``max_generated`` generated events (counted before the selection) do not give ``n``. The returned events weigh
+    ``sigma(mu) / n`` each at ``mu`` and still reweight to any other mu.
     """
-    if not isinstance(n, int) or n < 1:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise InputError(f"n must be a positive number of unweighted events, got {n!r}")
     if source is not None:
         return unweight(source, mu, n, seed)
-    n_gen = max(20 * n, 50_000)
-    while True:
-        pool = generate(n_gen, seed, process, detector, preset, lumi, progress=progress)
-        w = pool.weight(mu)
-        expected_accept = w.sum() / w.max() if len(w) and w.max() > 0 else 0.0
-        if expected_accept >= 1.2 * n or n_gen >= max_generated:
-            break
-        n_gen = min(int(n_gen * max(2.0, 1.5 * n / max(expected_accept, 1.0))), max_generated)
-    return unweight(pool, mu, n, seed)
+    config = as_config(process, detector, preset, lumi, DEFAULT_CHUNK_SIZE, 0.0, None, None)
+    return build_unweighted(config, mu, int(n), seed, max_generated, progress)

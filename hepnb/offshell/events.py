@@ -63,9 +63,14 @@ class GenerationConfig:
         if self.process == "vbf" and (self.zero_weight_fraction or self.negative_pocket):
             raise InputError("the weight pathologies (zero_weight_fraction, negative_pocket) are for the "
                              "backgrounds 'qqzz'/'ggzz' only; the VBF weights must stay exact")
-        if self.negative_pocket is not None and len(self.negative_pocket) != 2:
-            raise InputError("negative_pocket must be (min leading-jet pT in GeV, min |Delta eta_jj|), "
-                             f"got {self.negative_pocket!r}")
+        if self.negative_pocket is not None:
+            try:
+                pocket = np.asarray(self.negative_pocket, dtype=float)
+            except (TypeError, ValueError):
+                pocket = np.full(1, np.nan)
+            if pocket.shape != (2,) or not np.all(np.isfinite(pocket) & (pocket >= 0)):
+                raise InputError("negative_pocket must be two finite numbers >= 0, (min leading-jet pT in GeV, "
+                                 f"min |Delta eta_jj|), e.g. (100.0, 3.0); got {self.negative_pocket!r}")
         if self.model is None:
             object.__setattr__(self, "model", gen.DEFAULT_MODELS[self.process])
         expected = gen.VBFModel if self.process == "vbf" else gen.BackgroundModel
@@ -255,15 +260,83 @@ def concatenate(samples: list[Events]) -> Events:
     return Events(ak.concatenate([s.array for s in samples]), meta)
 
 
+def _check_seed(seed: Any) -> None:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+
+
 def build_events(config: GenerationConfig, n: int, seed: int, progress: bool | None = None) -> Events:
     """Generate ``n`` events (before selection) in seeded chunks and return the selected ones as :class:`Events`."""
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n must be a positive integer number of events to generate, got {n!r}")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    _check_seed(seed)
     chunks = list(iter_chunks(config, int(n), int(seed), progress))
     cols = _concat_columns(chunks)
     meta = {"seed": int(seed), "n_generated": int(n), "kind": "weighted", "config": config.metadata()}
+    return Events(_to_awkward(cols), meta)
+
+
+def _take(cols: dict[str, Any], index: np.ndarray) -> dict[str, Any]:
+    """Rows ``index`` of (nested) chunk columns."""
+    return {k: _take(v, index) if isinstance(v, dict) else v[index] for k, v in cols.items()}
+
+
+def _accepted(cols: dict[str, Any], u: np.ndarray, w: np.ndarray, w_max: float) -> list[tuple]:
+    """``[(columns, u, w)]`` of the events passing ``u w_max < w``, or ``[]`` if none does."""
+    ok = u * w_max < w
+    return [(_take(cols, ok), u[ok], w[ok])] if ok.any() else []
+
+
+def build_unweighted(config: GenerationConfig, mu: float, n: int, seed: int, max_generated: int,
+                     progress: bool | None = None) -> Events:
+    """``n`` unweighted events at ``mu``: accept-reject chunk by chunk, in bounded memory.
+
+    Chunk ``c`` holds the events of chunk ``c`` of ``generate(N, seed)``. Its selected events are kept with
+    probability ``w(mu) / w_max`` (uniforms from ``SeedSequence([seed, 7919, c])``), ``w_max`` being the largest
+    weight generated so far; when ``w_max`` grows, the kept events are thinned to the new ratio, so every kept event
+    has passed ``u w_max < w(mu)`` for the final ``w_max``, as in :func:`hepnb.offshell.morphing.unweight`. Only one
+    chunk and the kept events are in memory. Generation stops after the chunk that brings the kept events to ``n``
+    (the first ``n`` in event order are returned), or raises ``InputError`` after ``max_generated`` events.
+    The returned events carry ``sigma(mu) / (n w(mu))`` times their components, ``sigma(mu)`` estimated from every
+    generated event, so each weighs ``sigma(mu) / n`` at ``mu``.
+    """
+    m = float(mu_array(mu))
+    _check_seed(seed)
+    if not isinstance(max_generated, (int, np.integer)) or isinstance(max_generated, bool) or max_generated < 1:
+        raise InputError(f"max_generated must be a positive integer number of events, got {max_generated!r}")
+    kept: list[tuple[dict[str, Any], np.ndarray, np.ndarray]] = []  # (columns, uniforms, weights at mu)
+    w_max = total = 0.0
+    generated = chunk = n_kept = 0
+    show = {"disable": True} if progress is False else {"delay": 0.0 if progress else 2.0}
+    with tqdm(total=n, desc=f"unweighting {config.process} at mu={m:g}", unit="event", **show) as bar:
+        while n_kept < n and generated < max_generated:
+            size = min(int(config.chunk_size), int(max_generated) - generated)
+            cols = generate_chunk(config, int(seed), chunk, size, 1)  # weights x n_generated, rescaled below
+            w = m * cols["w_S"] + np.sqrt(m) * cols["w_I"] + cols["w_B"]
+            u = np.random.default_rng(np.random.SeedSequence([int(seed), 7919, chunk])).random(len(w))
+            total += float(w.sum())
+            generated, chunk = generated + size, chunk + 1
+            if w.max(initial=0.0) > w_max:  # a larger envelope: thin what was kept under the smaller one
+                w_max = float(w.max())
+                kept = [part for c, uk, wk in kept for part in _accepted(c, uk, wk, w_max)]
+            kept += _accepted(cols, u, w, w_max)
+            n_kept = sum(len(wk) for _, _, wk in kept)
+            bar.n = min(n_kept, n)
+            bar.refresh()
+    if n_kept < n:
+        rate = total / w_max / generated if w_max > 0 else 0.0  # expected acceptance per generated event
+        needed = f"about {int(np.ceil(1.1 * n / rate)):,}" if rate > 0 else "many more"
+        raise InputError(
+            f"only {n_kept} of the n={n} unweighted events were accepted at mu={m:g} after generating "
+            f"{generated:,} events (max_generated); at this acceptance ({rate:.3g} per generated event, counted "
+            f"before the selection) {needed} generated events are needed: raise max_generated or ask for fewer"
+        )
+    cols = _take(_concat_columns([c for c, _, _ in kept]), np.arange(n))
+    w_mu = np.concatenate([wk for _, _, wk in kept])[:n]
+    scale = total / generated / (n * w_mu)  # sigma(mu) / (n w(mu)) with sigma in expected events at lumi
+    cols.update({k: cols[k] * scale for k in ("w_S", "w_I", "w_B")})
+    meta = {"seed": int(seed), "n_generated": generated, "kind": "unweighted", "config": config.metadata(), "mu": m,
+            "unweight_seed": int(seed)}
     return Events(_to_awkward(cols), meta)
 
 
@@ -280,4 +353,5 @@ def as_config(process: str, detector: str, preset: str | None, lumi: float, chun
             raise InputError(f"unknown model parameters {sorted(unknown)} for process {process!r}")
         model = dataclasses.replace(base, **model)
     return GenerationConfig(process, detector, preset, float(lumi), int(chunk_size), float(zero_weight_fraction),
-                            tuple(negative_pocket) if negative_pocket is not None else None, model)
+                            tuple(negative_pocket) if isinstance(negative_pocket, (tuple, list, np.ndarray))
+                            else negative_pocket, model)

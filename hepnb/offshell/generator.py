@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hepnb.errors import InputError
 from hepnb.offshell import kinematics as kin
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "VEV",
     "CHANNELS",
     "PROCESSES",
+    "M4L_RANGE",
+    "KNOB_RANGES",
     "VBFModel",
     "BackgroundModel",
     "DEFAULT_MODELS",
@@ -53,6 +56,7 @@ M_W = 80.379
 VEV = 246.22
 PT_JET_MIN = 5.0  # generator-level cut on the tagging partons, as ptj > 5 in the ch7 run cards
 MZ_RANGE = (70.0, 100.0)  # Breit-Wigner Z masses are generated in this window so that m_Z1 + m_Z2 < m4l_min
+M4L_RANGE = (2 * MZ_RANGE[1], 5000.0)  # allowed m4l_min/m4l_max: both Zs fit; y_ZZ keeps room below sqrt(s)/2
 A_LEPTON = 0.15  # forward-backward asymmetry parameter of transverse Z -> l l
 
 #: Helicity channels of the VBF/VBS sample: (emitted V1, emitted V2) polarisation, L = longitudinal, T = transverse.
@@ -75,6 +79,13 @@ class VBFModel:
         VV luminosity ``L(m4l) = (m4l/200)^-p exp(-c (m4l - 200))``.
     jet_form_factor
         ``F(pT) = 1/(1 + pT^2/Lambda_F^2)`` damping the EVA jet-pT tails [ours].
+    m4l_min, m4l_max
+        Generated m4l window in GeV, inside :data:`M4L_RANGE`.
+    channel_probs, proposal_power
+        Proposal: probability of each channel in :data:`CHANNELS` (normalised; a channel of probability 0 is never
+        generated, so its cross-section is left out) and the power of its m4l Pareto proposal.
+
+    Every knob is checked on construction (:data:`KNOB_RANGES`; ``0 <= rho0 <= 1`` keeps ``w(z|mu) >= 0``).
     """
 
     norm_ll: float = 2.8465e-3
@@ -97,6 +108,9 @@ class VBFModel:
     channel_probs: tuple[float, float, float, float] = (0.25, 0.25, 0.25, 0.25)
     proposal_power: tuple[float, float, float, float] = (1.6, 3.5, 3.5, 3.5)
 
+    def __post_init__(self) -> None:
+        _check_knobs(self)
+
 
 @dataclass(frozen=True)
 class BackgroundModel:
@@ -112,6 +126,8 @@ class BackgroundModel:
         Number of jets ~ Poisson(mean), pT ~ pT_min * Pareto(index), eta ~ N(y_ZZ, sigma).
     gluon_fraction
         Probability that a radiated jet is a gluon (drives the jet-width proxies).
+
+    Every knob is checked on construction (:data:`KNOB_RANGES`).
     """
 
     norm: float
@@ -127,6 +143,58 @@ class BackgroundModel:
     m4l_min: float = 200.0
     m4l_max: float = 3000.0
     proposal_power: float = 5.0
+
+    def __post_init__(self) -> None:
+        _check_knobs(self)
+
+
+#: Allowed ``(lo, hi)`` of every numeric model knob (each entry of a tuple knob; ``lo`` excluded for the knobs in
+#: ``_OPEN_BELOW``). They keep the weights finite and ``mu w_S + sqrt(mu) w_I + w_B >= 0``: non-negative
+#: normalisations (fb) and a falling luminosity, coherence ``0 <= rho0 <= 1``, positive scales, fractions in [0, 1],
+#: a radiation pT tail with a finite mean, and ``m4l`` windows where both Zs fit and y_ZZ keeps room.
+KNOB_RANGES: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(("norm", "norm_ll", "norm_lt", "norm_tt"), (0.0, 1e6)),
+    **dict.fromkeys(("lumi_power", "lumi_slope", "pdf_power", "radiation_eta_sigma", "channel_probs",
+                     "proposal_power", "lambda_rho", "jet_form_factor", "radiation_pt_min"), (0.0, np.inf)),
+    **dict.fromkeys(("rho0", "w_fraction", "gluon_fraction"), (0.0, 1.0)),
+    "radiation_mean": (0.0, 100.0),
+    "y_sigma": (0.0, 10.0),
+    "radiation_pt_index": (2.0, np.inf),
+    **dict.fromkeys(("m4l_min", "m4l_max"), M4L_RANGE),
+}
+_OPEN_BELOW = frozenset({"lambda_rho", "jet_form_factor", "radiation_pt_min", "y_sigma", "radiation_pt_index"})
+
+
+def _check_knobs(model: VBFModel | BackgroundModel) -> None:
+    """Raise an ``InputError`` naming the first knob of ``model`` outside :data:`KNOB_RANGES` (or inconsistent)."""
+    kind = type(model).__name__
+    if isinstance(model, BackgroundModel) and model.angular not in ("t-channel", "isotropic"):
+        raise InputError(f"BackgroundModel.angular must be 't-channel' or 'isotropic', got {model.angular!r}")
+    for name, (lo, hi) in KNOB_RANGES.items():
+        if not hasattr(model, name):
+            continue
+        value = getattr(model, name)
+        try:
+            values = np.asarray(value, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise InputError(f"{kind}.{name} must be numeric, got {value!r}") from None
+        size = 4 if kind == "VBFModel" and name in ("channel_probs", "proposal_power") else 1
+        if np.ndim(value) != (1 if size > 1 else 0) or values.size != size:
+            raise InputError(f"{kind}.{name} must be {'four numbers (LL, LT, TL, TT)' if size > 1 else 'a number'}"
+                             f", got {value!r}")
+        above = values > lo if name in _OPEN_BELOW else values >= lo
+        if not np.all(np.isfinite(values) & above & (values <= hi)):
+            interval = f"{'(' if name in _OPEN_BELOW else '['}{lo:g}, {hi:g}{')' if np.isinf(hi) else ']'}"
+            raise InputError(f"{kind}.{name} must be finite and in {interval}, got {value!r}")
+        if name == "proposal_power" and np.any(np.abs(values - 1.0) < 1e-3):
+            raise InputError(f"{kind}.proposal_power must not be 1 (no log-uniform m4l proposal), got {value!r}")
+        if size > 1:
+            object.__setattr__(model, name, tuple(float(v) for v in values))
+    if not model.m4l_min < model.m4l_max:
+        raise InputError(f"{kind} needs m4l_min < m4l_max, got {model.m4l_min!r} and {model.m4l_max!r} GeV")
+    if isinstance(model, VBFModel) and sum(model.channel_probs) <= 0:
+        raise InputError(f"VBFModel.channel_probs must have a positive sum (they are normalised), got "
+                         f"{model.channel_probs!r}")
 
 
 DEFAULT_MODELS: dict[str, VBFModel | BackgroundModel] = {
@@ -321,9 +389,11 @@ def vbf_log_proposal(z: dict[str, np.ndarray], channel: np.ndarray, hel1: np.nda
     """Log density of the VBF proposal at ``(z, channel, helicities)``, same reference measure as ``vbf_components``."""
     m = z["m4l"]
     pol1, pol2 = _channel_pols(channel)
-    probs = np.asarray(model.channel_probs)
+    probs = np.asarray(model.channel_probs, dtype=float)
     powers = np.asarray(model.proposal_power)
-    log_q = np.log(probs[channel]) + np.log(_pareto_density(m, model.m4l_min, model.m4l_max, powers[channel]))
+    with np.errstate(divide="ignore"):  # a channel of probability 0 is never drawn; its log q is -inf
+        log_q = np.log(probs[channel] / probs.sum())
+    log_q += np.log(_pareto_density(m, model.m4l_min, model.m4l_max, powers[channel]))
     for i, (pol, sign) in enumerate(((pol1, 1.0), (pol2, -1.0)), start=1):
         big_x = m / SQRT_S * np.exp(sign * z["y_zz"])
         x = z[f"x_v{i}"]

@@ -42,8 +42,16 @@ def read_parquet(path: str | os.PathLike[str]) -> Events:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no parquet file at {path}; write one with hepnb.offshell.write_parquet(events, path)")
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as err:  # truncated, corrupt or not parquet at all
+        raise InputError(f"{path} is not a readable parquet file ({err}); regenerate it with "
+                         "hepnb.offshell.write_parquet(events, path)") from None
     raw = (table.schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
         raise InputError(f"{path} was not written by hepnb.offshell.write_parquet (no {METADATA_KEY.decode()} metadata)")
-    return Events(ak.from_arrow(table), json.loads(raw))
+    try:
+        meta = json.loads(raw)
+    except ValueError as err:
+        raise InputError(f"{path} has corrupt {METADATA_KEY.decode()} metadata ({err}); regenerate the file") from None
+    return Events(ak.from_arrow(table), meta)

@@ -186,9 +186,11 @@ def unweight(events: Events, mu: float, n: int | None = None, seed: int = 0) -> 
     accept = np.flatnonzero(rng.random(len(w)) * w.max() < w)
     if n is not None:
         if n > len(accept):
-            raise InputError(f"only {len(accept)} events accepted at mu={m}, fewer than the n={n} requested; "
-                             f"generate about {int(np.ceil(n / max(len(accept), 1) * len(events) * 1.1))} "
-                             "weighted events first")
+            generated = events.meta.get("n_generated")  # generate(N) counts the events before the selection
+            pool, what = (int(generated), "generated") if generated else (len(events), "weighted (selected)")
+            raise InputError(f"only {len(accept)} events accepted at mu={m}, fewer than the n={n} requested; the "
+                             f"source holds {pool:,} {what} events: make it about "
+                             f"{int(np.ceil(n / max(len(accept), 1) * pool * 1.1)):,} {what} events")
         accept = accept[:n]
     sigma = float(events.expected(m))
     scale = sigma / (len(accept) * w[accept])
