@@ -1,0 +1,97 @@
+"""The spread of every number a notebook asserts, over seeds and torch thread counts, measured side by side.
+
+Run: ``.venv/bin/python benchmarks/notebook_claims.py [NOTEBOOK ...] [--mode fast|full] [--seeds 3]``.
+
+Each notebook's last code cell collects the numbers it asserts in a dict ``claims`` before asserting them. This
+script executes the notebook (in a fresh kernel, the way ``hepnb run`` does) once per seed and per thread count
+(1 and 2), with the seed injected into the ``parameters`` cell and the thread count set through
+``OMP_NUM_THREADS`` (and ``THREADS`` where the notebook has that knob), reads ``claims`` back from the kernel
+even when an assertion failed, and prints per claim: every value, the mean, the standard deviation and the
+smallest and largest value. The assertion margins stated in the notebooks come from these tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from hepnb.report import inject_parameters, kernel_environment
+
+# The knob that reseeds each notebook's random steps. Notebook 01 loads trained archives: its training seed
+# is fixed by the archive, so the spread there is over latent seeds (and thread counts) only.
+SEED_PARAMETER = {
+    "00_tour": "SEED",
+    "01_calorimeter_gan": "GEN_SEED",
+    "02_interference_metrics": "SEED",
+    "03_likelihood_free_inference": "SEED",
+}
+READ_CLAIMS = "import json as _json\nprint(_json.dumps({k: float(v) for k, v in claims.items()}))"
+
+
+def measure(path: Path, seed: int, threads: int, *, fast: bool, timeout: int) -> dict[str, float]:
+    """Execute ``path`` with ``seed`` and ``threads``; return its ``claims`` (even if an assertion failed)."""
+    notebook = nbformat.read(path, as_version=4)
+    parameters: dict[str, object] = {SEED_PARAMETER[path.stem]: seed}
+    if "THREADS =" in notebook.cells[[c.cell_type for c in notebook.cells].index("code")].source:
+        parameters["THREADS"] = threads
+    inject_parameters(notebook, parameters, path.name)
+    environment = kernel_environment(fast) | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent.resolve())}})
+    code = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
+    with client.setup_kernel(env=environment):
+        for index in code:
+            try:
+                client.execute_cell(notebook.cells[index], index)
+            except CellExecutionError as err:
+                if index != code[-1]:  # only the assertion cell may fail: its claims are set before it asserts
+                    raise RuntimeError(f"{path.name} (seed {seed}, {threads} threads) failed in cell {index}") from err
+        probe = nbformat.v4.new_code_cell(READ_CLAIMS)
+        notebook.cells.append(probe)
+        client.execute_cell(probe, len(notebook.cells) - 1)
+    text = "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        default=[Path("notebooks") / f"{name}.ipynb" for name in SEED_PARAMETER])
+    parser.add_argument("--mode", choices=("fast", "full"), default="fast")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per thread count (the notebook's own first)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--output", type=Path, default=Path("build/claims"), help="folder of the JSON results")
+    args = parser.parse_args()
+
+    for path in args.notebooks:
+        default = nbformat.read(path, as_version=4)
+        first = next(c for c in default.cells if c.cell_type == "code").source
+        seed0 = next(int(line.split("=")[1].split("#")[0]) for line in first.splitlines()
+                     if line.startswith(f"{SEED_PARAMETER[path.stem]} ="))
+        rows = []
+        for threads in args.threads:
+            for seed in range(seed0, seed0 + args.seeds):
+                start = time.perf_counter()
+                claims = measure(path, seed, threads, fast=args.mode == "fast", timeout=args.timeout)
+                rows.append({"seed": seed, "threads": threads, "seconds": time.perf_counter() - start, **claims})
+                print(f"{path.stem} seed {seed} threads {threads}: {time.perf_counter() - start:.0f} s", flush=True)
+        args.output.mkdir(parents=True, exist_ok=True)
+        (args.output / f"{path.stem}-{args.mode}.json").write_text(json.dumps(rows, indent=1))
+        print(f"\n== {path.stem} ({args.mode} mode, seeds {seed0}..{seed0 + args.seeds - 1}, threads {args.threads})")
+        for name in [k for k in rows[0] if k not in ("seed", "threads", "seconds")]:
+            values = [r[name] for r in rows]
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            print(f"  {name}: mean {statistics.fmean(values):.4g}, sd {sd:.3g}, min {min(values):.4g}, "
+                  f"max {max(values):.4g}  [{', '.join(f'{v:.4g}' for v in values)}]")
+
+
+if __name__ == "__main__":
+    main()
