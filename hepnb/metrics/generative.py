@@ -50,9 +50,9 @@ class C2STResult:
     n_test
         Held-out entries the AUC is measured on.
     n_features
-        Features per entry.
+        Features per entry (per particle for :func:`hepnb.metrics.particle_classifier.particle_classifier_test`).
     classifier
-        ``"hgb"`` or ``"mlp"``.
+        ``"hgb"`` or ``"mlp"`` (or ``"deepsets"`` for particle clouds).
     seed
         Seed of the split and of the classifier.
     """
@@ -65,6 +65,11 @@ class C2STResult:
     n_features: int
     classifier: str
     seed: int
+
+    @property
+    def value(self) -> float:
+        """The AUC, under the name every metric result shares."""
+        return self.auc
 
     @property
     def significance(self) -> float:
