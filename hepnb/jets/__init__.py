@@ -1,0 +1,71 @@
+"""Real jets for the jet-generation study (thesis chapter 7): Pythia 8 + FastJet datasets and jet substructure.
+
+Importing :mod:`hepnb.jets` is light: each name below loads its module (and Pythia, FastJet) on first use.
+
+===================================  =====================  ====================================================
+name                                 module                 what it is
+===================================  =====================  ====================================================
+``PRESETS``, ``JetPreset``           :mod:`~.presets`       JetNet-like and thesis-like generator settings
+``JET_CLASSES``                      :mod:`~.presets`       ``("top", "qcd", "gluon", "quark")``
+``generate_jets``                    :mod:`~.generate`      resumable multi-process dataset -> ``GenerationRun``
+``GenerationRun``                    :mod:`~.generate`      what a call made, its rate, ``.read()``
+``select_jets``                      :mod:`~.generate`      jets of one ``Pythia.nextBatch`` with truth labels
+``top_matched``, ``nearest_parton``  :mod:`~.generate`      the truth matching on plain arrays
+``read_jets``, ``JetSample``         :mod:`~.io`            a dataset folder as awkward records
+``particle_features``                :mod:`~.io`            JetNet ``[N, 30, 4]`` / thesis ``[N, 100, 5]``
+``jet_features``                     :mod:`~.io`            ``[N, 4]`` (pT, eta, mass, n)
+``nsubjettiness``, ``tau_ratios``    :mod:`~.substructure`  tau_N (FastJet's Nsubjettiness), tau21, tau32
+``energy_correlations``              :mod:`~.substructure`  e2, e3 (vectorised numpy)
+``energy_correlation_ratios``        :mod:`~.substructure`  C2, D2
+``substructure_table``               :mod:`~.substructure`  all of the above as a dict of arrays
+===================================  =====================  ====================================================
+
+>>> from hepnb import jets
+>>> run = jets.generate_jets("data/jets/top", 50_000, preset="jetnet", jet_class="top", seed=1)  # doctest: +SKIP
+>>> sample = run.read()                                                                          # doctest: +SKIP
+>>> c = sample.jets.constituents                                                                 # doctest: +SKIP
+>>> table = jets.substructure_table(c.pt, c.eta, c.phi)                                         # doctest: +SKIP
+
+The command line does the same: ``hepnb data jets --preset jetnet --class top --jets 50000 --output DIR``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hepnb.jets.generate import GenerationRun, generate_jets, nearest_parton, select_jets, top_matched
+    from hepnb.jets.io import JetSample, jet_features, particle_features, read_jets
+    from hepnb.jets.presets import JET_CLASSES, PRESETS, JetPreset
+    from hepnb.jets.substructure import (
+        energy_correlation_ratios,
+        energy_correlations,
+        nsubjettiness,
+        substructure_table,
+        tau_ratios,
+    )
+
+_EXPORTS = {
+    "PRESETS": "presets", "JetPreset": "presets", "JET_CLASSES": "presets",
+    "generate_jets": "generate", "GenerationRun": "generate", "select_jets": "generate",
+    "top_matched": "generate", "nearest_parton": "generate",
+    "read_jets": "io", "JetSample": "io", "particle_features": "io", "jet_features": "io",
+    "nsubjettiness": "substructure", "tau_ratios": "substructure", "energy_correlations": "substructure",
+    "energy_correlation_ratios": "substructure", "substructure_table": "substructure",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hepnb.jets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"hepnb.jets.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
