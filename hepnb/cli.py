@@ -133,18 +133,13 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
-    from hepnb.calo import train as calo_train  # their module levels import no torch
-    from hepnb.jets import train as jets_train
+    from hepnb.calo import train as calo_train  # its module level imports no torch
 
     train = commands.add_parser("train", help="train a study's model into an epoch archive (resumable)")
     studies = train.add_subparsers(dest="study", required=True)
     calo = studies.add_parser("calo", help="the calorimeter-shower GAN (study 1)")
     calo_train.add_arguments(calo)
     calo.set_defaults(handler=calo_train.run)
-    jets = studies.add_parser("jets", help="the particle-cloud jet GANs: the thesis's Set-Transformer GAN or EPiC-GAN "
-                                           "(study 5)")
-    jets_train.add_arguments(jets)
-    jets.set_defaults(handler=jets_train.run)
 
 
 def _add_archive(commands: argparse._SubParsersAction) -> None:
