@@ -57,6 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     notebooks = [Path(p) for p in args.notebooks] or sorted(Path("notebooks").glob("*.ipynb"))
     parameters = {name: parse_parameter(value) for name, value in args.parameters}
     runs, _ = run_notebooks(notebooks, Path(args.output), fast=args.fast, timeout=args.timeout,
+                            stall_timeout=args.stall_timeout,
                             parameters=parameters)
     return 0 if all(r.ok for r in runs) else 1
 
@@ -125,6 +126,9 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--output", default="build", help="build folder (default: build)")
     run.add_argument("--fast", action="store_true", help="run the kernels with HEPNB_FAST=1: small sizes, every step")
     run.add_argument("--timeout", type=positive_int, default=3600, help="seconds allowed per cell (default: 3600)")
+    run.add_argument("--stall-timeout", type=positive_int, default=600,
+                     help="seconds a cell may wait for its reply while the kernel uses no CPU before the notebook is "
+                          "run again from the start, once (default: 600)")
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], dest="parameters",
                      metavar=("NAME", "VALUE"),
                      help="set NAME after the cell tagged 'parameters' (repeatable); VALUE is read as a Python "
@@ -133,13 +137,18 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
-    from hepnb.calo import train as calo_train  # its module level imports no torch
+    from hepnb.calo import train as calo_train  # their module levels import no torch
+    from hepnb.jets import train as jets_train
 
     train = commands.add_parser("train", help="train a study's model into an epoch archive (resumable)")
     studies = train.add_subparsers(dest="study", required=True)
     calo = studies.add_parser("calo", help="the calorimeter-shower GAN (study 1)")
     calo_train.add_arguments(calo)
     calo.set_defaults(handler=calo_train.run)
+    jets = studies.add_parser("jets", help="the particle-cloud jet GANs: the thesis's Set-Transformer GAN or EPiC-GAN "
+                                           "(study 5)")
+    jets_train.add_arguments(jets)
+    jets.set_defaults(handler=jets_train.run)
 
 
 def _add_archive(commands: argparse._SubParsersAction) -> None:

@@ -14,6 +14,8 @@ an executed copy with fewer image outputs counts as a failure.
 from __future__ import annotations
 
 import ast
+import contextlib
+import copy
 import html
 import keyword
 import os
@@ -88,28 +90,56 @@ class NotebookRun:
 
 
 class _KernelWatch:
-    """Sample the kernel's resident memory (with its children's) in a thread; keep its process for the exit code."""
+    """Watch the kernel process from a thread: its peak resident memory (with its children's), its exit code,
+    and stalls.
 
-    def __init__(self, client: NotebookClient, interval: float = 0.2) -> None:
-        self.client, self.interval = client, interval
+    A stall is a cell in flight while the kernel and its children use (almost) no CPU for ``stall_seconds``: the
+    kernel has finished or never received the request, and the client waits for a reply that will not come
+    (seen with cells that display ipywidgets, jupyter/nbclient#312). The watch then kills the kernel, so that the
+    client stops waiting with a DeadKernelError and the notebook can be run again.
+    """
+
+    def __init__(self, client: NotebookClient, *, stall_seconds: float, interval: float = 0.2) -> None:
+        self.client, self.interval, self.stall_seconds = client, interval, stall_seconds
         self.peak_bytes = 0
         self.process: subprocess.Popen[Any] | None = None
+        self.cell_in_flight = False
+        self.stalled = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
+    @staticmethod
+    def _usage(kernel: psutil.Process) -> tuple[int, float]:
+        """Resident bytes and CPU seconds of the kernel and its children (finished children included)."""
+        rss, times = kernel.memory_info().rss, kernel.cpu_times()
+        cpu = times.user + times.system + times.children_user + times.children_system
+        for child in kernel.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                rss += child.memory_info().rss
+                child_times = child.cpu_times()
+                cpu += child_times.user + child_times.system
+        return rss, cpu
+
     def _sample(self) -> None:
+        last_cpu, quiet_since = -1.0, time.monotonic()
         while not self._stop.is_set():
             process = getattr(getattr(self.client.km, "provisioner", None), "process", None)
             if process is not None:
                 self.process = process
                 try:
-                    kernel = psutil.Process(process.pid)
-                    rss = kernel.memory_info().rss + sum(
-                        c.memory_info().rss for c in kernel.children(recursive=True)
-                    )
-                    self.peak_bytes = max(self.peak_bytes, rss)
+                    rss, cpu = self._usage(psutil.Process(process.pid))
                 except psutil.Error:
                     pass
+                else:
+                    self.peak_bytes = max(self.peak_bytes, rss)
+                    now = time.monotonic()
+                    # busy: more than 1% of a core since the kernel was last seen busy
+                    if not self.cell_in_flight or cpu - last_cpu > 0.01 * (now - quiet_since) or last_cpu < 0:
+                        last_cpu, quiet_since = cpu, now
+                    elif now - quiet_since > self.stall_seconds:
+                        self.stalled = True
+                        with contextlib.suppress(OSError):
+                            process.kill()
             self._stop.wait(self.interval)
 
     def __enter__(self) -> _KernelWatch:
@@ -248,7 +278,7 @@ def _check_build_folder(build: Path) -> None:
 
 
 def _execute(path: Path, notebook: NotebookNode, build: Path, *, timeout: int, fast: bool,
-             label: str, min_figures: int | None) -> NotebookRun:
+             label: str, min_figures: int | None, stall_seconds: float) -> NotebookRun:
     """Execute ``notebook`` (read from ``path``); save what ran, even after a timeout or a dead kernel."""
     code = [i for i, c in enumerate(notebook.cells)
             if c.cell_type == "code" and c.source.strip() and SKIP_TAG not in c.metadata.get("tags", [])]
@@ -258,8 +288,10 @@ def _execute(path: Path, notebook: NotebookNode, build: Path, *, timeout: int, f
 
     def cell_started(cell: NotebookNode, cell_index: int) -> None:
         current[0] = position.get(cell_index, 0)
+        watch.cell_in_flight = True
 
     def cell_executed(cell: NotebookNode, cell_index: int, execute_reply: object) -> None:
+        watch.cell_in_flight = False
         print(f"{label} {path.name}: cell {position.get(cell_index, '?')} of {len(code)}, "
               f"elapsed {time.perf_counter() - start:.0f} s", flush=True)
 
@@ -269,7 +301,8 @@ def _execute(path: Path, notebook: NotebookNode, build: Path, *, timeout: int, f
         on_cell_execute=cell_started, on_cell_executed=cell_executed,
     )
     status, error = "ok", None
-    with _KernelWatch(client) as watch:
+    watch = _KernelWatch(client, stall_seconds=stall_seconds)
+    with watch:
         try:
             client.execute(env=kernel_environment(fast))
         except CellExecutionError as err:
@@ -279,7 +312,11 @@ def _execute(path: Path, notebook: NotebookNode, build: Path, *, timeout: int, f
             status, error = "timed out", f"cell {current[0]} of {len(code)} ran longer than {timeout} s"
         except DeadKernelError:
             where = f"in cell {current[0]} of {len(code)}" if current[0] else "before the first cell"
-            status, error = "kernel died", f"{where} ({watch.exit_description()})"
+            if watch.stalled:
+                status, error = "stalled", (f"no reply {where} while the kernel stayed idle for {stall_seconds:g} s; "
+                                            "the kernel was stopped")
+            else:
+                status, error = "kernel died", f"{where} ({watch.exit_description()})"
     seconds = time.perf_counter() - start
     executed = build / "notebooks" / path.name
     with atomic_write(executed, "w") as handle:
@@ -338,7 +375,7 @@ def write_report(runs: Sequence[NotebookRun], build: Path) -> Path:
 
 def run_notebooks(
     notebooks: Sequence[Path], build: Path, *, fast: bool = False, timeout: int = 3600,
-    parameters: Mapping[str, object] | None = None,
+    parameters: Mapping[str, object] | None = None, stall_timeout: float = 600.0,
 ) -> tuple[list[NotebookRun], Path]:
     """Execute ``notebooks`` one after the other into ``build``, printing progress, and write the report.
 
@@ -355,6 +392,9 @@ def run_notebooks(
         Seconds allowed per cell.
     parameters
         Values injected after every notebook's ``parameters`` cell (see :func:`inject_parameters`).
+    stall_timeout
+        Seconds a cell may wait for its reply while the kernel uses no CPU; a notebook that stalls so (an
+        nbclient hang with widgets, jupyter/nbclient#312) is run once more from the start, in a fresh kernel.
 
     Usage errors (no notebooks, missing files, a build folder that is a file, unknown parameters) raise
     InputError before any notebook runs.
@@ -388,8 +428,12 @@ def run_notebooks(
             run = NotebookRun(path.stem, 0.0, 0.0, "not a notebook", notebook, None, None)
         else:
             print(f"{label} {path.name} ...", flush=True)
-            run = _execute(path, notebook, build, timeout=timeout, fast=fast, label=label,
-                           min_figures=min_figures)
+            for attempt in (1, 2):
+                run = _execute(path, copy.deepcopy(notebook), build, timeout=timeout, fast=fast, label=label,
+                               min_figures=min_figures, stall_seconds=stall_timeout)
+                if run.status != "stalled" or attempt == 2:
+                    break
+                print(f"{label} {path.name}: {run.error}; running it again from the start", flush=True)
         state = "ok" if run.ok else f"FAILED ({run.describe()})"
         print(f"{label} {path.name}: {state} in {run.seconds:.0f} s, peak memory {run.peak_rss_gib:.2f} GiB, "
               f"{run.figures} figures", flush=True)

@@ -28,7 +28,7 @@ def test_tour_figures_reach_the_executed_notebook_and_the_report(tmp_path: Path,
     assert declared >= 1
 
     build = tmp_path / "build"
-    assert main(["run", str(notebook), "--fast", "--output", str(build)]) == 0
+    assert main(["run", str(notebook), "--fast", "--output", str(build), "--stall-timeout", "120"]) == 0
     printed = capsys.readouterr().out
     assert re.search(r"\[1/1\] 00_tour.ipynb: cell \d+ of \d+, elapsed \d+ s", printed)
 

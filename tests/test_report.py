@@ -151,3 +151,33 @@ def test_parameter_values_are_read_as_papermill_does() -> None:
     assert parse_parameter("True") is True and parse_parameter("None") is None
     assert parse_parameter("[1, 2]") == [1, 2] and parse_parameter("'a b'") == "a b"
     assert parse_parameter("tight cuts") == "tight cuts" and parse_parameter("os.system('x')") == "os.system('x')"
+
+
+def test_a_stalled_cell_is_stopped_and_the_notebook_run_once_more(tmp_path: Path, capsys) -> None:
+    # A sleeping cell looks to the watch like a lost reply: a cell in flight, a kernel using no CPU. The marker file
+    # counts the attempts: the first sleeps (and stalls), the second finds the marker and finishes.
+    marker = tmp_path / "attempts.txt"
+    notebook = write_notebook(
+        tmp_path / "stall.ipynb",
+        f"import pathlib, time\nmarker = pathlib.Path({str(marker)!r})\n"
+        "attempt = len(marker.read_text()) + 1 if marker.exists() else 1\nmarker.write_text('x' * attempt)\n"
+        "if attempt == 1:\n    time.sleep(60)\nprint(f'attempt {attempt}')",
+    )
+    build = tmp_path / "build"
+    assert main(["run", str(notebook), "--output", str(build), "--stall-timeout", "4", "--timeout", "50"]) == 0
+    printed = capsys.readouterr().out
+    assert "[1/1] stall.ipynb: no reply in cell 2 of 2 while the kernel stayed idle for 4 s" in printed
+    assert "running it again from the start" in printed and "[1/1] stall.ipynb: ok" in printed
+    assert marker.read_text() == "xx"
+    executed = nbformat.read(build / "notebooks" / "stall.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0]["text"] == "attempt 2\n"
+
+
+def test_a_notebook_that_stalls_twice_is_recorded_as_stalled(tmp_path: Path, capsys) -> None:
+    notebook = write_notebook(tmp_path / "sleepy.ipynb", "import time\ntime.sleep(60)")
+    build = tmp_path / "build"
+    assert main(["run", str(notebook), "--output", str(build), "--stall-timeout", "3", "--timeout", "50"]) == 1
+    printed = capsys.readouterr().out
+    assert printed.count("running it again from the start") == 1
+    assert "[1/1] sleepy.ipynb: FAILED (stalled: no reply in cell 2 of 2" in printed
+    assert "stalled: no reply" in (build / "report" / "index.html").read_text()
