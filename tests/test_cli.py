@@ -38,8 +38,8 @@ def test_parser_and_help_do_not_import_torch() -> None:
         "import sys\n"
         "from hepnb.cli import build_parser, main\n"
         "build_parser()\n"
-        "for argv in (['--help'], ['run', '--help'], ['train', 'calo', '--help'], ['archive', 'export', '--help'],\n"
-        "             ['data', 'jets', '--help']):\n"
+        "for argv in (['--help'], ['run', '--help'], ['train', 'calo', '--help'], ['train', 'jets', '--help'],\n"
+        "             ['archive', 'export', '--help'], ['data', 'jets', '--help']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit as exit_:\n"
@@ -53,6 +53,7 @@ def test_parser_and_help_do_not_import_torch() -> None:
     assert "--accelerator {cpu,gpu,cuda,mps,auto}" in result.stdout
     assert "-p NAME VALUE, --parameter NAME VALUE" in result.stdout
     assert "--class {top,qcd,gluon,quark}" in result.stdout
+    assert "--model {setgan,epic}" in result.stdout
 
 
 @pytest.mark.parametrize("error", [InputError("bad input"), CheckpointError("epoch 3 is corrupt"),

@@ -1,6 +1,6 @@
-"""Real jets for the jet-generation study (thesis chapter 7): Pythia 8 + FastJet datasets and jet substructure.
+"""The jet-generation study (thesis chapter 7): Pythia 8 + FastJet datasets, jet substructure and the jet GANs.
 
-Importing :mod:`hepnb.jets` is light: each name below loads its module (and Pythia, FastJet) on first use.
+Importing :mod:`hepnb.jets` is light: each name below loads its module (and Pythia, FastJet, torch) on first use.
 
 ===================================  =====================  ====================================================
 name                                 module                 what it is
@@ -18,6 +18,11 @@ name                                 module                 what it is
 ``energy_correlations``              :mod:`~.substructure`  e2, e3 (vectorised numpy)
 ``energy_correlation_ratios``        :mod:`~.substructure`  C2, D2
 ``substructure_table``               :mod:`~.substructure`  all of the above as a dict of arrays
+``JetPreprocessing``                 :mod:`~.datamodule`    standardisation and multiplicities of training jets
+``JetDataModule``                    :mod:`~.datamodule`    batches of standardised clouds for the GANs
+``SetGAN``, ``SetGANConfig``         :mod:`~.gan`           the thesis's two-stage Set-Transformer GAN
+``EPiCGAN``, ``EPiCConfig``          :mod:`~.epic`          the EPiC-GAN baseline (arXiv:2301.08128)
+``train_jets``, ``JetTraining``      :mod:`~.train`         ``hepnb train jets``: resumable training + W1M/FPD
 ===================================  =====================  ====================================================
 
 >>> from hepnb import jets
@@ -35,6 +40,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hepnb.jets.datamodule import JetDataModule, JetPreprocessing
+    from hepnb.jets.epic import EPiCConfig, EPiCGAN
+    from hepnb.jets.gan import SetGAN, SetGANConfig
     from hepnb.jets.generate import GenerationRun, generate_jets, nearest_parton, select_jets, top_matched
     from hepnb.jets.io import JetSample, jet_features, particle_features, read_jets
     from hepnb.jets.presets import JET_CLASSES, PRESETS, JetPreset
@@ -45,6 +53,7 @@ if TYPE_CHECKING:
         substructure_table,
         tau_ratios,
     )
+    from hepnb.jets.train import JetTraining, train_jets
 
 _EXPORTS = {
     "PRESETS": "presets", "JetPreset": "presets", "JET_CLASSES": "presets",
@@ -53,6 +62,8 @@ _EXPORTS = {
     "read_jets": "io", "JetSample": "io", "particle_features": "io", "jet_features": "io",
     "nsubjettiness": "substructure", "tau_ratios": "substructure", "energy_correlations": "substructure",
     "energy_correlation_ratios": "substructure", "substructure_table": "substructure",
+    "JetPreprocessing": "datamodule", "JetDataModule": "datamodule", "SetGAN": "gan", "SetGANConfig": "gan",
+    "EPiCGAN": "epic", "EPiCConfig": "epic", "train_jets": "train", "JetTraining": "train",
 }
 
 __all__ = sorted(_EXPORTS)
