@@ -32,8 +32,15 @@ test: venv
 		-p no:cacheprovider || status=1; \
 	exit $$status
 
+# JupyterLab on notebooks/, reachable from this machine only (127.0.0.1), behind a fresh random token that is
+# printed here and handed over in JUPYTER_TOKEN (kept out of the process list). port_retries=0: if LAB_PORT is
+# taken, fail rather than move to another port than the printed one. As root, JupyterLab needs --allow-root.
+LAB_PORT ?= 8888
 lab: venv
-	env -u MPLBACKEND $(BIN)/jupyter lab notebooks/
+	@TOKEN=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))'); \
+	echo "JupyterLab: http://127.0.0.1:$(LAB_PORT)/lab?token=$$TOKEN"; \
+	JUPYTER_TOKEN=$$TOKEN env -u MPLBACKEND $(BIN)/jupyter lab notebooks/ --ip=127.0.0.1 --port=$(LAB_PORT) \
+		--ServerApp.port_retries=0 --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 bench: venv
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
