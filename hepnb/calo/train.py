@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import platform
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +27,6 @@ import numpy as np
 from hepnb.calo.simulate import standard_dataset
 from hepnb.cli import positive_int
 from hepnb.errors import InputError
-from hepnb.io import write_json
 
 if TYPE_CHECKING:
     from hepnb.training import EpochArchive
@@ -52,14 +48,6 @@ class CaloTraining:
     optimizer: str = "rmsprop"
     lr: float = 1e-4
     n_metric_showers: int = 5000
-
-
-def _hardware() -> dict[str, object]:
-    import torch
-
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "gpu": gpu, "torch": torch.__version__}
 
 
 def train_calo(output: str | os.PathLike[str], config: CaloTraining, *, progress: bool = True,
@@ -85,22 +73,16 @@ def train_calo(output: str | os.PathLike[str], config: CaloTraining, *, progress
 def _train_locked(archive: EpochArchive, config: CaloTraining, *, progress: bool, command: str | None,
                   **trainer_options: object) -> EpochArchive:
     """:func:`train_calo` once the archive is locked."""
-    import lightning as L
-
     from hepnb.calo.data import CaloDataModule
     from hepnb.calo.epoch_metrics import epoch_metrics
     from hepnb.calo.gan import CaloGAN
     from hepnb.training import fit
+    from hepnb.training.record import TrainingRecord
 
     output = archive.path
-    record_path = output / "training.json"
-    record = _read_record(record_path)
-    same = {k: v for k, v in asdict(config).items() if k != "epochs"}  # more epochs: a longer training
-    if record and {k: v for k, v in record["config"].items() if k != "epochs"} != same:
-        raise InputError(
-            f"{output} holds a training with {record['config']}, not {asdict(config)}: "
-            "resume with the same options (only --epochs may change) or use a new folder"
-        )
+    record = TrainingRecord(output, "hepnb train calo")
+    record.check_same("config", asdict(config), ignore=("epochs",),  # more epochs: a longer training
+                      hint="resume with the same options (only --epochs may change)")
     gan_class = f"{CaloGAN.__module__}:{CaloGAN.__qualname__}"
     if archive.exists and archive.model_class not in (None, gan_class):
         raise InputError(f"the archive {output} holds a {archive.model_class}, not a {gan_class}: use a new folder")
@@ -118,63 +100,15 @@ def _train_locked(archive: EpochArchive, config: CaloTraining, *, progress: bool
         return CaloGAN(preprocessing=preprocessing, double_critic=config.double_critic,
                        optimizer=config.optimizer, lr=config.lr, seed=config.seed)
 
-    start = time.perf_counter()
-    earlier_seconds = record.get("wall_seconds", 0.0)
-
     def write_record(epochs_done: int) -> None:
-        write_json(record_path, {
-            "command": command or record.get("command"),
-            "config": asdict(config),
-            "hardware": _hardware(),
-            "wall_seconds": earlier_seconds + time.perf_counter() - start,
-            "epochs_done": epochs_done,
-            "training_showers": len(data.train),
-        })
-
-    class RecordCallback(L.Callback):
-        """Rewrites ``training.json`` when the training (re)starts and after each epoch, so a killed training
-        still says how far it got and how long it took. Placed after ``fit``'s ArchiveCallback, it runs once
-        the epoch is in the history: ``epochs_done`` never exceeds the archive's last recorded epoch."""
-
-        def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-            if trainer.is_global_zero:  # the resumed epoch: later records were dropped from the history
-                write_record(trainer.current_epoch)
-
-        def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-            if trainer.is_global_zero and not trainer.sanity_checking:
-                write_record(trainer.current_epoch + 1)
+        record.write(epochs_done, command, config=asdict(config), training_showers=len(data.train))
 
     user_callbacks: Any = trainer_options.pop("callbacks", [])
-    callbacks = [*user_callbacks, RecordCallback()]  # after fit's ArchiveCallback
+    callbacks = [*user_callbacks, record.callback(write_record)]  # after fit's ArchiveCallback: epochs_done
+    # never exceeds the archive's last recorded epoch
     return fit(model, data, archive, max_epochs=config.epochs, seed=config.seed, every=config.every,
                metrics=epoch_metrics(reference, seed=config.seed), progress=progress, callbacks=callbacks,
                **trainer_options)
-
-
-def _read_record(path: Path) -> dict[str, Any]:
-    """The ``training.json`` of an earlier run ({} if there is none), checked to hold a ``config``."""
-    if not path.exists():
-        return {}
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"{path} is not valid JSON ({err}): restore it, or train into a new folder") from None
-    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
-        raise InputError(f"{path} is not a record written by hepnb train calo (it has no 'config' object): "
-                         "restore it, or train into a new folder")
-    return record
-
-
-def _check_accelerator(name: str) -> None:
-    """Refuse an accelerator this machine lacks, before any data are simulated."""
-    import torch
-
-    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
-    present = {"cpu": True, "auto": True, "cuda": cuda, "mps": mps, "gpu": cuda or mps}
-    if not present.get(name, False):
-        usable = [k for k in ACCELERATORS if present[k]]
-        raise InputError(f"--accelerator {name}: torch {torch.__version__} sees no such device on this machine "
-                         f"(CUDA available: {cuda}, MPS available: {mps}); use one of {usable}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -200,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``hepnb train calo``."""
     import torch
 
-    _check_accelerator(args.accelerator)
+    from hepnb.training.record import check_accelerator
+
+    check_accelerator(args.accelerator, ACCELERATORS)
     if args.threads:
         torch.set_num_threads(args.threads)
     config = CaloTraining(epochs=args.epochs, every=args.every, seed=args.seed, fraction=args.fraction,
