@@ -95,6 +95,14 @@ def _data_jets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_subset(args: argparse.Namespace) -> int:
+    from hepnb.jets.subset import describe, write_subset  # FastJet loads for the substructure
+
+    write_subset(args.source, args.output, max_constituents=args.constituents, n_jets=args.jets)
+    print(describe(args.output))
+    return 0
+
+
 def _add_data(commands: argparse._SubParsersAction) -> None:
     from hepnb.jets.presets import JET_CLASSES, PRESETS  # numpy only: no Pythia, FastJet or awkward
 
@@ -118,6 +126,16 @@ def _add_data(commands: argparse._SubParsersAction) -> None:
     jets.add_argument("--chunk-jets", type=positive_int, default=1000,
                       help="jets per chunk file, the unit of resuming (default: 1000; changes the jets a seed gives)")
     jets.set_defaults(handler=_data_jets)
+    subset = datasets.add_parser("subset", help="a jet dataset slimmed for shipping: hardest constituents only, "
+                                                "substructure (tau_N, C2, D2 on all constituents) added",
+                                 description="Copy the first jets of a `hepnb data jets` folder into a new folder, "
+                                             "keeping the hardest constituents and adding the jet substructure.")
+    subset.add_argument("source", help="dataset folder written by `hepnb data jets`")
+    subset.add_argument("output", help="new dataset folder (must not exist yet)")
+    subset.add_argument("--constituents", type=positive_int, default=None,
+                        help="constituents kept per jet (default: the preset's, 30 for jetnet)")
+    subset.add_argument("--jets", type=positive_int, default=None, help="jets kept (default: all)")
+    subset.set_defaults(handler=_data_subset)
 
 
 def _add_run(commands: argparse._SubParsersAction) -> None:
