@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 # No global MPLBACKEND: kernels must draw inline, or executed notebooks and the report hold no figure.
 # `hepnb run` starts its kernels with the inline backend whatever the caller exports.
 
-.PHONY: venv run test lab bench lock strip clean
+.PHONY: venv run test test-browser lint lab bench lock strip clean
 
 venv: $(STAMP)
 
@@ -27,10 +27,26 @@ run: venv
 # Unit tests draw with Agg; the notebooks under nbval run in kernels that draw inline, as in JupyterLab.
 test: venv
 	@status=0; \
-	MPLBACKEND=Agg HEPNB_FAST=1 $(BIN)/python -m pytest tests -p no:cacheprovider || status=1; \
+	MPLBACKEND=Agg HEPNB_FAST=1 $(BIN)/python -m pytest tests hepnb --ignore=tests/browser -p no:cacheprovider || status=1; \
 	env -u MPLBACKEND HEPNB_FAST=1 $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env \
 		-p no:cacheprovider || status=1; \
 	exit $$status
+
+# The notebooks as a user meets them (tests/browser): JupyterLab on a loopback port in Debian's Chromium (installed
+# with apt when missing; Playwright cannot download browsers here), driven by Playwright; screenshots in
+# build/screenshots/. The kernels draw inline and run in fast mode with one thread.
+test-browser: venv
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Debian's chromium for the browser test..."; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get install -y --no-install-recommends chromium >/dev/null || \
+		{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }; \
+	fi
+	env -u MPLBACKEND HEPNB_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/browser -p no:cacheprovider
+
+# ruff over the package, the tests and the benchmarks (rules in pyproject.toml; tests/test_lint.py runs it too)
+lint: venv
+	$(BIN)/ruff check hepnb tests benchmarks
 
 # JupyterLab on notebooks/, reachable from this machine only (127.0.0.1), behind a fresh random token that is
 # printed here and handed over in JUPYTER_TOKEN (kept out of the process list). port_retries=0: if LAB_PORT is

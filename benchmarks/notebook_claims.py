@@ -31,6 +31,7 @@ SEED_PARAMETER = {
     "01_calorimeter_gan": "GEN_SEED",
     "02_interference_metrics": "SEED",
     "03_likelihood_free_inference": "SEED",
+    "04_aspiration_decorrelation": "SEED",
 }
 READ_CLAIMS = "import json as _json\nprint(_json.dumps({k: float(v) for k, v in claims.items()}))"
 

@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["InputError", "CheckpointError", "as_finite_array", "check_same_length"]
+__all__ = [
+    "InputError", "CheckpointError", "as_finite_array", "check_same_length", "broadcast_finite", "require_positive",
+]
 
 
 class InputError(ValueError):
@@ -74,3 +76,26 @@ def check_same_length(**arrays: np.ndarray) -> int:
         described = ", ".join(f"{k}={v}" for k, v in lengths.items())
         raise InputError(f"arrays must have the same length, got {described}")
     return next(iter(lengths.values()), 0)
+
+
+def broadcast_finite(**named: Any) -> list[np.ndarray]:
+    """Finite float arrays (:func:`as_finite_array`) broadcast to one shape, e.g. yields with one entry per bin.
+
+    >>> [a.tolist() for a in broadcast_finite(s=1.0, b=[2.0, 3.0])]
+    [[1.0, 1.0], [2.0, 3.0]]
+    """
+    arrays = [as_finite_array(v, name) for name, v in named.items()]
+    try:
+        return list(np.broadcast_arrays(*arrays))
+    except ValueError:
+        shapes = ", ".join(f"{n}={a.shape}" for n, a in zip(named, arrays))
+        raise InputError(f"yields must be scalars or arrays of the same shape (one per bin), got {shapes}") from None
+
+
+def require_positive(value: np.ndarray, what: str, hint: str) -> None:
+    """Raise :class:`InputError` naming the first bins where ``value`` is not > 0, with ``hint`` on how to fix it."""
+    bad = ~(value > 0)
+    if np.any(bad):
+        where = "" if np.ndim(value) == 0 else f" in bin(s) {np.flatnonzero(bad).tolist()[:10]}"
+        shown = value if np.ndim(value) == 0 else value[bad][:5]
+        raise InputError(f"{what} must be > 0{where}, got {shown}; {hint}")

@@ -2,7 +2,7 @@
 
 Every input is turned into a :class:`hist.Hist` with ``Weight`` storage, so weighted samples (negative weights
 included) and plain counts are handled by the same formulas. The chi2 is the one used to rank GAN epochs in the
-calorimeter study (``../shared/specs/calorimeter_gan.md`` section 3), with sums of squared weights as variances::
+calorimeter study (thesis section 5.4.5), with sums of squared weights as variances::
 
     chi2 = sum_i (n_i/N - m_i/M)^2 / (var(n_i)/N^2 + var(m_i)/M^2),   ndf = (bins with n_i or m_i) - 1
 
@@ -21,7 +21,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import boost_histogram as bh
 import hist
@@ -50,7 +50,7 @@ __all__ = [
     "MAX_BINS",
 ]
 
-BinSpec = Union[bh.axis.Axis, Sequence[float], tuple[int, float, float]]
+BinSpec = bh.axis.Axis | Sequence[float] | tuple[int, float, float]
 
 MAX_BINS = 10**7
 """Most bins (all axes together) a histogram filled from arrays may have: ``bins=`` beyond it is refused."""
@@ -501,12 +501,12 @@ class Comparison:
 
     def _plot_1d(self, fig: Figure | None) -> Figure:
         if fig is None:
-            fig = plt.figure(figsize=(7, 6))
+            fig = plt.figure(figsize=(7, 6), layout="constrained")
         ax, rax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.06})
         self.draw(ax, rax)
         style.experiment_label(ax, text=self.title or "Simulation", com=None)
         fig.align_ylabels([ax, rax])
-        return fig
+        return style.legend_headroom(fig)
 
     def draw(self, ax: Axes, rax: Axes, *, compact: bool = False) -> None:
         """Draw the 1-D overlay on ``ax`` and the ratio to the reference on ``rax`` (no experiment label).

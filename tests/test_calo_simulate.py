@@ -1,4 +1,4 @@
-"""The parametric shower simulator: determinism, file round trip, and the validation gates of spec 9.5."""
+"""The parametric shower simulator: determinism, file round trip, and the validation gates of the stand-in simulator."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from hepnb.decorrelation import losses, models
 from hepnb.errors import InputError
 from hepnb.metrics.decorrelation import efficiency_thresholds, quantile_edges
 from hepnb.metrics.distance_correlation import distance_correlation as metric_dcorr
-from hepnb.metrics.sensitivity import weighted_auc
+from hepnb.metrics.weighted import weighted_auc
 from hepnb.training import fit
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
@@ -312,7 +312,7 @@ def test_the_adversary_finds_the_dependence_that_the_aspiration_removes(toy_sets
     data = dc.DecorrelationDataModule(train_set["x"], train_set["y"], train_set["m"])
     final = {}
     for name, warmup in (("delayed", EPOCHS), ("active", 0)):
-        archive = fit(lambda: dc.AspirationNetwork(4, warmup_epochs=warmup), data, tmp_path / name,
+        archive = fit(lambda warmup=warmup: dc.AspirationNetwork(4, warmup_epochs=warmup), data, tmp_path / name,
                       max_epochs=EPOCHS, seed=SEED, progress=False)
         final[name] = float(archive.history["adversary_loss"].iloc[-1])
         if name == "delayed":

@@ -16,7 +16,7 @@ from hepnb.errors import InputError
 from hepnb.metrics import decorrelation as dm
 from hepnb.metrics import distance_correlation as dcm
 from hepnb.metrics import sculpting
-from hepnb.metrics.sensitivity import significance_with_error
+from hepnb.metrics.counting import significance_with_error
 
 
 def naive_dcorr2(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:

@@ -15,7 +15,7 @@ import pytest
 from hepnb.errors import InputError, as_finite_array
 from hepnb.hists import MAX_BINS, Comparison, OutsideBinningWarning, chi2, ks, make_hist
 from hepnb.metrics.importance import permutation_importance
-from hepnb.metrics.sensitivity import weighted_auc
+from hepnb.metrics.weighted import weighted_auc
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         quick_fit(path, max_epochs=3)
     finally:
         torch.set_num_threads(before)
-    yield path
+    return path
 
 
 def copy_of(trained: Path, tmp_path: Path, name: str = "archive") -> EpochArchive:
@@ -58,7 +58,9 @@ def rehash(archive: EpochArchive, epoch: int) -> None:
     """Record the current bytes of ``epoch``'s checkpoint in the index, as whoever altered the file can."""
     index = json.loads((archive.path / "index.json").read_text())
     file = archive.path / index["checkpoints"][str(epoch)]["file"]
-    index["checkpoints"][str(epoch)].update(bytes=file.stat().st_size, sha256=hashlib.sha256(file.read_bytes()).hexdigest())
+    index["checkpoints"][str(epoch)].update(
+        bytes=file.stat().st_size, sha256=hashlib.sha256(file.read_bytes()).hexdigest()
+    )
     (archive.path / "index.json").write_text(json.dumps(index))
 
 
@@ -385,7 +387,8 @@ def test_an_exported_archive_cannot_resume(trained: Path, tmp_path: Path) -> Non
     (b'{"format": 2, "checkpoints": {}}', "has format 2, this hepnb reads 1"),
     (b'{"format": 1, "model_class": "m:C", "checkpoints": {"1": {"file": "epoch-000001.ckpt", "bytes": 3}}}',
      "has no sha256 checksum for epoch 1"),
-    (b'{"format": 1, "model_class": "m:C", "checkpoints": {"one": {}}}', "has the checkpoint key 'one', not a positive"),
+    (b'{"format": 1, "model_class": "m:C", "checkpoints": {"one": {}}}',
+     "has the checkpoint key 'one', not a positive"),
     (b'{"format": 1, "model_class": null, "checkpoints": {"1": {"file": "epoch-000001.ckpt", "bytes": 3, '
      b'"sha256": "' + b"0" * 64 + b'"}}}', "has model_class None"),
     (b'\xff\xfe{"format": 1}', "is not UTF-8 text"),

@@ -9,7 +9,8 @@ from sklearn.linear_model import LogisticRegression
 
 from hepnb.errors import InputError
 from hepnb.metrics.importance import as_score_function, permutation_importance
-from hepnb.metrics.sensitivity import best_significance_metric, weighted_auc
+from hepnb.metrics.thresholds import best_significance_metric
+from hepnb.metrics.weighted import weighted_auc
 
 
 def two_feature_sample(n: int = 2000, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:

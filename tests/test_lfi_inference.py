@@ -1,5 +1,5 @@
 """Asimov inference closure: exact log r peaks at mu_true and matches the analytic expectation; the binned limit of
-the machinery equals the Poisson Asimov scan of hepnb.metrics.sensitivity; SALLY on the offshell simulator."""
+the machinery equals the Poisson Asimov scan of hepnb.stats.asymptotic; SALLY on the offshell simulator."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from scipy import stats
 from hepnb import lfi
 from hepnb import offshell as osh
 from hepnb.errors import InputError
-from hepnb.metrics import sensitivity
+from hepnb.stats.asymptotic import asimov_scan
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")  # expectations measured on one thread
 
@@ -94,7 +94,7 @@ def test_binned_limit_equals_the_poisson_asimov_scan(test_events, include_rate: 
     model = BinnedRatio(test_events, edges)
     mu_true = 1.2**4
     scan = lfi.ratio_scan(model, test_events, mu_true, include_rate=include_rate, method="binned")
-    reference = sensitivity.asimov_scan(GRID**4, model.s, model.i, model.b, mu_true=mu_true,
+    reference = asimov_scan(GRID**4, model.s, model.i, model.b, mu_true=mu_true,
                                         shape_only=not include_rate)
     np.testing.assert_allclose(scan.q, reference.q, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(scan.interval(0.95).intervals, reference.interval(0.95).intervals, rtol=1e-9)

@@ -1,4 +1,4 @@
-"""hepnb.offshell: closure of the EVA-interference simulator against its analytic truth (spec 7)."""
+"""hepnb.offshell: closure of the EVA-interference simulator against its analytic truth."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from hepnb import offshell as osh  # noqa: E402
 from hepnb.errors import InputError  # noqa: E402
-from hepnb.metrics import sensitivity as sens  # noqa: E402
+from hepnb.metrics.counting import iz_from_samples  # noqa: E402
+from hepnb.metrics.thresholds import best_threshold_significance  # noqa: E402
 from hepnb.offshell import plots  # noqa: E402
 from hepnb.offshell import strategies as st  # noqa: E402
 
@@ -164,7 +165,7 @@ def test_iz_scan_without_cut_is_the_inclusive_iz_and_its_correlated_error_is_the
     score = np.random.default_rng(0).random(len(test))
     scan = st.iz_scan(score, test, thresholds=[-1.0, 0.5], min_events=0)
     y = test.yields()
-    assert scan.values[0] == pytest.approx(sens.iz_from_samples(y["S"].value, y["SVI"].value, y["V"].value,
+    assert scan.values[0] == pytest.approx(iz_from_samples(y["S"].value, y["SVI"].value, y["V"].value,
                                                                 y["B2"].value), rel=1e-12)
     # the inclusive error by hand: iZ = A/(2 sqrt(D)), A = sum(2 w_S + w_I), D = sum of SM weights
     a = np.where(test.is_vbf, 2 * test.w_S + test.w_I, 0.0)
@@ -174,7 +175,7 @@ def test_iz_scan_without_cut_is_the_inclusive_iz_and_its_correlated_error_is_the
     assert scan.errors[0] == pytest.approx(by_hand, rel=1e-10)
     independent = st.iz_scan(score, test, thresholds=[-1.0, 0.5], min_events=0, errors="independent")
     labels, weights, scores = test.components(score)
-    reference = sens.best_threshold_significance(labels, scores, weights, metric="iz", thresholds=[-1.0, 0.5])
+    reference = best_threshold_significance(labels, scores, weights, metric="iz", thresholds=[-1.0, 0.5])
     assert np.allclose(independent.errors, reference.errors) and np.allclose(independent.values, scan.values)
     # S, V and SVI share their events: the numerator does not cancel between samples, the error is far smaller
     assert scan.errors[0] < 0.5 * independent.errors[0]
@@ -276,7 +277,7 @@ def test_permutation_importance_under_auc_and_iz(samples: st.StrategySamples,
 
 
 def test_counting_metrics_reproduce_the_spec_numbers() -> None:
-    # thesis ch6 yields after the VBF preselection (spec 1.7): S 1.1, V 6.9, SVI 6.1, qqZZ 60 + ggZZ 8.8
+    # thesis ch6 yields after the VBF preselection (thesis section 6.6): S 1.1, V 6.9, SVI 6.1, qqZZ 60 + ggZZ 8.8
     m = st.counting_metrics(1.1, 6.9, 6.1, 68.8)
     assert m["I"] == pytest.approx(-1.9)
     assert m["mu*"] == pytest.approx((1.9 / 1.1) ** 2)

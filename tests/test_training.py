@@ -155,9 +155,14 @@ def test_empty_archive_and_damaged_index(tmp_path: Path) -> None:
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> None:
     target = tmp_path / "history.json"
     target.write_text("old")
-    with pytest.raises(RuntimeError), atomic_write(target, "w") as handle:
-        handle.write("half of the new")
-        raise RuntimeError("killed")
+
+    def killed_while_writing() -> None:
+        with atomic_write(target, "w") as handle:
+            handle.write("half of the new")
+            raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        killed_while_writing()
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["history.json"]
 

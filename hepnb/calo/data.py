@@ -1,6 +1,6 @@
-"""Preprocessing and batching of calorimeter showers for the conditional GAN (spec section 2.1-2.2).
+"""Preprocessing and batching of calorimeter showers for the conditional GAN (thesis sections 5.4.1-5.4.2).
 
-Conventions (thesis §5.4.1; ``../shared/specs/calorimeter_gan.md`` section 2.1):
+Conventions (thesis §5.4.1):
 
 - **Cells** are divided by the true particle energy: ``x = cells / E_true`` (both converted to the same unit
   first), so a shower's normalised cells sum to its response (about 1). The inverse is ``cells = x * E_true``.

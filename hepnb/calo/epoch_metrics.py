@@ -1,4 +1,4 @@
-"""The thesis's epoch-picking criteria (spec section 3), computed for a generator against reference showers.
+"""The thesis's epoch-picking criteria (thesis section 5.4.5), computed for a generator against reference showers.
 
 For each checkpoint the generator makes one shower per reference shower, with the same conditions and a fixed
 seed, and five numbers are computed (smaller is better for all of them):
@@ -112,7 +112,9 @@ def calo_metrics(reference: CaloReference, generated: np.ndarray) -> dict[str, f
     )
     bins = ((20, *_range(reference.middle_eta, 0.1)), (20, *_range(reference.strip_eta, 0.1)))
     pairs_ref = np.column_stack([reference.middle_eta, reference.strip_eta])
-    pairs_gen = np.column_stack([shower_shapes.eta_mean(generated, "middle"), shower_shapes.eta_mean(generated, "strips")])
+    pairs_gen = np.column_stack(
+        [shower_shapes.eta_mean(generated, "middle"), shower_shapes.eta_mean(generated, "strips")]
+    )
     try:
         out["middle_strip_eta_mse"] = Comparison(pairs_ref, pairs_gen, bins=bins).mse()
     except InputError:

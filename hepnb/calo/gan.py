@@ -1,4 +1,4 @@
-"""The double-critic conditional WGAN-GP of the ATLAS photon-shower study (thesis §5.4; spec sections 2, 4, 5).
+"""The double-critic conditional WGAN-GP of the ATLAS photon-shower study (thesis §5.4).
 
 Three dense networks share the 9-column condition vector ``c`` of :mod:`hepnb.calo.data`
 (standardised ln E, one-hot p (4), one-hot e (2), standardised d_eta and d_phi):

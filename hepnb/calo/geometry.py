@@ -1,6 +1,6 @@
 """ATLAS-like barrel EM calorimeter geometry and the thesis's 266-cell crop around the impact cell.
 
-Conventions (spec ``calorimeter_gan.md`` sections 1.1, 1.3, 6.0 and 9.1):
+Conventions (thesis sections 3.2.3 and 5.3.2; the flat cell order is this package's):
 
 * Global barrel grids with the exact ATLAS cell sizes; cell edges start at eta = 0 and phi = -pi.
   Showers live in the eta > 0 half (eta < 0 showers are mirrored, as in the thesis).
@@ -63,7 +63,7 @@ class Layer:
     offset
         Index of the first crop cell in the flat 266 vector.
     radius_mm
-        Effective cylindrical radius; it sets the mm-per-cell scale (spec 9.1).
+        Effective cylindrical radius; it sets the mm-per-cell scale.
     """
 
     name: str
@@ -178,7 +178,7 @@ def crop_start(layer: int | str | Layer, m_eta: ArrayLike, m_phi: ArrayLike) -> 
 def _relative_centres(p: int, e: int) -> tuple[np.ndarray, np.ndarray]:
     """Flat (eta, phi) cell centres relative to the impact-cell centre for one (p, e) configuration."""
     dm = MIDDLE.dphi
-    rows_phi = (1.5 - p + 4.0 * (np.arange(3) - 1)) * dm  # strip/PS phi rows, spec 6.0
+    rows_phi = (1.5 - p + 4.0 * (np.arange(3) - 1)) * dm  # strip/PS phi rows
     eta_parts, phi_parts = [], []
     # presampler: eta as the Middle layer
     ps_eta = (np.arange(7) - 3) * DETA_MIDDLE

@@ -1,4 +1,4 @@
-"""Validation variables of the calorimeter study (spec sections 6.1 and 6.2), vectorised over ``[N, 266]``.
+"""Validation variables of the calorimeter study (thesis sections 5.5.2-5.5.4), vectorised over ``[N, 266]``.
 
 Every function takes cells in the flat order of `hepnb.calo.geometry` (any energy unit; ratios are
 unit-free) and returns one value per shower. Coordinates are relative to the impact-cell centre; the
@@ -7,7 +7,7 @@ alignment ``p`` (0..3) is needed for phi in the Presampler/Strips and ``e`` (0/1
 Empty layers and zero denominators never give NaN: moments (means) return ``fill`` (default 0.0, the
 impact-cell centre), widths return 0, ratios (Reta, Rphi, fractions, fracs1) return ``fill`` (default 0.0),
 Eratio is 1 when there is no second strip maximum (also for empty strips), and e2tsts1/emins1/DeltaE are 0
-without a second maximum. Use `empty_layers` to count or drop such showers (spec 6.1: an underflow bin).
+without a second maximum. Use `empty_layers` to count or drop such showers (thesis section 5.5.3: an underflow bin).
 Cells with electronic noise can be negative; threshold or clip them before computing moments.
 """
 
@@ -92,7 +92,7 @@ def _cells(cells: ArrayLike) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != N_CELLS:
-        raise InputError(f"cells must have shape [N, 266] (flat crop order of spec 6.0), got {arr.shape}")
+        raise InputError(f"cells must have shape [N, 266] (flat crop order of hepnb.calo.geometry), got {arr.shape}")
     return arr
 
 
@@ -557,7 +557,7 @@ def calibrated_energy(cells: ArrayLike, weights: ArrayLike) -> np.ndarray:
 def compute_all(cells: ArrayLike, p: ArrayLike, e: ArrayLike, impact_delta_eta: ArrayLike | None = None,
                 impact_delta_phi: ArrayLike | None = None, energy: ArrayLike | None = None
                 ) -> dict[str, np.ndarray]:
-    """Every per-shower variable of spec 6.1/6.2 in one dictionary of ``[N]`` arrays.
+    """Every per-shower variable of thesis sections 5.5.2-5.5.4 in one dictionary of ``[N]`` arrays.
 
     Impact-relative differences are included when the impact offsets are given, the response when
     ``energy`` (same unit as the cells) is given.

@@ -1,18 +1,18 @@
-"""Parametric photon-shower simulator standing in for the thesis's Geant4 samples (spec section 9).
+"""Parametric photon-shower simulator standing in for the thesis's Geant4 samples (thesis section 5.3.1).
 
 The model, per shower (all steps vectorised over showers and spots):
 
 1. **Conversion depth** ``t_c ~ Exp(9/7 X0)`` from the calorimeter surface (GFlash photon treatment).
 2. **Longitudinal GFlash profile** after conversion, ``dE/dt ~ Gamma(alpha, beta)`` in ``t - t_c`` (X0), with
-   correlated per-shower fluctuations of ``(ln T, ln alpha)`` (GFlash homogeneous parameterisation, spec 9.2).
+   correlated per-shower fluctuations of ``(ln T, ln alpha)`` (GFlash, arXiv:hep-ex/0001020).
    Layer energies are the exact profile integrals over the layer depths; the Presampler reads the profile
    in a thin slab inside the dead material plus the e+e- pair crossing it, times a gain.
-3. **Lateral spots** (GFlash core + tail radial profile, spec 9.3): each layer's energy is carried by spots
+3. **Lateral spots** (GFlash core + tail radial profile, arXiv:hep-ex/0001020): each layer's energy is carried by spots
    at stratified depths (weighted by the profile), with radii drawn from the core/tail mixture whose
    parameters follow the spot's ``tau = (t - t_c)/T``; spots are deposited into the global barrel grid and the
    266-cell crop is cut around the impact cell (geometry of `hepnb.calo.geometry`).
 4. **Sampling fluctuations**: each cell becomes a Gamma variate with its mean and variance ``a^2 E_cell 1 GeV``,
-   so exact zeros stay zero (spec 9.4).
+   so exact zeros stay zero.
 5. Optional imperfections (all off by default): electronic noise, dead cells, negative (cross-talk) cells,
    the raw/real coordinate mismatch between the halves.
 
@@ -68,7 +68,7 @@ INTERPOLATION_ENERGY_MEV = 25000.0
 EXTRAPOLATION_ENERGY_MEV = 2.0**19
 ETA_RANGE = (0.20, 0.25)
 DEFAULT_NOISE_MEV: dict[str, float] = {"presampler": 25.0, "strips": 10.0, "middle": 25.0, "back": 15.0}
-"""Order-of-magnitude per-cell electronic noise (spec 7.1, [X]); tune freely."""
+"""Order-of-magnitude per-cell electronic noise (ours; thesis 5.5.3); tune freely."""
 CHUNK_SIZE = 512
 """Showers simulated per random stream; fixed so that a seed always gives the same bytes."""
 MAX_ENERGY_MEV = 1e7
@@ -170,7 +170,7 @@ class Showers:
     Attributes
     ----------
     cells
-        ``[N, 266]`` float32 cell energies in **MeV**, flat order of spec 6.0 (see `hepnb.calo.geometry`).
+        ``[N, 266]`` float32 cell energies in **MeV**, in the flat order of `hepnb.calo.geometry`.
     energy
         ``[N]`` true photon energy in MeV.
     eta, phi

@@ -38,7 +38,7 @@ __all__ = [
 
 THESIS = ("A. Ghosh, 'Simulation of the ATLAS EM calorimeter using GANs and likelihood-free inference of the "
           "offshell Higgs couplings', PhD thesis, Universite Paris-Saclay (2020), HAL tel-03324250")
-"""The thesis every quoted number comes from (spec ``calorimeter_gan.md``)."""
+"""The thesis every quoted number comes from (A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL tel-03324250)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ QUOTED: dict[str, QuotedFigure] = {
     "fcsv2_memory": QuotedFigure(6.0, "GB", "peak memory of the Athena job with FastCaloSimV2",
                                  f"{THESIS}, {_PERF}"),
 }
-"""Software-performance figures of the thesis (spec section 7.3), to be drawn as reference lines."""
+"""Software-performance figures of the thesis (thesis section 5.5.5), to be drawn as reference lines."""
 
 
 def geant4_seconds_per_shower(energy_gev: Any) -> np.ndarray:
@@ -267,7 +267,7 @@ def plot_speed(results: Sequence[SpeedResult], fig: Figure | None = None) -> Fig
     if not results:
         raise InputError("no speed measurement given")
     if fig is None:
-        fig = plt.figure(figsize=(12, 5.5))
+        fig = plt.figure(figsize=(12, 5.5), layout="constrained")
     ax = fig.subplots()
     labels = [f"{r.generator}\nbatch {r.batch_size:,}" for r in results]
     rates = [r.showers_per_second for r in results]
@@ -287,6 +287,5 @@ def plot_speed(results: Sequence[SpeedResult], fig: Figure | None = None) -> Fig
     ax.set_ylabel(f"Showers / s ({energy_gev:.1f} GeV $\\gamma$, CPU)", fontsize="medium")
     ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), title="quoted, not measured",
               title_fontsize="x-small")
-    fig.tight_layout()
     style.experiment_label(ax, text="Simulation", com=None)
     return fig

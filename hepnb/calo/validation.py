@@ -79,7 +79,7 @@ THESIS_LAYER_FRACTIONS_65GEV: dict[str, tuple[float, float, float, float]] = {
     "first GAN (thesis)": (0.8, 19.8, 78.1, 0.5),
     "VAE (thesis)": (0.6, 19.1, 77.6, 0.6),
 }
-"""Mean E_layer / E_true in % (PS, Strips, Middle, Back) at 65 GeV, thesis Fig. 5.19 caption (spec section 8)."""
+"""Mean E_layer / E_true in % (PS, Strips, Middle, Back) at 65 GeV, thesis Fig. 5.19 caption (section 5.5)."""
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -219,7 +219,7 @@ def generate_like(model: Any, reference: ShowerArrays, *, seed: int, batch_size:
 # --------------------------------------------------------------------------------------------------------------
 # per-shower variables
 
-_ALIASES = ("f1", "f3")  # identical to frac_strips and frac_back (spec 6.2 names of the 6.1 fractions)
+_ALIASES = ("f1", "f3")  # identical to frac_strips and frac_back (the Athena names of the cell-level fractions)
 _LAYER_TEXT = {"presampler": "PS", "strips": "Strips", "middle": "Middle", "back": "Back"}
 _ENERGY_VARIABLES = ("e_total", "e_presampler", "e_strips", "e_middle", "e_back", "emaxs1", "e2tsts1",
                      "e2tsts1_thesis", "emins1", "delta_e", "ecore")
@@ -235,11 +235,11 @@ VARIABLE_GROUPS: dict[str, tuple[str, ...]] = {
                                            "e2tsts1", "e2tsts1_thesis", "emins1", "eratio", "delta_e", "fracs1",
                                            "fracs1_thesis"),
 }
-"""Every per-shower variable of spec 6.1/6.2, in groups of one plot grid each."""
+"""Every per-shower variable of thesis sections 5.5.2-5.5.4, in groups of one plot grid each."""
 
 
 def shower_variables(cells: Any, showers: ShowerArrays) -> pd.DataFrame:
-    """Every per-shower variable of spec 6.1/6.2 (`shower_shapes.compute_all`) for ``cells`` with the conditions
+    """Every per-shower variable of thesis 5.5.2-5.5.4 (`shower_shapes.compute_all`) for ``cells`` with the conditions
     of ``showers``: a ``[N, n_variables]`` table (energies in MeV; ``f1``/``f3`` are left out, being
     ``frac_strips``/``frac_back``).
     """
@@ -423,16 +423,17 @@ class VariableComparisons:
             raise InputError("no variable to plot")
         comparisons = [self.comparison(name, energy) for name in names]
         nrows = -(-len(names) // ncols)
-        fig = plt.figure(figsize=(panel_size[0] * ncols, panel_size[1] * nrows))
-        outer = fig.add_gridspec(nrows, ncols, hspace=0.45, wspace=0.32)
+        fig = plt.figure(figsize=(panel_size[0] * ncols, panel_size[1] * nrows), layout="constrained")
+        outer = fig.add_gridspec(nrows, ncols)
         for k, comparison in enumerate(comparisons):
             inner = outer[k // ncols, k % ncols].subgridspec(2, 1, height_ratios=[3, 1], hspace=0.05)
             ax = fig.add_subplot(inner[0])
             rax = fig.add_subplot(inner[1], sharex=ax)
             comparison.draw(ax, rax, compact=True)
             rax.ticklabel_format(axis="x", style="sci", scilimits=(-4, 5), useOffset=False)  # MeV, no x10^4
-        fig.suptitle(f"$E_{{true}}$ = {_gev(energy):g} GeV", y=1.0)
-        return fig
+            rax.xaxis.get_offset_text().set(x=0.0, horizontalalignment="left")  # x10^5 not under the axis title
+        fig.suptitle(f"$E_{{true}}$ = {_gev(energy):g} GeV")
+        return style.legend_headroom(fig)  # the legends above the curves, not on them
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -798,7 +799,7 @@ def plot_alignment_effects(showers: ShowerArrays, cells: Any | None = None) -> F
     arr = showers.cells if cells is None else as_finite_array(cells, "cells", ndim=2)
     strip_phi, back_eta = _alignment_values(arr, showers)
     empty = shower_shapes.empty_layers(arr)
-    fig, (ax_p, ax_e) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (ax_p, ax_e) = plt.subplots(1, 2, figsize=(13, 5), layout="constrained")
     for ax, values, config, n_config, layer, binning, label in (
         (ax_p, strip_phi, showers.p, 4, 1, _STRIP_PHI_BINS, r"$\langle\phi\rangle_{Strips}$ (impact cell at 0)"),
         (ax_e, back_eta, showers.e, 2, 3, _BACK_ETA_BINS, r"$\langle\eta\rangle_{Back}$ (impact cell at 0)"),
@@ -814,8 +815,7 @@ def plot_alignment_effects(showers: ShowerArrays, cells: Any | None = None) -> F
         ax.set_ylabel("Normalised entries / bin width")
         ax.legend(fontsize="small")
         style.experiment_label(ax, text="Simulation", com=None)
-    fig.tight_layout()
-    return fig
+    return style.legend_headroom(fig)
 
 
 def plot_mean_images(showers: ShowerArrays, *, energy_mev: float | None = None, cells: Any | None = None
@@ -826,7 +826,8 @@ def plot_mean_images(showers: ShowerArrays, *, energy_mev: float | None = None, 
     if not keep.any():
         raise InputError(f"no shower at {energy_mev} MeV; energy points: {np.unique(showers.energy).tolist()}")
     mean = (arr[keep] / showers.energy[keep, None]).mean(axis=0)
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4.6), gridspec_kw={"width_ratios": [1.2, 3.0, 1.2, 1.0]})
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.6), gridspec_kw={"width_ratios": [1.2, 3.0, 1.2, 1.0]},
+                             layout="constrained")  # the suptitle above the panel titles, not on them
     positive = mean[mean > 0]
     norm = LogNorm(vmin=max(float(positive.min()), 1e-6), vmax=float(positive.max())) if positive.size else None
     for ax, lay in zip(axes, LAYERS):

@@ -7,6 +7,10 @@ Pivot, DisCo and MoDe (A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL t
   :class:`DiscoClassifier`, :class:`ModeClassifier`, :class:`PivotClassifier`, :class:`AspirationNetwork`.
 - :mod:`hepnb.decorrelation.data`: :class:`DecorrelationDataModule` and :func:`epoch_metrics` for
   ``hepnb.training.fit(..., metrics=...)``.
+- :mod:`hepnb.decorrelation.datasets`: the study's two datasets (off-shell VBF against qqZZ + ggZZ, m4l and MELA
+  protected; top against QCD jets, the jet mass protected), split into training, validation and test events.
+- :mod:`hepnb.decorrelation.scan`: resumable lambda x seed scans of every method, epoch picking by flatness, the test
+  metrics, summaries over seeds and Pareto fronts; :mod:`hepnb.decorrelation.plots`: the notebook's figures.
 
 The metrics (profiles, thresholds at fixed signal efficiency and their flatness, R50, 1/JSD50, distance
 correlation) are in :mod:`hepnb.metrics.decorrelation` and :mod:`hepnb.metrics.distance_correlation`.

@@ -27,7 +27,7 @@ from hepnb.metrics.decorrelation import (
     quantile_edges,
 )
 from hepnb.metrics.distance_correlation import distance_correlation
-from hepnb.metrics.sensitivity import weighted_auc
+from hepnb.metrics.weighted import weighted_auc
 
 __all__ = ["DecorrelationDataModule", "epoch_metrics"]
 

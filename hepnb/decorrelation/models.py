@@ -301,7 +301,8 @@ class PivotClassifier(_Adversarial):
                              "network takes several through one adversary)")
         if adversary == "binned":
             if mass_edges is None:
-                raise InputError("adversary='binned' needs mass_edges, e.g. numpy.quantile(m, numpy.linspace(0, 1, 11))")
+                raise InputError("adversary='binned' needs mass_edges, "
+                                 "e.g. numpy.quantile(m, numpy.linspace(0, 1, 11))")
             edges = as_finite_array(mass_edges, "mass_edges", ndim=1)
             if len(edges) < 3 or np.any(np.diff(edges) <= 0):
                 raise InputError(f"mass_edges must be at least 3 increasing edges (2 bins), got {edges}")

@@ -23,6 +23,11 @@ name                                 module                 what it is
 ``SetGAN``, ``SetGANConfig``         :mod:`~.gan`           the thesis's two-stage Set-Transformer GAN
 ``EPiCGAN``, ``EPiCConfig``          :mod:`~.epic`          the EPiC-GAN baseline (arXiv:2301.08128)
 ``train_jets``, ``JetTraining``      :mod:`~.train`         ``hepnb train jets``: resumable training + W1M/FPD
+``training_setup``                   :mod:`~.evaluation`    an archive's training (seed, held-out jets)
+``held_out_jets``                    :mod:`~.evaluation`    the jets a training never saw
+``load_generator``, ``sample_jets``  :mod:`~.evaluation`    a chosen epoch's generator and its jets
+``compare``, ``metrics_table``       :mod:`~.evaluation`    JetNet's metrics in its units, real-vs-real floor
+``model_speed``, ``pythia_speed``    :mod:`~.evaluation`    jets/s of a GAN and of Pythia 8 + FastJet per core
 ===================================  =====================  ====================================================
 
 >>> from hepnb import jets
@@ -42,6 +47,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hepnb.jets.datamodule import JetDataModule, JetPreprocessing
     from hepnb.jets.epic import EPiCConfig, EPiCGAN
+    from hepnb.jets.evaluation import (
+        compare,
+        held_out_jets,
+        load_generator,
+        metrics_table,
+        model_speed,
+        pythia_speed,
+        sample_jets,
+        training_setup,
+    )
     from hepnb.jets.gan import SetGAN, SetGANConfig
     from hepnb.jets.generate import GenerationRun, generate_jets, nearest_parton, select_jets, top_matched
     from hepnb.jets.io import JetSample, jet_features, particle_features, read_jets
@@ -64,6 +79,9 @@ _EXPORTS = {
     "energy_correlation_ratios": "substructure", "substructure_table": "substructure",
     "JetPreprocessing": "datamodule", "JetDataModule": "datamodule", "SetGAN": "gan", "SetGANConfig": "gan",
     "EPiCGAN": "epic", "EPiCConfig": "epic", "train_jets": "train", "JetTraining": "train",
+    "training_setup": "evaluation", "held_out_jets": "evaluation", "load_generator": "evaluation",
+    "sample_jets": "evaluation", "compare": "evaluation", "metrics_table": "evaluation",
+    "model_speed": "evaluation", "pythia_speed": "evaluation",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -8,8 +8,9 @@ summed over the model's discriminators (the two-stage GAN has two, each with its
 per epoch as ``d_loss_<name>`` and ``g_loss_<name>``. Every batch updates the discriminators once, on a fresh
 generated batch; the generators are updated after the discriminators on ``g_steps`` of every ``d_steps`` batches
 (``batch_idx % d_steps < g_steps``), so the thesis's "discriminators three times for every two generator updates"
-is ``d_steps=3, g_steps=2``. Both sides use RMSprop at ``lr`` (2e-4 in the thesis). The optimisation is manual, so the accelerator, devices and strategy are the
-caller's (``lightning.Trainer`` options, passed through :func:`hepnb.training.fit`).
+is ``d_steps=3, g_steps=2``. Both sides use RMSprop at ``lr`` (2e-4 in the thesis). The optimisation is manual,
+so the accelerator, devices and strategy are the caller's (``lightning.Trainer`` options, passed through
+:func:`hepnb.training.fit`).
 
 A subclass defines its networks and four hooks: :meth:`~PointCloudGAN.noise_shapes` (what random numbers one
 jet needs), :meth:`~PointCloudGAN.decode` (noise to a generated batch), :meth:`~PointCloudGAN.discriminate` and the

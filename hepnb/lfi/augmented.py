@@ -1,4 +1,4 @@
-"""Mining gold: augmented training samples for likelihood-free inference from offshell events (spec 5.2-5.4).
+"""Mining gold: augmented training samples for likelihood-free inference (arXiv:1805.00020).
 
 Every sample is drawn as MadMiner's ``SampleAugmenter`` does: for each parameter point, events are taken from the
 source sample whose benchmark is closest to that point (``sample_only_from_closest_benchmark=True``) and resampled
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from hepnb.errors import InputError
+from hepnb.metrics.weighted import effective_sample_size
 from hepnb.offshell import (
     BASIS_KAPPAS,
     Events,
@@ -33,7 +34,6 @@ from hepnb.offshell import (
     morph,
 )
 from hepnb.offshell.features import FEATURE_LISTS
-from hepnb.metrics import sensitivity
 
 __all__ = [
     "THESIS_MUS",
@@ -48,7 +48,7 @@ __all__ = [
     "mine_density_sample",
 ]
 
-#: The hand-picked ALICES training points of ch7 (T L3189) in mu; the printed "1, 2" is read as 1.2 (spec 9).
+#: The hand-picked ALICES training points of ch7 (thesis section 7.6) in mu; the printed "1, 2" is read as 1.2.
 THESIS_MUS: tuple[float, ...] = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0, 1.02, 1.05, 1.1, 1.2, 1.5, 1.8, 2.0, 3.0,
                                  4.0, 4.5, 5.0, 5.5, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 16.0)
 #: The same points as the network sees them: ``kappa = mu^(1/4)``.
@@ -330,7 +330,7 @@ class _Miner:
     def draw(self, kappa: float, n: int) -> tuple[_Source, np.ndarray]:
         source = _closest(self.sources, kappa)
         w = _weights_at(source, kappa, self.how)
-        self.n_effective[float(kappa)] = sensitivity.effective_sample_size(w, "max_weight")
+        self.n_effective[float(kappa)] = effective_sample_size(w, "max_weight")
         idx = self.rng.choice(len(w), size=n, replace=True, p=w / w.sum())
         return source, idx
 

@@ -1,4 +1,4 @@
-"""Neural likelihood-ratio, score and density estimators (Lightning modules) and their training (spec 5.4).
+"""Neural likelihood-ratio, score and density estimators (Lightning modules) and their training (thesis section 7.6).
 
 * :class:`ParameterizedRatioEstimator`: ``log r_hat(x | theta, theta_ref)`` from ``(x, theta)``, the reference fixed
   (the SM); methods ``carl, rolr, rascal, alice, alices, cascal``; the score ``t_hat(x | theta) = d log r_hat /

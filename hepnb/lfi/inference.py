@@ -1,4 +1,4 @@
-"""Expected limits on Asimov data: unbinned likelihood scans from estimated or exact likelihood ratios (spec 5.5).
+"""Expected limits on Asimov data: unbinned likelihood scans from estimated or exact likelihood ratios.
 
 The Asimov data set at a true ``mu`` is a held-out *weighted* sample reweighted to that ``mu``: the expected
 kinematic log likelihood is the weighted sum over events
@@ -7,9 +7,11 @@ kinematic log likelihood is the weighted sum over events
 
 optionally plus the Poisson rate term ``ln L_rate(mu) = n ln nu(mu) - nu(mu)`` with ``n = nu(mu_true)`` and the
 known ``nu(mu) = L (mu S + sqrt(mu) I + B)`` from the weights (MadMiner ``include_xsec``, without rounding ``n``).
-``q(mu) = -2 [ln L(mu) - max ln L]`` on the thesis grid (kappa in [0, 2], 51 points, ``mu = kappa^4``, 36 fb^-1),
-p-values ``chi2.sf(q, 1)``, and 68% / 95% intervals read off with
-:func:`hepnb.metrics.sensitivity.confidence_interval`.
+``q(mu) = -2 [ln L(mu) - max ln L]`` on the thesis grid (:data:`hepnb.stats.constants.THESIS_KAPPA_GRID`, at
+:data:`~hepnb.stats.constants.THESIS_LUMI`), p-values ``chi2.sf(q, 1)``, and 68% / 95% intervals read off with
+:func:`hepnb.stats.asymptotic.confidence_interval` (the :class:`~hepnb.stats.asymptotic.Scan` interface). As in
+A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL tel-03324250, section 7.7, and MadMiner (Brehmer, Kling,
+Espejo, Cranmer, Comput. Softw. Big Sci. 4 (2020) 3, arXiv:1907.10621).
 
 Sources of ``log r``: a ratio estimator (:func:`ratio_scan`), SALLY's estimated score in the local exponential model
 (:func:`sally_scan`), and, for ``detector="none"`` VBF samples, the exact oracle likelihood (:func:`oracle_scan`),
@@ -25,17 +27,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 from tqdm.auto import tqdm
 
 from hepnb.errors import InputError, as_finite_array
 from hepnb.lfi.augmented import Observables, observables_matrix
-from hepnb.metrics.sensitivity import ConfidenceInterval, confidence_interval
 from hepnb.offshell import Events, oracle_components
+from hepnb.stats.asymptotic import ConfidenceInterval, Scan
+from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
+from hepnb.stats.yields import combine, mu_from_kappa
 
 __all__ = [
-    "THESIS_KAPPA_GRID",
-    "THESIS_LUMI",
     "LikelihoodScan",
     "IntervalRow",
     "IntervalTable",
@@ -49,14 +51,8 @@ __all__ = [
     "interval_table",
 ]
 
-#: ch7 scan grid: kappa in [0, 2] with 51 points (mu = kappa^4 in [0, 16]).
-THESIS_KAPPA_GRID: np.ndarray = np.linspace(0.0, 2.0, 51)
-#: ch7 luminosity in fb^-1 (MadMiner ``luminosity=36000`` pb^-1).
-THESIS_LUMI = 36.0
-
-
 @dataclass(frozen=True, eq=False)
-class LikelihoodScan:
+class LikelihoodScan(Scan):
     """An Asimov likelihood scan over ``mu`` (kinematic and rate parts kept separately).
 
     Attributes
@@ -102,18 +98,9 @@ class LikelihoodScan:
         return -2.0 * (ll - ll.max())
 
     @property
-    def p_value(self) -> np.ndarray:
-        """``chi2.sf(q, 1)`` per grid point."""
-        return stats.chi2.sf(self.q, 1)
-
-    @property
     def mu_hat(self) -> float:
         """The grid point with the largest likelihood."""
         return float(self.mu[int(np.argmin(self.q))])
-
-    def interval(self, cl: float = 0.6827) -> ConfidenceInterval:
-        """The region ``q(mu) <= chi2.ppf(cl, 1)`` in mu (possibly several pieces: the degeneracy)."""
-        return confidence_interval(self.mu, self.q, cl=cl, subtract_minimum=False)
 
     def with_rate(self, include_rate: bool) -> LikelihoodScan:
         """The same scan with or without the rate term."""
@@ -191,11 +178,11 @@ def scan_from_log_ratios(
     if missing:
         raise InputError(f"yields must give 'S', 'I' and 'B' (expected events), missing {sorted(missing)}")
     ll_kin = lr @ w if finite.all() else lr[:, finite] @ w[finite]  # no copy of the (grid x events) array
-    mu = k**4
+    mu = mu_from_kappa(k)
     s, i, b = (float(yields[c]) for c in ("S", "I", "B"))
-    nu = mu * s + np.sqrt(mu) * i + b
-    nu_ref = reference_kappa**4 * s + reference_kappa**2 * i + b
-    n = m_true * s + np.sqrt(m_true) * i + b
+    nu = combine(mu, s, i, b)
+    nu_ref = combine(reference_kappa, s, i, b, param="kappa")
+    n = combine(m_true, s, i, b)
     if np.any(nu <= 0) or nu_ref <= 0 or n <= 0:
         raise InputError("the expected yield mu S + sqrt(mu) I + B must be > 0 on the whole grid")
     ll_rate = n * np.log(nu / nu_ref) - (nu - nu_ref)
@@ -354,8 +341,8 @@ def _oracle_log_density(events: Events, kappas: np.ndarray, yields: Mapping[str,
     comp = oracle_components(events)
     y = events.yields if yields is None else yields
     k = np.asarray(kappas, dtype=float)[:, None]
-    f = k**4 * comp["f_S"] + k**2 * comp["f_I"] + comp["f_B"]
-    sigma = k**4 * float(y["S"]) + k**2 * float(y["I"]) + float(y["B"])
+    f = combine(k, comp["f_S"], comp["f_I"], comp["f_B"], param="kappa")
+    sigma = combine(k, float(y["S"]), float(y["I"]), float(y["B"]), param="kappa")
     with np.errstate(divide="ignore"):
         return np.log(f) - np.log(sigma)
 
@@ -392,8 +379,8 @@ def oracle_score(events: Events, kappa: float = 1.0, yields: Mapping[str, float]
         raise InputError(f"kappa must be finite and >= 0, got {kappa!r}")
     comp = oracle_components(events)
     y = events.yields if yields is None else yields
-    f = k**4 * comp["f_S"] + k**2 * comp["f_I"] + comp["f_B"]
-    sigma = k**4 * float(y["S"]) + k**2 * float(y["I"]) + float(y["B"])
+    f = combine(k, comp["f_S"], comp["f_I"], comp["f_B"], param="kappa")
+    sigma = combine(k, float(y["S"]), float(y["I"]), float(y["B"]), param="kappa")
     s, i = float(y["S"]), float(y["I"])
     return (4 * k**3 * comp["f_S"] + 2 * k * comp["f_I"]) / f - (4 * k**3 * s + 2 * k * i) / sigma
 

@@ -10,7 +10,7 @@ MadMiner): ``MSE(m a, m b) = mean_i m_i^2 (a_i - b_i)^2``. Scores of shape ``(n,
 all entries. The cross-entropies use the logit form (``binary_cross_entropy_with_logits`` on ``-log r_hat``),
 identical to ``BCELoss`` on ``s_hat`` but without its ``log`` clamp at -100.
 
-Table (``L`` is minimised by the true ``r(x)`` / ``t(x)``, see spec 5.1):
+Table (``L`` is minimised by the true ``r(x)`` / ``t(x)``, thesis section 4.8.1):
 
 ============  =====================================================================================================
 method        loss

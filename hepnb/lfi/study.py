@@ -19,7 +19,8 @@ Everything the notebook ``03_likelihood_free_inference.ipynb`` computes lives he
   being over-confident;
 * :func:`width_table`, :func:`method_table`, :func:`degeneracy_table`.
 
-Evaluation luminosity and grid are the thesis's (36 fb^-1, kappa in [0, 2] with 51 points).
+Evaluation luminosity and grid are the thesis's (:mod:`hepnb.stats.constants`: 36.1 fb^-1, kappa in [0, 2] with
+51 points).
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ import pandas as pd
 
 from hepnb.errors import InputError, as_finite_array
 from hepnb.lfi import augmented, estimators, inference
-from hepnb.lfi.inference import THESIS_KAPPA_GRID, THESIS_LUMI, LikelihoodScan
+from hepnb.lfi.inference import LikelihoodScan
 from hepnb.lfi.toy import GaussianToy
 from hepnb.offshell import Events, effective_sample_size, generate, oracle_components, unweighted
+from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
 from hepnb.stats.interference import BinnedInterferenceModel
+from hepnb.stats.yields import mu_from_kappa
 
 __all__ = [
     "PRESET", "SUMMARY", "METHODS", "HIST_OBSERVABLES", "UNIFORM_KAPPAS", "RATIO_HIDDEN", "numerator_kappas",
@@ -89,7 +92,7 @@ def numerator_kappas(choice: str) -> tuple[float, ...]:
 # ------------------------------------------------------------------------------------------------------------------
 # samples
 # ------------------------------------------------------------------------------------------------------------------
-def make_samples(n_train: int, n_test: int, seed: int, *, lumi: float = 36.1) -> tuple[Events, Events]:
+def make_samples(n_train: int, n_test: int, seed: int, *, lumi: float = THESIS_LUMI) -> tuple[Events, Events]:
     """Training and evaluation VBF samples, ``detector="none"``, ch7 preselection (about half the events pass).
 
     The training sample keeps the generator's weights (they follow the sampled helicities, a latent variable); the
@@ -124,7 +127,7 @@ class ToyIllustration:
 
     ``x`` and ``z`` are drawn at ``theta1`` (ratio panel) and at ``theta`` (score panel); ``bin_centres`` and the
     ``*_binned`` arrays are the means of the joint quantities in bins of x, which converge to the exact ones
-    (spec 5.1: ``E[r(x,z) | x] = r(x)`` under ``theta1``, ``E[t(x,z) | x] = t(x)`` under ``theta``).
+    (thesis section 4.8.1: ``E[r(x,z) | x] = r(x)`` under ``theta1``, ``E[t(x,z) | x] = t(x)`` under ``theta``).
     """
 
     toy: GaussianToy
@@ -149,8 +152,12 @@ class ToyIllustration:
         return self.toy.score(x, self.theta)
 
 
+#: Histogram edges of the toy figures.
+_TOY_BINS = np.linspace(-5.0, 5.0, 21)
+
+
 def toy_illustration(n: int = 20_000, seed: int = 0, *, theta0: float = 1.0, theta1: float = -1.0,
-                     theta: float = 0.0, bins: Any = np.linspace(-5.0, 5.0, 21)) -> ToyIllustration:
+                     theta: float = 0.0, bins: Any = _TOY_BINS) -> ToyIllustration:
     """The toy of figures 5 and 6: ``n`` events per hypothesis, joint vs exact ``r`` and ``t``."""
     if not isinstance(n, (int, np.integer)) or n < 10:
         raise InputError(f"n must be an integer >= 10, got {n!r}")
@@ -378,7 +385,7 @@ def histogram_scan(model: BinnedInterferenceModel, mu_true: float, *, method: st
     (both from :meth:`BinnedInterferenceModel.scan`).
     """
     k = np.asarray(kappa, dtype=float)
-    mu = k**4
+    mu = mu_from_kappa(k)
     full = model.scan(mu, mu_true=float(mu_true), include_rate=True)
     shape = model.scan(mu, mu_true=float(mu_true), include_rate=False)
     n = float(model.asimov_data(float(mu_true)).sum())

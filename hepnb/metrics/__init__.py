@@ -1,11 +1,13 @@
-"""Physics metrics for the studies: sensitivity to a signal strength and feature importance.
+"""Physics metrics for the studies: sensitivity to a signal strength, sample quality and feature importance.
 
-Import the submodules directly; this package imports none of them, so each stays light:
+Import the submodules directly; this package imports none of them, so each stays light. The likelihood side
+(expected yields, Fisher information, Asimov scans, intervals, CLs) is :mod:`hepnb.stats`.
 
-- :mod:`hepnb.metrics.sensitivity`: Z = s/sqrt(b), s/sqrt(s+b), the Asimov Z', the interference significances
-  iZ and iZ' (``N(mu) = mu S + sqrt(mu) I + B``), sigma_mu and Fisher information at any mu (per bin and
-  shape-only), their MC statistical errors, the Asimov q(mu_test; mu_true) scan with interval read-off, effective
-  sample sizes, a negative-weight-safe weighted AUC and the best-threshold significance scan of a classifier score.
+- :mod:`hepnb.metrics.counting`: Z = s/sqrt(b), s/sqrt(s+b), the Asimov Z', the interference significances
+  iZ and iZ' (``N(mu) = mu S + sqrt(mu) I + B``), their MC statistical errors.
+- :mod:`hepnb.metrics.thresholds`: yields of weighted events with MC errors and the best-threshold significance
+  scan of a classifier score.
+- :mod:`hepnb.metrics.weighted`: effective sample sizes and a negative-weight-safe weighted AUC.
 - :mod:`hepnb.metrics.importance`: permutation importance of the input features of any model, with event weights
   and any metric ``metric(y, score, weights) -> float``.
 - :mod:`hepnb.metrics.decorrelation`: how a score depends on a protected variable (the mass): profiles, the score
@@ -20,5 +22,6 @@ Import the submodules directly; this package imports none of them, so each stays
   polynomials with d <= 4), :mod:`~hepnb.metrics.physics_distances` (FPD, KPD on any features) and
   :mod:`~hepnb.metrics.particle_classifier`.
 
-Formulas and their sources: ``../shared/specs/offshell_interference_lfi_aspiration.md`` sections 2, 3 and 8.
+Sources: A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL tel-03324250, sections 4.9, 4.10 and 6.6;
+Kansal et al., arXiv:2106.11535 and arXiv:2211.10295 (JetNet's metrics).
 """

@@ -30,6 +30,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from hepnb.errors import InputError, as_finite_array, check_same_length
+from hepnb.metrics.counting import Significance
 from hepnb.metrics.importance import permutation_importance
 from hepnb.metrics.sculpting import (
     Bins,
@@ -42,7 +43,8 @@ from hepnb.metrics.sculpting import (
     background_rejection,
     jensen_shannon,
 )
-from hepnb.metrics.sensitivity import Significance, best_threshold_significance, weighted_auc
+from hepnb.metrics.thresholds import best_threshold_significance
+from hepnb.metrics.weighted import weighted_auc
 
 __all__ = [
     "ScoreProfile",
@@ -339,7 +341,7 @@ def significance_at_threshold(
 ) -> Significance:
     """A counting significance of the events with ``score > threshold`` (thesis: Z at a score cut of 0.9).
 
-    ``metric`` and the labels are those of :func:`hepnb.metrics.sensitivity.best_threshold_significance`
+    ``metric`` and the labels are those of :func:`hepnb.metrics.thresholds.best_threshold_significance`
     (``"asimov_z"`` with 1/0 labels, ``"iz"`` with S/V/SVI/B2, ...); the MC error comes from ``sqrt(sum w^2)``.
 
     Examples

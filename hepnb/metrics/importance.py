@@ -5,14 +5,14 @@ its distribution and breaks its relation to the label and to the other features,
 
     importance_j = M_0 - mean_r M_{j,r},    error_j = std_r / sqrt(R)
 
-(thesis section 4.9, spec section 3 of ``../shared/specs/offshell_interference_lfi_aspiration.md``). The column is
+(A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL tel-03324250, sections 4.9 and 6.6.3). The column is
 never replaced by zeros, its mean or uniform noise, which would bias the model. Correlated features share their
 importance (a feature and its copy can each look unimportant); permute them together with ``groups``.
 
 The metric is any ``metric(y, score, weights) -> float`` (larger = better), e.g.
-:func:`hepnb.metrics.sensitivity.weighted_auc` (negative-weight safe) or
-:func:`hepnb.metrics.sensitivity.best_significance_metric` (best-threshold Z' or iZ). A metric may also return an
-object with a ``value`` attribute (a :class:`~hepnb.metrics.sensitivity.ThresholdScan`).
+:func:`hepnb.metrics.weighted.weighted_auc` (negative-weight safe) or
+:func:`hepnb.metrics.thresholds.best_significance_metric` (best-threshold Z' or iZ). A metric may also return an
+object with a ``value`` attribute (a :class:`~hepnb.metrics.thresholds.ThresholdScan`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
 
 from hepnb.errors import InputError, as_finite_array, check_same_length
-from hepnb.metrics.sensitivity import weighted_auc
+from hepnb.metrics.weighted import weighted_auc
 
 __all__ = ["PermutationImportance", "permutation_importance", "as_score_function"]
 

@@ -8,7 +8,8 @@ W1/COV/MMD, arXiv:2211.10295 for FPD/KPD). Every function returns a frozen resul
 - :func:`w1m`, :func:`w1p`, :func:`w1efp`: 1-Wasserstein distances of the jet mass (relative, from massless
   constituents), of each particle feature (real particles only) and of the 5 EFPs of
   :func:`hepnb.metrics.efp.w1efp_graphs`, on ``num_batches`` = 5 batches of ``num_eval_samples`` = 50 000 jets drawn
-  with replacement from each sample. ``value`` is the mean over batches and ``error`` their standard deviation (``ddof=0``, as JetNet).
+  with replacement from each sample. ``value`` is the mean over batches and ``error`` their standard deviation
+  (``ddof=0``, as JetNet).
   For several features ``value`` is the mean of the per-feature values and ``error`` the root-sum-square of their
   errors (the averaging of JetNet 0.x, which made MPGAN's table 1); the per-feature numbers are kept.
 - :func:`fpd`, :func:`kpd` (from :mod:`hepnb.metrics.physics_distances`) on :func:`fpd_kpd_features`, the 36 EFPs

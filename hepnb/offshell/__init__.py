@@ -1,21 +1,21 @@
-"""Off-shell H* -> ZZ -> 4l VBF/VBS interference simulator ("EVA-interference", spec 7 of
-``../shared/specs/offshell_interference_lfi_aspiration.md``).
+"""Off-shell H* -> ZZ -> 4l VBF/VBS interference simulator ("EVA-interference", this package's
+toy of the processes of thesis chapters 6 and 7).
 
 Physics in one line: the longitudinal VV -> ZZ gauge amplitude grows as s/v^2 and the Higgs exchange cancels it, so
 per event ``w(z|mu) = mu w_S + sqrt(mu) w_I + w_B >= 0`` with ``mu = kappa^4``, destructive interference growing
 with m4l (I/S -> -2 rho), a mu = 0 <-> mu* = (2<rho>(1 - mH^2/s))^2 ~ 3-4 degeneracy in m4l, broken by the jets
 because the coherence rho falls with the tagging-jet virtuality. Backgrounds qqbar->ZZ and gg->ZZ do not interfere.
 
-Quick start
------------
->>> from hepnb import offshell as osh
->>> vbf = osh.generate(200_000, seed=1)                       # VBF SVI, ATLAS-like detector, ch6 preselection
->>> vbf.yields                                                # S, I, B (= V) in events at 36.1 fb^-1
->>> w4 = vbf.weight(4.0)                                      # per-event weights at mu = 4
->>> sm = osh.unweighted(1.0, 20_000, seed=2)                  # unweighted SM events
->>> osh.effective_sample_size(sm, mu=9.0)                     # N_eff collapse far from the SM
->>> h = osh.histogram_yields(vbf, "delta_eta_jj", (20, 0, 9), mus=[0, 1, 4])
->>> out = osh.run_processor(1_000_000, seed=1, mus=[0, 1, 4], observables={"m4l": (40, 220, 1020)})
+Quick start (minutes of simulation, so shown rather than run as a doctest)::
+
+    from hepnb import offshell as osh
+    vbf = osh.generate(200_000, seed=1)  # VBF SVI, ATLAS-like detector, ch6 preselection
+    vbf.yields  # S, I, B (= V) in events at 36.1 fb^-1
+    w4 = vbf.weight(4.0)  # per-event weights at mu = 4
+    sm = osh.unweighted(1.0, 20_000, seed=2)  # unweighted SM events
+    osh.effective_sample_size(sm, mu=9.0)  # N_eff collapse far from the SM
+    h = osh.histogram_yields(vbf, "delta_eta_jj", (20, 0, 9), mus=[0, 1, 4])
+    out = osh.run_processor(1_000_000, seed=1, mus=[0, 1, 4], observables={"m4l": (40, 220, 1020)})
 
 Event format (the contract other studies read; :class:`Events` wraps one awkward record array)
 ------------------------------------------------------------------------------------------------
@@ -97,6 +97,7 @@ from hepnb.offshell.morphing import (
     unweight,
 )
 from hepnb.offshell.processor import OffshellProcessor, run_processor
+from hepnb.stats.constants import THESIS_LUMI
 
 __all__ = [
     "generate", "unweighted", "Events", "GenerationConfig", "concatenate", "PROCESSES", "CHANNELS", "DETECTORS",
@@ -115,7 +116,7 @@ def generate(
     process: str = "vbf",
     detector: str = "atlas",
     preset: str | None = "thesis-ch6",
-    lumi: float = 36.1,
+    lumi: float = THESIS_LUMI,
     *,
     chunk_size: int = 50_000,
     zero_weight_fraction: float = 0.0,
@@ -155,7 +156,7 @@ def generate(
 
 
 def unweighted(mu: float, n: int, seed: int, *, source: Events | None = None, process: str = "vbf",
-               detector: str = "atlas", preset: str | None = "thesis-ch6", lumi: float = 36.1,
+               detector: str = "atlas", preset: str | None = "thesis-ch6", lumi: float = THESIS_LUMI,
                max_generated: int = 20_000_000, progress: bool | None = None) -> Events:
     """``n`` unweighted events distributed as ``p(x, z | mu)``.
 

@@ -1,4 +1,4 @@
-"""Calibration of the toy to the ATLAS ch6 yields (spec 1.7 / 7.5): measure the yield table and solve the norms.
+"""Calibration of the toy to the ATLAS ch6 yields (thesis section 6.6): measure the yield table and solve the norms.
 
 The shipped defaults of :data:`hepnb.offshell.generator.DEFAULT_MODELS` were obtained with
 ``solve_normalisations(n=1_000_000, seed=2024)`` (detector ``"atlas"``, 36.1 fb^-1). Shapes (coherence scale,
@@ -17,6 +17,7 @@ from hepnb.errors import InputError
 from hepnb.offshell import detector as det
 from hepnb.offshell import events as ev
 from hepnb.offshell import generator as gen
+from hepnb.stats.constants import THESIS_LUMI
 
 __all__ = ["TARGETS", "YieldTable", "measure_yields", "solve_normalisations"]
 
@@ -82,7 +83,7 @@ def _raw_sums(process: str, n: int, seed: int, lumi: float, detector: str,
     return total
 
 
-def measure_yields(n: int = 200_000, seed: int = 1, lumi: float = 36.1, detector: str = "atlas") -> YieldTable:
+def measure_yields(n: int = 200_000, seed: int = 1, lumi: float = THESIS_LUMI, detector: str = "atlas") -> YieldTable:
     """Generate ``n`` events of each process and tabulate S, V, SVI, I, qqZZ, ggZZ before/after the VBF cut."""
     if n < 1000:
         raise InputError(f"n must be at least 1000 events per process for a meaningful yield table, got {n}")
@@ -100,7 +101,7 @@ def measure_yields(n: int = 200_000, seed: int = 1, lumi: float = 36.1, detector
     return YieldTable(tables[0], tables[1], errors[0], errors[1], lumi, n, seed)
 
 
-def solve_normalisations(n: int = 1_000_000, seed: int = 2024, lumi: float = 36.1) -> dict[str, object]:
+def solve_normalisations(n: int = 1_000_000, seed: int = 2024, lumi: float = THESIS_LUMI) -> dict[str, object]:
     """Normalisations that hit the targets: N_LL from S(before), N_LT and N_TT from V(before, after), B2 norms.
 
     Returns the calibrated models (``"vbf"``, ``"qqzz"``, ``"ggzz"``) ready for :data:`DEFAULT_MODELS`.

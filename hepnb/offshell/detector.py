@@ -1,4 +1,4 @@
-"""Detector response (smearing, efficiencies, acceptance, jet-width proxies, MET) and the selection presets (spec 7.3).
+"""Detector response (smearing, efficiencies, acceptance, jet-width proxies, MET) and presets (thesis 6.5, 7.4).
 
 The detector is independent of mu, so the joint likelihood ratio of a reconstructed event is that of its parton-level
 latents: ``r(x, z) = r(z)``.

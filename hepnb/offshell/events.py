@@ -1,4 +1,4 @@
-"""The :class:`Events` container and chunked, seeded event generation (the engine behind ``hepnb.offshell.generate``)."""
+"""The :class:`Events` container and chunked, seeded event generation (behind ``hepnb.offshell.generate``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from hepnb.errors import InputError
 from hepnb.offshell import detector as det
 from hepnb.offshell import features as feat
 from hepnb.offshell import generator as gen
+from hepnb.stats.constants import THESIS_LUMI
+from hepnb.stats.yields import combine
 
 __all__ = ["Events", "GenerationConfig", "generate_chunk", "iter_chunks", "concatenate", "mu_array"]
 
@@ -43,7 +45,7 @@ class GenerationConfig:
     process: str = "vbf"
     detector: str = "atlas"
     preset: str | None = "thesis-ch6"
-    lumi: float = 36.1
+    lumi: float = THESIS_LUMI
     chunk_size: int = DEFAULT_CHUNK_SIZE
     zero_weight_fraction: float = 0.0
     negative_pocket: tuple[float, float] | None = None
@@ -125,7 +127,7 @@ def generate_chunk(config: GenerationConfig, seed: int, chunk: int, n_chunk: int
 
 
 def _pathologies(w_b: np.ndarray, raw: dict, rng: np.random.Generator, config: GenerationConfig) -> np.ndarray:
-    """Zero-weight fraction (others scaled up, total unchanged) and a negative-weight pocket (spec 7.4)."""
+    """Zero-weight fraction (others scaled up, total unchanged) and a negative-weight pocket (stress tests)."""
     f0 = config.zero_weight_fraction
     zero = rng.random(len(w_b)) < f0  # drawn always, so switching a pathology on leaves the kinematics untouched
     if f0 > 0:
@@ -229,7 +231,7 @@ class Events:
         w_s, w_i, w_b = self.components()
         if m.ndim == 0:
             return float(m) * w_s + np.sqrt(float(m)) * w_i + w_b
-        return m[:, None] * w_s + np.sqrt(m)[:, None] * w_i + w_b
+        return combine(m[:, None], w_s, w_i, w_b)
 
     @property
     def yields(self) -> dict[str, float]:
@@ -245,7 +247,7 @@ class Events:
         """Expected number of events ``N(mu) = mu S + sqrt(mu) I + B``."""
         m = mu_array(mu)
         y = self.yields
-        out = m * y["S"] + np.sqrt(m) * y["I"] + y["B"]
+        out = combine(m, y["S"], y["I"], y["B"])
         return float(out) if np.ndim(out) == 0 else out
 
 
@@ -312,7 +314,7 @@ def build_unweighted(config: GenerationConfig, mu: float, n: int, seed: int, max
         while n_kept < n and generated < max_generated:
             size = min(int(config.chunk_size), int(max_generated) - generated)
             cols = generate_chunk(config, int(seed), chunk, size, 1)  # weights x n_generated, rescaled below
-            w = m * cols["w_S"] + np.sqrt(m) * cols["w_I"] + cols["w_B"]
+            w = combine(m, cols["w_S"], cols["w_I"], cols["w_B"])
             u = np.random.default_rng(np.random.SeedSequence([int(seed), 7919, chunk])).random(len(w))
             total += float(w.sum())
             generated, chunk = generated + size, chunk + 1

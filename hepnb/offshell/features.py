@@ -35,7 +35,7 @@ CH6_FEATURES: tuple[tuple[str, str, float], ...] = (
 )
 
 _OBJ = ("e", "pt", "eta", "phi")
-#: ch7 MadMiner observables (spec 1.8): (MadMiner name, field of x, default for a missing object).
+#: ch7 MadMiner observables (thesis section 7.6): (MadMiner name, field of x, default for a missing object).
 CH7_FEATURES: tuple[tuple[str, str, float], ...] = (
     ("et_miss", "et_miss", 0.0),
     ("phi_miss", "phi_miss", 0.0),
@@ -197,7 +197,9 @@ def observables(reco: dict) -> dict[str, np.ndarray]:
     x["et_miss"] = np.hypot(reco["met_x"], reco["met_y"])
     x["phi_miss"] = np.arctan2(reco["met_y"], reco["met_x"])
     jall = kin.from_pt_eta_phi_m(jets["pt"], jets["eta"], jets["phi"], 0.0)
-    vis = np.sum(np.where(ok[:, :, None], lep, 0.0), axis=1) + np.sum(np.where(jets["present"][:, :, None], jall, 0.0), axis=1)
+    vis = np.sum(np.where(ok[:, :, None], lep, 0.0), axis=1) + np.sum(
+        np.where(jets["present"][:, :, None], jall, 0.0), axis=1
+    )
     x["e_visible"] = vis[:, 0]
     x["eta_visible"] = kin.eta(vis)
     missing = set(OBSERVABLES) - set(x)

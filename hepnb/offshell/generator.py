@@ -1,4 +1,4 @@
-"""Parton-level EVA-interference generator: VBF/VBS -> ZZ -> 4l amplitudes, kinematics and weights (spec 7.1, 7.2, 7.4).
+"""Parton-level EVA-interference generator: VBF/VBS -> ZZ -> 4l amplitudes, kinematics and weights (this package's toy).
 
 Every event is drawn from a known proposal ``q(z)`` (channel, m4l, y_ZZ, tagging-jet ``(x, pT)``, ZZ and Z-decay
 angles, Z helicities) and carries the three weight components ``dsigma_k(z) / q(z)`` for ``k = S, I, B``, so that
@@ -67,7 +67,7 @@ PROCESSES = {"vbf": 0, "qqzz": 1, "ggzz": 2}
 
 @dataclass(frozen=True)
 class VBFModel:
-    """Knobs of the VBF/VBS (SVI) sample; the defaults are calibrated to spec 7.5 (see ``hepnb.offshell.calibration``).
+    """Knobs of the VBF/VBS (SVI) sample, defaults fit to the thesis's ch6 yields (``hepnb.offshell.calibration``).
 
     Attributes
     ----------
@@ -409,7 +409,9 @@ def vbf_log_proposal(z: dict[str, np.ndarray], channel: np.ndarray, hel1: np.nda
     return log_q
 
 
-def vbf_helicity_sums(z: dict[str, np.ndarray], model: VBFModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def vbf_helicity_sums(
+    z: dict[str, np.ndarray], model: VBFModel
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Sum over the latent helicities: ``(f_S, f_I, f_B, q)`` with ``q`` the proposal density marginalised likewise."""
     n = len(z["m4l"])
     f_s, f_i, f_b, q = (np.zeros(n) for _ in range(4))
@@ -584,7 +586,8 @@ def _finish(rng: np.random.Generator, z: dict[str, np.ndarray], jets: dict[str, 
 
 def generate_truth(process: str, n: int, rng: np.random.Generator,
                    model: VBFModel | BackgroundModel) -> dict[str, np.ndarray]:
-    """Draw ``n`` parton-level events; weights ``w_S, w_I, w_B`` are ``dsigma/q`` in fb (divide by ``n`` for events/fb^-1).
+    """Draw ``n`` parton-level events; weights ``w_S, w_I, w_B`` are ``dsigma/q`` in fb (divide by ``n`` for
+    events/fb^-1).
 
     Returns a dict with ``truth`` (flat latent columns), ``leptons`` ``(n, 4, 4)`` four-vectors (Z1 l-, Z1 l+,
     Z2 l-, Z2 l+), ``pdg`` ``(n, 4)``, ``jets`` (padded ``(n, J)`` arrays ``pt, eta, phi, parton, present``, pT-ordered)

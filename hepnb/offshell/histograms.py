@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 import hist
 import numpy as np
@@ -11,10 +11,11 @@ import numpy as np
 from hepnb.errors import InputError
 from hepnb.offshell.events import Events, mu_array
 from hepnb.offshell.features import OBSERVABLES
+from hepnb.stats.yields import combine
 
 __all__ = ["BinSpec", "mu_label", "make_axis", "empty_histogram", "fill_histogram", "histogram_yields"]
 
-BinSpec = Union[tuple[int, float, float], Sequence[float]]
+BinSpec = tuple[int, float, float] | Sequence[float]
 
 
 def mu_label(mu: float) -> str:
@@ -54,7 +55,7 @@ def fill_histogram(h: hist.Hist, values: np.ndarray, w_s: np.ndarray, w_i: np.nd
     values = np.asarray(values, dtype=np.float64)
     ok = ~np.isnan(values)
     for m in np.atleast_1d(mu_array(mus, "mus")):
-        w = (m * w_s + np.sqrt(m) * w_i + w_b)[ok]
+        w = combine(m, w_s, w_i, w_b)[ok]
         kwargs = {"mu": mu_label(m), h.axes[-1].name: values[ok], "weight": w}
         if process is not None:
             kwargs["process"] = process

@@ -49,7 +49,9 @@ def read_parquet(path: str | os.PathLike[str]) -> Events:
                          "hepnb.offshell.write_parquet(events, path)") from None
     raw = (table.schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
-        raise InputError(f"{path} was not written by hepnb.offshell.write_parquet (no {METADATA_KEY.decode()} metadata)")
+        raise InputError(
+            f"{path} was not written by hepnb.offshell.write_parquet (no {METADATA_KEY.decode()} metadata)"
+        )
     try:
         meta = json.loads(raw)
     except ValueError as err:

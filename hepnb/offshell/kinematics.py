@@ -87,7 +87,7 @@ def delta_r(eta1: np.ndarray, phi1: np.ndarray, eta2: np.ndarray, phi2: np.ndarr
 
 
 def orthonormal_frame(axis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Right-handed frame ``(x', y', z')`` with ``z'`` along ``axis`` and ``x'`` in the plane of ``axis`` and the beam."""
+    """Right-handed frame ``(x', y', z')``: ``z'`` along ``axis``, ``x'`` in the plane of ``axis`` and the beam."""
     z = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
     beam = np.zeros_like(z)
     beam[..., 2] = 1.0

@@ -3,7 +3,7 @@
 Parameterisation: ``mu = kappa^4`` (HVV scaled by kappa at both vertices), so per event
 ``w(kappa) = kappa^4 w_S + kappa^2 w_I + w_B``: a quartic in kappa whose kappa^1 and kappa^3 coefficients vanish.
 The cross-section ``sigma(mu)`` used to normalise ratios and scores is the sample's own ``mu S + sqrt(mu) I + B``
-unless ``yields`` are given (spec 5.2).
+unless ``yields`` are given (arXiv:1805.00020).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from hepnb.errors import InputError
-from hepnb.metrics import sensitivity
+from hepnb.metrics import weighted
 from hepnb.offshell import generator as gen
 from hepnb.offshell.events import Events, mu_array
+from hepnb.stats.yields import combine, kappa_from_mu
 
 __all__ = [
     "BENCHMARK_KAPPAS",
@@ -55,7 +56,7 @@ def benchmark_weights(events: Events, kappas: Any = BENCHMARK_KAPPAS) -> np.ndar
     """Event weights at each benchmark, ``(n, len(kappas))``: ``kappa^4 w_S + kappa^2 w_I + w_B``."""
     k = _kappas(kappas, "kappas")
     w_s, w_i, w_b = events.components()
-    return w_s[:, None] * k**4 + w_i[:, None] * k**2 + w_b[:, None]
+    return combine(k, w_s[:, None], w_i[:, None], w_b[:, None], param="kappa")
 
 
 def morphing_matrix(basis: Any = BASIS_KAPPAS) -> np.ndarray:
@@ -88,11 +89,11 @@ def morph(weights_at_basis: np.ndarray, kappa: float | np.ndarray, basis: Any = 
 def _sigma(events: Events, mu: float, yields: dict[str, float] | None) -> float:
     """sigma(mu) = mu S + sqrt(mu) I + B from the sample (or the given yields)."""
     y = events.yields if yields is None else yields
-    return float(mu * y["S"] + np.sqrt(mu) * y["I"] + y["B"])
+    return float(combine(mu, y["S"], y["I"], y["B"]))
 
 
 def joint_log_ratio(events: Events, mu0: float, mu1: float, yields: dict[str, float] | None = None) -> np.ndarray:
-    """``log r(x, z | mu0, mu1) = log[(w(z|mu0)/sigma(mu0)) / (w(z|mu1)/sigma(mu1))]`` per event (spec 5.2).
+    """``log r(x, z | mu0, mu1) = log[(w(z|mu0)/sigma(mu0)) / (w(z|mu1)/sigma(mu1))]`` per event (arXiv:1805.00020).
 
     Events with zero weight at ``mu1`` give ``+inf`` (or NaN if zero at both).
     """
@@ -114,10 +115,10 @@ def joint_score(events: Events, mu: float, param: str = "mu", yields: dict[str, 
     w_s, w_i, _ = events.components()
     w = events.weight(m)
     y = events.yields if yields is None else yields
-    sigma = m * y["S"] + np.sqrt(m) * y["I"] + y["B"]
+    sigma = combine(m, y["S"], y["I"], y["B"])
     with np.errstate(divide="ignore", invalid="ignore"):
         if param == "kappa":
-            k = m**0.25
+            k = kappa_from_mu(m)
             return (4 * k**3 * w_s + 2 * k * w_i) / w - (4 * k**3 * y["S"] + 2 * k * y["I"]) / sigma
         if m == 0:
             raise InputError("the score in mu is singular at mu = 0 (it contains 1/sqrt(mu)); use param='kappa'")
@@ -127,7 +128,7 @@ def joint_score(events: Events, mu: float, param: str = "mu", yields: dict[str, 
 
 @dataclass(frozen=True)
 class EffectiveSampleSize:
-    """Effective sample size of a weighted sample (spec 2.6)."""
+    """Effective sample size of a weighted sample (thesis eq 7.2-7.3, section 7.5)."""
 
     value: float
     n: int
@@ -162,7 +163,7 @@ def effective_sample_size(weights: Events | np.ndarray, mu: float | None = None,
         w = weights.weight(float(mu_array(mu)))
     else:
         w = np.asarray(weights, dtype=float)
-    value = sensitivity.effective_sample_size(w, core_definition)
+    value = weighted.effective_sample_size(w, core_definition)
     return EffectiveSampleSize(value, int(w.size), definition, None if mu is None else float(mu))
 
 
@@ -208,7 +209,7 @@ def _with_weights(arr: Any, new: dict[str, np.ndarray]) -> Any:
 
 
 def degenerate_partner(s: float, i: float) -> float:
-    """Signal strength with the same yield as mu = 0 for components ``S`` and ``I``: ``(I/S)^2`` (spec 1.4)."""
+    """Signal strength with the same yield as mu = 0 for components ``S`` and ``I``: ``(I/S)^2`` (thesis 7.1)."""
     if s <= 0:
         raise InputError(f"the signal yield S must be positive, got {s}")
     return (i / s) ** 2
@@ -247,7 +248,7 @@ def oracle_components(events: Events) -> dict[str, np.ndarray]:
 
 
 def oracle_log_likelihood(events: Events, mu: float, yields: dict[str, float] | None = None) -> np.ndarray:
-    """Exact ``log p(u | mu)`` of the hard-process coordinates ``u`` (spec 7.6), helicities summed.
+    """Exact ``log p(u | mu)`` of the hard-process coordinates ``u`` (this package's toy), helicities summed.
 
     ``p(u|mu) = (mu f_S + sqrt(mu) f_I + f_B)(u) / sigma(mu)`` with ``sigma(mu)`` the selected sample's expected
     yield (or ``yields``). With ``detector="none"`` the observables are a deterministic function of ``u`` plus
@@ -258,7 +259,7 @@ def oracle_log_likelihood(events: Events, mu: float, yields: dict[str, float] | 
     m = float(mu_array(mu))
     comp = oracle_components(events)
     sigma = _sigma(events, m, yields)
-    f = m * comp["f_S"] + np.sqrt(m) * comp["f_I"] + comp["f_B"]
+    f = combine(m, comp["f_S"], comp["f_I"], comp["f_B"])
     with np.errstate(divide="ignore"):
         return np.log(f) - np.log(sigma)
 

@@ -23,10 +23,11 @@ from matplotlib.figure import Figure
 from hepnb import style
 from hepnb.errors import InputError
 from hepnb.hists import Comparison
-from hepnb.metrics import sensitivity as sens
 from hepnb.metrics.importance import PermutationImportance
+from hepnb.metrics.thresholds import ThresholdScan
 from hepnb.offshell.events import Events, mu_array
 from hepnb.offshell.histograms import BinSpec, make_axis
+from hepnb.stats.yields import combine, degenerate_mu
 
 __all__ = [
     "LABELS",
@@ -116,7 +117,7 @@ def component_histograms(
 def _n_of_mu(h: Mapping[str, hist.Hist], mu: float) -> tuple[np.ndarray, np.ndarray]:
     """Bin contents and MC errors of ``mu S + sqrt(mu) I + B`` (errors from the components' variances)."""
     r = np.sqrt(mu)
-    values = mu * h["S"].values() + r * h["I"].values() + h["B"].values()
+    values = combine(mu, h["S"].values(), h["I"].values(), h["B"].values())
     # same events in S, I, B: the error is not the quadrature sum, but this bound is what the plot needs
     errors = mu * np.sqrt(h["S"].variances()) + r * np.sqrt(h["I"].variances()) + np.sqrt(h["B"].variances())
     return values, errors
@@ -175,7 +176,7 @@ class MuSlider:
     """An ipywidgets slider for mu that redraws ``N(mu) = mu S + sqrt(mu) I + B``, its components and the partner.
 
     The partner of mu is the other signal strength with the same total yield,
-    ``mu' = (-I/S - sqrt(mu))^2`` (:func:`hepnb.metrics.sensitivity.degenerate_mu`); for mu = 0 it is mu*.
+    ``mu' = (-I/S - sqrt(mu))^2`` (:func:`hepnb.stats.yields.degenerate_mu`); for mu = 0 it is mu*.
     Left: the distribution at mu, its components, the distribution at the partner and at mu = 0. Right: the total
     yield against mu (a parabola in sqrt(mu)), with mu and its partner marked.
 
@@ -228,15 +229,15 @@ class MuSlider:
     @property
     def mu_star(self) -> float:
         """The rate partner of mu = 0: ``(I/S)^2``."""
-        return sens.degenerate_mu(self.totals["S"], self.totals["I"], 0.0)
+        return degenerate_mu(self.totals["S"], self.totals["I"], 0.0)
 
     def partner(self, mu: float | None = None) -> float:
         """The other mu with the same total yield (NaN if there is none)."""
-        return sens.degenerate_mu(self.totals["S"], self.totals["I"], self.mu if mu is None else float(mu))
+        return degenerate_mu(self.totals["S"], self.totals["I"], self.mu if mu is None else float(mu))
 
     def expected(self, mu: float) -> float:
         """Total ``N(mu)`` in the histogram range."""
-        return mu * self.totals["S"] + np.sqrt(mu) * self.totals["I"] + self.totals["B"]
+        return combine(mu, self.totals["S"], self.totals["I"], self.totals["B"])
 
     def summary(self, mu: float | None = None) -> str:
         """One line: N(mu), its components and the partner."""
@@ -526,14 +527,14 @@ def plot_degeneracy(comparisons: Mapping[str, Comparison], fig: Figure | None = 
 
 
 def plot_iz_curves(
-    results: Mapping[str, sens.ThresholdScan] | Sequence[Any],
+    results: Mapping[str, ThresholdScan] | Sequence[Any],
     *,
     no_cut: float | None = None,
     ax: Axes | None = None,
 ) -> Figure:
     """iZ versus the score threshold with its MC error band; the best point of each curve in the legend.
 
-    ``results``: label -> :class:`~hepnb.metrics.sensitivity.ThresholdScan`, or objects with ``.scan`` and
+    ``results``: label -> :class:`~hepnb.metrics.thresholds.ThresholdScan`, or objects with ``.scan`` and
     ``.label`` (:class:`hepnb.offshell.strategies.StrategyResult`). ``no_cut``: iZ without a threshold (a line).
     """
     if isinstance(results, Mapping):
@@ -543,7 +544,7 @@ def plot_iz_curves(
     if not curves:
         raise InputError("plot_iz_curves needs at least one scan")
     for label, scan in curves.items():
-        if not isinstance(scan, sens.ThresholdScan) or scan.metric not in ("iz", "iz_asymptotic"):
+        if not isinstance(scan, ThresholdScan) or scan.metric not in ("iz", "iz_asymptotic"):
             raise InputError(f"{label}: expected a ThresholdScan of metric 'iz', got {type(scan).__name__}")
     if ax is None:
         fig, ax = plt.subplots(figsize=(8, 5.5))

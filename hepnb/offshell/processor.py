@@ -28,6 +28,7 @@ from hepnb.errors import InputError
 from hepnb.io import atomic_write
 from hepnb.offshell import events as ev
 from hepnb.offshell.histograms import BinSpec, empty_histogram, fill_histogram
+from hepnb.stats.constants import THESIS_LUMI
 
 __all__ = ["OffshellProcessor", "write_manifest", "run_processor", "local_client"]
 
@@ -147,7 +148,7 @@ def run_processor(
     *,
     detector: str = "atlas",
     preset: str | None = "thesis-ch6",
-    lumi: float = 36.1,
+    lumi: float = THESIS_LUMI,
     chunk_size: int = ev.DEFAULT_CHUNK_SIZE,
     executor: str = "dask",
     scheduler: str | None = None,

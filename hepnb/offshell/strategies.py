@@ -1,4 +1,4 @@
-"""Chapter 6 classifier strategies for the off-shell VBF H* -> ZZ -> 4l search with interference (spec section 4).
+"""Chapter 6 classifier strategies for the off-shell VBF H* -> ZZ -> 4l search with interference (thesis section 6.6).
 
 With interference the only physical VBF sample is SVI (``w_S + w_I + w_B`` at mu = 1); "signal" events do not
 exist, so a classifier has no natural labels. Chapter 6 of the thesis tried two two-class strategies:
@@ -66,11 +66,14 @@ from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
 
 from hepnb.errors import InputError, as_finite_array
-from hepnb.metrics import sensitivity as sens
+from hepnb.metrics.counting import Yield, asimov_z, iz_asymptotic, iz_from_samples, s_over_sqrt_b
 from hepnb.metrics.importance import PermutationImportance, permutation_importance
+from hepnb.metrics.thresholds import ThresholdScan, best_threshold_significance
+from hepnb.metrics.weighted import effective_sample_size, weighted_auc
 from hepnb.offshell.events import Events
 from hepnb.offshell.features import feature_matrix
 from hepnb.offshell.generator import PROCESSES
+from hepnb.stats.yields import degenerate_mu
 
 __all__ = [
     "APPROACHES",
@@ -171,7 +174,7 @@ class TrainingSet:
         for name in dict.fromkeys(self.component.tolist()):
             mask = self.component == name
             raw = self.raw_weight[mask]
-            neff = sens.effective_sample_size(raw) if np.any(raw != 0) else 0.0
+            neff = effective_sample_size(raw) if np.any(raw != 0) else 0.0
             rows.append({"component": name, "class": int(self.y[mask][0]), "events": int(mask.sum()),
                          "training weight": float(self.weight[mask].sum()), "zero weights": int((raw == 0).sum()),
                          "negative weights": int((raw < 0).sum()), "N_eff (raw)": neff})
@@ -209,12 +212,12 @@ class EvaluationSet:
         """The physical VBF weight at mu = 1 (0 for the backgrounds)."""
         return np.where(self.is_vbf, self.w_S + self.w_I + self.w_B, 0.0)
 
-    def yields(self) -> dict[str, sens.Yield]:
+    def yields(self) -> dict[str, Yield]:
         """S, V, SVI and B2 yields (expected events) with MC errors."""
         vbf = self.is_vbf
         out = {}
         for name, w in (("S", self.w_S[vbf]), ("V", self.w_B[vbf]), ("SVI", self.w_SVI[vbf]), ("B2", self.w_B[~vbf])):
-            out[name] = sens.Yield(float(w.sum()), float(np.sqrt((w**2).sum())), int(len(w)))
+            out[name] = Yield(float(w.sum()), float(np.sqrt((w**2).sum())), int(len(w)))
         return out
 
     def components(self, score: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -740,10 +743,10 @@ def iz_scan(
     thresholds: ArrayLike | None = None,
     min_events: int = 20,
     errors: Literal["correlated", "independent"] = "correlated",
-) -> sens.ThresholdScan:
+) -> ThresholdScan:
     """iZ of the events with ``score > t`` for each threshold t, the best point, and its MC error.
 
-    The values are :func:`hepnb.metrics.sensitivity.best_threshold_significance` (``metric="iz"``) on the S, V, SVI
+    The values are :func:`hepnb.metrics.best_threshold_significance` (``metric="iz"``) on the S, V, SVI
     and B2 components of the evaluation events. ``errors="independent"`` keeps its error, which treats the
     components as independent samples (the thesis's situation); ``"correlated"`` (default) propagates the error
     with the S, V, SVI copies sharing their events: with ``a_i = 2 w_S + w_I`` and ``d_i`` the SM weight,
@@ -768,7 +771,7 @@ def iz_scan(
         raise InputError(f"errors must be 'correlated' or 'independent', got {errors!r}")
     t = DEFAULT_THRESHOLDS if thresholds is None else thresholds
     labels, weights, scores = evaluation.components(score)
-    scan = sens.best_threshold_significance(labels, scores, weights, metric="iz", thresholds=t,
+    scan = best_threshold_significance(labels, scores, weights, metric="iz", thresholds=t,
                                             min_events=min_events, propagation="quadrature")
     if errors == "independent":
         return scan
@@ -823,7 +826,7 @@ class StrategyResult:
     approach: str
     model: str
     weighting: str
-    scan: sens.ThresholdScan
+    scan: ThresholdScan
     auc_physical: float
     auc_task: float
     auc_task_train: float
@@ -857,14 +860,14 @@ def evaluate(
     score = _scores(model, test.X)
     scan = iz_scan(score, test, thresholds=thresholds, min_events=min_events, errors=errors)
     y, w, idx = test.auc_inputs("svi_vs_b2")
-    auc_physical = sens.weighted_auc(y, score[idx], w)
+    auc_physical = weighted_auc(y, score[idx], w)
     y, w, idx = test.auc_inputs(model.approach)
-    auc_task = sens.weighted_auc(y, score[idx], w)
+    auc_task = weighted_auc(y, score[idx], w)
     score_train = _scores(model, train_side.X)
     y, w, idx = train_side.auc_inputs(model.approach)
-    auc_train = sens.weighted_auc(y, score_train[idx], w)
+    auc_train = weighted_auc(y, score_train[idx], w)
     y_all = test.yields()
-    no_cut = sens.iz_from_samples(y_all["S"].value, y_all["SVI"].value, y_all["V"].value, y_all["B2"].value)
+    no_cut = iz_from_samples(y_all["S"].value, y_all["SVI"].value, y_all["V"].value, y_all["B2"].value)
     return StrategyResult(model.approach, model.name, model.weighting, scan, auc_physical, auc_task, auc_train,
                           float(no_cut), score)
 
@@ -885,7 +888,7 @@ def feature_importance(
     min_events: int = 20,
     progress: bool = False,
 ) -> PermutationImportance:
-    """Permutation importance of the features on the evaluation events (spec 3).
+    """Permutation importance of the features on the evaluation events (thesis sections 4.9, 6.6.3).
 
     ``"auc"``: the weighted AUC of the model's own classes (negative-weight safe); ``"iz"``: the best-threshold iZ
     (:func:`iz_metric`), the physically relevant one. Features are shuffled across events.
@@ -894,7 +897,7 @@ def feature_importance(
         y, w, idx = evaluation.auc_inputs(model.approach)
 
         def auc(index: ArrayLike, score: ArrayLike, weights: ArrayLike | None = None) -> float:
-            return sens.weighted_auc(y, np.asarray(score)[idx], w)
+            return weighted_auc(y, np.asarray(score)[idx], w)
 
         auc.__name__ = "weighted_auc"
         func: Callable[..., float] = auc
@@ -934,7 +937,7 @@ def weight_summary(samples: Mapping[str, Events]) -> pd.DataFrame:
         if not isinstance(events, Events):
             raise InputError(f"{name}: expected hepnb.offshell Events, got {type(events).__name__}")
         w = events.weight(1.0)
-        neff = sens.effective_sample_size(w) if np.any(w != 0) else 0.0
+        neff = effective_sample_size(w) if np.any(w != 0) else 0.0
         rows.append({"sample": name, "events": len(w), "yield": float(w.sum()),
                      "zero-weight fraction": float(np.mean(w == 0)), "negative-weight fraction": float(np.mean(w < 0)),
                      "negative yield": float(w[w < 0].sum()), "N_eff": neff, "N_eff / N": neff / max(len(w), 1)})
@@ -993,12 +996,12 @@ def weight_study(
         high = result.score > high_score
         w_b2 = np.where(test.is_vbf, 0.0, test.w_B)
 
-        def frac(mask: np.ndarray) -> float:
+        def frac(mask: np.ndarray, w_b2: np.ndarray = w_b2, high: np.ndarray = high) -> float:
             total = w_b2[mask].sum()
             return float(w_b2[mask & high].sum() / total) if total > 0 else float("nan")
 
         rows.append({"training": label, "weighting": weighting, "B2 training events": int(b2.sum()),
-                     "B2 N_eff": sens.effective_sample_size(used) if np.any(used != 0) else 0.0,
+                     "B2 N_eff": effective_sample_size(used) if np.any(used != 0) else 0.0,
                      "AUC SVI vs B2": result.auc_physical, "best iZ": result.scan.value, "iZ error": result.scan.error,
                      "threshold": result.scan.threshold,
                      f"pocket B2 with score > {high_score:g}": frac(pocket),
@@ -1013,7 +1016,7 @@ def weight_study(
 
 
 def counting_metrics(s: float, v: float, svi: float, b2: float) -> dict[str, float]:
-    """The counting sensitivities of one yield table (spec 1.7 and 2): what s/sqrt(b) claims and what iZ says.
+    """The counting sensitivities of one yield table (thesis 6.6, 4.10): what s/sqrt(b) claims and what iZ says.
 
     Returns ``I = SVI - S - V``, ``mu*`` (the rate partner of mu = 0), ``s/sqrt(b)`` treating S as the signal over
     ``B = V + B2`` (what one would quote ignoring the interference), ``(SVI - V)/sqrt(V + B2)`` (the actual
@@ -1024,14 +1027,14 @@ def counting_metrics(s: float, v: float, svi: float, b2: float) -> dict[str, flo
         as_finite_array(value, label)
     i = svi - s - v
     b = v + b2
-    iz = sens.iz_from_samples(s, svi, v, b2)
+    iz = iz_from_samples(s, svi, v, b2)
     return {
         "S": float(s), "V": float(v), "SVI": float(svi), "B2": float(b2), "I": float(i),
-        "mu*": sens.degenerate_mu(s, i) if s > 0 else float("nan"),
-        "s/sqrt(b) with s = S": float(sens.s_over_sqrt_b(s, b)),
-        "(SVI - V)/sqrt(V + B2)": float(sens.s_over_sqrt_b(svi - v, b)),
-        "Z' with s = S": float(sens.asimov_z(s, b)),
+        "mu*": degenerate_mu(s, i) if s > 0 else float("nan"),
+        "s/sqrt(b) with s = S": float(s_over_sqrt_b(s, b)),
+        "(SVI - V)/sqrt(V + B2)": float(s_over_sqrt_b(svi - v, b)),
+        "Z' with s = S": float(asimov_z(s, b)),
         "iZ": float(iz),
         "sigma_mu": float(1.0 / iz) if iz != 0 else float("inf"),
-        "iZ'": float(sens.iz_asymptotic(svi, v, b2)),
+        "iZ'": float(iz_asymptotic(svi, v, b2)),
     }

@@ -1,19 +1,17 @@
 """Binned likelihood for a signal that interferes with its background: ``N_k(mu) = mu S_k + sqrt(mu) I_k + B_k``.
 
-The histogram baseline of the off-shell study (spec ``../shared/specs/offshell_interference_lfi_aspiration.md``
-sections 5.5, 5.6 and 8): templates S (signal only), I (interference, often negative) and B (everything that does
-not scale with mu) per bin, a Poisson (shape and rate) or multinomial (shape only) likelihood, and a scan of
-``q(mu) = 2 (NLL(mu) - min NLL)`` on a mu grid (the thesis grid is ``kappa in [0, 2]``, 51 points, ``mu = kappa^4``:
-:func:`thesis_mu_grid`), turned into p-values (chi2, 1 dof) and intervals.
+The histogram baseline of the off-shell study (A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL
+tel-03324250, section 7.7): templates S (signal only), I (interference, often negative) and B (everything that
+does not scale with mu) per bin, a Poisson (shape and rate) or multinomial (shape only) likelihood, and a scan of
+``q(mu) = 2 (NLL(mu) - min NLL)`` on a mu grid (the thesis grid, :func:`hepnb.stats.constants.thesis_mu_grid`),
+turned into p-values (chi2, 1 dof) and intervals.
 
-One source of truth: Asimov scans are :func:`hepnb.metrics.sensitivity.asimov_scan`, intervals
-:func:`~hepnb.metrics.sensitivity.confidence_interval`, yields :func:`~hepnb.metrics.sensitivity.expected_yield`.
+Yields come from :func:`hepnb.stats.yields.combine`, Asimov scans without nuisances from
+:func:`hepnb.stats.asymptotic.asimov_scan`, deviances from :func:`hepnb.stats.deviance.poisson_half_deviance`.
 This module adds what those do not cover: arbitrary (observed) data, the minimum over mu, and the profiling of
 one MC-statistics nuisance per bin (pyhf's ``staterror``, Barlow-Beeston lite, solved in closed form).
-:mod:`hepnb.stats.pyhf_bridge` writes the same model as a stock pyhf workspace.
-
-``q`` is computed as a difference of Poisson deviances, ``2 sum_k [nu_k - n_k + n_k ln(n_k/nu_k)]``, which equals
-``2 (NLL(mu) - NLL(mu_hat))`` without the cancellation of the large ``ln n!`` terms.
+:mod:`hepnb.stats.pyhf_bridge` writes the same model as a stock pyhf workspace; :mod:`hepnb.stats.cls` computes
+CLs and upper limits from it.
 """
 
 from __future__ import annotations
@@ -25,47 +23,27 @@ from typing import Any
 import hist
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize, stats
 from scipy.special import gammaln, xlogy
 
 from hepnb.errors import InputError, as_finite_array, check_same_length
-from hepnb.metrics import sensitivity
-from hepnb.metrics.sensitivity import ConfidenceInterval
+from hepnb.stats.asymptotic import Scan, asimov_scan, refine_minimum
+from hepnb.stats.constants import thesis_mu_grid
+from hepnb.stats.deviance import poisson_half_deviance
+from hepnb.stats.yields import combine, expected_yield
 
-# the Poisson half deviance n ln(n/nu) - n + nu, accurate near n = nu: the same helper asimov_scan uses
-from hepnb.metrics.sensitivity import poisson_half_deviance
-
-__all__ = ["BinnedInterferenceModel", "InterferenceScan", "thesis_mu_grid"]
+__all__ = ["BinnedInterferenceModel", "InterferenceScan"]
 
 _TEMPLATES = ("S", "I", "B")
 
 
-def thesis_mu_grid(n_points: int = 51, kappa_max: float = 2.0) -> np.ndarray:
-    """The thesis scan grid: ``kappa = linspace(0, kappa_max, n_points)``, ``mu = kappa^4`` (spec 5.5).
-
-    The default gives 51 points in ``mu in [0, 16]``, dense near 0 where the sqrt(mu) term changes fastest.
-
-    Parameters
-    ----------
-    n_points
-        Number of grid points (>= 2).
-    kappa_max
-        Largest coupling modifier kappa (> 0); ``mu_max = kappa_max^4``.
-    """
-    if int(n_points) != n_points or n_points < 2:
-        raise InputError(f"n_points must be an integer >= 2, got {n_points}")
-    if not np.isfinite(kappa_max) or kappa_max <= 0:
-        raise InputError(f"kappa_max must be finite and > 0, got {kappa_max}")
-    return np.linspace(0.0, float(kappa_max), int(n_points)) ** 4
-
-
 @dataclass(frozen=True, eq=False)
-class InterferenceScan:
+class InterferenceScan(Scan):
     """``q(mu) = 2 (NLL(mu) - min NLL)`` on a grid of mu, for Asimov or observed data.
 
     ``mu_hat`` is the best fit in the scanned range (where ``q = 0``), ``mu_true`` the signal strength of the
     Asimov data (None for observed data). ``twice_nll`` is ``2 NLL(mu)`` up to a constant (numpy: minus the
-    saturated model; pyhf: the full ``-2 logpdf``), ``method`` says what computed it (``"numpy"`` here, ``"pyhf"`` in :mod:`hepnb.stats.pyhf_bridge`).
+    saturated model; pyhf: the full ``-2 logpdf``), ``method`` says what computed it (``"numpy"`` here, ``"pyhf"``
+    in :mod:`hepnb.stats.pyhf_bridge`). ``z``, ``p_value`` and ``interval(cl)`` come from :class:`Scan`.
     """
 
     mu: np.ndarray
@@ -77,20 +55,6 @@ class InterferenceScan:
     include_rate: bool
     profile_mc_stat: bool
     method: str
-
-    @property
-    def z(self) -> np.ndarray:
-        """``sqrt(q)``: the significance with which each mu is rejected."""
-        return np.sqrt(self.q)
-
-    @property
-    def p_value(self) -> np.ndarray:
-        """``chi2.sf(q, 1)``: asymptotic p-value of each mu (Wilks, one parameter; spec 5.5)."""
-        return stats.chi2.sf(self.q, 1)
-
-    def interval(self, cl: float = 0.6827) -> ConfidenceInterval:
-        """Region ``q(mu) <= chi2.ppf(cl, 1)`` (0.6827: q <= 1; 0.95: q <= 3.84), possibly split in two."""
-        return sensitivity.confidence_interval(self.mu, self.q, cl=cl, subtract_minimum=False)
 
 
 def _template(values: ArrayLike, name: str) -> np.ndarray:
@@ -310,7 +274,7 @@ class BinnedInterferenceModel:
     def expected(self, mu: float) -> np.ndarray:
         """``N_k(mu) = mu S_k + sqrt(mu) I_k + B_k`` (template shape); a clear error if a bin is not > 0."""
         self.check_positive([mu])
-        return np.asarray(sensitivity.expected_yield(self.s, self.i, self.b, float(mu)), dtype=float)
+        return np.asarray(expected_yield(self.s, self.i, self.b, float(mu)), dtype=float)
 
     def asimov_data(self, mu_true: float = 1.0) -> np.ndarray:
         """Asimov data: the expected yields at ``mu_true`` (non-integer counts)."""
@@ -368,7 +332,7 @@ class BinnedInterferenceModel:
         candidates.append(np.where(inside, r_vertex, r_lo))  # each bin's own vertex, where inside the range
         worst_value, worst_bin, worst_mu = np.inf, -1, 0.0
         for r in candidates:
-            total = r**2 * s + r * i + b
+            total = combine(r, s, i, b, param="sqrt_mu")
             k = int(np.argmin(total))
             if total[k] < worst_value:
                 worst_value, worst_bin, worst_mu = float(total[k]), k, float(r[k] ** 2)
@@ -444,7 +408,7 @@ class BinnedInterferenceModel:
 
     def _deviance(self, mu: float, n: np.ndarray, include_rate: bool, profile_mc_stat: bool) -> float:
         """``2 (NLL(mu) - NLL(saturated))``: the Poisson/multinomial deviance, accurate near the minimum."""
-        nu = np.asarray(sensitivity.expected_yield(self.s, self.i, self.b, float(mu)), dtype=float).ravel()
+        nu = np.asarray(expected_yield(self.s, self.i, self.b, float(mu)), dtype=float).ravel()
         extra = 0.0
         if profile_mc_stat:
             gamma, sigma = self._profiled_gamma(nu, n)
@@ -487,7 +451,7 @@ class BinnedInterferenceModel:
 
         The minimum is taken over the scanned range ``[min mu, max mu]`` (grid, then refined in ``sqrt(mu)``
         between the neighbours of the best grid point), where positivity of every bin is checked. Asimov scans
-        without nuisances are :func:`hepnb.metrics.sensitivity.asimov_scan`.
+        without nuisances are :func:`hepnb.stats.asymptotic.asimov_scan`.
 
         Parameters
         ----------
@@ -514,11 +478,11 @@ class BinnedInterferenceModel:
         else:
             n = self._data(data).ravel()
         if asimov and not profile_mc_stat:
-            raw = sensitivity.asimov_scan(mu, self.s.ravel(), self.i.ravel(), self.b.ravel(),
-                                          mu_true=float(mu_true), shape_only=not include_rate).q
+            raw = asimov_scan(mu, self.s.ravel(), self.i.ravel(), self.b.ravel(),
+                              mu_true=float(mu_true), shape_only=not include_rate).q
         else:
             raw = np.array([self._deviance(float(m), n, include_rate, profile_mc_stat) for m in mu])
-        mu_hat, minimum = _refine_minimum(
+        mu_hat, minimum = refine_minimum(
             mu, raw, lambda m: self._deviance(m, n, include_rate, profile_mc_stat)
         )
         if asimov and not profile_mc_stat and mu[0] <= mu_true <= mu[-1]:
@@ -529,17 +493,3 @@ class BinnedInterferenceModel:
             bool(include_rate), bool(profile_mc_stat), "numpy",
         )
 
-
-def _refine_minimum(mu: np.ndarray, values: np.ndarray, function: Any) -> tuple[float, float]:
-    """Minimum of ``function(mu)`` over ``[mu[0], mu[-1]]``: best grid point, refined in ``sqrt(mu)`` nearby."""
-    k = int(np.argmin(values))
-    best_mu, best = float(mu[k]), float(values[k])
-    lo, hi = np.sqrt(mu[max(k - 1, 0)]), np.sqrt(mu[min(k + 1, len(mu) - 1)])
-    if hi > lo:
-        result = optimize.minimize_scalar(
-            lambda r: function(float(r) ** 2), bounds=(lo, hi), method="bounded",
-            options={"xatol": 1e-10 * max(hi, 1.0)},
-        )
-        if result.fun < best:
-            best_mu, best = float(result.x) ** 2, float(result.fun)
-    return best_mu, best

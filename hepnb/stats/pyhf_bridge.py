@@ -2,7 +2,8 @@
 
 pyhf has no sqrt(mu) modifier (custom modifiers are unreleased, pyhf PR #1991), and attaching the same normfactor
 twice to one sample is silently collapsed into one (pyhf issue #2059). So the workspace has three samples with
-separate normfactors (spec section 8, "Histogram baseline")::
+separate normfactors (the histogram baseline of A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL
+tel-03324250, section 7.7)::
 
     S: normfactor "mu_S"        I: normfactor "sqrt_mu_I"        B: no normfactor
 
@@ -29,12 +30,9 @@ from numpy.typing import ArrayLike
 
 from hepnb.errors import InputError, as_finite_array
 from hepnb.io import write_json
-from hepnb.stats.interference import (
-    BinnedInterferenceModel,
-    InterferenceScan,
-    _refine_minimum,
-    thesis_mu_grid,
-)
+from hepnb.stats.asymptotic import refine_minimum
+from hepnb.stats.constants import thesis_mu_grid
+from hepnb.stats.interference import BinnedInterferenceModel, InterferenceScan
 
 __all__ = [
     "MU_S",
@@ -190,7 +188,7 @@ def pyhf_scan(
     model
         The binned templates.
     mu_grid
-        Increasing grid of mu >= 0; default :func:`~hepnb.stats.interference.thesis_mu_grid`.
+        Increasing grid of mu >= 0; default :func:`~hepnb.stats.constants.thesis_mu_grid`.
     data
         Observed counts per bin; None for Asimov data at ``mu_true``.
     mu_true
@@ -235,7 +233,7 @@ def pyhf_scan(
         return value
 
     raw = np.array([twice_nll(float(m)) for m in mu])
-    mu_hat, minimum = _refine_minimum(mu, raw, twice_nll)
+    mu_hat, minimum = refine_minimum(mu, raw, twice_nll)
     q = np.maximum(raw - minimum, 0.0)
     return InterferenceScan(
         mu, q, raw, float(mu_hat), float(mu_true) if data is None else None,

@@ -23,7 +23,7 @@ MetricsFunction = Callable[[L.LightningModule, int], Mapping[str, float]]
 
 def _rng_state() -> dict[str, Any]:
     """The random-number state as tensors and plain values, so that the checkpoint loads with weights_only."""
-    name, keys, position, has_gauss, gauss = np.random.get_state()
+    name, keys, position, has_gauss, gauss = np.random.get_state()  # noqa: NPY002 (the global state to restore)
     return {"torch": torch.get_rng_state(), "numpy": [name, keys.tolist(), position, has_gauss, gauss],
             "python": random.getstate()}
 
@@ -31,7 +31,7 @@ def _rng_state() -> dict[str, Any]:
 def _set_rng_state(state: Mapping[str, Any]) -> None:
     name, keys, position, has_gauss, gauss = state["numpy"]  # older checkpoints hold ``keys`` as an array
     torch.set_rng_state(state["torch"])
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), position, has_gauss, gauss))
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), position, has_gauss, gauss))  # noqa: NPY002
     random.setstate(state["python"])
 
 

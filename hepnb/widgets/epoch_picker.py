@@ -292,7 +292,7 @@ class EpochPicker:
         """Metric curves against epoch; checkpoints marked, the selected epoch as a vertical line."""
         metrics = list(self.weights)
         if fig is None:
-            fig = plt.figure(figsize=(3.6 * len(metrics), 3.2))
+            fig = plt.figure(figsize=(3.6 * len(metrics), 3.2), layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(metrics)))
         for ax, metric in zip(axes, metrics):
             ax.plot(self._history.index, self._history[metric], color="C0", lw=1)
@@ -302,7 +302,6 @@ class EpochPicker:
             ax.set_xlabel("Epoch")
             ax.set_title(f"{metric} ({'higher' if metric in self.higher_is_better else 'lower'} is better)",
                          fontsize="small")
-        fig.tight_layout()
         return fig
 
     def widget(self) -> widgets.Widget:

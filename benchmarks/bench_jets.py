@@ -1,0 +1,89 @@
+"""Study 5's targets side by side, in one run: the better jet GAN against the real-vs-real floor, and generation
+speed against Pythia 8 + FastJet per CPU core.
+
+For each class, every model is evaluated at the epoch the notebook's picker chose (its manifest in
+``build/05_jet_generation``, else the automatic weighted-rank rule), on all the held-out jets of its training:
+half are the reference, half the real-vs-real floor, and the model generates as many jets. Printed ratios:
+
+- FPD / real-vs-real FPD (target <= 3; MPGAN on gluon jets: 3.8, arXiv:2211.10295 table 3) and
+  W1M / real-vs-real W1M (target <= 1.5; MPGAN: 1.9) for the better model (smaller FPD). The floor is its value,
+  or its error when it is consistent with zero (FPD's often is);
+- the models' jets per second on one thread (batch 1 and 10,000) over Pythia 8 + FastJet's per core
+  (target >= 100 at the large batch).
+
+    .venv/bin/python benchmarks/bench_jets.py [--archives data/jets/archives] [--data data/jets] [--pythia-jets 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = {"SetGAN": "setgan", "EPiC-GAN": "epic"}
+TARGETS = {"FPD": 3.0, "W1M": 1.5, "speed": 100.0}
+
+
+def chosen_epoch(archive: Path, cls: str) -> int:
+    from hepnb.jets.epoch_metrics import DEFAULT_WEIGHTS
+    from hepnb.training import EpochArchive
+    from hepnb.widgets import EpochPicker
+
+    manifest = ROOT / "build" / "05_jet_generation" / f"choice_{cls}_{archive.name}.json"
+    return EpochPicker(EpochArchive(archive), weights=DEFAULT_WEIGHTS, manifest=manifest).epoch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archives", type=Path, default=ROOT / "data" / "jets" / "archives")
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "jets", help="holds jetnet_top, jetnet_qcd")
+    parser.add_argument("--classes", nargs="+", default=["top", "qcd"])
+    parser.add_argument("--pythia-jets", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    from hepnb.jets import evaluation
+
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", message="Found keys that are in the model state dict but not in the checkpoint")
+    settings = evaluation.MetricSettings(metrics=("W1M", "FPD"))
+    speeds = []
+    print(f"{'class':5} {'model':9} {'epoch':>5} {'jets':>5} {'W1M/floor':>10} {'FPD/floor':>10}")
+    for cls in args.classes:
+        archives = {name: args.archives / f"{key}_{cls}" for name, key in MODELS.items()}
+        setups = [evaluation.training_setup(path) for path in archives.values()]
+        held_out = evaluation.held_out_jets(args.data / f"jetnet_{cls}", setups)
+        reference, floor_jets = evaluation.split_reference(held_out, seed=0)
+        floor = evaluation.compare(reference, floor_jets, "real vs real", settings)
+        ratios = {}
+        for name, path in archives.items():
+            epoch = chosen_epoch(path, cls)
+            model = evaluation.load_generator(path, epoch)
+            row = evaluation.compare(reference, evaluation.sample_jets(model, len(reference), seed=args.seed), name,
+                                     settings)
+            ratios[name] = {m: row[m].value / max(floor[m].value, floor[m].error) for m in ("W1M", "FPD")}
+            print(f"{cls:5} {name:9} {epoch:5d} {len(reference):5d} {ratios[name]['W1M']:10.2f} "
+                  f"{ratios[name]['FPD']:10.2f}")
+            if cls == args.classes[0]:
+                speeds += evaluation.model_speed(model, name, (1, 10_000), threads=1, seed=args.seed)
+        best = min(ratios, key=lambda name: ratios[name]["FPD"])
+        for metric in ("FPD", "W1M"):
+            verdict = "meets" if ratios[best][metric] <= TARGETS[metric] else "misses"
+            print(f"  {cls}: better model {best}: {metric} / real-vs-real = {ratios[best][metric]:.2f} "
+                  f"({verdict} the target <= {TARGETS[metric]:g})")
+        speeds.append(evaluation.pythia_speed(args.pythia_jets, jet_class=cls))
+    table = evaluation.speed_table(speeds)
+    print()
+    print(table.round(1).to_string())
+    fastest = table[[b != "-" for _, b in table.index]]["x Pythia+FastJet"].max()
+    verdict = "meets" if fastest >= TARGETS["speed"] else "misses"
+    print(f"fastest model / Pythia 8 + FastJet per core: {fastest:.0f}x ({verdict} the target >= "
+          f"{TARGETS['speed']:g}x)")
+
+
+if __name__ == "__main__":
+    main()
