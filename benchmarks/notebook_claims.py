@@ -32,6 +32,7 @@ SEED_PARAMETER = {
     "02_interference_metrics": "SEED",
     "03_likelihood_free_inference": "SEED",
     "04_aspiration_decorrelation": "SEED",
+    "05_jet_generation": "GEN_SEED",
 }
 READ_CLAIMS = "import json as _json\nprint(_json.dumps({k: float(v) for k, v in claims.items()}))"
 
