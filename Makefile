@@ -47,6 +47,8 @@ test-browser: venv
 # ruff over the package, the tests and the benchmarks (rules in pyproject.toml; tests/test_lint.py runs it too)
 lint: venv
 	$(BIN)/ruff check hepnb tests benchmarks
+	$(BIN)/ruff format --check hepnb tests benchmarks
+	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
 
 # JupyterLab on notebooks/, reachable from this machine only (127.0.0.1), behind a fresh random token that is
 # printed here and handed over in JUPYTER_TOKEN (kept out of the process list). port_retries=0: if LAB_PORT is
@@ -71,7 +73,7 @@ lock:
 
 # Remove outputs and execution counts from the notebooks before committing.
 strip: venv
-	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+	$(BIN)/nbstripout --keep-id notebooks/*.ipynb
 
 clean:
 	rm -rf build .pytest_cache

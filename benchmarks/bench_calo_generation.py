@@ -36,20 +36,26 @@ def main() -> None:
     large = 1_000 if args.quick else 10_000
     model, what = load_generator(args.archive, args.epoch)
     print(f"GAN: {what}; {args.threads} thread(s), 65.5 GeV photons, each generator in a fresh process")
-    gan = {r.batch_size: r for r in gan_speed(model, (1, large), n_single=50 if args.quick else 200,
-                                              threads=args.threads)}
-    sim = {r.batch_size: r for r in simulator_speed((1, large), n_single=10 if args.quick else 50,
-                                                    threads=args.threads)}
+    gan = {
+        r.batch_size: r for r in gan_speed(model, (1, large), n_single=50 if args.quick else 200, threads=args.threads)
+    }
+    sim = {
+        r.batch_size: r for r in simulator_speed((1, large), n_single=10 if args.quick else 50, threads=args.threads)
+    }
 
     geant4 = QUOTED["geant4_65gev"].value
-    header = (f"{'batch':>7s} {'GAN [showers/s]':>16s} {'simulator [showers/s]':>22s} {'GAN / simulator':>16s} "
-              f"{'GAN peak [MiB]':>15s} {'simulator peak [MiB]':>21s} {'GAN x Geant4':>13s}")
+    header = (
+        f"{'batch':>7s} {'GAN [showers/s]':>16s} {'simulator [showers/s]':>22s} {'GAN / simulator':>16s} "
+        f"{'GAN peak [MiB]':>15s} {'simulator peak [MiB]':>21s} {'GAN x Geant4':>13s}"
+    )
     print(header)
     for batch in (1, large):
         g, s = gan[batch], sim[batch]
-        print(f"{batch:7d} {g.showers_per_second:16.0f} {s.showers_per_second:22.0f} "
-              f"{g.showers_per_second / s.showers_per_second:16.1f} {g.peak_memory_mib:15.0f} "
-              f"{s.peak_memory_mib:21.0f} {g.showers_per_second * geant4:13.0f}")
+        print(
+            f"{batch:7d} {g.showers_per_second:16.0f} {s.showers_per_second:22.0f} "
+            f"{g.showers_per_second / s.showers_per_second:16.1f} {g.peak_memory_mib:15.0f} "
+            f"{s.peak_memory_mib:21.0f} {g.showers_per_second * geant4:13.0f}"
+        )
     print(f"Geant4 reference: {geant4:g} s per 65.5 GeV photon (quoted: {QUOTED['geant4_65gev'].source})")
 
 

@@ -49,16 +49,26 @@ def main() -> None:
     pd.set_option("display.width", 200)
     jets = datasets.jet_dataset(args.top, args.qcd, seed=1, n_max=args.n_jets, jsd_bins=args.jsd_bins)
     start = time.perf_counter()
-    table = scan.lambda_scan(jets, LAMBDAS, list(range(1, args.seeds + 1)), args.run_dir, max_epochs=args.epochs,
-                             batch_size=args.batch,
-                             method_options={"aspiration_conditional": ADVERSARY, "pivot": ADVERSARY})
+    table = scan.lambda_scan(
+        jets,
+        LAMBDAS,
+        list(range(1, args.seeds + 1)),
+        args.run_dir,
+        max_epochs=args.epochs,
+        batch_size=args.batch,
+        method_options={"aspiration_conditional": ADVERSARY, "pivot": ADVERSARY},
+    )
     summary = scan.summarise(table)
-    print(f"{len(table)} trainings read or made in {time.perf_counter() - start:.0f} s; {len(jets.train)} training, "
-          f"{len(jets.test)} test jets; 1/JSD50 in {args.jsd_bins} bins")
+    print(
+        f"{len(table)} trainings read or made in {time.perf_counter() - start:.0f} s; {len(jets.train)} training, "
+        f"{len(jets.test)} test jets; 1/JSD50 in {args.jsd_bins} bins"
+    )
     print(summary[["r50", "r50_std", "inv_jsd50", "inv_jsd50_std", "auc", "train_seconds"]].round(3).to_string())
     plain = summary.loc[("plain", 0.0), "r50"]
-    print(f"\nfraction of the plain R50 ({plain:.1f}) kept at 1/JSD50 >= {args.min_inv_jsd:g} (target >= 0.40 for "
-          "the aspiration network; MoDe[0] paper ~0.29 at ~650):")
+    print(
+        f"\nfraction of the plain R50 ({plain:.1f}) kept at 1/JSD50 >= {args.min_inv_jsd:g} (target >= 0.40 for "
+        "the aspiration network; MoDe[0] paper ~0.29 at ~650):"
+    )
     for method in LAMBDAS:
         if method != "plain":
             print(f"  {method:24s} {scan.r50_at(summary, method, args.min_inv_jsd) / plain:6.2f}")
@@ -67,8 +77,10 @@ def main() -> None:
             ratios = scan.front_ratio(summary, method, reference)
             shown = ", ".join(f"{j:.0f}: {r:.2f}" for j, r in zip(ratios["inv_jsd50"], ratios["ratio"]))
             finite = ratios["ratio"][np.isfinite(ratios["ratio"])]
-            print(f"{method} / {reference} R50 along {reference}'s front (1/JSD50: ratio) {shown}; at or above on "
-                  f"{int((finite >= 1).sum())} of {len(ratios)}")
+            print(
+                f"{method} / {reference} R50 along {reference}'s front (1/JSD50: ratio) {shown}; at or above on "
+                f"{int((finite >= 1).sum())} of {len(ratios)}"
+            )
 
 
 if __name__ == "__main__":

@@ -63,26 +63,32 @@ def main() -> None:
         for name, path in archives.items():
             epoch = chosen_epoch(path, cls)
             model = evaluation.load_generator(path, epoch)
-            row = evaluation.compare(reference, evaluation.sample_jets(model, len(reference), seed=args.seed), name,
-                                     settings)
+            row = evaluation.compare(
+                reference, evaluation.sample_jets(model, len(reference), seed=args.seed), name, settings
+            )
             ratios[name] = {m: row[m].value / max(floor[m].value, floor[m].error) for m in ("W1M", "FPD")}
-            print(f"{cls:5} {name:9} {epoch:5d} {len(reference):5d} {ratios[name]['W1M']:10.2f} "
-                  f"{ratios[name]['FPD']:10.2f}")
+            print(
+                f"{cls:5} {name:9} {epoch:5d} {len(reference):5d} {ratios[name]['W1M']:10.2f} "
+                f"{ratios[name]['FPD']:10.2f}"
+            )
             if cls == args.classes[0]:
                 speeds += evaluation.model_speed(model, name, (1, 10_000), threads=1, seed=args.seed)
         best = min(ratios, key=lambda name: ratios[name]["FPD"])
         for metric in ("FPD", "W1M"):
             verdict = "meets" if ratios[best][metric] <= TARGETS[metric] else "misses"
-            print(f"  {cls}: better model {best}: {metric} / real-vs-real = {ratios[best][metric]:.2f} "
-                  f"({verdict} the target <= {TARGETS[metric]:g})")
+            print(
+                f"  {cls}: better model {best}: {metric} / real-vs-real = {ratios[best][metric]:.2f} "
+                f"({verdict} the target <= {TARGETS[metric]:g})"
+            )
         speeds.append(evaluation.pythia_speed(args.pythia_jets, jet_class=cls))
     table = evaluation.speed_table(speeds)
     print()
     print(table.round(1).to_string())
     fastest = table[[b != "-" for _, b in table.index]]["x Pythia+FastJet"].max()
     verdict = "meets" if fastest >= TARGETS["speed"] else "misses"
-    print(f"fastest model / Pythia 8 + FastJet per core: {fastest:.0f}x ({verdict} the target >= "
-          f"{TARGETS['speed']:g}x)")
+    print(
+        f"fastest model / Pythia 8 + FastJet per core: {fastest:.0f}x ({verdict} the target >= {TARGETS['speed']:g}x)"
+    )
 
 
 if __name__ == "__main__":

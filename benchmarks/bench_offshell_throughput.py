@@ -51,15 +51,19 @@ def main() -> None:
     rate_single = args.n / t_single
     rate_cluster = args.n / t_cluster
     cores = os.cpu_count()
-    print(f"machine: {cores} logical cores (os.cpu_count); n = {args.n:,} weighted events, "
-          f"chunk_size = {args.chunk_size:,}, {len(MUS)} mu values x {len(OBSERVABLES)} observables")
+    print(
+        f"machine: {cores} logical cores (os.cpu_count); n = {args.n:,} weighted events, "
+        f"chunk_size = {args.chunk_size:,}, {len(MUS)} mu values x {len(OBSERVABLES)} observables"
+    )
     print(f"{'':28s} {'single process':>16s} {f'dask {args.workers} workers':>16s} {'ratio':>8s}")
     print(f"{'cluster start + warm-up [s]':28s} {'-':>16s} {t_startup:16.2f}")
     print(f"{'wall time [s]':28s} {t_single:16.2f} {t_cluster:16.2f} {t_cluster / t_single:8.2f}")
     print(f"{'events / s':28s} {rate_single:16,.0f} {rate_cluster:16,.0f} {rate_cluster / rate_single:8.2f}")
     per_core_single, per_core_cluster = rate_single, rate_cluster / args.workers
-    print(f"{'events / s / core':28s} {per_core_single:16,.0f} {per_core_cluster:16,.0f} "
-          f"{per_core_cluster / per_core_single:8.2f}")
+    print(
+        f"{'events / s / core':28s} {per_core_single:16,.0f} {per_core_cluster:16,.0f} "
+        f"{per_core_cluster / per_core_single:8.2f}"
+    )
     same = all(
         np.allclose(single["hists"][o].values(flow=True), cluster["hists"][o].values(flow=True), rtol=1e-12, atol=0)
         for o in OBSERVABLES

@@ -45,8 +45,9 @@ def measure(path: Path, seed: int, threads: int, *, fast: bool, timeout: int) ->
         parameters["THREADS"] = threads
     inject_parameters(notebook, parameters, path.name)
     environment = kernel_environment(fast) | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent.resolve())}}
+    )
     code = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
     with client.setup_kernel(env=environment):
         for index in code:
@@ -64,8 +65,9 @@ def measure(path: Path, seed: int, threads: int, *, fast: bool, timeout: int) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path,
-                        default=[Path("notebooks") / f"{name}.ipynb" for name in SEED_PARAMETER])
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, default=[Path("notebooks") / f"{name}.ipynb" for name in SEED_PARAMETER]
+    )
     parser.add_argument("--mode", choices=("fast", "full"), default="fast")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per thread count (the notebook's own first)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -76,8 +78,11 @@ def main() -> None:
     for path in args.notebooks:
         default = nbformat.read(path, as_version=4)
         first = next(c for c in default.cells if c.cell_type == "code").source
-        seed0 = next(int(line.split("=")[1].split("#")[0]) for line in first.splitlines()
-                     if line.startswith(f"{SEED_PARAMETER[path.stem]} ="))
+        seed0 = next(
+            int(line.split("=")[1].split("#")[0])
+            for line in first.splitlines()
+            if line.startswith(f"{SEED_PARAMETER[path.stem]} =")
+        )
         rows = []
         for threads in args.threads:
             for seed in range(seed0, seed0 + args.seeds):
@@ -91,8 +96,10 @@ def main() -> None:
         for name in [k for k in rows[0] if k not in ("seed", "threads", "seconds")]:
             values = [r[name] for r in rows]
             sd = statistics.stdev(values) if len(values) > 1 else 0.0
-            print(f"  {name}: mean {statistics.fmean(values):.4g}, sd {sd:.3g}, min {min(values):.4g}, "
-                  f"max {max(values):.4g}  [{', '.join(f'{v:.4g}' for v in values)}]")
+            print(
+                f"  {name}: mean {statistics.fmean(values):.4g}, sd {sd:.3g}, min {min(values):.4g}, "
+                f"max {max(values):.4g}  [{', '.join(f'{v:.4g}' for v in values)}]"
+            )
 
 
 if __name__ == "__main__":

@@ -14,41 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hepnb.errors import CheckpointError, InputError
+from hepnb.training.command import epoch_list, non_negative_int, positive_int
 
 __all__ = ["build_parser", "epoch_list", "main", "non_negative_int", "positive_int"]
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: a whole number of at least 0 (a seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
-
-
-def epoch_list(text: str) -> list[int]:
-    """argparse type: comma-separated epochs such as ``50,100``."""
-    try:
-        epochs = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of epochs such as 50,100") from None
-    if min(epochs) < 1:
-        raise argparse.ArgumentTypeError(f"epochs count from 1, got {text!r}")
-    return epochs
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -56,9 +24,14 @@ def _run(args: argparse.Namespace) -> int:
 
     notebooks = [Path(p) for p in args.notebooks] or sorted(Path("notebooks").glob("*.ipynb"))
     parameters = {name: parse_parameter(value) for name, value in args.parameters}
-    runs, _ = run_notebooks(notebooks, Path(args.output), fast=args.fast, timeout=args.timeout,
-                            stall_timeout=args.stall_timeout,
-                            parameters=parameters)
+    runs, _ = run_notebooks(
+        notebooks,
+        Path(args.output),
+        fast=args.fast,
+        timeout=args.timeout,
+        stall_timeout=args.stall_timeout,
+        parameters=parameters,
+    )
     return 0 if all(r.ok for r in runs) else 1
 
 
@@ -89,8 +62,15 @@ def _export(args: argparse.Namespace) -> int:
 def _data_jets(args: argparse.Namespace) -> int:
     from hepnb.jets.generate import generate_jets  # Pythia and FastJet load only when jets are generated
 
-    run = generate_jets(args.output, args.jets, preset=args.preset, jet_class=args.jet_class, seed=args.seed,
-                        workers=args.workers, chunk_jets=args.chunk_jets)
+    run = generate_jets(
+        args.output,
+        args.jets,
+        preset=args.preset,
+        jet_class=args.jet_class,
+        seed=args.seed,
+        workers=args.workers,
+        chunk_jets=args.chunk_jets,
+    )
     print(run.summary())
     return 0
 
@@ -108,32 +88,56 @@ def _add_data(commands: argparse._SubParsersAction) -> None:
 
     data = commands.add_parser("data", help="generate a study's dataset (resumable)")
     datasets = data.add_subparsers(dest="dataset", required=True)
-    jets = datasets.add_parser("jets", help="real jets from Pythia 8 + FastJet anti-kT R=0.8 (jet-generation study)",
-                               description="Generate jets into a folder of parquet chunks; run the same command "
-                                           "again to resume a killed run or extend the dataset.")
+    jets = datasets.add_parser(
+        "jets",
+        help="real jets from Pythia 8 + FastJet anti-kT R=0.8 (jet-generation study)",
+        description="Generate jets into a folder of parquet chunks; run the same command "
+        "again to resume a killed run or extend the dataset.",
+    )
     jets.add_argument("--output", required=True, help="dataset folder (created; an existing one is resumed)")
     jets.add_argument("--jets", type=positive_int, required=True, help="number of jets in the dataset")
-    jets.add_argument("--preset", choices=sorted(PRESETS), default="jetnet",
-                      help="jetnet: 13 TeV, ~1 TeV jets, 30 particles; thesis: 14 TeV, 550-650 GeV, 100 particles "
-                           "(default: jetnet)")
-    jets.add_argument("--class", dest="jet_class", choices=JET_CLASSES, default="top",
-                      help="top (truth-matched all-hadronic ttbar), qcd (HardQCD:all), gluon or quark (labelled by "
-                           "the nearest hard parton) (default: top)")
-    jets.add_argument("--seed", type=non_negative_int, default=1, help="the same seed gives the same files "
-                                                                      "(default: 1)")
-    jets.add_argument("--workers", type=positive_int, default=None,
-                      help="processes, one Pythia each (default: all cores)")
-    jets.add_argument("--chunk-jets", type=positive_int, default=1000,
-                      help="jets per chunk file, the unit of resuming (default: 1000; changes the jets a seed gives)")
+    jets.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="jetnet",
+        help="jetnet: 13 TeV, ~1 TeV jets, 30 particles; thesis: 14 TeV, 550-650 GeV, 100 particles (default: jetnet)",
+    )
+    jets.add_argument(
+        "--class",
+        dest="jet_class",
+        choices=JET_CLASSES,
+        default="top",
+        help="top (truth-matched all-hadronic ttbar), qcd (HardQCD:all), gluon or quark (labelled by "
+        "the nearest hard parton) (default: top)",
+    )
+    jets.add_argument(
+        "--seed", type=non_negative_int, default=1, help="the same seed gives the same files (default: 1)"
+    )
+    jets.add_argument(
+        "--workers", type=positive_int, default=None, help="processes, one Pythia each (default: all cores)"
+    )
+    jets.add_argument(
+        "--chunk-jets",
+        type=positive_int,
+        default=1000,
+        help="jets per chunk file, the unit of resuming (default: 1000; changes the jets a seed gives)",
+    )
     jets.set_defaults(handler=_data_jets)
-    subset = datasets.add_parser("subset", help="a jet dataset slimmed for shipping: hardest constituents only, "
-                                                "substructure (tau_N, C2, D2 on all constituents) added",
-                                 description="Copy the first jets of a `hepnb data jets` folder into a new folder, "
-                                             "keeping the hardest constituents and adding the jet substructure.")
+    subset = datasets.add_parser(
+        "subset",
+        help="a jet dataset slimmed for shipping: hardest constituents only, "
+        "substructure (tau_N, C2, D2 on all constituents) added",
+        description="Copy the first jets of a `hepnb data jets` folder into a new folder, "
+        "keeping the hardest constituents and adding the jet substructure.",
+    )
     subset.add_argument("source", help="dataset folder written by `hepnb data jets`")
     subset.add_argument("output", help="new dataset folder (must not exist yet)")
-    subset.add_argument("--constituents", type=positive_int, default=None,
-                        help="constituents kept per jet (default: the preset's, 30 for jetnet)")
+    subset.add_argument(
+        "--constituents",
+        type=positive_int,
+        default=None,
+        help="constituents kept per jet (default: the preset's, 30 for jetnet)",
+    )
     subset.add_argument("--jets", type=positive_int, default=None, help="jets kept (default: all)")
     subset.set_defaults(handler=_data_subset)
 
@@ -144,13 +148,24 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--output", default="build", help="build folder (default: build)")
     run.add_argument("--fast", action="store_true", help="run the kernels with HEPNB_FAST=1: small sizes, every step")
     run.add_argument("--timeout", type=positive_int, default=3600, help="seconds allowed per cell (default: 3600)")
-    run.add_argument("--stall-timeout", type=positive_int, default=600,
-                     help="seconds a cell may wait for its reply while the kernel uses no CPU before the notebook is "
-                          "run again from the start, once (default: 600)")
-    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], dest="parameters",
-                     metavar=("NAME", "VALUE"),
-                     help="set NAME after the cell tagged 'parameters' (repeatable); VALUE is read as a Python "
-                          "literal, else as a string")
+    run.add_argument(
+        "--stall-timeout",
+        type=positive_int,
+        default=600,
+        help="seconds a cell may wait for its reply while the kernel uses no CPU before the notebook is "
+        "run again from the start, once (default: 600)",
+    )
+    run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        dest="parameters",
+        metavar=("NAME", "VALUE"),
+        help="set NAME after the cell tagged 'parameters' (repeatable); VALUE is read as a Python "
+        "literal, else as a string",
+    )
     run.set_defaults(handler=_run)
 
 
@@ -163,8 +178,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     calo = studies.add_parser("calo", help="the calorimeter-shower GAN (study 1)")
     calo_train.add_arguments(calo)
     calo.set_defaults(handler=calo_train.run)
-    jets = studies.add_parser("jets", help="the particle-cloud jet GANs: the thesis's Set-Transformer GAN or EPiC-GAN "
-                                           "(study 5)")
+    jets = studies.add_parser(
+        "jets", help="the particle-cloud jet GANs: the thesis's Set-Transformer GAN or EPiC-GAN (study 5)"
+    )
     jets_train.add_arguments(jets)
     jets.set_defaults(handler=jets_train.run)
 
@@ -175,8 +191,12 @@ def _add_archive(commands: argparse._SubParsersAction) -> None:
     export = archive_commands.add_parser("export", help="write a slim copy for shipping (weights only, fp16)")
     export.add_argument("source", help="archive folder")
     export.add_argument("destination", help="new archive folder")
-    export.add_argument("--keep", action="append", default=[],
-                        help="state-dict prefix to keep, e.g. 'generator.' (repeatable; default: everything)")
+    export.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        help="state-dict prefix to keep, e.g. 'generator.' (repeatable; default: everything)",
+    )
     export.add_argument("--epochs", type=epoch_list, default=None, help="comma-separated epochs (default: all)")
     export.add_argument("--full-precision", action="store_true", help="keep float32 weights")
     export.set_defaults(handler=_export)

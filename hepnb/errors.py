@@ -7,7 +7,12 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "InputError", "CheckpointError", "as_finite_array", "check_same_length", "broadcast_finite", "require_positive",
+    "InputError",
+    "CheckpointError",
+    "as_finite_array",
+    "check_same_length",
+    "broadcast_finite",
+    "require_positive",
 ]
 
 

@@ -39,8 +39,14 @@ from hepnb.errors import InputError
 from hepnb.io import atomic_write
 
 __all__ = [
-    "NotebookRun", "count_figures", "inject_parameters", "kernel_environment", "parse_parameter",
-    "read_notebook", "run_notebooks", "write_report",
+    "NotebookRun",
+    "count_figures",
+    "inject_parameters",
+    "kernel_environment",
+    "parse_parameter",
+    "read_notebook",
+    "run_notebooks",
+    "write_report",
 ]
 
 MEMORY_BUDGET_GIB = 2.0
@@ -208,11 +214,14 @@ def inject_parameters(notebook: NotebookNode, parameters: Mapping[str, object], 
     parameter is not a Python name or is not set in that cell (a typo would otherwise be silently ignored).
     """
     notebook.cells = [c for c in notebook.cells if "injected-parameters" not in c.metadata.get("tags", [])]
-    tagged = [i for i, c in enumerate(notebook.cells)
-              if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    tagged = [
+        i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])
+    ]
     if not tagged:
-        raise InputError(f"{name} has no code cell tagged 'parameters', so -p has nowhere to go: tag the cell "
-                         "that holds the notebook's knobs with 'parameters'")
+        raise InputError(
+            f"{name} has no code cell tagged 'parameters', so -p has nowhere to go: tag the cell "
+            "that holds the notebook's knobs with 'parameters'"
+        )
     bad = [p for p in parameters if not p.isidentifier() or keyword.iskeyword(p)]
     if bad:
         raise InputError(f"parameter names must be Python names, got {bad}")
@@ -246,7 +255,7 @@ def _min_figures(notebook: NotebookNode, path: Path) -> int | None:
     """The notebook's declared ``hepnb.min_figures``, checked."""
     settings = notebook.metadata.get("hepnb", {})
     if not isinstance(settings, Mapping):
-        raise InputError(f"{path}: metadata hepnb must be an object like {{\"min_figures\": 3}}, got {settings!r}")
+        raise InputError(f'{path}: metadata hepnb must be an object like {{"min_figures": 3}}, got {settings!r}')
     value = settings.get("min_figures")
     if value is None:
         return None
@@ -263,8 +272,11 @@ def count_figures(notebook: NotebookNode) -> tuple[int, int]:
     """Image outputs of the code cells, and image outputs stored in widget (``ipywidgets.Output``) state."""
     cells = sum(_images(c.get("outputs", [])) for c in notebook.cells if c.cell_type == "code")
     state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-    widgets = sum(_images(model.get("state", {}).get("outputs", [])) for model in state.values()
-                  if model.get("model_name") == "OutputModel")
+    widgets = sum(
+        _images(model.get("state", {}).get("outputs", []))
+        for model in state.values()
+        if model.get("model_name") == "OutputModel"
+    )
     return cells, widgets
 
 
@@ -277,11 +289,23 @@ def _check_build_folder(build: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
 
 
-def _execute(path: Path, notebook: NotebookNode, build: Path, *, timeout: int, fast: bool,
-             label: str, min_figures: int | None, stall_seconds: float) -> NotebookRun:
+def _execute(
+    path: Path,
+    notebook: NotebookNode,
+    build: Path,
+    *,
+    timeout: int,
+    fast: bool,
+    label: str,
+    min_figures: int | None,
+    stall_seconds: float,
+) -> NotebookRun:
     """Execute ``notebook`` (read from ``path``); save what ran, even after a timeout or a dead kernel."""
-    code = [i for i, c in enumerate(notebook.cells)
-            if c.cell_type == "code" and c.source.strip() and SKIP_TAG not in c.metadata.get("tags", [])]
+    code = [
+        i
+        for i, c in enumerate(notebook.cells)
+        if c.cell_type == "code" and c.source.strip() and SKIP_TAG not in c.metadata.get("tags", [])
+    ]
     position = {cell_index: k for k, cell_index in enumerate(code, 1)}
     current = [0]
     start = time.perf_counter()
@@ -292,13 +316,20 @@ def _execute(path: Path, notebook: NotebookNode, build: Path, *, timeout: int, f
 
     def cell_executed(cell: NotebookNode, cell_index: int, execute_reply: object) -> None:
         watch.cell_in_flight = False
-        print(f"{label} {path.name}: cell {position.get(cell_index, '?')} of {len(code)}, "
-              f"elapsed {time.perf_counter() - start:.0f} s", flush=True)
+        print(
+            f"{label} {path.name}: cell {position.get(cell_index, '?')} of {len(code)}, "
+            f"elapsed {time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
 
     client = NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3", store_widget_state=True,
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        store_widget_state=True,
         resources={"metadata": {"path": str(path.parent.resolve())}},
-        on_cell_execute=cell_started, on_cell_executed=cell_executed,
+        on_cell_execute=cell_started,
+        on_cell_executed=cell_executed,
     )
     status, error = "ok", None
     watch = _KernelWatch(client, stall_seconds=stall_seconds)
@@ -313,8 +344,10 @@ def _execute(path: Path, notebook: NotebookNode, build: Path, *, timeout: int, f
         except DeadKernelError:
             where = f"in cell {current[0]} of {len(code)}" if current[0] else "before the first cell"
             if watch.stalled:
-                status, error = "stalled", (f"no reply {where} while the kernel stayed idle for {stall_seconds:g} s; "
-                                            "the kernel was stopped")
+                status, error = (
+                    "stalled",
+                    (f"no reply {where} while the kernel stayed idle for {stall_seconds:g} s; the kernel was stopped"),
+                )
             else:
                 status, error = "kernel died", f"{where} ({watch.exit_description()})"
     seconds = time.perf_counter() - start
@@ -326,8 +359,18 @@ def _execute(path: Path, notebook: NotebookNode, build: Path, *, timeout: int, f
     with atomic_write(page, "w") as handle:
         handle.write(body)
     figures, widget_figures = count_figures(notebook)
-    return NotebookRun(path.stem, seconds, watch.peak_bytes / 2**30, status, error, executed, page,
-                       figures, widget_figures, min_figures)
+    return NotebookRun(
+        path.stem,
+        seconds,
+        watch.peak_bytes / 2**30,
+        status,
+        error,
+        executed,
+        page,
+        figures,
+        widget_figures,
+        min_figures,
+    )
 
 
 def _figures_cell(run: NotebookRun) -> str:
@@ -353,8 +396,10 @@ def write_report(runs: Sequence[NotebookRun], build: Path) -> Path:
         memory = f"{run.peak_rss_gib:.2f}"
         if run.peak_rss_gib > MEMORY_BUDGET_GIB:
             memory = f"<b class='bad'>{memory} (over the {MEMORY_BUDGET_GIB:g} GiB Binder budget)</b>"
-        rows.append(f"<tr><td>{link}</td><td>{run.seconds:.0f}</td><td>{memory}</td>"
-                    f"<td>{_figures_cell(run)}</td><td>{status}</td></tr>")
+        rows.append(
+            f"<tr><td>{link}</td><td>{run.seconds:.0f}</td><td>{memory}</td>"
+            f"<td>{_figures_cell(run)}</td><td>{status}</td></tr>"
+        )
     total = sum(r.seconds for r in runs)
     failed = sum(not r.ok for r in runs)
     page = (
@@ -374,8 +419,13 @@ def write_report(runs: Sequence[NotebookRun], build: Path) -> Path:
 
 
 def run_notebooks(
-    notebooks: Sequence[Path], build: Path, *, fast: bool = False, timeout: int = 3600,
-    parameters: Mapping[str, object] | None = None, stall_timeout: float = 600.0,
+    notebooks: Sequence[Path],
+    build: Path,
+    *,
+    fast: bool = False,
+    timeout: int = 3600,
+    parameters: Mapping[str, object] | None = None,
+    stall_timeout: float = 600.0,
 ) -> tuple[list[NotebookRun], Path]:
     """Execute ``notebooks`` one after the other into ``build``, printing progress, and write the report.
 
@@ -429,21 +479,38 @@ def run_notebooks(
         else:
             print(f"{label} {path.name} ...", flush=True)
             for attempt in (1, 2):
-                run = _execute(path, copy.deepcopy(notebook), build, timeout=timeout, fast=fast, label=label,
-                               min_figures=min_figures, stall_seconds=stall_timeout)
+                run = _execute(
+                    path,
+                    copy.deepcopy(notebook),
+                    build,
+                    timeout=timeout,
+                    fast=fast,
+                    label=label,
+                    min_figures=min_figures,
+                    stall_seconds=stall_timeout,
+                )
                 if run.status != "stalled" or attempt == 2:
                     break
                 print(f"{label} {path.name}: {run.error}; running it again from the start", flush=True)
         state = "ok" if run.ok else f"FAILED ({run.describe()})"
-        print(f"{label} {path.name}: {state} in {run.seconds:.0f} s, peak memory {run.peak_rss_gib:.2f} GiB, "
-              f"{run.figures} figures", flush=True)
+        print(
+            f"{label} {path.name}: {state} in {run.seconds:.0f} s, peak memory {run.peak_rss_gib:.2f} GiB, "
+            f"{run.figures} figures",
+            flush=True,
+        )
         runs.append(run)
     index = write_report(runs, build)
     failed = sum(not r.ok for r in runs)
     width = max(len(r.name) for r in runs)
-    print(f"Executed {len(runs)} notebooks in {time.perf_counter() - start:.0f} s: {len(runs) - failed} ok, "
-          f"{failed} failed; report: {index}", flush=True)
+    print(
+        f"Executed {len(runs)} notebooks in {time.perf_counter() - start:.0f} s: {len(runs) - failed} ok, "
+        f"{failed} failed; report: {index}",
+        flush=True,
+    )
     for run in runs:
-        print(f"  {run.name:<{width}} {run.seconds:6.0f} s {run.peak_rss_gib:6.2f} GiB {run.figures:3d} figures  "
-              f"{run.describe()}", flush=True)
+        print(
+            f"  {run.name:<{width}} {run.seconds:6.0f} s {run.peak_rss_gib:6.2f} GiB {run.figures:3d} figures  "
+            f"{run.describe()}",
+            flush=True,
+        )
     return runs, index

@@ -71,20 +71,24 @@ def axis_label(quantity: str, unit: str | None = None) -> str:
 
 
 def experiment_label(
-    ax: Axes,
-    text: str = "Simulation",
-    *,
-    lumi: float | None = None,
-    com: float | None = 13,
-    rlabel: str | None = None,
+    ax: Axes, text: str = "Simulation", *, lumi: float | None = None, com: float | None = 13, rlabel: str | None = None
 ) -> None:
     """Write the experiment label (bold 'hepnb' plus ``text``) and, optionally, the luminosity."""
     if isinstance(ax.figure, SubFigure):
         # mplhep sizes its label from the top-level figure, which a subfigure is not: write the same text directly
         ax.text(0.0, 1.01, rf"$\bf{{{EXPERIMENT}}}$ {text}", transform=ax.transAxes, ha="left", va="bottom")
-        right = rlabel if rlabel is not None else ", ".join(
-            part for part in (f"{lumi:g} fb$^{{-1}}$" if lumi is not None else "",
-                              f"$\\sqrt{{s}}$ = {com:g} TeV" if com is not None else "") if part)
+        right = (
+            rlabel
+            if rlabel is not None
+            else ", ".join(
+                part
+                for part in (
+                    f"{lumi:g} fb$^{{-1}}$" if lumi is not None else "",
+                    f"$\\sqrt{{s}}$ = {com:g} TeV" if com is not None else "",
+                )
+                if part
+            )
+        )
         if right:
             ax.text(1.0, 1.01, right, transform=ax.transAxes, ha="right", va="bottom")
         return

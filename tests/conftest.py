@@ -12,10 +12,18 @@ import pytest
 # for its worker processes and deterministic mode sets the cuBLAS workspace; torch's first import sets two of its
 # own and scikit-learn's first import two OpenMP ones (os.environ.setdefault in sklearn/__init__.py). They are
 # restored after each test, not reported.
-LIBRARY_ENVIRONMENT = frozenset({
-    "PYTEST_CURRENT_TEST", "PL_GLOBAL_SEED", "PL_SEED_WORKERS", "CUBLAS_WORKSPACE_CONFIG",
-    "PYTORCH_NVML_BASED_CUDA_CHECK", "TORCHINDUCTOR_CACHE_DIR", "KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK",
-})
+LIBRARY_ENVIRONMENT = frozenset(
+    {
+        "PYTEST_CURRENT_TEST",
+        "PL_GLOBAL_SEED",
+        "PL_SEED_WORKERS",
+        "CUBLAS_WORKSPACE_CONFIG",
+        "PYTORCH_NVML_BASED_CUDA_CHECK",
+        "TORCHINDUCTOR_CACHE_DIR",
+        "KMP_DUPLICATE_LIB_OK",
+        "KMP_INIT_AT_FORK",
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +41,17 @@ def torch_single_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def truth_events():
+    """60,000 off-shell VBF events at truth level (no detector, ch6 preset), seed 2, shared by the LFI tests.
+
+    Read-only: a test that changes events makes its own copy.
+    """
+    from hepnb import offshell
+
+    return offshell.generate(60_000, seed=2, detector="none")
 
 
 def _torch_threads() -> int | None:

@@ -35,8 +35,7 @@ from hepnb.calo.gan import (
 from hepnb.errors import InputError
 
 # Small networks where the test is about wiring, not the thesis shape: they keep the suite fast.
-SMALL = {"latent_dim": 8, "generator_first_width": 16, "generator_width": 16, "generator_depth": 2,
-         "critic_width": 16}
+SMALL = {"latent_dim": 8, "generator_first_width": 16, "generator_width": 16, "generator_depth": 2, "critic_width": 16}
 
 
 def synthetic_showers(n: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -56,14 +55,22 @@ def synthetic_showers(n: int, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def datamodule(n: int = 200, batch_size: int = 10, seed: int = 0) -> CaloDataModule:
-    return CaloDataModule(**synthetic_showers(n, seed), batch_size=batch_size, seed=seed,
-                          energy_unit="GeV", cell_unit="MeV")
+    return CaloDataModule(
+        **synthetic_showers(n, seed), batch_size=batch_size, seed=seed, energy_unit="GeV", cell_unit="MeV"
+    )
 
 
 def trainer(max_epochs: int = 1) -> L.Trainer:
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    return L.Trainer(max_epochs=max_epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                     enable_model_summary=False, accelerator="cpu", deterministic=True)
+    return L.Trainer(
+        max_epochs=max_epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        deterministic=True,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ architecture
@@ -186,13 +193,17 @@ def test_training_is_reproducible_and_checkpoint_rebuilds(tmp_path) -> None:
         model = CaloGAN(preprocessing=dm.preprocessing.to_dict(), **SMALL)
         fit = trainer()
         fit.fit(model, datamodule=dm)
-        outputs.append(model.generate(dm.reference.energy, dm.reference.p, dm.reference.e, dm.reference.deta,
-                                      dm.reference.dphi, seed=5))
+        outputs.append(
+            model.generate(
+                dm.reference.energy, dm.reference.p, dm.reference.e, dm.reference.deta, dm.reference.dphi, seed=5
+            )
+        )
     assert outputs[0].tobytes() == outputs[1].tobytes()
     fit.save_checkpoint(tmp_path / "model.ckpt")
     loaded = CaloGAN.load_from_checkpoint(tmp_path / "model.ckpt", weights_only=True)  # tensors, plain values
-    again = loaded.generate(dm.reference.energy, dm.reference.p, dm.reference.e, dm.reference.deta,
-                            dm.reference.dphi, seed=5)
+    again = loaded.generate(
+        dm.reference.energy, dm.reference.p, dm.reference.e, dm.reference.deta, dm.reference.dphi, seed=5
+    )
     assert again.tobytes() == outputs[1].tobytes()
 
 
@@ -223,8 +234,7 @@ def test_generate_is_deterministic_and_in_physical_units(model: CaloGAN) -> None
     assert ((fractions > 0) & (fractions < 1)).all()
     # the latent vectors are a numpy stream: the first 300 showers get the same ones; the chunk size only changes
     # float32 rounding
-    np.testing.assert_allclose(model.generate(*[a[:300] for a in args], seed=7, batch_size=64), first[:300],
-                               rtol=1e-5)
+    np.testing.assert_allclose(model.generate(*[a[:300] for a in args], seed=7, batch_size=64), first[:300], rtol=1e-5)
     # = the generator's fractions x E_true, on the same first chunk of 8192 showers
     z = torch.as_tensor(np.random.default_rng(7).standard_normal((8192, 300)), dtype=torch.float32)
     c = torch.as_tensor(model.preprocessing.condition(*[a[:8192] for a in args]))
@@ -251,8 +261,13 @@ def test_rebuilt_from_hparams_and_state_dict_generates_identical_output(model: C
     hparams = json.loads(json.dumps(dict(model.hparams)))  # everything is JSON-serialisable
     rebuilt = CaloGAN(**{**hparams, "seed": 99})  # other initial weights, replaced by the state dict
     rebuilt.load_state_dict(model.state_dict())
-    args = (np.array([1.024, 16.384, 262.144]), np.array([0, 1, 3]), np.array([1, 0, 1]),
-            np.array([0.01, -0.002, 0.0]), np.array([0.0, 0.005, -0.01]))
+    args = (
+        np.array([1.024, 16.384, 262.144]),
+        np.array([0, 1, 3]),
+        np.array([1, 0, 1]),
+        np.array([0.01, -0.002, 0.0]),
+        np.array([0.0, 0.005, -0.01]),
+    )
     assert rebuilt.generate(*args, seed=11).tobytes() == model.generate(*args, seed=11).tobytes()
     assert rebuilt.preprocessing == model.preprocessing
 
@@ -293,8 +308,9 @@ def test_condition_vector_columns() -> None:
     assert (c[:, 1:5].sum(1) == 1).all() and (c[:, 5:7].sum(1) == 1).all()
     # the unit of the energy does not change the condition
     same = Preprocessing.from_dict({**pre.to_dict(), "energy_unit": "MeV"})
-    np.testing.assert_allclose(same.condition(train.energy * 1e3, train.p, train.e, train.deta, train.dphi), c,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        same.condition(train.energy * 1e3, train.p, train.e, train.deta, train.dphi), c, atol=1e-6
+    )
     default = Preprocessing.thesis_default()
     np.testing.assert_allclose(default.log_energy_std, np.log(2) * np.sqrt(60 / 9))
     np.testing.assert_allclose(default.log_energy_mean, np.log(16.384))

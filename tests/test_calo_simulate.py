@@ -218,9 +218,27 @@ def test_showers_helpers(showers1: Showers) -> None:
     assert len(joined) == 2 * len(part)
     np.testing.assert_allclose(part.normalised * part.energy[:, None], part.cells, rtol=1e-6)
     with pytest.raises(InputError, match="266"):
-        Showers(**{**{k: getattr(part, k) for k in ("energy", "eta", "phi", "p", "e", "delta_eta", "delta_phi",
-                                                     "impact_eta_index", "impact_phi_index", "half",
-                                                     "layer_energy")}, "cells": np.zeros((len(part), 10))})
+        Showers(
+            **{
+                **{
+                    k: getattr(part, k)
+                    for k in (
+                        "energy",
+                        "eta",
+                        "phi",
+                        "p",
+                        "e",
+                        "delta_eta",
+                        "delta_phi",
+                        "impact_eta_index",
+                        "impact_phi_index",
+                        "half",
+                        "layer_energy",
+                    )
+                },
+                "cells": np.zeros((len(part), 10)),
+            }
+        )
 
 
 def test_bad_arguments_raise_input_error() -> None:

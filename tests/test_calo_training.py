@@ -122,6 +122,7 @@ def test_epochs_done_never_runs_ahead_of_the_history(tmp_path: Path, monkeypatch
             if epoch == 2:  # the training dies while epoch 2 is being recorded
                 raise RuntimeError("killed")
             return physics(model, epoch)
+
         return metrics
 
     monkeypatch.setattr(hepnb.calo.epoch_metrics, "epoch_metrics", dying_metrics)

@@ -44,8 +44,9 @@ def small_gan(energy_unit: str = "MeV", cell_unit: str = "MeV") -> CaloGAN:
 
 def test_training_reference_is_the_data_modules_reference_half(tmp_path: Path) -> None:
     s = standard_dataset(0.02, seed=4)
-    module = CaloDataModule(s.cells, s.energy, s.p, s.e, s.delta_eta, s.delta_phi, seed=4, energy_unit="MeV",
-                            cell_unit="MeV")
+    module = CaloDataModule(
+        s.cells, s.energy, s.p, s.e, s.delta_eta, s.delta_phi, seed=4, energy_unit="MeV", cell_unit="MeV"
+    )
     cache = tmp_path / "reference.npz"
     reference = v.training_reference(0.02, 4, cache=cache)
     for name in ("cells", "energy", "p", "e", "deta", "dphi"):
@@ -71,8 +72,14 @@ def test_check_archive(tmp_path: Path) -> None:
         v.check_archive(tmp_path / "missing", fraction=1.0, seed=1)
     (tmp_path / "index.json").write_text("{}")
     assert "assuming fraction 1 and seed 1" in v.check_archive(tmp_path, fraction=1.0, seed=1)
-    record = {"config": {"fraction": 0.5, "seed": 1, "double_critic": False}, "epochs_done": 3,
-              "training_showers": 100, "wall_seconds": 7200, "hardware": {"cpu": "x86_64"}, "command": "hepnb ..."}
+    record = {
+        "config": {"fraction": 0.5, "seed": 1, "double_critic": False},
+        "epochs_done": 3,
+        "training_showers": 100,
+        "wall_seconds": 7200,
+        "hardware": {"cpu": "x86_64"},
+        "command": "hepnb ...",
+    }
     (tmp_path / "training.json").write_text(json.dumps(record))
     assert "single critic, 3 epochs" in v.check_archive(tmp_path, fraction=0.5, seed=1)
     with pytest.raises(InputError, match="trained with fraction 0.5 and seed 1"):
@@ -95,8 +102,9 @@ def test_generate_like_returns_mev_whatever_the_models_units(showers: ShowerArra
 
 
 def test_shower_variables_are_compute_all_without_aliases(showers: ShowerArrays, variables: pd.DataFrame) -> None:
-    expected = shower_shapes.compute_all(showers.cells, showers.p, showers.e, showers.deta, showers.dphi,
-                                         showers.energy)
+    expected = shower_shapes.compute_all(
+        showers.cells, showers.p, showers.e, showers.deta, showers.dphi, showers.energy
+    )
     assert set(variables.columns) == set(expected) - {"f1", "f3"}
     for name in variables.columns:
         np.testing.assert_array_equal(variables[name].to_numpy(), expected[name])
@@ -207,8 +215,9 @@ def test_resolution_by_epoch_matches_the_ratio_of_each_checkpoint(showers: Showe
     at = showers.energy == 65536.0
     for epoch in (25, 50):
         generated = v.generate_like(archive.load(epoch), showers.subset(at), seed=4)
-        direct = v.resolution_ratio(v.response_resolution(showers.energy[at], {"Reference": showers.cells[at],
-                                                                               "gan": generated}), "gan")
+        direct = v.resolution_ratio(
+            v.response_resolution(showers.energy[at], {"Reference": showers.cells[at], "gan": generated}), "gan"
+        )
         assert table.loc[("gan", epoch), "ratio"] == pytest.approx(direct.value, rel=1e-12)
         assert table.loc[("gan", epoch), "error"] == pytest.approx(direct.error, rel=1e-12)
     assert table.loc[("gan", 25), "ratio"] != table.loc[("gan", 50), "ratio"]

@@ -56,8 +56,14 @@ def test_parser_and_help_do_not_import_torch() -> None:
     assert "--model {setgan,epic}" in result.stdout
 
 
-@pytest.mark.parametrize("error", [InputError("bad input"), CheckpointError("epoch 3 is corrupt"),
-                                   FileNotFoundError(2, "No such file or directory", "nowhere/x")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        InputError("bad input"),
+        CheckpointError("epoch 3 is corrupt"),
+        FileNotFoundError(2, "No such file or directory", "nowhere/x"),
+    ],
+)
 def test_main_turns_errors_into_one_line_and_exit_2(error: Exception, monkeypatch, capsys, tmp_path: Path) -> None:
     def fail(*args: object, **kwargs: object) -> None:
         raise error
@@ -67,24 +73,29 @@ def test_main_turns_errors_into_one_line_and_exit_2(error: Exception, monkeypatc
     assert capsys.readouterr().err == f"hepnb: error: {error}\n"
 
 
-@pytest.mark.parametrize(("option", "value", "message"), [
-    ("--epochs", "-3", "argument --epochs: must be at least 1, got -3"),
-    ("--epochs", "2.5", "argument --epochs: '2.5' is not a whole number"),
-    ("--every", "0", "argument --every: must be at least 1, got 0"),
-    ("--metric-showers", "-5", "argument --metric-showers: must be at least 1, got -5"),
-    ("--threads", "-1", "argument --threads: must be at least 1, got -1"),
-    ("--accelerator", "bogus", "argument --accelerator: invalid choice: 'bogus'"),
-])
-def test_train_calo_refuses_bad_numbers_and_accelerators(option, value, message, tmp_path, capsys,
-                                                          no_simulation) -> None:
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--epochs", "-3", "argument --epochs: must be at least 1, got -3"),
+        ("--epochs", "2.5", "argument --epochs: '2.5' is not a whole number"),
+        ("--every", "0", "argument --every: must be at least 1, got 0"),
+        ("--metric-showers", "-5", "argument --metric-showers: must be at least 1, got -5"),
+        ("--threads", "-1", "argument --threads: must be at least 1, got -1"),
+        ("--accelerator", "bogus", "argument --accelerator: invalid choice: 'bogus'"),
+    ],
+)
+def test_train_calo_refuses_bad_numbers_and_accelerators(
+    option, value, message, tmp_path, capsys, no_simulation
+) -> None:
     err = argparse_error(["train", "calo", "--output", str(tmp_path / "a"), option, value], capsys)
     assert message in err
     assert not (tmp_path / "a").exists()
 
 
 @pytest.mark.parametrize("accelerator", ["gpu", "cuda", "mps"])
-def test_train_calo_refuses_an_accelerator_this_machine_lacks(accelerator, tmp_path, capsys, monkeypatch,
-                                                             no_simulation) -> None:
+def test_train_calo_refuses_an_accelerator_this_machine_lacks(
+    accelerator, tmp_path, capsys, monkeypatch, no_simulation
+) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert main(["train", "calo", "--output", str(tmp_path / "a"), "--accelerator", accelerator]) == 2
@@ -94,13 +105,16 @@ def test_train_calo_refuses_an_accelerator_this_machine_lacks(accelerator, tmp_p
     assert not (tmp_path / "a").exists()
 
 
-@pytest.mark.parametrize(("record", "message"), [
-    ("{garbage", "training.json is not valid JSON"),
-    ("", "training.json is not valid JSON"),
-    ('{"command": "hepnb train calo"}', "is not a record written by hepnb train calo (it has no 'config' object)"),
-    ('[1, 2]', "is not a record written by hepnb train calo"),
-    ('{"config": 5}', "is not a record written by hepnb train calo"),
-])
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ("{garbage", "training.json is not valid JSON"),
+        ("", "training.json is not valid JSON"),
+        ('{"command": "hepnb train calo"}', "is not a record written by hepnb train calo (it has no 'config' object)"),
+        ("[1, 2]", "is not a record written by hepnb train calo"),
+        ('{"config": 5}', "is not a record written by hepnb train calo"),
+    ],
+)
 def test_train_calo_refuses_a_damaged_training_record(record, message, tmp_path, capsys, no_simulation) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "training.json").write_text(record)
@@ -120,7 +134,8 @@ def test_archive_export_refuses_bad_epoch_lists(epochs, tmp_path, capsys) -> Non
     err = argparse_error(["archive", "export", str(tmp_path / "a"), str(tmp_path / "b"), "--epochs", epochs], capsys)
     assert f"argument --epochs: '{epochs}' is not a comma-separated list of epochs such as 50,100" in err
     assert "epochs count from 1" in argparse_error(
-        ["archive", "export", str(tmp_path / "a"), str(tmp_path / "b"), "--epochs", "0,3"], capsys)
+        ["archive", "export", str(tmp_path / "a"), str(tmp_path / "b"), "--epochs", "0,3"], capsys
+    )
 
 
 def test_archive_export_checks_source_and_epochs_before_writing(tmp_path, capsys) -> None:
@@ -146,13 +161,16 @@ def test_archive_export_checks_source_and_epochs_before_writing(tmp_path, capsys
     assert not destination.exists()
 
 
-@pytest.mark.parametrize(("option", "value", "message"), [
-    ("--jets", "0", "argument --jets: must be at least 1, got 0"),
-    ("--seed", "-1", "argument --seed: must be at least 0, got -1"),
-    ("--workers", "two", "argument --workers: 'two' is not a whole number"),
-    ("--class", "bottom", "argument --class: invalid choice: 'bottom'"),
-    ("--preset", "cms", "argument --preset: invalid choice: 'cms'"),
-])
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--jets", "0", "argument --jets: must be at least 1, got 0"),
+        ("--seed", "-1", "argument --seed: must be at least 0, got -1"),
+        ("--workers", "two", "argument --workers: 'two' is not a whole number"),
+        ("--class", "bottom", "argument --class: invalid choice: 'bottom'"),
+        ("--preset", "cms", "argument --preset: invalid choice: 'cms'"),
+    ],
+)
 def test_data_jets_refuses_bad_options_before_any_work(option, value, message, tmp_path, capsys) -> None:
     argv = ["data", "jets", "--output", str(tmp_path / "jets"), "--jets", "10", option, value]
     assert message in argparse_error(argv, capsys)
@@ -163,8 +181,22 @@ def test_data_jets_writes_a_dataset_and_resumes_it(tmp_path, capsys) -> None:
     from hepnb.jets import read_jets
 
     folder = tmp_path / "qcd"
-    argv = ["data", "jets", "--output", str(folder), "--jets", "3", "--preset", "thesis", "--class", "qcd",
-            "--workers", "1", "--seed", "4"]
+    argv = [
+        "data",
+        "jets",
+        "--output",
+        str(folder),
+        "--jets",
+        "3",
+        "--preset",
+        "thesis",
+        "--class",
+        "qcd",
+        "--workers",
+        "1",
+        "--seed",
+        "4",
+    ]
     assert main(argv) == 0
     assert f"{folder}: 3 jets; made 3 (1 chunks, " in capsys.readouterr().out
     sample = read_jets(folder)

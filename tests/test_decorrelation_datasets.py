@@ -71,8 +71,9 @@ def test_offshell_dataset_is_the_thesis_problem(offshell: ds.DecorrelationDatase
 
 def test_offshell_yields_scale_to_the_whole_sample(offshell: ds.DecorrelationDataset) -> None:
     vbf = osh.generate(8_000, 4, "vbf", progress=False)
-    total = sum((s.physical_weights[s.labels == 1] * f).sum()
-                for s, f in zip(offshell.splits().values(), (0.5, 0.2, 0.3)))
+    total = sum(
+        (s.physical_weights[s.labels == 1] * f).sum() for s, f in zip(offshell.splits().values(), (0.5, 0.2, 0.3))
+    )
     assert total == pytest.approx(float(np.sum(vbf.weight(1.0))), rel=1e-9)
 
 
@@ -108,9 +109,15 @@ def _fake_jets(n: int, top: bool, seed: int) -> SimpleNamespace:
     rng = np.random.default_rng(seed)
     mass = rng.normal(172, 15, n) if top else rng.exponential(60, n) + 10
     tau21 = rng.uniform(0.1, 0.9, n)
-    columns = {"pt": rng.uniform(800, 1300, n), "eta": rng.normal(0, 1, n), "mass": mass,
-               "tau21": tau21, "tau32": rng.uniform(0.2, 1, n) - 0.2 * top, "c2": rng.uniform(0, 0.5, n),
-               "d2": rng.uniform(0.5, 4, n)}
+    columns = {
+        "pt": rng.uniform(800, 1300, n),
+        "eta": rng.normal(0, 1, n),
+        "mass": mass,
+        "tau21": tau21,
+        "tau32": rng.uniform(0.2, 1, n) - 0.2 * top,
+        "c2": rng.uniform(0, 0.5, n),
+        "d2": rng.uniform(0.5, 4, n),
+    }
     columns["tau21"][0] = np.nan  # a jet whose substructure is undefined is left out
     return SimpleNamespace(jets=ak.Array(columns))
 

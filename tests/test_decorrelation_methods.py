@@ -152,8 +152,10 @@ def test_mode_loss_gradient_matches_finite_differences() -> None:
         up, down = score.detach().clone(), score.detach().clone()
         up[i] += 1e-7
         down[i] -= 1e-7
-        numeric = (losses.mode_loss(up, mass, w + 0.5, order=1, n_bins=8)
-                   - losses.mode_loss(down, mass, w + 0.5, order=1, n_bins=8)) / 2e-7
+        numeric = (
+            losses.mode_loss(up, mass, w + 0.5, order=1, n_bins=8)
+            - losses.mode_loss(down, mass, w + 0.5, order=1, n_bins=8)
+        ) / 2e-7
         assert float(score.grad[i]) == pytest.approx(float(numeric), rel=1e-5, abs=1e-10)
 
 
@@ -175,8 +177,9 @@ def test_gaussian_mixture_nll_matches_scipy() -> None:
 
 def test_data_module_batches_and_errors() -> None:
     x, y = np.zeros((300, 2)), np.arange(300) % 2
-    data = dc.DecorrelationDataModule(x, y, np.column_stack([np.arange(300), -np.arange(300)]), batch_size=100,
-                                      components=y * 2)
+    data = dc.DecorrelationDataModule(
+        x, y, np.column_stack([np.arange(300), -np.arange(300)]), batch_size=100, components=y * 2
+    )
     batches = list(data.train_dataloader())
     assert len(batches) == 3 and data.n_protected == 2 and data.n_components == 3
     rows = torch.cat([b["m"][:, 0] for b in batches]).long()
@@ -237,15 +240,17 @@ def toy_sets() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     return toy(4000, seed=1), toy(20_000, seed=2)
 
 
-def train(make: Callable[[], dc.Classifier], data: dc.DecorrelationDataModule, folder: Path,
-          **options) -> dc.Classifier:
+def train(
+    make: Callable[[], dc.Classifier], data: dc.DecorrelationDataModule, folder: Path, **options
+) -> dc.Classifier:
     """Train through hepnb.training.fit and reload the last epoch from the archive (hparams round trip)."""
     archive = fit(make, data, folder, max_epochs=EPOCHS, seed=SEED, progress=False, **options)
     return archive.load()
 
 
-def measure(model: dc.Classifier, validation: dict[str, np.ndarray], columns: list[int] | None = None,
-            protected: str = "m") -> dict[str, Any]:
+def measure(
+    model: dc.Classifier, validation: dict[str, np.ndarray], columns: list[int] | None = None, protected: str = "m"
+) -> dict[str, Any]:
     x = validation["x"] if columns is None else validation["x"][:, columns]
     score, y, m = model.predict(x), validation["y"], validation[protected]
     signal, background = y == 1, y == 0
@@ -254,8 +259,11 @@ def measure(model: dc.Classifier, validation: dict[str, np.ndarray], columns: li
         "dcorr_background": metric_dcorr(score[background], m[background], jackknife_groups=0).value,
         "dcorr_signal": metric_dcorr(score[signal], m[signal], jackknife_groups=0).value,
         "signal_flatness": efficiency_thresholds(score, m, y, bins=quantile_edges(m[signal], 5)).flatness(0.8),
-        "background_flatness": efficiency_thresholds(score, m, y, efficiencies=(0.5,), on="background",
-                                                     bins=quantile_edges(m[background], 5)).flatness(0.5).value,
+        "background_flatness": efficiency_thresholds(
+            score, m, y, efficiencies=(0.5,), on="background", bins=quantile_edges(m[background], 5)
+        )
+        .flatness(0.5)
+        .value,
     }
 
 
@@ -287,8 +295,11 @@ METHODS: dict[str, tuple[Callable[[np.ndarray], dc.Classifier], str, float]] = {
     "mode0": (lambda m: dc.ModeClassifier(4, lam=100.0, order=0, n_bins=5), "background_flatness", 0.2),
     "mode1": (lambda m: dc.ModeClassifier(4, lam=100.0, order=1, n_bins=5), "background_flatness", 0.3),
     "pivot_regression": (lambda m: dc.PivotClassifier(4, adversary="regression", lam=10.0), "dcorr_background", 0.5),
-    "pivot_binned": (lambda m: dc.PivotClassifier(4, adversary="binned", lam=1.0,
-                                                  mass_edges=quantile_edges(m, 5)), "dcorr_background", 0.5),
+    "pivot_binned": (
+        lambda m: dc.PivotClassifier(4, adversary="binned", lam=1.0, mass_edges=quantile_edges(m, 5)),
+        "dcorr_background",
+        0.5,
+    ),
     "pivot_mdn": (lambda m: dc.PivotClassifier(4, adversary="mdn", lam=1.0), "dcorr_background", 0.5),
     "aspiration": (lambda m: dc.AspirationNetwork(4), "dcorr_background", 0.5),
 }
@@ -312,8 +323,14 @@ def test_the_adversary_finds_the_dependence_that_the_aspiration_removes(toy_sets
     data = dc.DecorrelationDataModule(train_set["x"], train_set["y"], train_set["m"])
     final = {}
     for name, warmup in (("delayed", EPOCHS), ("active", 0)):
-        archive = fit(lambda warmup=warmup: dc.AspirationNetwork(4, warmup_epochs=warmup), data, tmp_path / name,
-                      max_epochs=EPOCHS, seed=SEED, progress=False)
+        archive = fit(
+            lambda warmup=warmup: dc.AspirationNetwork(4, warmup_epochs=warmup),
+            data,
+            tmp_path / name,
+            max_epochs=EPOCHS,
+            seed=SEED,
+            progress=False,
+        )
         final[name] = float(archive.history["adversary_loss"].iloc[-1])
         if name == "delayed":
             assert measure(archive.load(), validation)["dcorr_background"] > 0.5 * plain["dcorr_background"]
@@ -355,8 +372,9 @@ def test_epoch_metrics_fill_the_archive_history(toy_sets, tmp_path) -> None:
     train_set, validation = toy_sets
     data = dc.DecorrelationDataModule(train_set["x"], train_set["y"], train_set["m"])
     metrics = dc.epoch_metrics(validation["x"], validation["y"], validation["m"], bins=5)
-    archive = fit(lambda: dc.DiscoClassifier(4), data, tmp_path, max_epochs=2, seed=SEED, progress=False,
-                  metrics=metrics)
+    archive = fit(
+        lambda: dc.DiscoClassifier(4), data, tmp_path, max_epochs=2, seed=SEED, progress=False, metrics=metrics
+    )
     history = archive.history
     assert list(history.index) == [1, 2]
     for column in ("flatness_80", "flatness_90", "dcorr_background", "r50", "inv_jsd50", "auc", "penalty"):

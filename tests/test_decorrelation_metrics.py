@@ -247,8 +247,9 @@ def test_thresholds_select_signal_background_or_all_and_skip_sparse_bins() -> No
     score = np.concatenate([np.linspace(0.5, 1.0, 50), np.linspace(0.0, 0.5, 50)])
     mass = np.tile(np.linspace(0.01, 0.99, 50), 2)
     signal = dm.efficiency_thresholds(score, mass, y, efficiencies=(0.5,), bins=(1, 0, 1), min_events=10)
-    background = dm.efficiency_thresholds(score, mass, y, efficiencies=(0.5,), bins=(1, 0, 1), on="background",
-                                          min_events=10)
+    background = dm.efficiency_thresholds(
+        score, mass, y, efficiencies=(0.5,), bins=(1, 0, 1), on="background", min_events=10
+    )
     assert signal.thresholds[0, 0] == pytest.approx(np.linspace(0.5, 1.0, 50)[25])
     assert background.thresholds[0, 0] == pytest.approx(np.linspace(0.0, 0.5, 50)[25])
     sparse = dm.efficiency_thresholds(score, mass, y, bins=[0, 0.1, 1], min_events=10)
@@ -269,8 +270,9 @@ def test_thresholds_honour_negative_weights() -> None:
     # two events at score 0.9 with weights +2 and -1 count as one: 0.9 keeps 1/4 of the weight, 0.5 keeps 3/4
     score = np.array([0.9, 0.9, 0.5, 0.5, 0.1])
     weights = np.array([2.0, -1.0, 1.0, 1.0, 1.0])
-    curves = dm.efficiency_thresholds(score, np.full(5, 0.5), np.ones(5), weights, efficiencies=(0.25, 0.75),
-                                      bins=(1, 0, 1), min_events=1)
+    curves = dm.efficiency_thresholds(
+        score, np.full(5, 0.5), np.ones(5), weights, efficiencies=(0.25, 0.75), bins=(1, 0, 1), min_events=1
+    )
     assert curves.thresholds[:, 0].tolist() == [0.9, 0.5]
 
 
@@ -284,8 +286,9 @@ def test_score_profile_means_errors_and_selection() -> None:
     inside = (y == 1) & (mass < 0.25)
     mean = np.average(score[inside], weights=w[inside])
     n_eff = w[inside].sum() ** 2 / np.sum(w[inside] ** 2)
-    variance = np.sum(w[inside] * (score[inside] - mean) ** 2) / (w[inside].sum() - np.sum(w[inside] ** 2)
-                                                                   / w[inside].sum())
+    variance = np.sum(w[inside] * (score[inside] - mean) ** 2) / (
+        w[inside].sum() - np.sum(w[inside] ** 2) / w[inside].sum()
+    )
     assert profile.mean[0] == pytest.approx(mean)
     assert profile.error[0] == pytest.approx(np.sqrt(variance / n_eff), rel=1e-6)
     everything = dm.score_profile(score, mass, bins=[0, 0.5, 1])
@@ -319,8 +322,11 @@ def test_significance_at_threshold_is_the_core_metric_on_the_passing_events() ->
     result = dm.significance_at_threshold(y, score, w, threshold=0.9)
     passing = score > 0.9
     s, b = w[passing & (y == 1)], w[passing & (y == 0)]
-    expected = significance_with_error("asimov_z", {"signal": s.sum(), "background": b.sum()},
-                                       {"signal": np.sqrt(np.sum(s**2)), "background": np.sqrt(np.sum(b**2))})
+    expected = significance_with_error(
+        "asimov_z",
+        {"signal": s.sum(), "background": b.sum()},
+        {"signal": np.sqrt(np.sum(s**2)), "background": np.sqrt(np.sum(b**2))},
+    )
     assert result.value == pytest.approx(expected.value) and result.error == pytest.approx(expected.error)
     assert result.metric == "asimov_z" and result.yields["signal"] == pytest.approx(s.sum())
 
@@ -338,8 +344,14 @@ def test_compare_importance_shows_the_drop_of_the_protected_variable() -> None:
     def decorrelated(X: np.ndarray) -> np.ndarray:
         return X[:, 0]
 
-    table = dm.compare_importance({"classical": sculpting, "aspiration": decorrelated}, x, y, n_repeats=4,
-                                  seed=1, groups={"x": [0], "mass": [1, 2]})
+    table = dm.compare_importance(
+        {"classical": sculpting, "aspiration": decorrelated},
+        x,
+        y,
+        n_repeats=4,
+        seed=1,
+        groups={"x": [0], "mass": [1, 2]},
+    )
     assert table.loc["mass", ("classical", "importance")] > 10 * table.loc["mass", ("classical", "error")]
     assert table.loc["mass", ("aspiration", "importance")] == 0.0
     assert table[("classical", "importance")].is_monotonic_decreasing

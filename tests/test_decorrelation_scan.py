@@ -22,9 +22,23 @@ def _toy(n: int = 2000, seed: int = 0) -> ds.DecorrelationDataset:
     y = rng.integers(0, 2, n)
     m = np.clip(rng.normal(0.4 + 0.2 * y, 0.15), 0, 1)
     x = np.stack([m + rng.normal(0, 0.05, n), y + rng.normal(0, 1.2, n)], axis=1)
-    return ds._build("toy", x, y, np.ones(n), m[:, None], 100 * m, 1 - y, feature_names=("m", "x"),
-                     protected_names=("m",), component_names=("signal", "background"), mass_label="m",
-                     jsd_bins=20, fractions=(0.5, 0.2, 0.3), seed=seed, meta={"n": n})
+    return ds._build(
+        "toy",
+        x,
+        y,
+        np.ones(n),
+        m[:, None],
+        100 * m,
+        1 - y,
+        feature_names=("m", "x"),
+        protected_names=("m",),
+        component_names=("signal", "background"),
+        mass_label="m",
+        jsd_bins=20,
+        fractions=(0.5, 0.2, 0.3),
+        seed=seed,
+        meta={"n": n},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +52,17 @@ def test_docstring_examples_run() -> None:
 
 
 def test_build_model_gives_each_method_its_module(toy: ds.DecorrelationDataset) -> None:
-    kinds = {"plain": models.Classifier, "pivot": models.PivotClassifier, "pivot_binned": models.PivotClassifier,
-             "pivot_regression": models.PivotClassifier, "aspiration": models.AspirationNetwork,
-             "aspiration_conditional": models.AspirationNetwork, "disco": models.DiscoClassifier,
-             "mode0": models.ModeClassifier, "mode1": models.ModeClassifier}
+    kinds = {
+        "plain": models.Classifier,
+        "pivot": models.PivotClassifier,
+        "pivot_binned": models.PivotClassifier,
+        "pivot_regression": models.PivotClassifier,
+        "aspiration": models.AspirationNetwork,
+        "aspiration_conditional": models.AspirationNetwork,
+        "disco": models.DiscoClassifier,
+        "mode0": models.ModeClassifier,
+        "mode1": models.ModeClassifier,
+    }
     assert set(kinds) == set(scan.METHODS)
     for method, kind in kinds.items():
         model = scan.build_model(method, toy, 2.0)
@@ -59,9 +80,14 @@ def test_build_model_gives_each_method_its_module(toy: ds.DecorrelationDataset) 
 
 
 def test_pick_epoch_rules() -> None:
-    history = pd.DataFrame({"auc": [0.70, 0.90, 0.885, 0.95, 0.80], "flatness_80": [0.0, 0.2, 0.05, 0.3, 0.01],
-                            "flatness_90": [0.0, 0.2, 0.03, 0.3, 0.01]},
-                           index=pd.Index([1, 2, 3, 4, 5], name="epoch"))
+    history = pd.DataFrame(
+        {
+            "auc": [0.70, 0.90, 0.885, 0.95, 0.80],
+            "flatness_80": [0.0, 0.2, 0.05, 0.3, 0.01],
+            "flatness_90": [0.0, 0.2, 0.03, 0.3, 0.01],
+        },
+        index=pd.Index([1, 2, 3, 4, 5], name="epoch"),
+    )
     # the collapsed epochs 1 and 5 are flat but far below the best AUC: not picked
     assert scan.pick_epoch(history, auc_tolerance=0.1) == 3
     assert scan.pick_epoch(history, auc_tolerance=0.01) == 4
@@ -106,8 +132,14 @@ def test_scan_trains_resumes_and_summarises(toy: ds.DecorrelationDataset, tmp_pa
 
 
 def test_pareto_front_and_ratios() -> None:
-    summary = pd.DataFrame({"method": ["a", "a", "a", "b", "b"], "lam": [1.0, 2.0, 3.0, 1.0, 2.0],
-                            "r50": [20.0, 10.0, 4.0, 15.0, 5.0], "inv_jsd50": [5.0, 50.0, 200.0, 8.0, 60.0]})
+    summary = pd.DataFrame(
+        {
+            "method": ["a", "a", "a", "b", "b"],
+            "lam": [1.0, 2.0, 3.0, 1.0, 2.0],
+            "r50": [20.0, 10.0, 4.0, 15.0, 5.0],
+            "inv_jsd50": [5.0, 50.0, 200.0, 8.0, 60.0],
+        }
+    )
     summary = summary.set_index(["method", "lam"])
     front = scan.pareto_front(summary)
     assert front["r50"].tolist() == [20.0, 15.0, 10.0, 5.0, 4.0]
@@ -131,9 +163,16 @@ def test_plots_draw_the_front_and_the_aspired_pairs(toy: ds.DecorrelationDataset
 
     from hepnb.decorrelation import plots
 
-    summary = pd.DataFrame({"method": ["plain", "disco", "disco"], "lam": [0.0, 1.0, 3.0], "r50": [20.0, 8.0, 4.0],
-                            "inv_jsd50": [3.0, 30.0, 90.0], "r50_std": [1.0, 0.5, 0.4],
-                            "inv_jsd50_std": [0.2, 3.0, 9.0]}).set_index(["method", "lam"])
+    summary = pd.DataFrame(
+        {
+            "method": ["plain", "disco", "disco"],
+            "lam": [0.0, 1.0, 3.0],
+            "r50": [20.0, 8.0, 4.0],
+            "inv_jsd50": [3.0, 30.0, 90.0],
+            "r50_std": [1.0, 0.5, 0.4],
+            "inv_jsd50_std": [0.2, 3.0, 9.0],
+        }
+    ).set_index(["method", "lam"])
     ax = plots.plot_front(summary)
     assert len(ax.get_legend().get_texts()) == 2 and ax.get_xscale() == "log"
     score = np.random.default_rng(0).uniform(size=len(toy.test))

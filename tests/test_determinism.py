@@ -38,8 +38,9 @@ def _digest_events(events: Any) -> str:
     import awkward as ak
 
     form, length, buffers = ak.to_buffers(events.array)
-    return _digest(np.frombuffer(form.to_json().encode(), np.uint8), np.array([length]),
-                   *(buffers[k] for k in sorted(buffers)))
+    return _digest(
+        np.frombuffer(form.to_json().encode(), np.uint8), np.array([length]), *(buffers[k] for k in sorted(buffers))
+    )
 
 
 def _digest_fields(obj: Any) -> str:
@@ -58,17 +59,32 @@ def _calo_simulate(seed: int) -> str:
     from hepnb.calo.simulate import simulate
 
     plain = simulate([3, 2], [1024.0, 65536.0], seed=seed, progress=False)
-    messy = simulate(4, [8192.0], seed=seed, noise=True, both_halves=True, dead_cell_rate=0.5,
-                     negative_cell_rate=0.02, clip_negative=False, phi_mismatch=(0.001, -0.002), progress=False)
+    messy = simulate(
+        4,
+        [8192.0],
+        seed=seed,
+        noise=True,
+        both_halves=True,
+        dead_cell_rate=0.5,
+        negative_cell_rate=0.02,
+        clip_negative=False,
+        phi_mismatch=(0.001, -0.002),
+        progress=False,
+    )
     return _digest_fields(plain) + _digest_fields(messy)
 
 
 def _calo_datasets(seed: int) -> str:
     from hepnb.calo.simulate import extrapolation_dataset, interpolation_dataset, standard_dataset
 
-    return "".join(_digest_fields(d(seed=seed, progress=False)) for d in (
-        lambda **k: standard_dataset(0.0005, **k), lambda **k: interpolation_dataset(3, **k),
-        lambda **k: extrapolation_dataset(2, **k)))
+    return "".join(
+        _digest_fields(d(seed=seed, progress=False))
+        for d in (
+            lambda **k: standard_dataset(0.0005, **k),
+            lambda **k: interpolation_dataset(3, **k),
+            lambda **k: extrapolation_dataset(2, **k),
+        )
+    )
 
 
 def _calo_add_noise(seed: int) -> str:
@@ -87,8 +103,9 @@ def _offshell(process: str, detector: str = "atlas", **options: Any) -> Callable
     def run(seed: int) -> str:
         from hepnb import offshell as osh
 
-        return _digest_events(osh.generate(4000, seed, process, detector, preset=None, chunk_size=1500,
-                                           progress=False, **options))
+        return _digest_events(
+            osh.generate(4000, seed, process, detector, preset=None, chunk_size=1500, progress=False, **options)
+        )
 
     return run
 
@@ -109,11 +126,19 @@ def _offshell_unweight_source(seed: int) -> str:
 def _offshell_processor(seed: int) -> str:
     from hepnb import offshell as osh
 
-    out = osh.run_processor({"vbf": 3000, "qqzz": 2000}, seed, [0.0, 1.0, 4.0], {"m4l": (10, 220.0, 1020.0)},
-                            preset="4l", chunk_size=1000, executor="iterative")
+    out = osh.run_processor(
+        {"vbf": 3000, "qqzz": 2000},
+        seed,
+        [0.0, 1.0, 4.0],
+        {"m4l": (10, 220.0, 1020.0)},
+        preset="4l",
+        chunk_size=1000,
+        executor="iterative",
+    )
     h = out["hists"]["m4l"]
-    return _digest(h.values(flow=True), h.variances(flow=True),
-                   np.array([out["n_selected"][p] for p in sorted(out["n_selected"])]))
+    return _digest(
+        h.values(flow=True), h.variances(flow=True), np.array([out["n_selected"][p] for p in sorted(out["n_selected"])])
+    )
 
 
 def _dimuon(seed: int) -> str:
@@ -126,8 +151,14 @@ def _lfi_toy(seed: int) -> str:
     from hepnb.lfi import GaussianToy
 
     toy = GaussianToy()
-    return "".join(_digest_sample(s) for s in (toy.ratio_sample(40, seed, [0.5, 1.0]), toy.local_sample(20, seed),
-                                               toy.density_sample(20, seed, [0.0, 1.0])))
+    return "".join(
+        _digest_sample(s)
+        for s in (
+            toy.ratio_sample(40, seed, [0.5, 1.0]),
+            toy.local_sample(20, seed),
+            toy.density_sample(20, seed, [0.0, 1.0]),
+        )
+    )
 
 
 def _lfi_mining(seed: int) -> str:
@@ -135,11 +166,14 @@ def _lfi_mining(seed: int) -> str:
     from hepnb import offshell as osh
 
     events = osh.generate(20_000, 1, detector="none", preset="thesis-ch7", progress=False)
-    return "".join(_digest_sample(s) for s in (
-        lfi.mine_ratio_sample(events, 60, seed, theta0=[0.5, 1.5]),
-        lfi.mine_local_sample(events, 30, seed),
-        lfi.mine_density_sample(events, 30, seed, thetas=[0.5, 1.5]),
-    ))
+    return "".join(
+        _digest_sample(s)
+        for s in (
+            lfi.mine_ratio_sample(events, 60, seed, theta0=[0.5, 1.5]),
+            lfi.mine_local_sample(events, 30, seed),
+            lfi.mine_density_sample(events, 30, seed, thetas=[0.5, 1.5]),
+        )
+    )
 
 
 def _calo_gan(seed: int) -> str:
@@ -183,8 +217,9 @@ def _worker() -> None:
 def runs() -> list[dict[str, Any]]:
     def run(hash_seed: str) -> dict[str, Any]:
         env = dict(os.environ, PYTHONHASHSEED=hash_seed, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        done = subprocess.run([sys.executable, __file__], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=600)
+        done = subprocess.run(
+            [sys.executable, __file__], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         return json.loads(done.stdout.strip().splitlines()[-1])
 

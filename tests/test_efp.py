@@ -78,8 +78,9 @@ def test_two_particle_jet_by_hand() -> None:
     dot, line = graph(), graph((0, 1))
     double, path = graph((0, 1), (0, 1)), graph((0, 1), (1, 2))
     values = energy_flow_polynomials(jet, graphs=[dot, line, double, path])[0]
-    assert values == pytest.approx([z1 + z2, 2 * z1 * z2 * theta, 2 * z1 * z2 * theta**2,
-                                    z1 * z2 * (z1 + z2) * theta**2], rel=1e-12)
+    assert values == pytest.approx(
+        [z1 + z2, 2 * z1 * z2 * theta, 2 * z1 * z2 * theta**2, z1 * z2 * (z1 + z2) * theta**2], rel=1e-12
+    )
     # beta = 2: the d = 1 EFP is sum_ij z_i z_j theta_ij^2
     beta2 = energy_flow_polynomials(jet, graphs=[line], beta=2.0)[0, 0]
     assert beta2 == pytest.approx(2 * z1 * z2 * theta**2, rel=1e-12)
@@ -129,8 +130,9 @@ def test_energy_degree_and_collinear_safety() -> None:
     scaled[..., 2] *= 3.0
     n = np.array([g.n_vertices for g in graphs])
     np.testing.assert_allclose(energy_flow_polynomials(scaled), values * 3.0**n, rtol=1e-10)
-    np.testing.assert_allclose(energy_flow_polynomials(scaled, normed=True),
-                               energy_flow_polynomials(jets, normed=True), rtol=1e-10)
+    np.testing.assert_allclose(
+        energy_flow_polynomials(scaled, normed=True), energy_flow_polynomials(jets, normed=True), rtol=1e-10
+    )
     # a collinear split of the first particle into 1/4 + 3/4 changes no EFP (and no mass)
     split = np.concatenate([jets, jets[:, :1]], axis=1)
     split[:, 0, 2] *= 0.25
@@ -147,8 +149,9 @@ def test_masked_and_padded_particles_contribute_nothing() -> None:
     # junk particles switched off by the 4th feature, or by an explicit mask, are ignored
     junk = np.concatenate([jets, np.full((6, 2, 3), 0.7)], axis=1)
     mask = np.r_[np.ones(5), np.zeros(2)][None].repeat(6, axis=0)
-    np.testing.assert_allclose(energy_flow_polynomials(np.concatenate([junk, mask[..., None]], axis=-1)), values,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        energy_flow_polynomials(np.concatenate([junk, mask[..., None]], axis=-1)), values, rtol=1e-12
+    )
     np.testing.assert_allclose(energy_flow_polynomials(junk, mask), values, rtol=1e-12)
     np.testing.assert_allclose(energy_flow_polynomials(junk, mask[..., None]), values, rtol=1e-12)
     assert particle_cloud(padded).mask.sum() == 30

@@ -69,8 +69,10 @@ def read_constraints(path: Path) -> dict[str, tuple[str, str]]:
 
 
 # A conda match spec: name, then optionally an operator and a version; anything after (a build string) is refused.
-_CONDA_SPEC = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.\-]*)\s*"
-                         r"(?:(?P<op>==|=|>=|<=|!=|~=|>|<)\s*(?P<version>[^\s=,]+))?(?P<rest>.*)$")
+_CONDA_SPEC = re.compile(
+    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.\-]*)\s*"
+    r"(?:(?P<op>==|=|>=|<=|!=|~=|>|<)\s*(?P<version>[^\s=,]+))?(?P<rest>.*)$"
+)
 
 
 def read_environment(path: Path) -> dict:
@@ -107,12 +109,15 @@ def _check_conda_spec(label: str, spec: str, constraints: dict) -> list[str]:
     if pypi in NOT_IN_CONSTRAINTS:
         return []
     if pypi not in constraints:
-        return [f"{label}: '{conda_name}' is not in constraints.txt; pin it there (pyproject.toml + make lock) or, "
-                f"if its PyPI name differs, map it in CONDA_TO_PYPI of tests/test_environment_files.py"]
+        return [
+            f"{label}: '{conda_name}' is not in constraints.txt; pin it there (pyproject.toml + make lock) or, "
+            f"if its PyPI name differs, map it in CONDA_TO_PYPI of tests/test_environment_files.py"
+        ]
     pinned_name, version = constraints[pypi]
     release = re.match(r"\d+(?:\.\d+)*", version)
     advice = f"constraints.txt has {pinned_name}=={version}; write {conda_name}=" + (
-        ".".join(release[0].split(".")[:2]) if release else version)
+        ".".join(release[0].split(".")[:2]) if release else version
+    )
     op, pin = match["op"], match["version"]
     if op is None:
         return [f"{label}: '{conda_name}' is not pinned; {advice}"]
@@ -159,8 +164,11 @@ def _hepnb_requirements(pyproject: dict) -> list[str]:
                 continue
             for line in inner:
                 dependency = Requirement(line)
-                if dependency.marker is not None and dependency.marker.evaluate({"extra": extra}) \
-                        and not dependency.marker.evaluate({"extra": ""}):
+                if (
+                    dependency.marker is not None
+                    and dependency.marker.evaluate({"extra": extra})
+                    and not dependency.marker.evaluate({"extra": ""})
+                ):
                     names.append(normalise(dependency.name))
     return sorted(set(names))
 
@@ -177,13 +185,18 @@ def environment_problems(root: Path) -> list[str]:
             problems += _check_conda_spec(label, spec, constraints)
         for entry in environment["pip"]:
             problems += _check_pip_entry(label, entry, constraints)
-        python = [spec for spec in environment["conda"] if _CONDA_SPEC.match(spec)
-                  and _CONDA_SPEC.match(spec)["name"] == "python"]
+        python = [
+            spec
+            for spec in environment["conda"]
+            if _CONDA_SPEC.match(spec) and _CONDA_SPEC.match(spec)["name"] == "python"
+        ]
         requires_python = SpecifierSet(pyproject["project"].get("requires-python", ""))
-        if len(python) != 1 or _CONDA_SPEC.match(python[0])["version"] is None \
-                or _CONDA_SPEC.match(python[0])["version"].rstrip(".*") not in requires_python:
-            problems.append(f"{label}: needs one 'python=X.Y' within requires-python '{requires_python}', "
-                            f"has {python}")
+        if (
+            len(python) != 1
+            or _CONDA_SPEC.match(python[0])["version"] is None
+            or _CONDA_SPEC.match(python[0])["version"].rstrip(".*") not in requires_python
+        ):
+            problems.append(f"{label}: needs one 'python=X.Y' within requires-python '{requires_python}', has {python}")
         listed = _pinned_names(environment)
         for name in _hepnb_requirements(pyproject):
             if name not in listed:
@@ -192,8 +205,10 @@ def environment_problems(root: Path) -> list[str]:
     conda, binder = environments[CONDA_FILE], environments[BINDER_FILE]
     if conda["channels"] != binder["channels"]:
         problems.append(f"{BINDER_FILE}: channels {binder['channels']} differ from {CONDA_FILE}'s {conda['channels']}")
-    entries = {label: {f"conda:{spec}" for spec in env["conda"]} | {f"pip:{entry}" for entry in env["pip"]}
-               for label, env in environments.items()}
+    entries = {
+        label: {f"conda:{spec}" for spec in env["conda"]} | {f"pip:{entry}" for entry in env["pip"]}
+        for label, env in environments.items()
+    }
     for entry in sorted(entries[CONDA_FILE] - entries[BINDER_FILE] - ONLY_IN_CONDA_FILE):
         problems.append(f"{BINDER_FILE}: lacks '{entry}' of {CONDA_FILE}")
     for entry in sorted(entries[BINDER_FILE] - entries[CONDA_FILE]):
@@ -201,14 +216,18 @@ def environment_problems(root: Path) -> list[str]:
     for entry in sorted(ONLY_IN_CONDA_FILE & entries[BINDER_FILE]):
         problems.append(f"{BINDER_FILE}: lists '{entry}', which binder/postBuild installs instead")
 
-    installs = [line.strip() for line in (root / POSTBUILD).read_text().splitlines()
-                if "pip install" in line and not line.lstrip().startswith("#")]
+    installs = [
+        line.strip()
+        for line in (root / POSTBUILD).read_text().splitlines()
+        if "pip install" in line and not line.lstrip().startswith("#")
+    ]
     readme = (root / "README.md").read_text()
     if len(installs) != 1:
         problems.append(f"{POSTBUILD}: expected one 'pip install' of hepnb, found {installs}")
     elif f"`{installs[0]}`" not in readme:
-        problems.append(f"{POSTBUILD}: installs with '{installs[0]}', which the README's Binder paragraph "
-                        f"does not name")
+        problems.append(
+            f"{POSTBUILD}: installs with '{installs[0]}', which the README's Binder paragraph does not name"
+        )
     elif not installs[0].endswith(" -e ."):
         problems.append(f"{POSTBUILD}: '{installs[0]}' does not install the repository (-e .)")
     return problems
@@ -218,10 +237,19 @@ def test_environment_files_agree_with_the_pins() -> None:
     assert environment_problems(ROOT) == []
 
 
-@pytest.mark.parametrize(("pin", "version", "admits"), [
-    ("2.4", "2.4.6", True), ("2.4.6", "2.4.6", True), ("0.9", "0.9.7.post1", True), ("2026.9", "2026.9.0", True),
-    ("2.4", "2.40.1", False), ("2.3", "2.4.6", False), ("2.4.6", "2.4", False), ("7.2", "7.20.2", False),
-])
+@pytest.mark.parametrize(
+    ("pin", "version", "admits"),
+    [
+        ("2.4", "2.4.6", True),
+        ("2.4.6", "2.4.6", True),
+        ("0.9", "0.9.7.post1", True),
+        ("2026.9", "2026.9.0", True),
+        ("2.4", "2.40.1", False),
+        ("2.3", "2.4.6", False),
+        ("2.4.6", "2.4", False),
+        ("7.2", "7.20.2", False),
+    ],
+)
 def test_conda_pin_matches_whole_version_components(pin: str, version: str, admits: bool) -> None:
     assert version_matches(pin, version) is admits
 
@@ -233,25 +261,38 @@ def _copy_project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize(("path", "old", "new", "expected"), [
-    (CONDA_FILE, "  - numpy=2.4\n", "  - numpy=2.3\n", "'numpy=2.3' does not admit 2.4.6"),
-    (BINDER_FILE, "  - pandas=3.1\n", "  - pandas\n", "'pandas' is not pinned"),
-    (CONDA_FILE, "  - scipy=1.17\n", "  - scipy=1\n", "'scipy=1' pins less than major.minor"),
-    (CONDA_FILE, "  - numpy=2.4\n", "  - numpy=2.4=py311*\n", "cannot read 'numpy=2.4=py311*'"),
-    (CONDA_FILE, "  - tqdm=4.70\n", "  - tqdm==4.70.0\n", "'tqdm==4.70.0' is not 4.70.1"),
-    (CONDA_FILE, "  - psutil=7.2\n", "  - psutil>=7\n", "'psutil>=7' is a range"),
-    (BINDER_FILE, "  - pot=0.9\n", "  - pot=0.8\n", "'pot=0.8' does not admit 0.9.7.post1"),
-    ("constraints.txt", "torch==2.13.0\n", "torch==2.14.0\n", "'pytorch-cpu=2.13' does not admit 2.14.0"),
-    (BINDER_FILE, "fastjet==3.5.2.0", "fastjet==3.5.1", "'fastjet==3.5.1' must be exactly 'fastjet==3.5.2.0'"),
-    (CONDA_FILE, "fastjet==3.5.2.0", "fastjet>=3.5", "'fastjet>=3.5' must be exactly"),
-    (BINDER_FILE, "  - psutil=7.2\n", "  - psutil=7.2\n  - ruamel.yaml=0.18\n", "'ruamel.yaml' is not in constraints"),
-    (BINDER_FILE, "  - ipykernel=7.4\n", "", "lacks 'conda:ipykernel=7.4'"),
-    (CONDA_FILE, "  - nbformat=5.11\n", "", "hepnb needs 'nbformat'"),
-    (BINDER_FILE, "  - bokeh=3.9\n", "", "hepnb needs 'bokeh'"),
-    (BINDER_FILE, "      - fastjet==3.5.2.0\n", "      - fastjet==3.5.2.0\n      - -e .\n", "which binder/postBuild"),
-    (POSTBUILD, "pip install --no-deps -e .", "pip install -e .", "'pip install -e .', which the README"),
-    (CONDA_FILE, "  - python=3.11\n", "  - python=3.9\n", "'python=X.Y' within requires-python"),
-])
+@pytest.mark.parametrize(
+    ("path", "old", "new", "expected"),
+    [
+        (CONDA_FILE, "  - numpy=2.4\n", "  - numpy=2.3\n", "'numpy=2.3' does not admit 2.4.6"),
+        (BINDER_FILE, "  - pandas=3.1\n", "  - pandas\n", "'pandas' is not pinned"),
+        (CONDA_FILE, "  - scipy=1.17\n", "  - scipy=1\n", "'scipy=1' pins less than major.minor"),
+        (CONDA_FILE, "  - numpy=2.4\n", "  - numpy=2.4=py311*\n", "cannot read 'numpy=2.4=py311*'"),
+        (CONDA_FILE, "  - tqdm=4.70\n", "  - tqdm==4.70.0\n", "'tqdm==4.70.0' is not 4.70.1"),
+        (CONDA_FILE, "  - psutil=7.2\n", "  - psutil>=7\n", "'psutil>=7' is a range"),
+        (BINDER_FILE, "  - pot=0.9\n", "  - pot=0.8\n", "'pot=0.8' does not admit 0.9.7.post1"),
+        ("constraints.txt", "torch==2.13.0\n", "torch==2.14.0\n", "'pytorch-cpu=2.13' does not admit 2.14.0"),
+        (BINDER_FILE, "fastjet==3.5.2.0", "fastjet==3.5.1", "'fastjet==3.5.1' must be exactly 'fastjet==3.5.2.0'"),
+        (CONDA_FILE, "fastjet==3.5.2.0", "fastjet>=3.5", "'fastjet>=3.5' must be exactly"),
+        (
+            BINDER_FILE,
+            "  - psutil=7.2\n",
+            "  - psutil=7.2\n  - ruamel.yaml=0.18\n",
+            "'ruamel.yaml' is not in constraints",
+        ),
+        (BINDER_FILE, "  - ipykernel=7.4\n", "", "lacks 'conda:ipykernel=7.4'"),
+        (CONDA_FILE, "  - nbformat=5.11\n", "", "hepnb needs 'nbformat'"),
+        (BINDER_FILE, "  - bokeh=3.9\n", "", "hepnb needs 'bokeh'"),
+        (
+            BINDER_FILE,
+            "      - fastjet==3.5.2.0\n",
+            "      - fastjet==3.5.2.0\n      - -e .\n",
+            "which binder/postBuild",
+        ),
+        (POSTBUILD, "pip install --no-deps -e .", "pip install -e .", "'pip install -e .', which the README"),
+        (CONDA_FILE, "  - python=3.11\n", "  - python=3.9\n", "'python=X.Y' within requires-python"),
+    ],
+)
 def test_checker_reports_a_drift(tmp_path: Path, path: str, old: str, new: str, expected: str) -> None:
     root = _copy_project(tmp_path)
     assert environment_problems(root) == []  # the copy is sound: what follows is the edit's doing
@@ -260,3 +301,27 @@ def test_checker_reports_a_drift(tmp_path: Path, path: str, old: str, new: str, 
     (root / path).write_text(text.replace(old, new, 1))
     problems = environment_problems(root)
     assert any(expected in problem for problem in problems), problems
+
+
+def test_one_version_source() -> None:
+    """The version is written once, in hepnb/__init__.py: pyproject.toml reads it, CITATION.cff repeats it."""
+    import hepnb
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" in project["project"]["dynamic"] and "version" not in project["project"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "hepnb.__version__"}
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["version"] == hepnb.__version__
+
+
+def test_exact_pins_only_in_constraints() -> None:
+    """pyproject.toml states ranges; the exact pins (torch 2.13.0 CPU, pythia8mc 8.317.2) live in constraints.txt."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    requirements = [
+        *project["project"]["dependencies"],
+        *(r for extra in project["project"]["optional-dependencies"].values() for r in extra),
+    ]
+    exact = [r for r in requirements if any(s.operator in ("==", "===") for s in Requirement(r).specifier)]
+    assert exact == [], f"exact pins belong in constraints.txt: {exact}"
+    pins = read_constraints(ROOT / "constraints.txt")
+    assert pins["torch"][1] == "2.13.0" and pins["pythia8mc"][1] == "8.317.2"

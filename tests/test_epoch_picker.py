@@ -24,8 +24,9 @@ HISTORY = pd.DataFrame(
 )
 
 
-def make_archive(path: Path, history: pd.DataFrame = HISTORY, checkpoints: tuple[int, ...] = (1, 2, 3, 4, 5),
-                 training: str = "first") -> EpochArchive:
+def make_archive(
+    path: Path, history: pd.DataFrame = HISTORY, checkpoints: tuple[int, ...] = (1, 2, 3, 4, 5), training: str = "first"
+) -> EpochArchive:
     archive = EpochArchive(path)
     model = DimuonGAN()
     for epoch, row in history.iterrows():
@@ -126,8 +127,13 @@ def test_widget_redraws_follows_weights_and_saves(tmp_path: Path) -> None:
         return [Comparison(rng.normal(size=200), rng.normal(epoch, 1, size=200), bins=(10, -3, 8))]
 
     manifest = tmp_path / "choice.json"
-    picker = EpochPicker(make_archive(tmp_path / "a"), comparisons, weights={"chi2": 1.0, "auc": 0.0},
-                         higher_is_better=["auc"], manifest=manifest)
+    picker = EpochPicker(
+        make_archive(tmp_path / "a"),
+        comparisons,
+        weights={"chi2": 1.0, "auc": 0.0},
+        higher_is_better=["auc"],
+        manifest=manifest,
+    )
     ui = picker.widget()
     slider = find(ui, widgets.SelectionSlider)[0]
     dropdown = find(ui, widgets.Dropdown)[0]

@@ -22,33 +22,36 @@ MUS = np.array([0.0, 1e-4, 0.01, 0.5, 1.0, 4.0, 9.0, 100.0, 1e4])
 # ---------------------------------------------------------------------------------------------------------------
 # offshell model knobs
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("process", "knobs", "message"), [
-    ("vbf", {"rho0": NAN}, "rho0"),
-    ("vbf", {"rho0": 3.0}, "rho0"),
-    ("vbf", {"rho0": -0.1}, "rho0"),
-    ("vbf", {"norm_ll": -1.0}, "norm_ll"),
-    ("vbf", {"norm_tt": INF}, "norm_tt"),
-    ("vbf", {"m4l_min": 3000.0, "m4l_max": 2000.0}, "m4l_min < m4l_max"),
-    ("vbf", {"m4l_min": 150.0}, "m4l_min"),
-    ("vbf", {"m4l_max": 7000.0}, "m4l_max"),
-    ("vbf", {"lambda_rho": 0.0}, "lambda_rho"),
-    ("vbf", {"jet_form_factor": NAN}, "jet_form_factor"),
-    ("vbf", {"w_fraction": 1.5}, "w_fraction"),
-    ("vbf", {"pdf_power": -1.0}, "pdf_power"),
-    ("vbf", {"lumi_slope": -0.01}, "lumi_slope"),
-    ("vbf", {"y_sigma": 0.0}, "y_sigma"),
-    ("vbf", {"radiation_pt_index": 1.0}, "radiation_pt_index"),
-    ("vbf", {"channel_probs": (0.0, 0.0, 0.0, 0.0)}, "positive sum"),
-    ("vbf", {"channel_probs": (-0.5, 0.5, 0.5, 0.5)}, "channel_probs"),
-    ("vbf", {"channel_probs": (0.5, 0.5)}, "four numbers"),
-    ("vbf", {"proposal_power": (1.0, 3.5, 3.5, 3.5)}, "must not be 1"),
-    ("vbf", {"y_sigma": "wide"}, "numeric"),
-    ("qqzz", {"norm": -0.3}, "norm"),
-    ("qqzz", {"angular": "s-channel"}, "angular"),
-    ("ggzz", {"gluon_fraction": NAN}, "gluon_fraction"),
-    ("ggzz", {"proposal_power": 1.0}, "must not be 1"),
-    ("ggzz", {"radiation_mean": -1.0}, "radiation_mean"),
-])
+@pytest.mark.parametrize(
+    ("process", "knobs", "message"),
+    [
+        ("vbf", {"rho0": NAN}, "rho0"),
+        ("vbf", {"rho0": 3.0}, "rho0"),
+        ("vbf", {"rho0": -0.1}, "rho0"),
+        ("vbf", {"norm_ll": -1.0}, "norm_ll"),
+        ("vbf", {"norm_tt": INF}, "norm_tt"),
+        ("vbf", {"m4l_min": 3000.0, "m4l_max": 2000.0}, "m4l_min < m4l_max"),
+        ("vbf", {"m4l_min": 150.0}, "m4l_min"),
+        ("vbf", {"m4l_max": 7000.0}, "m4l_max"),
+        ("vbf", {"lambda_rho": 0.0}, "lambda_rho"),
+        ("vbf", {"jet_form_factor": NAN}, "jet_form_factor"),
+        ("vbf", {"w_fraction": 1.5}, "w_fraction"),
+        ("vbf", {"pdf_power": -1.0}, "pdf_power"),
+        ("vbf", {"lumi_slope": -0.01}, "lumi_slope"),
+        ("vbf", {"y_sigma": 0.0}, "y_sigma"),
+        ("vbf", {"radiation_pt_index": 1.0}, "radiation_pt_index"),
+        ("vbf", {"channel_probs": (0.0, 0.0, 0.0, 0.0)}, "positive sum"),
+        ("vbf", {"channel_probs": (-0.5, 0.5, 0.5, 0.5)}, "channel_probs"),
+        ("vbf", {"channel_probs": (0.5, 0.5)}, "four numbers"),
+        ("vbf", {"proposal_power": (1.0, 3.5, 3.5, 3.5)}, "must not be 1"),
+        ("vbf", {"y_sigma": "wide"}, "numeric"),
+        ("qqzz", {"norm": -0.3}, "norm"),
+        ("qqzz", {"angular": "s-channel"}, "angular"),
+        ("ggzz", {"gluon_fraction": NAN}, "gluon_fraction"),
+        ("ggzz", {"proposal_power": 1.0}, "must not be 1"),
+        ("ggzz", {"radiation_mean": -1.0}, "radiation_mean"),
+    ],
+)
 def test_model_knobs_are_validated(process: str, knobs: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
         osh.generate(1000, seed=1, process=process, model=knobs, progress=False)
@@ -58,9 +61,18 @@ def test_model_dataclasses_validate_on_construction() -> None:
     with pytest.raises(InputError, match="rho0"):
         osh.VBFModel(rho0=NAN)
     with pytest.raises(InputError, match="norm"):
-        osh.BackgroundModel(norm=-1.0, lumi_power=6.0, lumi_slope=0.004, angular="t-channel", y_sigma=1.0,
-                            radiation_mean=1.7, radiation_pt_min=20.0, radiation_pt_index=2.8,
-                            radiation_eta_sigma=1.8, gluon_fraction=0.5)
+        osh.BackgroundModel(
+            norm=-1.0,
+            lumi_power=6.0,
+            lumi_slope=0.004,
+            angular="t-channel",
+            y_sigma=1.0,
+            radiation_mean=1.7,
+            radiation_pt_min=20.0,
+            radiation_pt_index=2.8,
+            radiation_eta_sigma=1.8,
+            gluon_fraction=0.5,
+        )
 
 
 # accepted corners of the knob ranges: the documented invariant mu w_S + sqrt(mu) w_I + w_B >= 0 must hold for each
@@ -88,8 +100,9 @@ def test_channel_probabilities_are_normalised_and_zero_switches_a_channel_off() 
     default = osh.generate(20_000, seed=4, progress=False)
     scaled = osh.generate(20_000, seed=4, model={"channel_probs": (1.0, 1.0, 1.0, 1.0)}, progress=False)
     assert scaled.yields == default.yields  # (1, 1, 1, 1) is (0.25, 0.25, 0.25, 0.25): same events and weights
-    no_ll = osh.generate(20_000, seed=4, detector="none", preset=None, model={"channel_probs": (0.0, 1.0, 1.0, 1.0)},
-                         progress=False)
+    no_ll = osh.generate(
+        20_000, seed=4, detector="none", preset=None, model={"channel_probs": (0.0, 1.0, 1.0, 1.0)}, progress=False
+    )
     assert np.all(np.asarray(no_ll.z.channel) != 0)
     assert no_ll.yields["S"] == 0.0 and no_ll.yields["I"] == 0.0 and no_ll.yields["B"] > 0
 
@@ -114,8 +127,12 @@ def test_unweighted_is_accept_reject_over_the_generated_chunks() -> None:
     w = pool.weight(mu)
     event = np.asarray(pool.array["event"])
     chunk = event // 50_000
-    u = np.concatenate([np.random.default_rng(np.random.SeedSequence([seed, 7919, c])).random(np.sum(chunk == c))
-                        for c in range(n_generated // 50_000)])
+    u = np.concatenate(
+        [
+            np.random.default_rng(np.random.SeedSequence([seed, 7919, c])).random(np.sum(chunk == c))
+            for c in range(n_generated // 50_000)
+        ]
+    )
     accepted = np.flatnonzero(u * w.max() < w)
     np.testing.assert_array_equal(np.asarray(sample.array["event"]), event[accepted[:n]])
     assert np.sum(chunk[accepted] < chunk[accepted[n - 1]]) < n  # it stopped at the first chunk that gave n
@@ -160,8 +177,19 @@ def test_unweight_of_a_source_counts_generated_events() -> None:
         osh.unweighted(1.0, 10 * len(pool), seed=5, source=pool)
 
 
-@pytest.mark.parametrize("arguments", [{"max_generated": 0}, {"max_generated": 2.5}, {"max_generated": True},
-                                       {"seed": -1}, {"seed": 1.5}, {"mu": NAN}, {"n": 0}, {"n": True}])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"max_generated": 0},
+        {"max_generated": 2.5},
+        {"max_generated": True},
+        {"seed": -1},
+        {"seed": 1.5},
+        {"mu": NAN},
+        {"n": 0},
+        {"n": True},
+    ],
+)
 def test_unweighted_arguments(arguments: dict) -> None:
     call = {"mu": 1.0, "n": 10, "seed": 1, **arguments}
     with pytest.raises(InputError):
@@ -175,9 +203,13 @@ def test_read_parquet_refuses_damaged_files(tmp_path) -> None:
     good = osh.write_parquet(osh.generate(5000, seed=1, progress=False), tmp_path / "good.parquet")
     data = good.read_bytes()
     zeroed = bytearray(data)
-    zeroed[len(data) // 2: len(data) // 2 + 256] = bytes(256)
-    damaged = {"truncated": data[: len(data) // 2], "zeroed": bytes(zeroed), "text": b"event,w_S\n1,0.5\n",
-               "empty": b""}
+    zeroed[len(data) // 2 : len(data) // 2 + 256] = bytes(256)
+    damaged = {
+        "truncated": data[: len(data) // 2],
+        "zeroed": bytes(zeroed),
+        "text": b"event,w_S\n1,0.5\n",
+        "empty": b"",
+    }
     for name, content in damaged.items():
         path = tmp_path / f"{name}.parquet"
         path.write_bytes(content)
@@ -189,18 +221,21 @@ def test_read_parquet_refuses_damaged_files(tmp_path) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # calorimeter simulator
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("knobs", "message"), [
-    ({"stochastic": NAN}, "stochastic"),
-    ({"stochastic": -0.1}, "stochastic"),
-    ({"max_spots": NAN}, "max_spots"),
-    ({"max_spots": 2.5}, "max_spots"),
-    ({"max_spots": 10**6}, "max_spots"),
-    ({"moliere_mm": INF}, "moliere_mm"),
-    ({"zero_below_mev": NAN}, "zero_below_mev"),
-    ({"presampler_x0": (NAN, 2.5)}, "presampler_x0"),
-    ({"presampler_x0": (2.0,)}, "presampler_x0"),
-    ({"min_alpha": 0.5}, "min_alpha"),
-])
+@pytest.mark.parametrize(
+    ("knobs", "message"),
+    [
+        ({"stochastic": NAN}, "stochastic"),
+        ({"stochastic": -0.1}, "stochastic"),
+        ({"max_spots": NAN}, "max_spots"),
+        ({"max_spots": 2.5}, "max_spots"),
+        ({"max_spots": 10**6}, "max_spots"),
+        ({"moliere_mm": INF}, "moliere_mm"),
+        ({"zero_below_mev": NAN}, "zero_below_mev"),
+        ({"presampler_x0": (NAN, 2.5)}, "presampler_x0"),
+        ({"presampler_x0": (2.0,)}, "presampler_x0"),
+        ({"min_alpha": 0.5}, "min_alpha"),
+    ],
+)
 def test_shower_model_fields_are_finite_and_in_range(knobs: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
         calo_sim.ShowerModel(**knobs)
@@ -262,8 +297,9 @@ def test_generate_hints_at_mev_for_a_gev_model() -> None:
     assert model.generate(65.536, 0, 0, 0.0, 0.0).shape == (1, 266)
 
 
-@pytest.mark.parametrize("arguments", [{"seed": -1}, {"seed": 1.5}, {"seed": True}, {"batch_size": 0},
-                                       {"batch_size": 2.5}])
+@pytest.mark.parametrize(
+    "arguments", [{"seed": -1}, {"seed": 1.5}, {"seed": True}, {"batch_size": 0}, {"batch_size": 2.5}]
+)
 def test_generate_seed_and_batch_size(shipped, arguments: dict) -> None:
     with pytest.raises(InputError, match=next(iter(arguments))):
         shipped.generate(65536.0, 0, 0, 0.0, 0.0, **arguments)

@@ -111,19 +111,26 @@ def test_pickled_code_in_a_checkpoint_is_refused_by_load_export_and_resume(train
 def test_index_file_entries_must_be_plain_names_inside_the_archive(trained: Path, tmp_path: Path, file: str) -> None:
     archive = copy_of(trained, tmp_path)
     write_index(archive, lambda index: index["checkpoints"]["1"].update(file=file))
-    with pytest.raises(CheckpointError, match=rf"index.json names the file '{re.escape(file)}' for epoch 1: only a "
-                                              "plain file name"):
+    with pytest.raises(
+        CheckpointError,
+        match=rf"index.json names the file '{re.escape(file)}' for epoch 1: only a "
+        "plain file name",
+    ):
         archive.load(1)
 
 
-@pytest.mark.parametrize(("model_class", "message"), [
-    ("os:system", "os:system is not a LightningModule"),
-    ("hepnb.io:atomic_write", "is not a LightningModule"),
-    ("no_such_module_x:Model", "cannot be imported"),
-    ("hepnb.examples.dimuon:NoSuchGAN", "cannot be imported"),
-])
-def test_model_class_must_be_an_importable_lightning_module(trained: Path, tmp_path: Path, model_class: str,
-                                                            message: str) -> None:
+@pytest.mark.parametrize(
+    ("model_class", "message"),
+    [
+        ("os:system", "os:system is not a LightningModule"),
+        ("hepnb.io:atomic_write", "is not a LightningModule"),
+        ("no_such_module_x:Model", "cannot be imported"),
+        ("hepnb.examples.dimuon:NoSuchGAN", "cannot be imported"),
+    ],
+)
+def test_model_class_must_be_an_importable_lightning_module(
+    trained: Path, tmp_path: Path, model_class: str, message: str
+) -> None:
     archive = copy_of(trained, tmp_path)
     write_index(archive, lambda index: index.update(model_class=model_class))
     with pytest.raises(CheckpointError, match=message):
@@ -151,8 +158,9 @@ def test_shipped_calo_archives_load_with_weights_only(monkeypatch: pytest.Monkey
         torch.testing.assert_close(value, stored[f"generator.{name}"].to(value.dtype))
 
 
-def test_checkpoints_with_numpy_random_state_from_older_hepnb_still_resume_exactly(trained: Path,
-                                                                                  tmp_path: Path) -> None:
+def test_checkpoints_with_numpy_random_state_from_older_hepnb_still_resume_exactly(
+    trained: Path, tmp_path: Path
+) -> None:
     archive = copy_of(trained, tmp_path)
 
     def as_older_hepnb(checkpoint: dict) -> None:
@@ -169,8 +177,10 @@ def test_checkpoints_with_numpy_random_state_from_older_hepnb_still_resume_exact
 
 
 # ------------------------------------------------------------------------------------------ S2: one writer
-HOLDER = "import sys\nfrom hepnb.io import folder_lock\nwith folder_lock(sys.argv[1]):\n" \
-         "    print('locked', flush=True)\n    sys.stdin.read()\n"
+HOLDER = (
+    "import sys\nfrom hepnb.io import folder_lock\nwith folder_lock(sys.argv[1]):\n"
+    "    print('locked', flush=True)\n    sys.stdin.read()\n"
+)
 
 
 @pytest.fixture
@@ -179,8 +189,9 @@ def held_by_another_process() -> Iterator[Callable[[Path], subprocess.Popen]]:
     started: list[subprocess.Popen] = []
 
     def hold(path: Path) -> subprocess.Popen:
-        process = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, cwd=ROOT)
+        process = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT
+        )
         started.append(process)
         assert process.stdout.readline() == b"locked\n"
         return process
@@ -193,8 +204,7 @@ def held_by_another_process() -> Iterator[Callable[[Path], subprocess.Popen]]:
         process.stdout.close()
 
 
-def test_a_second_writer_is_refused_while_readers_go_on(trained: Path, tmp_path: Path,
-                                                        held_by_another_process) -> None:
+def test_a_second_writer_is_refused_while_readers_go_on(trained: Path, tmp_path: Path, held_by_another_process) -> None:
     archive = copy_of(trained, tmp_path)
     holder = held_by_another_process(archive.path)
     busy = rf"the archive {re.escape(str(archive.path))} is in use by pid {holder.pid}; wait for it or choose another"
@@ -257,12 +267,22 @@ def test_archive_callback_in_a_plain_trainer_holds_the_lock_until_the_training_e
 
     data = DimuonDataModule(sample_dimuon_mass(512, seed=1), batch_size=128)
     with quiet_lightning():
-        L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                  callbacks=[ArchiveCallback(archive, metrics=probe)]).fit(DimuonGAN(), datamodule=data)
+        L.Trainer(
+            max_epochs=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            callbacks=[ArchiveCallback(archive, metrics=probe)],
+        ).fit(DimuonGAN(), datamodule=data)
         assert write_from_another_thread(archive, 200) is None  # released at the end of the training
         with pytest.raises(RuntimeError, match="metrics failed"):
-            L.Trainer(max_epochs=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                      callbacks=[ArchiveCallback(archive, metrics=probe)]).fit(DimuonGAN(), datamodule=data)
+            L.Trainer(
+                max_epochs=3,
+                logger=False,
+                enable_checkpointing=False,
+                enable_progress_bar=False,
+                callbacks=[ArchiveCallback(archive, metrics=probe)],
+            ).fit(DimuonGAN(), datamodule=data)
     assert write_from_another_thread(archive, 300) is None  # and when the training fails
     assert all("another thread of this process" in str(refused) for refused in refusals) and len(refusals) == 3
     assert archive.epochs == [1] and archive.history.index.tolist() == [1, 200, 300]
@@ -271,8 +291,9 @@ def test_archive_callback_in_a_plain_trainer_holds_the_lock_until_the_training_e
 def test_orphan_temporary_files_are_removed_by_the_next_writer_only(tmp_path: Path, held_by_another_process) -> None:
     archive = EpochArchive(tmp_path / "a")
     archive.append_metrics(1, {"x": 1.0})
-    orphans = [archive.path / name for name in (".index.json.k2v8x1.tmp", ".epoch-000005.ckpt.tmp",
-                                                ".history.json.a1b2c3.tmp")]
+    orphans = [
+        archive.path / name for name in (".index.json.k2v8x1.tmp", ".epoch-000005.ckpt.tmp", ".history.json.a1b2c3.tmp")
+    ]
     for orphan in orphans:
         orphan.write_bytes(b"left by a killed writer")
     holder = held_by_another_process(archive.path)
@@ -287,13 +308,16 @@ def test_orphan_temporary_files_are_removed_by_the_next_writer_only(tmp_path: Pa
     assert sorted(p.name for p in archive.path.iterdir()) == [".lock", "history.json"]
 
 
-@pytest.mark.parametrize(("options", "problem"), [
-    ({"seed": -1}, "seed must be an integer from 0 to 4294967295, got -1"),
-    ({"seed": 1.5}, "seed must be an integer from 0"),
-    ({"seed": True}, "seed must be an integer from 0"),
-    ({"max_epochs": 0}, "max_epochs must be an integer of at least 1, got 0"),
-    ({"model": lambda: "a model"}, "model must be a LightningModule or a function returning one, got str"),
-])
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"seed": -1}, "seed must be an integer from 0 to 4294967295, got -1"),
+        ({"seed": 1.5}, "seed must be an integer from 0"),
+        ({"seed": True}, "seed must be an integer from 0"),
+        ({"max_epochs": 0}, "max_epochs must be an integer of at least 1, got 0"),
+        ({"model": lambda: "a model"}, "model must be a LightningModule or a function returning one, got str"),
+    ],
+)
 def test_fit_refuses_bad_arguments_before_touching_the_folder(tmp_path: Path, options: dict, problem: str) -> None:
     data = DimuonDataModule(sample_dimuon_mass(512, seed=1), batch_size=128)
     arguments = {"model": DimuonGAN, "seed": 5, "max_epochs": 1, **options}
@@ -308,8 +332,9 @@ def test_an_unwritable_archive_folder_is_refused_before_training(tmp_path: Path)
         quick_fit(tmp_path / "file" / "archive", max_epochs=1)
 
 
-def test_a_read_only_source_exports_without_its_lock(trained: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_read_only_source_exports_without_its_lock(
+    trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     archive = copy_of(trained, tmp_path)
     (archive.path / ".lock").unlink()
     real_access = os.access
@@ -322,8 +347,11 @@ def test_a_read_only_source_exports_without_its_lock(trained: Path, tmp_path: Pa
 def test_resume_is_refused_when_the_history_misses_checkpointed_epochs(trained: Path, tmp_path: Path) -> None:
     archive = copy_of(trained, tmp_path)
     (archive.path / "history.json").unlink()
-    with pytest.raises(CheckpointError, match=r"lacks the metrics of epochs \[1, 2, 3\] although the checkpoints "
-                                              r"reach epoch 3; resuming would lose them: restore history.json"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"lacks the metrics of epochs \[1, 2, 3\] although the checkpoints "
+        r"reach epoch 3; resuming would lose them: restore history.json",
+    ):
         quick_fit(archive.path, max_epochs=5)
     assert not (archive.path / "history.json").exists() and archive.epochs == [1, 2, 3]
 
@@ -351,8 +379,11 @@ class OtherGAN(DimuonGAN):
 @pytest.mark.parametrize("max_epochs", [2, 5])  # below the archive's last epoch (nothing to train) and above
 def test_resume_with_another_model_class_is_refused(trained: Path, tmp_path: Path, max_epochs: int) -> None:
     archive = copy_of(trained, tmp_path)
-    with pytest.raises(InputError, match=r"holds a hepnb.examples.dimuon:DimuonGAN, not a "
-                                         r"test_faults_training:OtherGAN: use a new folder"):
+    with pytest.raises(
+        InputError,
+        match=r"holds a hepnb.examples.dimuon:DimuonGAN, not a "
+        r"test_faults_training:OtherGAN: use a new folder",
+    ):
         quick_fit(archive.path, max_epochs=max_epochs, model=OtherGAN)
     assert archive.epochs == [1, 2, 3] and archive.history.index.tolist() == [1, 2, 3]
 
@@ -363,8 +394,11 @@ def test_resume_with_another_seed_or_hyper_parameters_is_refused(trained: Path, 
     assert index["seed"] == 5 and index["hparams"]["lr"] == 1e-3
     with pytest.raises(InputError, match="was trained with seed=5, not seed=6: resume with seed=5, or train into"):
         quick_fit(archive.path, max_epochs=4, seed=6)
-    with pytest.raises(InputError, match=r"other hyper-parameters \(lr=0.001 in the archive, 0.5 now\): resume "
-                                         "with the same settings, or train into a new folder"):
+    with pytest.raises(
+        InputError,
+        match=r"other hyper-parameters \(lr=0.001 in the archive, 0.5 now\): resume "
+        "with the same settings, or train into a new folder",
+    ):
         quick_fit(archive.path, max_epochs=4, model=lambda: DimuonGAN(lr=0.5))
     assert archive.history.index.tolist() == [1, 2, 3]
     quick_fit(archive.path, max_epochs=4)  # the same settings resume
@@ -378,37 +412,50 @@ def test_an_exported_archive_cannot_resume(trained: Path, tmp_path: Path) -> Non
 
 
 # ------------------------------------------------------------------------------------------ S7: damaged JSON
-@pytest.mark.parametrize(("content", "problem"), [
-    (b"[]", "holds a JSON list, not an object"),
-    (b"null", "holds a JSON NoneType, not an object"),
-    (b'"str"', "holds a JSON str, not an object"),
-    (b'{"format": 1}', "has no 'checkpoints' object"),
-    (b'{"format": 1, "model_class": "m:C", "checkpoints": []}', "has no 'checkpoints' object"),
-    (b'{"format": 2, "checkpoints": {}}', "has format 2, this hepnb reads 1"),
-    (b'{"format": 1, "model_class": "m:C", "checkpoints": {"1": {"file": "epoch-000001.ckpt", "bytes": 3}}}',
-     "has no sha256 checksum for epoch 1"),
-    (b'{"format": 1, "model_class": "m:C", "checkpoints": {"one": {}}}',
-     "has the checkpoint key 'one', not a positive"),
-    (b'{"format": 1, "model_class": null, "checkpoints": {"1": {"file": "epoch-000001.ckpt", "bytes": 3, '
-     b'"sha256": "' + b"0" * 64 + b'"}}}', "has model_class None"),
-    (b'\xff\xfe{"format": 1}', "is not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"[]", "holds a JSON list, not an object"),
+        (b"null", "holds a JSON NoneType, not an object"),
+        (b'"str"', "holds a JSON str, not an object"),
+        (b'{"format": 1}', "has no 'checkpoints' object"),
+        (b'{"format": 1, "model_class": "m:C", "checkpoints": []}', "has no 'checkpoints' object"),
+        (b'{"format": 2, "checkpoints": {}}', "has format 2, this hepnb reads 1"),
+        (
+            b'{"format": 1, "model_class": "m:C", "checkpoints": {"1": {"file": "epoch-000001.ckpt", "bytes": 3}}}',
+            "has no sha256 checksum for epoch 1",
+        ),
+        (
+            b'{"format": 1, "model_class": "m:C", "checkpoints": {"one": {}}}',
+            "has the checkpoint key 'one', not a positive",
+        ),
+        (
+            b'{"format": 1, "model_class": null, "checkpoints": {"1": {"file": "epoch-000001.ckpt", "bytes": 3, '
+            b'"sha256": "' + b"0" * 64 + b'"}}}',
+            "has model_class None",
+        ),
+        (b'\xff\xfe{"format": 1}', "is not UTF-8 text"),
+    ],
+)
 def test_an_index_of_the_wrong_shape_is_a_clear_error(tmp_path: Path, content: bytes, problem: str) -> None:
     (tmp_path / "index.json").write_bytes(content)
     with pytest.raises(CheckpointError, match=rf"{re.escape(str(tmp_path / 'index.json'))} {re.escape(problem)}"):
         EpochArchive(tmp_path).epochs
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    ("[1, 2]", "has a int as record 0, not an object"),
-    ('[{"x": 1}]', "has record 0 without a positive integer 'epoch' (got None)"),
-    ('[{"epoch": true}]', "has record 0 without a positive integer 'epoch' (got True)"),
-    ('[{"epoch": 1.5}]', "has record 0 without a positive integer 'epoch' (got 1.5)"),
-    ("null", "holds a JSON NoneType, not a list of records"),
-    ('{"epoch": 1}', "holds a JSON dict, not a list of records"),
-    ('[{"epoch": 1, "m": 1}, {"epoch": 2}, {"epoch": 1, "m": 2}]', "records epoch 1 twice"),
-    ('[{"epoch": 1, "m": [1, 2]}]', "has a list as the value of 'm' at epoch 1"),
-])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[1, 2]", "has a int as record 0, not an object"),
+        ('[{"x": 1}]', "has record 0 without a positive integer 'epoch' (got None)"),
+        ('[{"epoch": true}]', "has record 0 without a positive integer 'epoch' (got True)"),
+        ('[{"epoch": 1.5}]', "has record 0 without a positive integer 'epoch' (got 1.5)"),
+        ("null", "holds a JSON NoneType, not a list of records"),
+        ('{"epoch": 1}', "holds a JSON dict, not a list of records"),
+        ('[{"epoch": 1, "m": 1}, {"epoch": 2}, {"epoch": 1, "m": 2}]', "records epoch 1 twice"),
+        ('[{"epoch": 1, "m": [1, 2]}]', "has a list as the value of 'm' at epoch 1"),
+    ],
+)
 def test_a_history_of_the_wrong_shape_is_a_clear_error(tmp_path: Path, content: str, problem: str) -> None:
     (tmp_path / "history.json").write_text(content)
     archive = EpochArchive(tmp_path)
@@ -421,15 +468,37 @@ def test_a_history_of_the_wrong_shape_is_a_clear_error(tmp_path: Path, content: 
 
 def test_metrics_are_stored_as_strict_json(tmp_path: Path) -> None:
     archive = EpochArchive(tmp_path / "a")
-    archive.append_metrics(1, {"none": None, "nan": float("nan"), "inf": -np.inf, "array": np.array([2.5]),
-                               "tensor": torch.tensor(3.0), "count": np.int64(4), "flag": True, "label": "ok"})
+    archive.append_metrics(
+        1,
+        {
+            "none": None,
+            "nan": float("nan"),
+            "inf": -np.inf,
+            "array": np.array([2.5]),
+            "tensor": torch.tensor(3.0),
+            "count": np.int64(4),
+            "flag": True,
+            "label": "ok",
+        },
+    )
 
     def refuse(constant: str) -> None:
         raise AssertionError(f"history.json holds {constant}, which strict JSON has not")
 
     records = json.loads((archive.path / "history.json").read_text(), parse_constant=refuse)
-    assert records == [{"epoch": 1, "none": None, "nan": None, "inf": None, "array": 2.5, "tensor": 3.0,
-                        "count": 4.0, "flag": True, "label": "ok"}]
+    assert records == [
+        {
+            "epoch": 1,
+            "none": None,
+            "nan": None,
+            "inf": None,
+            "array": 2.5,
+            "tensor": 3.0,
+            "count": 4.0,
+            "flag": True,
+            "label": "ok",
+        }
+    ]
     assert np.isnan(archive.history.loc[1, "nan"]) and archive.history.loc[1, "array"] == 2.5
     with pytest.raises(InputError, match=r"metric 'v' of epoch 2 must be one number, got ndarray of shape \(3,\)"):
         archive.append_metrics(2, {"v": np.arange(3.0)})
@@ -447,24 +516,31 @@ def test_metrics_are_stored_as_strict_json(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------ S4: exports
 def test_export_keep_prefix_that_matches_nothing_is_refused(trained: Path, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"keep prefixes \['generatr.'\] match no state-dict entry of epoch 1; "
-                                         r"available prefixes: \['critic.', 'generator.'\]"):
+    with pytest.raises(
+        InputError,
+        match=r"keep prefixes \['generatr.'\] match no state-dict entry of epoch 1; "
+        r"available prefixes: \['critic.', 'generator.'\]",
+    ):
         EpochArchive(trained).export(tmp_path / "slim", keep=("generatr.",))
     assert not (tmp_path / "slim").exists() and not list(tmp_path.iterdir())
 
 
 def test_a_compact_checkpoint_must_hold_whole_sub_networks(trained: Path, tmp_path: Path) -> None:
     partial = EpochArchive(trained).export(tmp_path / "partial", keep=("generator.0.",), epochs=[3])
-    with pytest.raises(CheckpointError, match=r"holds only part of the sub-networks \['generator'\]: the model would "
-                                              r"be partly random; export it again with keep= naming whole"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"holds only part of the sub-networks \['generator'\]: the model would "
+        r"be partly random; export it again with keep= naming whole",
+    ):
         partial.load(3)
     empty = EpochArchive(trained).export(tmp_path / "empty", keep=("generator.",), epochs=[3])
     rewrite_checkpoint(empty, 3, lambda checkpoint: checkpoint.update(state_dict={}))
     with pytest.raises(CheckpointError, match="holds no weights"):
         empty.load(3)
     whole = EpochArchive(trained).export(tmp_path / "whole", keep=("generator.",), epochs=[3])
-    np.testing.assert_allclose(generator_weights(whole.load(3)), generator_weights(EpochArchive(trained).load(3)),
-                               rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(
+        generator_weights(whole.load(3)), generator_weights(EpochArchive(trained).load(3)), rtol=1e-3, atol=1e-4
+    )
 
 
 def test_export_from_a_missing_or_non_archive_source_is_refused(tmp_path: Path) -> None:
@@ -487,15 +563,22 @@ def test_export_that_fails_midway_leaves_no_destination_and_a_retry_works(traine
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archive"]  # neither the folder nor its staging copy
     slim = archive.export(destination, epochs=[1, 2])
     assert slim.epochs == [1, 2] and isinstance(slim.load(2), DimuonGAN)
-    assert sorted(p.name for p in destination.iterdir()) == ["epoch-000001.ckpt", "epoch-000002.ckpt",
-                                                               "history.json", "index.json"]
+    assert sorted(p.name for p in destination.iterdir()) == [
+        "epoch-000001.ckpt",
+        "epoch-000002.ckpt",
+        "history.json",
+        "index.json",
+    ]
 
 
 def test_export_to_float16_refuses_a_weight_beyond_its_range(trained: Path, tmp_path: Path) -> None:
     archive = copy_of(trained, tmp_path)
     rewrite_checkpoint(archive, 3, lambda checkpoint: checkpoint["state_dict"]["generator.4.bias"].fill_(1e5))
-    with pytest.raises(InputError, match=r"weight generator.4.bias of epoch 3 reaches 1e\+05, beyond float16's "
-                                         r"range \(65504\): export with half=False"):
+    with pytest.raises(
+        InputError,
+        match=r"weight generator.4.bias of epoch 3 reaches 1e\+05, beyond float16's "
+        r"range \(65504\): export with half=False",
+    ):
         archive.export(tmp_path / "half", epochs=[3])
     assert not (tmp_path / "half").exists()
     full = archive.export(tmp_path / "full", epochs=[3], half=False)
@@ -512,16 +595,23 @@ def test_the_manifest_of_another_archive_is_refused(tmp_path: Path) -> None:
     saved = EpochPicker(double, weights=DEFAULT_WEIGHTS, manifest=manifest).save()
     assert saved.checkpoint_sha256 == double.checksum(saved.epoch)
     assert saved.epoch in single.epochs  # the probe: the same epoch exists in the other archive
-    with pytest.raises(InputError, match=f"was saved for another archive .*: the checkpoint of epoch {saved.epoch} "
-                                         "differs; delete the manifest to choose again, or pass manifest=None"):
+    with pytest.raises(
+        InputError,
+        match=f"was saved for another archive .*: the checkpoint of epoch {saved.epoch} "
+        "differs; delete the manifest to choose again, or pass manifest=None",
+    ):
         EpochPicker(single, weights=DEFAULT_WEIGHTS, manifest=manifest).choice
     payload = json.loads(manifest.read_text())
     del payload["checkpoint_sha256"]  # a manifest of an older hepnb: its metrics still tie it to its archive
     manifest.write_text(json.dumps(payload))
     assert EpochPicker(double, weights=DEFAULT_WEIGHTS, manifest=manifest).choice == Choice(
-        **{**asdict(saved), "checkpoint_sha256": None})
-    with pytest.raises(InputError, match=rf"records \w+=.* at epoch {saved.epoch}, but the history of .* says .*: "
-                                         "it was saved for another archive"):
+        **{**asdict(saved), "checkpoint_sha256": None}
+    )
+    with pytest.raises(
+        InputError,
+        match=rf"records \w+=.* at epoch {saved.epoch}, but the history of .* says .*: "
+        "it was saved for another archive",
+    ):
         EpochPicker(single, weights=DEFAULT_WEIGHTS, manifest=manifest).choice
 
 
@@ -539,18 +629,21 @@ def test_a_manual_manifest_of_a_retrained_archive_is_refused(tmp_path: Path) -> 
         EpochPicker(first, weights={"chi2": 1.0}, manifest=manifest).choice
 
 
-@pytest.mark.parametrize(("change", "problem"), [
-    ({"epoch": 12.9}, "has the epoch 12.9, not an integer"),
-    ({"epoch": True}, "has the epoch True, not an integer"),
-    ({"epoch": "5"}, "has the epoch '5', not an integer"),
-    ({"epoch": float("inf")}, "has the epoch inf, not an integer"),
-    ({"rule": "bogus"}, "has the rule 'bogus', not one of"),
-    ({"weights": [1.0]}, "must be a dict metric name -> weight"),
-    ({"weights": {"chi2": -1.0}}, "must be finite and non-negative"),
-    ({"higher_is_better": "auc"}, "must be a list of metric names"),
-    ({"metrics": {"chi2": "4"}}, "not a dict of finite numbers"),
-    ({"weights": {"chi2x": 1.0}}, r"names metrics \['chi2x'\] that"),
-])
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"epoch": 12.9}, "has the epoch 12.9, not an integer"),
+        ({"epoch": True}, "has the epoch True, not an integer"),
+        ({"epoch": "5"}, "has the epoch '5', not an integer"),
+        ({"epoch": float("inf")}, "has the epoch inf, not an integer"),
+        ({"rule": "bogus"}, "has the rule 'bogus', not one of"),
+        ({"weights": [1.0]}, "must be a dict metric name -> weight"),
+        ({"weights": {"chi2": -1.0}}, "must be finite and non-negative"),
+        ({"higher_is_better": "auc"}, "must be a list of metric names"),
+        ({"metrics": {"chi2": "4"}}, "not a dict of finite numbers"),
+        ({"weights": {"chi2x": 1.0}}, r"names metrics \['chi2x'\] that"),
+    ],
+)
 def test_a_manifest_with_a_wrong_field_is_refused(tmp_path: Path, change: dict, problem: str) -> None:
     archive = make_archive(tmp_path / "a")
     manifest = tmp_path / "choice.json"
@@ -568,17 +661,22 @@ def test_a_folder_as_manifest_is_refused(tmp_path: Path) -> None:
         Choice.load(tmp_path)
 
 
-@pytest.mark.parametrize(("options", "problem"), [
-    ({"weights": {"chi2": float("inf")}}, "must be finite and non-negative, got 'chi2': inf"),
-    ({"weights": {"chi2": float("nan")}}, "must be finite and non-negative"),
-    ({"weights": {"chi2": "1"}}, "the weight of 'chi2' must be a number, got '1'"),
-    ({"weights": {"chi2": True}}, "the weight of 'chi2' must be a number, got True"),
-    ({"weights": {"chi2": -0.5, "auc": 1.0}}, "must be finite and non-negative"),
-    ({"weights": [("chi2", 1.0)]}, "weights must be a dict metric name -> weight"),
-    ({"weights": {"chi2": 1.0}, "higher_is_better": ["wasserstien"]},
-     r"metrics \['wasserstien'\] are not in the history; recorded metrics: \['auc', 'chi2', 'w1'\]"),
-    ({"weights": {"chi2": 1.0}, "higher_is_better": "auc"}, "higher_is_better must be a list of metric names"),
-])
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"weights": {"chi2": float("inf")}}, "must be finite and non-negative, got 'chi2': inf"),
+        ({"weights": {"chi2": float("nan")}}, "must be finite and non-negative"),
+        ({"weights": {"chi2": "1"}}, "the weight of 'chi2' must be a number, got '1'"),
+        ({"weights": {"chi2": True}}, "the weight of 'chi2' must be a number, got True"),
+        ({"weights": {"chi2": -0.5, "auc": 1.0}}, "must be finite and non-negative"),
+        ({"weights": [("chi2", 1.0)]}, "weights must be a dict metric name -> weight"),
+        (
+            {"weights": {"chi2": 1.0}, "higher_is_better": ["wasserstien"]},
+            r"metrics \['wasserstien'\] are not in the history; recorded metrics: \['auc', 'chi2', 'w1'\]",
+        ),
+        ({"weights": {"chi2": 1.0}, "higher_is_better": "auc"}, "higher_is_better must be a list of metric names"),
+    ],
+)
 def test_picker_weights_and_metric_names_are_checked(tmp_path: Path, options: dict, problem: str) -> None:
     with pytest.raises(InputError, match=problem):
         EpochPicker(make_archive(tmp_path / "a"), **options)
@@ -594,8 +692,9 @@ def test_save_refuses_an_epoch_that_is_not_an_integer(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------ atomic writes
-def test_atomic_write_keeps_permissions_follows_symlinks_and_syncs_the_folder(tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_atomic_write_keeps_permissions_follows_symlinks_and_syncs_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     private = tmp_path / "private.json"
     private.write_text("old")
     private.chmod(0o600)

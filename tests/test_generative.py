@@ -7,11 +7,7 @@ import pytest
 from scipy import stats
 
 from hepnb.errors import InputError
-from hepnb.metrics.generative import (
-    auc_standard_error,
-    classifier_two_sample_test,
-    wasserstein_1d,
-)
+from hepnb.metrics.generative import auc_standard_error, classifier_two_sample_test, wasserstein_1d
 
 
 def gaussians(n: int, shift: float, seed: int, n_features: int = 3) -> tuple[np.ndarray, np.ndarray]:

@@ -84,8 +84,14 @@ def test_w1p_ignores_masked_and_padded_particles(samples: dict[str, np.ndarray])
     junk = np.concatenate([other, np.tile([0.9, -0.9, 5.0, 0.0], (300, 4, 1))], axis=1)  # mask feature 0
     assert w1p(real, junk, num_eval_samples=300, num_batches=2, seed=5) == reference
     mask = junk[..., 3]
-    with_mask = w1p(real, junk[..., :3] + np.where(mask[..., None] == 0, 1.0, 0.0), generated_mask=mask,
-                    num_eval_samples=300, num_batches=2, seed=5)
+    with_mask = w1p(
+        real,
+        junk[..., :3] + np.where(mask[..., None] == 0, 1.0, 0.0),
+        generated_mask=mask,
+        num_eval_samples=300,
+        num_batches=2,
+        seed=5,
+    )
     assert with_mask == reference
 
 

@@ -22,8 +22,16 @@ from hepnb.training import EpochArchive, fit
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 FAST_PRESET = PRESETS["jetnet"].replace(mpi=False, pthat_min=1000.0, pthat_max=1100.0)
-CHEAP = evaluation.MetricSettings(w1_batches=3, fpd_batches=4, fpd_points=3, kpd_batches=4, cov_mmd_jets=20,
-                                  cov_mmd_batches=2, classifier_epochs=8, seed=3)
+CHEAP = evaluation.MetricSettings(
+    w1_batches=3,
+    fpd_batches=4,
+    fpd_points=3,
+    kpd_batches=4,
+    cov_mmd_jets=20,
+    cov_mmd_batches=2,
+    classifier_epochs=8,
+    seed=3,
+)
 
 
 def blobs(n: int, seed: int, width: float = 0.1, slots: int = 8) -> np.ndarray:
@@ -39,13 +47,16 @@ def blobs(n: int, seed: int, width: float = 0.1, slots: int = 8) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------ metrics table
 
+
 @pytest.fixture(scope="module")
 def rows() -> dict[str, evaluation.MetricsRow]:
     real = blobs(1200, 1)
     reference, floor = evaluation.split_reference(real, seed=0)
-    return {"floor": evaluation.compare(reference, floor, "real vs real", CHEAP),
-            "close": evaluation.compare(reference, blobs(600, 2, width=0.105), "close", CHEAP),
-            "scale": evaluation.compare(reference, blobs(600, 3, width=0.2), "other class", CHEAP)}
+    return {
+        "floor": evaluation.compare(reference, floor, "real vs real", CHEAP),
+        "close": evaluation.compare(reference, blobs(600, 2, width=0.105), "close", CHEAP),
+        "scale": evaluation.compare(reference, blobs(600, 3, width=0.2), "other class", CHEAP),
+    }
 
 
 def test_real_vs_real_sits_at_the_floor_and_the_other_class_far_above(rows) -> None:
@@ -82,7 +93,8 @@ def test_units_and_the_distance_summary(rows) -> None:
     assert summary.loc["AUC", "model"] == pytest.approx(abs(auc - 0.5))
     floor_fpd = rows["floor"]["FPD"]
     assert summary.loc["FPD x1e4", "above floor"] == pytest.approx(
-        rows["close"]["FPD"].value / max(floor_fpd.value, floor_fpd.error))
+        rows["close"]["FPD"].value / max(floor_fpd.value, floor_fpd.error)
+    )
     table = evaluation.metrics_table(list(rows.values()))
     assert list(table.index) == ["real vs real", "close", "other class"] and "±" in table.loc["close", "W1M x1e3"]
     numeric = evaluation.metrics_table(list(rows.values()), numeric=True)
@@ -119,6 +131,7 @@ def test_split_reference_gives_disjoint_halves() -> None:
 
 
 # ------------------------------------------------------------------------------------------ archives
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -178,10 +191,24 @@ def test_setgan_generator_weights_are_two_sub_networks(tmp_path: Path) -> None:
     """The two-stage GAN's generator is ``sizes_generator.`` + ``particle_generator.``: a slim export keeps both."""
     jets = blobs(64, 5)
     data = JetDataModule(jets, batch_size=16)
-    tiny = replace(gan.CPU, latent_dim=8, inducing_points=4, generator_widths=(16,), discriminator_widths=(16,),
-                   discriminator_mlp=(8,), sizes_generator_widths=(16,), sizes_discriminator_widths=(16,))
-    archive = fit(lambda: gan.SetGAN(preprocessing=data.preprocessing.to_dict(), config=tiny, seed=1), data,
-                  tmp_path / "setgan", max_epochs=1, seed=1, progress=False)
+    tiny = replace(
+        gan.CPU,
+        latent_dim=8,
+        inducing_points=4,
+        generator_widths=(16,),
+        discriminator_widths=(16,),
+        discriminator_mlp=(8,),
+        sizes_generator_widths=(16,),
+        sizes_discriminator_widths=(16,),
+    )
+    archive = fit(
+        lambda: gan.SetGAN(preprocessing=data.preprocessing.to_dict(), config=tiny, seed=1),
+        data,
+        tmp_path / "setgan",
+        max_epochs=1,
+        seed=1,
+        progress=False,
+    )
     state = archive.read_checkpoint(1)["state_dict"]
     assert not any(k.startswith("generator.") for k in state)
     slim = archive.export(tmp_path / "slim", keep=("sizes_generator.", "particle_generator."), half=False)
@@ -191,10 +218,14 @@ def test_setgan_generator_weights_are_two_sub_networks(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------ speed and figures
 
+
 def test_speed_measurements_restore_threads_and_compare_with_pythia() -> None:
     pre = JetPreprocessing((0.0, 0.0, -3.0), (0.1, 0.1, 1.0), (0.0,) * 5 + (0.5, 0.5))
-    model = epic.EPiCGAN(preprocessing=pre.to_dict(), config=replace(epic.CPU, hidden=16, generator_layers=1,
-                                                                      discriminator_layers=1), seed=1)
+    model = epic.EPiCGAN(
+        preprocessing=pre.to_dict(),
+        config=replace(epic.CPU, hidden=16, generator_layers=1, discriminator_layers=1),
+        seed=1,
+    )
     before = torch.get_num_threads()
     speeds = evaluation.model_speed(model, "EPiC", (1, 64), n_single=20, threads=2)
     assert torch.get_num_threads() == before
@@ -204,7 +235,8 @@ def test_speed_measurements_restore_threads_and_compare_with_pythia() -> None:
     assert pythia.n_jets == 4 and pythia.batch_size is None and pythia.setup_seconds > 0
     table = evaluation.speed_table([*speeds, pythia])
     assert table.loc[("EPiC", 64), "x Pythia+FastJet"] == pytest.approx(
-        speeds[1].jets_per_second / pythia.jets_per_second)
+        speeds[1].jets_per_second / pythia.jets_per_second
+    )
     with pytest.raises(InputError, match="threads=0"):
         evaluation.model_speed(model, "EPiC", threads=0)
 

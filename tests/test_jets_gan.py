@@ -30,9 +30,16 @@ from hepnb.training import EpochArchive, fit
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
-TINY_SETGAN = replace(gan.CPU, latent_dim=8, inducing_points=4, generator_widths=(32, 32),
-                      discriminator_widths=(32, 32), discriminator_mlp=(16,), sizes_generator_widths=(32,),
-                      sizes_discriminator_widths=(32, 16))
+TINY_SETGAN = replace(
+    gan.CPU,
+    latent_dim=8,
+    inducing_points=4,
+    generator_widths=(32, 32),
+    discriminator_widths=(32, 32),
+    discriminator_mlp=(16,),
+    sizes_generator_widths=(32,),
+    sizes_discriminator_widths=(32, 16),
+)
 TINY_EPIC = replace(epic.CPU, hidden=32, generator_layers=2, discriminator_layers=1)
 TOY_MULTIPLICITY = (0.0, 0.2, 0.3, 0.5)
 
@@ -61,9 +68,10 @@ def multiplicity(jets: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------ sizes of the networks
 
+
 def test_thesis_configuration_meets_table_7_1() -> None:
     counts = gan.parameter_counts(gan.THESIS, n_particles=100, n_features=4)  # the thesis's 100 x (log E, log pT,
-    for name, quoted in gan.THESIS_PARAMETER_COUNTS.items():                   # eta, phi)
+    for name, quoted in gan.THESIS_PARAMETER_COUNTS.items():  # eta, phi)
         assert abs(counts[name] / quoted - 1) < 0.10, (name, counts[name], quoted)
     with_batch_norm = gan.parameter_counts(replace(gan.THESIS, sizes_batch_norm=True), 100, 4)
     assert abs(with_batch_norm["sizes_discriminator"] / 36_800 - 1) < 0.01  # the thesis's layout to 0.5%
@@ -89,14 +97,23 @@ def test_epic_thesis_configuration_is_the_published_architecture() -> None:
     h, latent = 128, 10
     layer = linear(2 * h + latent, h) + linear(h, latent) + linear(h + latent, h) + linear(h, h)
     generator = linear(3, h) + linear(latent, h) + linear(h, latent) + 6 * layer + linear(h, 3)
-    discriminator = (linear(3, h) + linear(h, h) + linear(2 * h, h) + linear(h, latent) + 3 * layer
-                     + linear(2 * h + latent, h) + linear(h, h) + linear(h, 1))
+    discriminator = (
+        linear(3, h)
+        + linear(h, h)
+        + linear(2 * h, h)
+        + linear(h, latent)
+        + 3 * layer
+        + linear(2 * h + latent, h)
+        + linear(h, h)
+        + linear(h, 1)
+    )
     assert epic.parameter_counts(epic.THESIS) == {"generator": generator, "discriminator": discriminator}
     small = epic.parameter_counts(epic.CPU)
     assert small["generator"] < generator / 3 and small["discriminator"] < discriminator / 3
 
 
 # ------------------------------------------------------------------------------------------ building blocks
+
 
 def test_straight_through_gumbel_softmax_is_one_hot_forward_with_soft_gradients() -> None:
     generator = torch.Generator().manual_seed(0)
@@ -132,8 +149,9 @@ def test_both_discriminators_are_spectrally_normalised_and_the_generators_are_no
         for _ in range(100):  # each training-mode pass is one power iteration
             sizes(torch.eye(30)[:16]), particles(x, mask)
     sigma = np.array([torch.linalg.matrix_norm(m.weight, ord=2).item() for m in linears])
-    unconstrained = np.array([torch.linalg.matrix_norm(m.parametrizations.weight.original, ord=2).item()
-                              for m in linears])
+    unconstrained = np.array(
+        [torch.linalg.matrix_norm(m.parametrizations.weight.original, ord=2).item() for m in linears]
+    )
     assert np.all(sigma > 0.999) and np.all(sigma < 1.01)  # power iteration converges from above
     assert np.median(np.abs(unconstrained - 1)) > 0.1
     for generator in (gan.SizesGenerator(gan.CPU, 30), gan.ParticleGenerator(gan.CPU)):
@@ -158,8 +176,9 @@ def test_isab_is_permutation_equivariant_and_blind_to_padding() -> None:
     assert torch.allclose(block(garbage, mask)[mask], out[mask], atol=1e-5)
 
 
-@pytest.mark.parametrize("discriminator", [gan.ParticleDiscriminator(gan.CPU), epic.EPiCDiscriminator(epic.CPU)],
-                         ids=["setgan", "epic"])
+@pytest.mark.parametrize(
+    "discriminator", [gan.ParticleDiscriminator(gan.CPU), epic.EPiCDiscriminator(epic.CPU)], ids=["setgan", "epic"]
+)
 def test_particle_discriminators_are_permutation_invariant(discriminator: nn.Module) -> None:
     discriminator.eval()
     x, mask = padded_batch(3)
@@ -182,6 +201,7 @@ def test_lsgan_losses_are_the_thesis_equations() -> None:
 
 # ------------------------------------------------------------------------------------------ data
 
+
 def test_preprocessing_round_trip_and_refusals() -> None:
     jets = toy_jets(500, 1)
     preprocessing = JetPreprocessing.fit(jets)
@@ -196,9 +216,12 @@ def test_preprocessing_round_trip_and_refusals() -> None:
     empty[3] = 0
     negative[5, 0, 2] = -0.1
     bad_mask[2, 1, 3] = 0.5
-    for array, message in ((empty, "1 jets of particles have no particle (first: jet 3)"),
-                           (negative, "1 real particles of particles have pT_rel <= 0"),
-                           (bad_mask, "must hold 0 or 1"), (jets[..., :3], "got shape (500, 4, 3)")):
+    for array, message in (
+        (empty, "1 jets of particles have no particle (first: jet 3)"),
+        (negative, "1 real particles of particles have pT_rel <= 0"),
+        (bad_mask, "must hold 0 or 1"),
+        (jets[..., :3], "got shape (500, 4, 3)"),
+    ):
         with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
             check_particles(array)
     with pytest.raises(InputError, match="500 training jets are fewer than one batch of 512"):
@@ -208,6 +231,7 @@ def test_preprocessing_round_trip_and_refusals() -> None:
 
 
 # ------------------------------------------------------------------------------------------ generation
+
 
 @pytest.mark.parametrize("kind", ["setgan", "epic"])
 def test_generate_gives_jetnet_clouds_deterministically(kind: str) -> None:
@@ -234,18 +258,28 @@ def test_generate_gives_jetnet_clouds_deterministically(kind: str) -> None:
 
 # ------------------------------------------------------------------------------------------ training
 
+
 def test_three_discriminator_updates_per_two_generator_updates() -> None:
     data = JetDataModule(toy_jets(9 * 32, 3), batch_size=32)  # 9 batches
     model = build("setgan", data.preprocessing)
-    trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, accelerator="cpu")
+    trainer = L.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
     trainer.fit(model, data)
     opt_d, opt_g = trainer.optimizers
-    steps = {name: {int(opt.state[p]["step"]) for group in opt.param_groups for p in group["params"]}
-             for name, opt in (("discriminators", opt_d), ("generators", opt_g))}
+    steps = {
+        name: {int(opt.state[p]["step"]) for group in opt.param_groups for p in group["params"]}
+        for name, opt in (("discriminators", opt_d), ("generators", opt_g))
+    }
     assert steps == {"discriminators": {9}, "generators": {6}}
     assert {id(p) for g in opt_d.param_groups for p in g["params"]} == {
-        id(p) for m in (model.sizes_discriminator, model.particle_discriminator) for p in m.parameters()}
+        id(p) for m in (model.sizes_discriminator, model.particle_discriminator) for p in m.parameters()
+    }
     assert {"d_loss_sizes", "d_loss_particles", "g_loss_sizes", "g_loss_particles"} <= set(trainer.callback_metrics)
 
 
@@ -259,8 +293,16 @@ def test_a_few_epochs_on_toy_jets_move_the_jet_mass_toward_the_data(kind: str, l
     metrics = epoch_metrics(toy_jets(1000, 2), seed=0, num_batches=2)
     untrained = build(kind, data.preprocessing, seed=5, lr=lr)
     before = metrics(untrained, 0)
-    archive = fit(lambda: build(kind, data.preprocessing, seed=5, lr=lr), data, tmp_path / kind, max_epochs=6,
-                  seed=5, every=6, metrics=metrics, progress=False)
+    archive = fit(
+        lambda: build(kind, data.preprocessing, seed=5, lr=lr),
+        data,
+        tmp_path / kind,
+        max_epochs=6,
+        seed=5,
+        every=6,
+        metrics=metrics,
+        progress=False,
+    )
     history = archive.history
     assert history.index.tolist() == [1, 2, 3, 4, 5, 6] and {"w1m", "fpd", "w1m_error", "fpd_error"} <= set(history)
     # the epoch an epoch picker would choose by W1M; over seeds 5, 6, 7 it has 0.05-0.44 (set GAN) and 0.08-0.13
@@ -301,6 +343,7 @@ def test_epoch_metrics_separate_a_wider_sample_and_flag_a_diverged_generator() -
 
 # ------------------------------------------------------------------------------------------ hepnb train jets
 
+
 @pytest.fixture(scope="module")
 def jet_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from hepnb.jets.generate import generate_jets
@@ -313,8 +356,26 @@ def jet_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_hepnb_train_jets_records_and_resumes(jet_folder: Path, tmp_path: Path, capsys) -> None:
     output = tmp_path / "archive"
-    argv = ["train", "jets", "--output", str(output), "--data", str(jet_folder), "--model", "epic", "--epochs", "2",
-            "--every", "1", "--batch-size", "8", "--eval-jets", "10", "--seed", "4"]
+    argv = [
+        "train",
+        "jets",
+        "--output",
+        str(output),
+        "--data",
+        str(jet_folder),
+        "--model",
+        "epic",
+        "--epochs",
+        "2",
+        "--every",
+        "1",
+        "--batch-size",
+        "8",
+        "--eval-jets",
+        "10",
+        "--seed",
+        "4",
+    ]
     assert main(argv) == 0
     assert "training the cpu configuration of epic on the CPU" in capsys.readouterr().out
     record = json.loads((output / "training.json").read_text())
@@ -329,23 +390,30 @@ def test_hepnb_train_jets_records_and_resumes(jet_folder: Path, tmp_path: Path, 
     resumed = json.loads((output / "training.json").read_text())
     assert resumed["epochs_done"] == 3 and resumed["wall_seconds"] > record["wall_seconds"]
     # the same as three epochs in one go
-    straight = train_jets(tmp_path / "straight", JetTraining(model="epic", epochs=3, batch_size=8, n_eval=10, seed=4),
-                          data=jet_folder, progress=False)
+    straight = train_jets(
+        tmp_path / "straight",
+        JetTraining(model="epic", epochs=3, batch_size=8, n_eval=10, seed=4),
+        data=jet_folder,
+        progress=False,
+    )
     assert straight.load(3).generate(20, seed=1).tobytes() == archive.load(3).generate(20, seed=1).tobytes()
     assert main([*argv[:-2], "--seed", "5"]) == 2
     assert "only --epochs may change" in capsys.readouterr().err
 
 
-def test_train_jets_checks_options_and_folders_before_reading_jets(jet_folder: Path, tmp_path: Path, capsys,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_train_jets_checks_options_and_folders_before_reading_jets(
+    jet_folder: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def read_jets(*args: object) -> None:
         raise AssertionError("jets were read before the options and the archive were checked")
 
     monkeypatch.setattr(hepnb.jets.io, "read_jets", read_jets)
     base = ["train", "jets", "--output", str(tmp_path / "a"), "--data", str(jet_folder)]
-    for option, value, message in (("--model", "mpgan", "invalid choice: 'mpgan'"),
-                                   ("--eval-jets", "0", "must be at least 1, got 0"),
-                                   ("--config", "gpu", "invalid choice: 'gpu'")):
+    for option, value, message in (
+        ("--model", "mpgan", "invalid choice: 'mpgan'"),
+        ("--eval-jets", "0", "must be at least 1, got 0"),
+        ("--config", "gpu", "invalid choice: 'gpu'"),
+    ):
         with pytest.raises(SystemExit):
             main([*base, option, value])
         assert message in capsys.readouterr().err

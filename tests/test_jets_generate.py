@@ -32,16 +32,22 @@ FAST = PRESETS["jetnet"].replace(mpi=False, pthat_min=1000.0, pthat_max=1100.0)
 
 # ------------------------------------------------------------------------------------- matching on plain arrays
 
+
 def test_top_matched_needs_every_parton_of_one_top_inside_r() -> None:
     top = [[0.0, 0.3, -0.2, 0.5], [0.0, 0.2, -0.3, 0.1]]  # (eta, phi) of top, b, q, q'
     far = [[2.5, 2.6, 2.4, 2.7], [1.0, 1.1, 0.9, 1.2]]
-    eta = np.array([[top[0], far[0]],                      # jet 0 holds top 0
-                    [far[0], top[0]],                      # jet 1 holds top 1
-                    [[0.0, 0.3, -0.2, 0.81], far[0]],      # q' just outside R
-                    [[0.0, 0.3, -0.2, np.nan], far[0]],    # a parton that is unknown never matches
-                    [[0.0, 0.0, 0.0, 0.0], far[0]]])       # phi wrap: partons at -3.1, jet at 3.1
-    phi = np.array([[top[1], far[1]], [far[1], top[1]], [top[1], far[1]], [top[1], far[1]],
-                    [[-3.1, -3.0, 3.0, -3.1], far[1]]])
+    eta = np.array(
+        [
+            [top[0], far[0]],  # jet 0 holds top 0
+            [far[0], top[0]],  # jet 1 holds top 1
+            [[0.0, 0.3, -0.2, 0.81], far[0]],  # q' just outside R
+            [[0.0, 0.3, -0.2, np.nan], far[0]],  # a parton that is unknown never matches
+            [[0.0, 0.0, 0.0, 0.0], far[0]],
+        ]
+    )  # phi wrap: partons at -3.1, jet at 3.1
+    phi = np.array(
+        [[top[1], far[1]], [far[1], top[1]], [top[1], far[1]], [top[1], far[1]], [[-3.1, -3.0, 3.0, -3.1], far[1]]]
+    )
     jet_eta = np.array([0.1, 0.1, 0.0, 0.0, 0.0])
     jet_phi = np.array([0.0, 0.0, 0.0, 0.0, 3.1])
     np.testing.assert_array_equal(top_matched(jet_eta, jet_phi, eta, phi, 0.8), [0, 1, -1, -1, 0])
@@ -57,31 +63,37 @@ def test_nearest_parton_labels_the_closest_inside_r_only() -> None:
 
 # ------------------------------------------------------------------------------------ hand-made event records
 
-def particle(pid: int, status: int, mother: int, pt: float = 0.0, eta: float = 0.0, phi: float = 0.0,
-             mass: float = 0.0) -> dict:
+
+def particle(
+    pid: int, status: int, mother: int, pt: float = 0.0, eta: float = 0.0, phi: float = 0.0, mass: float = 0.0
+) -> dict:
     px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    return {"id": pid, "status": status, "mother1": mother,
-            "p": {"px": px, "py": py, "pz": pz, "e": float(np.sqrt(px**2 + py**2 + pz**2 + mass**2))}}
+    return {
+        "id": pid,
+        "status": status,
+        "mother1": mother,
+        "p": {"px": px, "py": py, "pz": pz, "e": float(np.sqrt(px**2 + py**2 + pz**2 + mass**2))},
+    }
 
 
 def ttbar_event(u_parton: tuple[float, float] = (-0.2, 0.25)) -> list[dict]:
     """t -> b u dbar, all within 0.8 of the jet of their three pions; tbar -> bbar ubar d with d 1.3 away."""
     return [
         particle(90, -11, 0),
-        particle(6, -62, 0, 1000.0, 0.0, 0.0, 173.0),          # 1: last top copy
-        particle(24, -22, 1, 600.0, -0.05, 0.3, 80.4),         # 2: its W
-        particle(5, -23, 1, 400.0, 0.25, -0.2),                # 3: b
-        particle(2, -23, 2, 330.0, *u_parton),                 # 4: u
-        particle(-1, -23, 2, 270.0, 0.1, 0.35),                # 5: dbar
-        particle(211, 1, 3, 400.0, 0.25, -0.2),                # the pions that make the top jet
+        particle(6, -62, 0, 1000.0, 0.0, 0.0, 173.0),  # 1: last top copy
+        particle(24, -22, 1, 600.0, -0.05, 0.3, 80.4),  # 2: its W
+        particle(5, -23, 1, 400.0, 0.25, -0.2),  # 3: b
+        particle(2, -23, 2, 330.0, *u_parton),  # 4: u
+        particle(-1, -23, 2, 270.0, 0.1, 0.35),  # 5: dbar
+        particle(211, 1, 3, 400.0, 0.25, -0.2),  # the pions that make the top jet
         particle(-211, 1, 4, 330.0, -0.2, 0.25),
         particle(111, 1, 5, 270.0, 0.1, 0.35),
-        particle(12, 1, 0, 150.0, 0.0, 0.05),                  # a neutrino inside the jet: invisible
-        particle(-6, -62, 0, 1000.0, 0.3, np.pi, 173.0),       # 10: last antitop copy
-        particle(-24, -22, 10, 500.0, 0.9, 3.0, 80.4),         # 11: its W
-        particle(-5, -23, 10, 480.0, 0.3, 3.0),                # 12
-        particle(-2, -23, 11, 420.0, 0.5, -3.0),               # 13
-        particle(1, -23, 11, 90.0, 1.6, 2.9),                  # 14: d, far from the bbar-ubar jet
+        particle(12, 1, 0, 150.0, 0.0, 0.05),  # a neutrino inside the jet: invisible
+        particle(-6, -62, 0, 1000.0, 0.3, np.pi, 173.0),  # 10: last antitop copy
+        particle(-24, -22, 10, 500.0, 0.9, 3.0, 80.4),  # 11: its W
+        particle(-5, -23, 10, 480.0, 0.3, 3.0),  # 12
+        particle(-2, -23, 11, 420.0, 0.5, -3.0),  # 13
+        particle(1, -23, 11, 90.0, 1.6, 2.9),  # 14: d, far from the bbar-ubar jet
         particle(211, 1, 12, 480.0, 0.3, 3.0),
         particle(-211, 1, 13, 420.0, 0.5, -3.0),
         particle(211, 1, 14, 90.0, 1.6, 2.9),
@@ -114,8 +126,10 @@ def qcd_event() -> list[dict]:
         particle(90, -11, 0),
         particle(21, -23, 0, 950.0, 0.2, 1.0),
         particle(2, -23, 0, 1000.0, -0.4, 1.0 - np.pi),
-        particle(211, 1, 1, 600.0, 0.3, 1.1), particle(211, 1, 1, 350.0, 0.1, 0.9),
-        particle(211, 1, 2, 900.0, -0.4, 1.0 - np.pi), particle(211, 1, 2, 100.0, -0.2, 1.2 - np.pi),
+        particle(211, 1, 1, 600.0, 0.3, 1.1),
+        particle(211, 1, 1, 350.0, 0.1, 0.9),
+        particle(211, 1, 2, 900.0, -0.4, 1.0 - np.pi),
+        particle(211, 1, 2, 100.0, -0.2, 1.2 - np.pi),
     ]
 
 
@@ -126,6 +140,7 @@ def test_constructed_dijet_event_is_labelled_by_the_nearest_hard_parton(jet_clas
 
 
 # ----------------------------------------------------------------------------------------- real Pythia events
+
 
 def daughters(event: list[dict], i: int) -> list[int]:
     """Pythia's daughter list: a range d1..d2, or d1 alone (d2 = 0), or the two of d2 < d1."""
@@ -164,8 +179,10 @@ def test_truth_matching_on_pythia_ttbar_events() -> None:
         np.testing.assert_allclose(np.stack([eta[e], phi[e]], axis=-1), expected, rtol=1e-12)
     # every candidate jet is a top jet exactly when all four partons of one top lie within R of its axis
     candidates = cluster_jets(batch.prt, FAST)
-    inside = [[all(delta_r(j.eta, j.phi, eta[j.event, t, k], phi[j.event, t, k]) < 0.8 for k in range(4))
-               for t in range(2)] for j in candidates]
+    inside = [
+        [all(delta_r(j.eta, j.phi, eta[j.event, t, k], phi[j.event, t, k]) < 0.8 for k in range(4)) for t in range(2)]
+        for j in candidates
+    ]
     expected_ids = [6 if a else -6 for a, b in inside if a or b]
     selected = select_jets(batch, FAST, "top")
     assert ak.to_list(selected.parton_id) == expected_ids
@@ -173,6 +190,7 @@ def test_truth_matching_on_pythia_ttbar_events() -> None:
 
 
 # --------------------------------------------------------------------------------- determinism and resuming
+
 
 def chunk_bytes(folder: Path, n: int) -> list[bytes]:
     return [chunk_path(folder, i).read_bytes() for i in range(n)]
@@ -193,8 +211,15 @@ def test_same_seed_same_bytes_in_any_number_of_processes(tmp_path: Path) -> None
 
 
 def test_a_killed_run_resumes_with_the_missing_chunks_only(tmp_path: Path, monkeypatch) -> None:
-    options = {"preset": FAST, "jet_class": "top", "seed": 5, "chunk_jets": 3, "events_per_batch": 4,
-               "workers": 1, "progress": False}
+    options = {
+        "preset": FAST,
+        "jet_class": "top",
+        "seed": 5,
+        "chunk_jets": 3,
+        "events_per_batch": 4,
+        "workers": 1,
+        "progress": False,
+    }
     generate_jets(tmp_path / "straight", 9, **options)
 
     asked: list[int] = []
@@ -234,8 +259,14 @@ def test_a_killed_run_resumes_with_the_missing_chunks_only(tmp_path: Path, monke
 
 
 def test_a_folder_of_another_dataset_or_in_use_is_refused(tmp_path: Path) -> None:
-    options = {"preset": FAST, "jet_class": "top", "chunk_jets": 2, "events_per_batch": 4, "workers": 1,
-               "progress": False}
+    options = {
+        "preset": FAST,
+        "jet_class": "top",
+        "chunk_jets": 2,
+        "events_per_batch": 4,
+        "workers": 1,
+        "progress": False,
+    }
     generate_jets(tmp_path / "d", 2, seed=1, **options)
     with pytest.raises(InputError, match=r"holds another jet dataset \(seed: 1 there, 2 asked\)"):
         generate_jets(tmp_path / "d", 2, seed=2, **options)
@@ -276,6 +307,7 @@ def test_cuts_that_select_nothing_are_reported() -> None:
 
 
 # -------------------------------------------------------------------------------------------- presets' arrays
+
 
 @pytest.fixture(scope="module")
 def jetnet_top() -> ak.Array:
@@ -340,8 +372,13 @@ def test_presets_and_seeds_refuse_bad_values() -> None:
     assert "Random:seed = 42" in settings and "Next:numberShowEvent = 0" in settings
     assert "PartonLevel:MPI = on" in settings and "24:onIfAny = 1 2 3 4 5" in settings
     assert len({chunk_seed(1, "top", i) for i in range(50)} | {chunk_seed(1, "qcd", 0)}) == 51
-    for bad in ({"representation": "cms"}, {"jet_pt_min": 900.0, "jet_pt_max": 800.0},
-                {"pthat_max": 7000.0}, {"radius": 0.0}, {"n_particles": 0}):
+    for bad in (
+        {"representation": "cms"},
+        {"jet_pt_min": 900.0, "jet_pt_max": 800.0},
+        {"pthat_max": 7000.0},
+        {"radius": 0.0},
+        {"n_particles": 0},
+    ):
         with pytest.raises(InputError):
             PRESETS["jetnet"].replace(**bad)
     for seed in (-1, 1.5, True):

@@ -23,8 +23,9 @@ FAST = PRESETS["jetnet"].replace(mpi=False, pthat_min=1000.0, pthat_max=1100.0)
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("jets") / "qcd"
-    generate_jets(folder, 8, preset=FAST, jet_class="qcd", seed=3, workers=1, chunk_jets=4, events_per_batch=4,
-                  progress=False)
+    generate_jets(
+        folder, 8, preset=FAST, jet_class="qcd", seed=3, workers=1, chunk_jets=4, events_per_batch=4, progress=False
+    )
     return folder
 
 

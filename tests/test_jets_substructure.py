@@ -28,8 +28,10 @@ def toy_jets(seed: int, n_jets: int = 40) -> tuple[ak.Array, ak.Array, ak.Array]
         which = rng.integers(0, len(prongs), size=n)
         pts.append(rng.exponential(20.0, size=n) + 0.5)
         etas.append(prongs[which, 0] + rng.normal(0.0, 0.05, size=n))
-        phis.append((np.pi * (rng.random() < 0.2) + prongs[which, 1] + rng.normal(0.0, 0.05, size=n)
-                     + np.pi) % (2 * np.pi) - np.pi)
+        phis.append(
+            (np.pi * (rng.random() < 0.2) + prongs[which, 1] + rng.normal(0.0, 0.05, size=n) + np.pi) % (2 * np.pi)
+            - np.pi
+        )
     return ak.Array(pts), ak.Array(etas), ak.Array(phis)
 
 
@@ -42,6 +44,7 @@ def rapidity_phi(p: ak.Array) -> tuple[ak.Array, ak.Array]:
 
 
 # ---------------------------------------------------------------------------------------------------- N-subjettiness
+
 
 def test_two_equal_particles_have_hand_computed_taus() -> None:
     # the kT axis of two equal pT particles is their midpoint: tau1 = 2 * 500 * (d / 2) / (1000 * R0), tau2 = 0
@@ -61,12 +64,18 @@ def test_three_particles_tau2_from_exclusive_kt_by_hand() -> None:
 
 def test_tau21_separates_two_prong_from_one_prong_toys() -> None:
     # two hard, well-separated prongs with a little soft radiation each
-    two = (np.array([[480.0, 470.0, 10, 10, 10, 10]]), np.array([[0.0, 0.5, 0.05, -0.04, 0.52, 0.46]]),
-           np.array([[0.0, 0.1, 0.03, -0.02, 0.12, 0.06]]))
+    two = (
+        np.array([[480.0, 470.0, 10, 10, 10, 10]]),
+        np.array([[0.0, 0.5, 0.05, -0.04, 0.52, 0.46]]),
+        np.array([[0.0, 0.1, 0.03, -0.02, 0.12, 0.06]]),
+    )
     # one hard core and the same amount of soft radiation spread around it
     angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
-    one = (np.array([[900.0, *[12.5] * 8]]), np.array([[0.0, *(0.3 * np.cos(angles))]]),
-           np.array([[0.0, *(0.3 * np.sin(angles))]]))
+    one = (
+        np.array([[900.0, *[12.5] * 8]]),
+        np.array([[0.0, *(0.3 * np.cos(angles))]]),
+        np.array([[0.0, *(0.3 * np.sin(angles))]]),
+    )
     tau21_two = tau_ratios(*two)[0, 0]
     tau21_one = tau_ratios(*one)[0, 0]
     assert tau21_two < 0.1 < 0.5 < tau21_one
@@ -105,22 +114,28 @@ def test_one_particle_jet_has_undefined_ratios_and_padding_is_ignored() -> None:
     ratios = tau_ratios(pt, eta, phi)
     assert np.isnan(ratios[0]).all()
     assert ratios[1, 0] == 0.0 and np.isnan(ratios[1, 1])  # tau2 = 0 for two particles; tau32 = 0 / 0
-    np.testing.assert_allclose(nsubjettiness(pt[1:], eta[1:], phi[1:]),
-                               nsubjettiness(ak.Array([[60.0, 40.0]]), ak.Array([[0.0, 0.2]]), ak.Array([[0.0, 0.0]])))
+    np.testing.assert_allclose(
+        nsubjettiness(pt[1:], eta[1:], phi[1:]),
+        nsubjettiness(ak.Array([[60.0, 40.0]]), ak.Array([[0.0, 0.2]]), ak.Array([[0.0, 0.0]])),
+    )
 
 
 # ------------------------------------------------------------------------------------------ energy correlations
 
 SIDE = 0.3
-TRIANGLE = (np.array([[1.0, 1.0, 1.0]]), np.array([[0.0, SIDE, SIDE / 2]]),
-            np.array([[0.0, 0.0, SIDE * np.sqrt(3) / 2]]))
+TRIANGLE = (
+    np.array([[1.0, 1.0, 1.0]]),
+    np.array([[0.0, SIDE, SIDE / 2]]),
+    np.array([[0.0, 0.0, SIDE * np.sqrt(3) / 2]]),
+)
 
 
 def test_two_particles_have_no_three_point_correlation() -> None:
     e2, e3 = energy_correlations(np.array([[3.0, 1.0]]), np.array([[0.0, 0.4]]), np.zeros((1, 2)))[0]
     assert e2 == pytest.approx(3 * 1 * 0.4 / 16, rel=1e-14) and e3 == 0.0
-    np.testing.assert_array_equal(energy_correlation_ratios(np.array([[3.0, 1.0]]), np.array([[0.0, 0.4]]),
-                                                            np.zeros((1, 2))), [[0.0, 0.0]])
+    np.testing.assert_array_equal(
+        energy_correlation_ratios(np.array([[3.0, 1.0]]), np.array([[0.0, 0.4]]), np.zeros((1, 2))), [[0.0, 0.0]]
+    )
 
 
 def test_equilateral_triangle_by_hand() -> None:
@@ -136,11 +151,14 @@ def test_triangle_across_phi_pi_and_rescaled_gives_the_same() -> None:
     np.testing.assert_allclose(energy_correlation_ratios(*moved), [[SIDE / 3, 1.0]], rtol=1e-12)
 
 
-@pytest.mark.parametrize(("beta", "e2", "e3"), [
-    # pT (2, 1, 1) at eta (0, 0.1, 0.3): dR12 = 0.1, dR13 = 0.3, dR23 = 0.2, sum pT = 4
-    (1.0, (2 * 0.1 + 2 * 0.3 + 0.2) / 16, 2 * (0.1 * 0.3 * 0.2) / 64),
-    (2.0, (2 * 0.01 + 2 * 0.09 + 0.04) / 16, 2 * (0.01 * 0.09 * 0.04) / 64),
-])
+@pytest.mark.parametrize(
+    ("beta", "e2", "e3"),
+    [
+        # pT (2, 1, 1) at eta (0, 0.1, 0.3): dR12 = 0.1, dR13 = 0.3, dR23 = 0.2, sum pT = 4
+        (1.0, (2 * 0.1 + 2 * 0.3 + 0.2) / 16, 2 * (0.1 * 0.3 * 0.2) / 64),
+        (2.0, (2 * 0.01 + 2 * 0.09 + 0.04) / 16, 2 * (0.01 * 0.09 * 0.04) / 64),
+    ],
+)
 def test_collinear_three_particles_by_hand(beta: float, e2: float, e3: float) -> None:
     args = (np.array([[2.0, 1.0, 1.0]]), np.array([[0.0, 0.1, 0.3]]), np.zeros((1, 3)))
     np.testing.assert_allclose(energy_correlations(*args, beta=beta), [[e2, e3]], rtol=1e-13)
@@ -174,22 +192,28 @@ def test_table_in_blocks_equals_the_single_functions(monkeypatch: pytest.MonkeyP
     pt, eta, phi = toy_jets(seed=7, n_jets=40)
     monkeypatch.setattr(module, "_TABLE_BLOCK", 7)  # 6 blocks, the last one short
     table = substructure_table(pt, eta, phi, progress=False)
-    np.testing.assert_array_equal(np.stack([table["tau1"], table["tau2"], table["tau3"]], axis=-1),
-                                  nsubjettiness(pt, eta, phi))
-    np.testing.assert_allclose(np.stack([table["c2"], table["d2"]], axis=-1),
-                               energy_correlation_ratios(pt, eta, phi), rtol=1e-14)
+    np.testing.assert_array_equal(
+        np.stack([table["tau1"], table["tau2"], table["tau3"]], axis=-1), nsubjettiness(pt, eta, phi)
+    )
+    np.testing.assert_allclose(
+        np.stack([table["c2"], table["d2"]], axis=-1), energy_correlation_ratios(pt, eta, phi), rtol=1e-14
+    )
     np.testing.assert_array_equal(np.stack([table["tau21"], table["tau32"]], axis=-1), tau_ratios(pt, eta, phi))
 
 
 # ------------------------------------------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize(("pt", "eta", "message"), [
-    (np.ones((2, 3)), np.ones((2, 4)), "same shape"),
-    (ak.Array([[1.0, 2.0], [1.0]]), ak.Array([[0.0, 0.1], [0.0, 0.2]]), "same shape"),
-    (np.array([[1.0, np.nan]]), np.zeros((1, 2)), "non-finite"),
-    (np.array([[1.0, -2.0]]), np.zeros((1, 2)), "negative"),
-    (np.ones(3), np.zeros(3), "2-dimensional"),
-])
+
+@pytest.mark.parametrize(
+    ("pt", "eta", "message"),
+    [
+        (np.ones((2, 3)), np.ones((2, 4)), "same shape"),
+        (ak.Array([[1.0, 2.0], [1.0]]), ak.Array([[0.0, 0.1], [0.0, 0.2]]), "same shape"),
+        (np.array([[1.0, np.nan]]), np.zeros((1, 2)), "non-finite"),
+        (np.array([[1.0, -2.0]]), np.zeros((1, 2)), "negative"),
+        (np.ones(3), np.zeros(3), "2-dimensional"),
+    ],
+)
 def test_bad_constituents_are_refused(pt, eta, message) -> None:
     phi = ak.zeros_like(eta) if isinstance(eta, ak.Array) else np.zeros_like(eta)
     for function in (energy_correlations, nsubjettiness):

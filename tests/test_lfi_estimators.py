@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -27,8 +30,9 @@ def x_eval() -> np.ndarray:
 
 
 def log_r_mse(estimator: object, x: np.ndarray, thetas: tuple[float, ...] = (-1.5, -0.5, 0.5, 1.5)) -> float:
-    return float(np.mean([np.mean((estimator.log_ratio(x, th) - TOY.log_ratio(x[:, 0], th, 0.0)) ** 2)
-                          for th in thetas]))
+    return float(
+        np.mean([np.mean((estimator.log_ratio(x, th) - TOY.log_ratio(x[:, 0], th, 0.0)) ** 2) for th in thetas])
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +48,18 @@ def test_alices_learns_the_exact_log_ratio_and_score_and_beats_carl(alices, rati
     assert mse_alices < 0.01
     score_mse = np.mean((alices.score(x_eval, 0.5) - TOY.score(x_eval[:, 0], 0.5)) ** 2)
     assert score_mse < 0.01
-    carl = lfi.train_estimator(lfi.ParameterizedRatioEstimator(1, "carl", n_hidden=(50,), **FAST), ratio_sample,
-                               seed=2, max_epochs=10)
+    carl = lfi.train_estimator(
+        lfi.ParameterizedRatioEstimator(1, "carl", n_hidden=(50,), **FAST), ratio_sample, seed=2, max_epochs=10
+    )
     assert log_r_mse(carl, x_eval) > 2 * mse_alices
     assert alices.history["best_epoch"] >= 1 and len(alices.history["val_loss"]) >= alices.history["best_epoch"]
 
 
 @pytest.mark.parametrize("method", ["rolr", "rascal", "alice", "cascal"])
 def test_every_ratio_method_closes(method: str, ratio_sample, x_eval) -> None:
-    est = lfi.train_estimator(lfi.ParameterizedRatioEstimator(1, method, n_hidden=(30,), **FAST), ratio_sample,
-                              seed=3, max_epochs=6)
+    est = lfi.train_estimator(
+        lfi.ParameterizedRatioEstimator(1, method, n_hidden=(30,), **FAST), ratio_sample, seed=3, max_epochs=6
+    )
     # the log ratio varies by ~ +-1.5 over the evaluation points; each method gets within 0.25 in RMS
     assert log_r_mse(est, x_eval) < 0.06
 
@@ -63,8 +69,9 @@ def test_doubly_parameterised_estimator_is_antisymmetric_and_closes(x_eval) -> N
     a, b = rng.uniform(-2, 2, 24), rng.uniform(-2, 2, 24)
     sample = TOY.ratio_sample(9600, seed=5, theta0=a, theta1=b)
     assert sample.doubly_parameterized
-    est = lfi.train_estimator(lfi.DoublyParameterizedRatioEstimator(1, "alices", n_hidden=(50,), **FAST), sample,
-                              seed=6, max_epochs=8)
+    est = lfi.train_estimator(
+        lfi.DoublyParameterizedRatioEstimator(1, "alices", n_hidden=(50,), **FAST), sample, seed=6, max_epochs=8
+    )
     x = x_eval[:500]
     np.testing.assert_allclose(est.log_ratio(x, 1.0, -0.5), -est.log_ratio(x, -0.5, 1.0), atol=1e-6)
     np.testing.assert_allclose(est.log_ratio(x, 0.7, 0.7), 0.0, atol=1e-6)
@@ -86,8 +93,9 @@ def test_sally_learns_the_true_score() -> None:
 @pytest.mark.parametrize("method", ["nde", "scandal"])
 def test_mixture_density_network_closes(method: str, x_eval) -> None:
     sample = TOY.density_sample(6000, seed=9, thetas=THETA0)
-    nde = lfi.train_estimator(lfi.DensityEstimator(1, method, n_components=2, n_hidden=(20,), **FAST), sample,
-                              seed=10, max_epochs=8)
+    nde = lfi.train_estimator(
+        lfi.DensityEstimator(1, method, n_components=2, n_hidden=(20,), **FAST), sample, seed=10, max_epochs=8
+    )
     x = x_eval[:1000]
     assert np.mean((nde.log_likelihood(x, 1.0) - TOY.log_likelihood(x[:, 0], 1.0)) ** 2) < 0.02
     assert np.mean((nde.log_ratio(x, 1.0, 0.0) - TOY.log_ratio(x[:, 0], 1.0, 0.0)) ** 2) < 0.02
@@ -101,7 +109,7 @@ def test_same_seed_same_weights_and_ensemble_spread(ratio_sample) -> None:
         return lfi.ParameterizedRatioEstimator(1, "alices", n_hidden=(10,))
 
     one = lfi.train_estimator(make, small, seed=12, max_epochs=2)
-    two = lfi.train_estimator(make(), small, seed=12, max_epochs=2)
+    two = lfi.train_estimator(make(), small, seed=12, max_epochs=2, accelerator="cpu", devices=1)  # Trainer options
     other = lfi.train_estimator(make, small, seed=13, max_epochs=2)
     p1, p2, p3 = ([p.detach().numpy().tobytes() for p in m.parameters()] for m in (one, two, other))
     assert p1 == p2 and p1 != p3
@@ -142,8 +150,14 @@ def test_training_into_an_epoch_archive(tmp_path) -> None:
     from hepnb.training import EpochArchive
 
     small = TOY.local_sample(600, seed=14, theta=0.0)
-    sally = lfi.train_estimator(lambda: lfi.ScoreEstimator(1, n_hidden=(8,)), small, seed=15, max_epochs=3,
-                                patience=None, archive=tmp_path / "sally")
+    sally = lfi.train_estimator(
+        lambda: lfi.ScoreEstimator(1, n_hidden=(8,)),
+        small,
+        seed=15,
+        max_epochs=3,
+        patience=None,
+        archive=tmp_path / "sally",
+    )
     archive = EpochArchive(tmp_path / "sally")
     assert archive.epochs == [1, 2, 3] and "val_loss" in archive.history
     loaded = archive.load(3)
@@ -153,3 +167,17 @@ def test_training_into_an_epoch_archive(tmp_path) -> None:
     best = sally.history["best_epoch"]
     x = np.linspace(-2, 2, 5)[:, None]
     np.testing.assert_allclose(archive.load(best).score(x), sally.score(x), rtol=1e-6)
+
+
+def test_importing_lfi_loads_neither_torch_nor_lightning() -> None:
+    code = (
+        "import sys\n"
+        "from hepnb import lfi\n"
+        "from hepnb.lfi import estimators, study\n"
+        "assert {'Ensemble', 'train_estimator', 'GaussianToy', 'study'} <= set(dir(lfi)), dir(lfi)\n"
+        "assert estimators.Ensemble.__module__ == 'hepnb.lfi.estimators.ensemble'\n"
+        "loaded = {name.split('.')[0] for name in sys.modules} & {'torch', 'lightning'}\n"
+        "assert not loaded, f'{loaded} imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

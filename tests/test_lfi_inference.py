@@ -19,50 +19,46 @@ SCALE = lfi.THESIS_LUMI / 36.1  # the samples are generated at 36.1 fb^-1
 
 
 @pytest.fixture(scope="module")
-def raw() -> osh.Events:
-    return osh.generate(60_000, seed=2, detector="none")
+def summed_events(truth_events: osh.Events) -> osh.Events:
+    return lfi.helicity_summed(truth_events)
 
 
-@pytest.fixture(scope="module")
-def test_events(raw: osh.Events) -> osh.Events:
-    return lfi.helicity_summed(raw)
-
-
-def test_helicity_summed_weights_keep_the_yields(raw, test_events) -> None:
+def test_helicity_summed_weights_keep_the_yields(truth_events, summed_events) -> None:
     for c in ("S", "I", "B"):
-        diff = test_events.yields[c] - raw.yields[c]
-        assert abs(diff) < 4 * raw.yields[f"{c}_err"]
+        diff = summed_events.yields[c] - truth_events.yields[c]
+        assert abs(diff) < 4 * truth_events.yields[f"{c}_err"]
     # with these weights the joint score is the exact (oracle) score
-    np.testing.assert_allclose(osh.joint_score(test_events, 1.0, "kappa"), lfi.oracle_score(test_events, 1.0),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        osh.joint_score(summed_events, 1.0, "kappa"), lfi.oracle_score(summed_events, 1.0), rtol=1e-9, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("mu_true", [1.0, 1.2**4])
 @pytest.mark.parametrize("include_rate", [True, False])
-def test_exact_log_ratio_peaks_at_mu_true(test_events, mu_true: float, include_rate: bool) -> None:
-    scan = lfi.oracle_scan(test_events, mu_true, include_rate=include_rate)
+def test_exact_log_ratio_peaks_at_mu_true(summed_events, mu_true: float, include_rate: bool) -> None:
+    scan = lfi.oracle_scan(summed_events, mu_true, include_rate=include_rate)
     assert scan.mu_hat == pytest.approx(mu_true, rel=1e-12)  # Gibbs' inequality: exact on the sample
     assert np.all(scan.q[np.abs(scan.mu - mu_true) > 1e-9] > 0)
     np.testing.assert_allclose(scan.p_value, stats.chi2.sf(scan.q, 1))
-    assert scan.n_expected == pytest.approx(test_events.expected(mu_true) * SCALE, rel=1e-12)
+    assert scan.n_expected == pytest.approx(summed_events.expected(mu_true) * SCALE, rel=1e-12)
     # the one-pass oracle equals hepnb.offshell.oracle_log_ratio summed with the Asimov weights
-    w = test_events.weight(mu_true) * SCALE
+    w = summed_events.weight(mu_true) * SCALE
     j = 40
-    expected = w @ osh.oracle_log_ratio(test_events, GRID[j] ** 4, 1.0)
+    expected = w @ osh.oracle_log_ratio(summed_events, GRID[j] ** 4, 1.0)
     assert scan.log_likelihood_kinematic[j] == pytest.approx(expected, rel=1e-10)
 
 
-def test_oracle_curvature_is_the_fisher_information(test_events) -> None:
+def test_oracle_curvature_is_the_fisher_information(summed_events) -> None:
     # q(kappa_t +- d) = N I d^2 + O(d^3) with I = E[t^2] (+ the rate term (dnu/dkappa)^2 / nu)
     kappa = np.array([0.97, 0.99, 1.0, 1.01, 1.03])
-    t = lfi.oracle_score(test_events, 1.0)
-    w = test_events.weight(1.0) * SCALE
+    t = lfi.oracle_score(summed_events, 1.0)
+    w = summed_events.weight(1.0) * SCALE
     fisher_shape = float(np.sum(w * t**2))
-    y = {c: test_events.yields[c] * SCALE for c in ("S", "I", "B")}
+    y = {c: summed_events.yields[c] * SCALE for c in ("S", "I", "B")}
     nu = y["S"] + y["I"] + y["B"]
     fisher_rate = (4 * y["S"] + 2 * y["I"]) ** 2 / nu
     for include_rate, fisher in ((False, fisher_shape), (True, fisher_shape + fisher_rate)):
-        q = lfi.oracle_scan(test_events, 1.0, kappa=kappa, include_rate=include_rate).q
+        q = lfi.oracle_scan(summed_events, 1.0, kappa=kappa, include_rate=include_rate).q
         assert (q[1] + q[3]) / 2 == pytest.approx(fisher * 0.01**2, rel=0.02)
 
 
@@ -72,8 +68,9 @@ class BinnedRatio:
     def __init__(self, events: osh.Events, edges: np.ndarray) -> None:
         self.edges = edges
         index = self.bin(np.asarray(events.x["m4l"], dtype=float)[:, None])
-        self.s, self.i, self.b = (np.bincount(index, weights=w, minlength=len(edges) - 1) * SCALE
-                                  for w in events.components())
+        self.s, self.i, self.b = (
+            np.bincount(index, weights=w, minlength=len(edges) - 1) * SCALE for w in events.components()
+        )
         self.observables = ("m4l",)
 
     def bin(self, x: np.ndarray) -> np.ndarray:
@@ -88,49 +85,48 @@ class BinnedRatio:
 
 
 @pytest.mark.parametrize("include_rate", [True, False])
-def test_binned_limit_equals_the_poisson_asimov_scan(test_events, include_rate: bool) -> None:
-    m4l = np.asarray(test_events.x["m4l"], dtype=float)
+def test_binned_limit_equals_the_poisson_asimov_scan(summed_events, include_rate: bool) -> None:
+    m4l = np.asarray(summed_events.x["m4l"], dtype=float)
     edges = np.r_[m4l.min() - 1, np.quantile(m4l, [0.2, 0.4, 0.6, 0.8]), m4l.max() + 1]
-    model = BinnedRatio(test_events, edges)
+    model = BinnedRatio(summed_events, edges)
     mu_true = 1.2**4
-    scan = lfi.ratio_scan(model, test_events, mu_true, include_rate=include_rate, method="binned")
-    reference = asimov_scan(GRID**4, model.s, model.i, model.b, mu_true=mu_true,
-                                        shape_only=not include_rate)
+    scan = lfi.ratio_scan(model, summed_events, mu_true, include_rate=include_rate, method="binned")
+    reference = asimov_scan(GRID**4, model.s, model.i, model.b, mu_true=mu_true, shape_only=not include_rate)
     np.testing.assert_allclose(scan.q, reference.q, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(scan.interval(0.95).intervals, reference.interval(0.95).intervals, rtol=1e-9)
 
 
-def test_sally_local_model_with_the_exact_score(test_events) -> None:
+def test_sally_local_model_with_the_exact_score(summed_events) -> None:
     class ExactScore:
         observables = "thesis-ch7"
         hparams = {"method": "sally-exact", "theta_ref": 1.0}
 
         def score(self, x: np.ndarray) -> np.ndarray:
-            return lfi.oracle_score(test_events, 1.0)
+            return lfi.oracle_score(summed_events, 1.0)
 
     kappa = np.array([0.9, 0.99, 1.0, 1.01, 1.1])
-    sally = lfi.sally_scan(ExactScore(), test_events, 1.0, kappa=kappa, include_rate=False)
-    oracle = lfi.oracle_scan(test_events, 1.0, kappa=kappa, include_rate=False)
+    sally = lfi.sally_scan(ExactScore(), summed_events, 1.0, kappa=kappa, include_rate=False)
+    oracle = lfi.oracle_scan(summed_events, 1.0, kappa=kappa, include_rate=False)
     assert sally.mu_hat == 1.0  # E_SM[t] = 0: the local model peaks at the reference
     # the local model is exact to second order in d kappa: the symmetric average cancels the cubic terms
     assert sally.q[[1, 3]].mean() == pytest.approx(oracle.q[[1, 3]].mean(), rel=0.02)
-    assert len(lfi.estimated_scores(ExactScore(), test_events)) == len(test_events)
-    linear = lfi.sally_scan(ExactScore(), test_events, 1.0, kappa=kappa, include_rate=False, local_model="linear")
+    assert len(lfi.estimated_scores(ExactScore(), summed_events)) == len(summed_events)
+    linear = lfi.sally_scan(ExactScore(), summed_events, 1.0, kappa=kappa, include_rate=False, local_model="linear")
     np.testing.assert_allclose(np.diff(linear.log_likelihood_kinematic, 2), 0.0, atol=1e-12)  # linear in kappa
 
 
-def test_interval_table_against_the_oracle(test_events) -> None:
+def test_interval_table_against_the_oracle(summed_events) -> None:
     coarse = GRID[::5]
-    oracle = lfi.oracle_scan(test_events, 1.0, kappa=coarse, include_rate=False)
+    oracle = lfi.oracle_scan(summed_events, 1.0, kappa=coarse, include_rate=False)
 
     class HalfOracle:  # half the exact log ratio: half the information, wider intervals
         observables = "thesis-ch7"
         hparams = {"method": "half"}
 
         def log_ratio(self, x: np.ndarray, theta: float, theta_ref: float) -> np.ndarray:
-            return 0.5 * osh.oracle_log_ratio(test_events, theta**4, theta_ref**4)
+            return 0.5 * osh.oracle_log_ratio(summed_events, theta**4, theta_ref**4)
 
-    half = lfi.ratio_scan(HalfOracle(), test_events, 1.0, kappa=coarse, include_rate=False)
+    half = lfi.ratio_scan(HalfOracle(), summed_events, 1.0, kappa=coarse, include_rate=False)
     table = lfi.interval_table([oracle, half])
     assert table.row("oracle").relative_68 == 1.0 and table.row("oracle").relative_95 == 1.0
     assert table.row("half").relative_68 > 1.2 and table.row("half").relative_95 > 1.2
@@ -138,38 +134,40 @@ def test_interval_table_against_the_oracle(test_events) -> None:
     frame = table.to_frame()
     assert list(frame.index) == ["oracle", "half"] and "relative_95" in frame
     with pytest.raises(InputError, match="like with like"):
-        lfi.interval_table({"oracle": oracle,
-                            "other": lfi.oracle_scan(test_events, 2.0, kappa=coarse, include_rate=False)})
+        lfi.interval_table(
+            {"oracle": oracle, "other": lfi.oracle_scan(summed_events, 2.0, kappa=coarse, include_rate=False)}
+        )
     with pytest.raises(InputError, match="reference scan"):
         lfi.interval_table({"half": half})
 
 
-def test_sally_trained_on_the_simulator_learns_the_oracle_score(raw, test_events) -> None:
+def test_sally_trained_on_the_simulator_learns_the_oracle_score(truth_events, summed_events) -> None:
     # training weights helicity-summed: the regression target is the exact score (measured weighted correlation
     # 0.73, 0.81 with twice the data); with the raw weights the target carries the helicity noise (0.58)
     train = lfi.helicity_summed(osh.generate(60_000, seed=1, detector="none"))
     sample = lfi.mine_local_sample(train, 15_000, seed=3)
     sally = lfi.train_estimator(lfi.ScoreEstimator(35, lr=1e-2, final_lr=1e-3), sample, seed=4, max_epochs=6)
-    t_hat, t = lfi.estimated_scores(sally, test_events), lfi.oracle_score(test_events, 1.0)
-    w = test_events.weight(1.0)
+    t_hat, t = lfi.estimated_scores(sally, summed_events), lfi.oracle_score(summed_events, 1.0)
+    w = summed_events.weight(1.0)
     cov = np.cov(t_hat, t, aweights=w)
     assert cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]) > 0.65
     assert abs(np.average(t_hat, weights=w)) < 0.03  # E_SM[t] = 0; the score spread is 0.25
     assert np.average((t_hat - t) ** 2, weights=w) < 0.6 * np.average(t**2, weights=w)
 
 
-def test_clear_errors(test_events) -> None:
+def test_clear_errors(summed_events) -> None:
     atlas = osh.generate(3000, seed=1)
     with pytest.raises(InputError, match="detector='none'"):
         lfi.oracle_scan(atlas, 1.0)
     with pytest.raises(InputError, match="kappa grid"):
-        lfi.oracle_scan(test_events, 1.0, kappa=[1.0, 0.5])
+        lfi.oracle_scan(summed_events, 1.0, kappa=[1.0, 0.5])
     with pytest.raises(InputError, match="mu_true"):
-        lfi.oracle_scan(test_events, -1.0)
+        lfi.oracle_scan(summed_events, -1.0)
     with pytest.raises(InputError, match="shape"):
-        lfi.scan_from_log_ratios(np.zeros((3, 2)), np.ones(2), kappa=[0.0, 1.0], mu_true=1.0,
-                                 yields={"S": 1.0, "I": -1.0, "B": 5.0})
+        lfi.scan_from_log_ratios(
+            np.zeros((3, 2)), np.ones(2), kappa=[0.0, 1.0], mu_true=1.0, yields={"S": 1.0, "I": -1.0, "B": 5.0}
+        )
     with pytest.raises(InputError, match="observables"):
-        lfi.ratio_scan(object(), test_events, 1.0)
+        lfi.ratio_scan(object(), summed_events, 1.0)
     with pytest.raises(InputError, match="local_model"):
-        lfi.sally_scan(object(), test_events, 1.0, local_model="quadratic")
+        lfi.sally_scan(object(), summed_events, 1.0, local_model="quadratic")

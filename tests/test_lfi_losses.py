@@ -63,11 +63,14 @@ def test_score_terms_use_the_one_minus_y_mask() -> None:
     assert losses.score_mse(T_HAT, T_TRUE, 1.0 - Y).item() == pytest.approx(masked, rel=1e-12)
     alpha = 2.0
     assert losses.alices(LOG_R_HAT, T_HAT, Y, LOG_R_TRUE, T_TRUE, alpha=alpha).item() == pytest.approx(
-        losses.alice(LOG_R_HAT, LOG_R_TRUE).item() + alpha * masked, rel=1e-12)
+        losses.alice(LOG_R_HAT, LOG_R_TRUE).item() + alpha * masked, rel=1e-12
+    )
     assert losses.cascal(LOG_R_HAT, T_HAT, Y, T_TRUE, alpha=alpha).item() == pytest.approx(
-        (LN2 + LN3 + math.log(1.5)) / 3 + alpha * masked, rel=1e-12)
+        (LN2 + LN3 + math.log(1.5)) / 3 + alpha * masked, rel=1e-12
+    )
     assert losses.rascal(LOG_R_HAT, T_HAT, Y, LOG_R_TRUE, T_TRUE, alpha=alpha).item() == pytest.approx(
-        1.25 / 3 + alpha * masked, rel=1e-12)
+        1.25 / 3 + alpha * masked, rel=1e-12
+    )
 
 
 def test_reference_score_term_of_the_doubly_parameterised_methods() -> None:

@@ -27,7 +27,7 @@ def samples() -> tuple[osh.Events, osh.Events]:
 
 
 @pytest.fixture(scope="module")
-def test_events(samples) -> osh.Events:
+def held_out(samples) -> osh.Events:
     return samples[1]
 
 
@@ -78,69 +78,72 @@ def test_neff_is_n_at_the_benchmark_and_collapses_away(samples) -> None:
     plt.close(fig)
 
 
-def test_adaptive_edges_have_equal_grid_averaged_population(test_events) -> None:
-    m4l = np.asarray(test_events.x["m4l"], dtype=float)
-    edges = study.adaptive_edges(m4l, test_events, 10)
+def test_adaptive_edges_have_equal_grid_averaged_population(held_out) -> None:
+    m4l = np.asarray(held_out.x["m4l"], dtype=float)
+    edges = study.adaptive_edges(m4l, held_out, 10)
     assert len(edges) == 11 and edges[0] < m4l.min() and edges[-1] > m4l.max()
-    w_s, w_i, w_b = test_events.components()
+    w_s, w_i, w_b = held_out.components()
     w = np.mean(GRID**4) * w_s + np.mean(GRID**2) * w_i + w_b
     content = np.histogram(m4l, edges, weights=w)[0]
     assert content.sum() == pytest.approx(w.sum(), rel=1e-12)
     assert np.max(np.abs(content / content.mean() - 1)) < 0.05
     with pytest.raises(InputError, match="entries"):
-        study.adaptive_edges(m4l[:10], test_events, 10)
+        study.adaptive_edges(m4l[:10], held_out, 10)
 
 
 @pytest.mark.parametrize("mu_true", [1.0, 4.0])
-def test_histogram_scan_is_the_binned_poisson_fit(test_events, mu_true: float) -> None:
-    values = np.asarray(test_events.x["pt_j1"], dtype=float)
-    model = study.histogram_model(values, test_events, 10)
+def test_histogram_scan_is_the_binned_poisson_fit(held_out, mu_true: float) -> None:
+    values = np.asarray(held_out.x["pt_j1"], dtype=float)
+    model = study.histogram_model(values, held_out, 10)
     scale = lfi.THESIS_LUMI / 36.1
-    assert model.s.sum() == pytest.approx(test_events.yields["S"] * scale, rel=1e-12)
+    assert model.s.sum() == pytest.approx(held_out.yields["S"] * scale, rel=1e-12)
     scan = study.histogram_scan(model, mu_true, method="pt_j1")
     for rate in (True, False):
         ref = asimov_scan(GRID**4, model.s, model.i, model.b, mu_true=mu_true, shape_only=not rate)
         np.testing.assert_allclose(scan.with_rate(rate).q, ref.q - ref.q.min(), rtol=1e-9, atol=1e-9)
-    scans = study.histogram_scans(model, test_events, [mu_true], method="pt_j1")
+    scans = study.histogram_scans(model, held_out, [mu_true], method="pt_j1")
     np.testing.assert_allclose(scans[mu_true, False].q, scan.with_rate(False).q)
-    two_d = study.histogram_model(np.stack([values, np.asarray(test_events.x["m4l"], float)], 1), test_events, 4)
+    two_d = study.histogram_model(np.stack([values, np.asarray(held_out.x["m4l"], float)], 1), held_out, 4)
     assert two_d.shape == (4, 4)
 
 
-def test_normalisation_keeps_an_exact_ratio_and_removes_an_offset(test_events) -> None:
+def test_normalisation_keeps_an_exact_ratio_and_removes_an_offset(held_out) -> None:
     kappa = GRID[::10]
-    exact = study.ratio_log_r_grid(ExactRatio(test_events), test_events, kappa)
+    exact = study.ratio_log_r_grid(ExactRatio(held_out), held_out, kappa)
     # helicity-summed weights: sum_i w_i(SM) r_i / sum_i w_i(SM) = 1 exactly
-    np.testing.assert_allclose(study.normalise_log_r(exact, test_events), exact, atol=1e-10)
-    shifted = study.ratio_log_r_grid(ExactRatio(test_events, offset=0.05), test_events, kappa)
-    np.testing.assert_allclose(study.normalise_log_r(shifted, test_events), exact, atol=1e-10)
+    np.testing.assert_allclose(study.normalise_log_r(exact, held_out), exact, atol=1e-10)
+    shifted = study.ratio_log_r_grid(ExactRatio(held_out, offset=0.05), held_out, kappa)
+    np.testing.assert_allclose(study.normalise_log_r(shifted, held_out), exact, atol=1e-10)
     # the unnormalised offset tilts the scan, the normalised one is the oracle
-    oracle = study.oracle_scans(test_events, [1.0], kappa=kappa)
-    plain = study.scans_from_log_r(shifted, test_events, [1.0], "shifted", kappa=kappa, normalise=False)
-    fixed = study.scans_from_log_r(shifted, test_events, [1.0], "shifted", kappa=kappa)
+    oracle = study.oracle_scans(held_out, [1.0], kappa=kappa)
+    plain = study.scans_from_log_r(shifted, held_out, [1.0], "shifted", kappa=kappa, normalise=False)
+    fixed = study.scans_from_log_r(shifted, held_out, [1.0], "shifted", kappa=kappa)
     np.testing.assert_allclose(fixed[1.0, True].q, oracle[1.0, True].q, rtol=1e-8, atol=1e-9)
     assert np.max(np.abs(plain[1.0, False].q - oracle[1.0, False].q)) > 0.1
     # the precomputed grid gives lfi.ratio_scan's scan
-    direct = lfi.ratio_scan(ExactRatio(test_events), test_events, 2.0, kappa=kappa, include_rate=False)
-    grid = study.scans_from_log_r(exact, test_events, [2.0], "exact", kappa=kappa, normalise=False)
+    direct = lfi.ratio_scan(ExactRatio(held_out), held_out, 2.0, kappa=kappa, include_rate=False)
+    grid = study.scans_from_log_r(exact, held_out, [2.0], "exact", kappa=kappa, normalise=False)
     np.testing.assert_allclose(grid[2.0, False].q, direct.q, rtol=1e-10, atol=1e-12)
 
 
-def test_width_and_degeneracy_tables(test_events) -> None:
+def test_width_and_degeneracy_tables(held_out) -> None:
     mus = [1.0, 4.0]
-    scans = {"oracle": study.oracle_scans(test_events, mus),
-             "m4l": study.histogram_scans(np.asarray(test_events.x["m4l"], float), test_events, mus, method="m4l")}
+    scans = {
+        "oracle": study.oracle_scans(held_out, mus),
+        "m4l": study.histogram_scans(np.asarray(held_out.x["m4l"], float), held_out, mus, method="m4l"),
+    }
     table = study.width_table(scans, mus)
     assert (table.loc["oracle"] == 1.0).all()
     assert (table.loc["m4l"] > 1.0).all()  # a histogram never beats the exact likelihood
     assert table.columns.nlevels == 3 and len(table.columns) == 8
     assert study.best_histogram(scans, ["m4l", "oracle"]) == "oracle"
-    y = test_events.yields
+    y = held_out.yields
     mu_star = osh.degenerate_partner(y["S"], y["I"])
     grid = np.array([0.0, mu_star**0.25])
-    at_zero = {"oracle": study.oracle_scans(test_events, [0.0], kappa=grid),
-               "m4l": study.histogram_scans(np.asarray(test_events.x["m4l"], float), test_events, [0.0],
-                                            method="m4l", kappa=grid)}
+    at_zero = {
+        "oracle": study.oracle_scans(held_out, [0.0], kappa=grid),
+        "m4l": study.histogram_scans(np.asarray(held_out.x["m4l"], float), held_out, [0.0], method="m4l", kappa=grid),
+    }
     deg = study.degeneracy_table(at_zero, mu_star)
     assert deg.loc["oracle", "q(mu*) (rate)"] > 1.5 * deg.loc["m4l", "q(mu*) (rate)"] > 0
     assert deg.loc["oracle", "Z (shape)"] == pytest.approx(np.sqrt(deg.loc["oracle", "q(mu*) (shape)"]))
@@ -148,19 +151,22 @@ def test_width_and_degeneracy_tables(test_events) -> None:
     assert deg.loc["oracle", "q(mu*) (rate)"] == pytest.approx(deg.loc["oracle", "q(mu*) (shape)"], rel=1e-9)
     with pytest.raises(InputError, match="mu\\*"):
         study.degeneracy_table(scans, mu_star)
-    ideal = study.ideal_classifier(test_events)
+    ideal = study.ideal_classifier(held_out)
     assert ideal.min() >= 0 and ideal.max() <= 1
 
 
 def test_trained_methods_scans_and_table(samples) -> None:
     train, test = samples
-    sally = study.train_method("sally", train, n_samples=3000, seed=1, max_epochs=2, batch_size=256, lr=3e-3,
-                               n_hidden=(16,))
+    sally = study.train_method(
+        "sally", train, n_samples=3000, seed=1, max_epochs=2, batch_size=256, lr=3e-3, n_hidden=(16,)
+    )
     assert sally.seconds > 0 and sally.n_rows == 3000 and 1 <= sally.best_epoch <= 2
-    alice = study.train_method("alice", train, n_samples=2700, seed=1, max_epochs=1, batch_size=256,
-                               n_hidden=(8,), thetas=[0.0, 1.2, 1.5])
-    nde = study.train_method("nde", train, n_samples=1500, seed=1, max_epochs=1, batch_size=256, n_hidden=(8,),
-                             thetas=[0.0, 1.0, 1.5])
+    alice = study.train_method(
+        "alice", train, n_samples=2700, seed=1, max_epochs=1, batch_size=256, n_hidden=(8,), thetas=[0.0, 1.2, 1.5]
+    )
+    nde = study.train_method(
+        "nde", train, n_samples=1500, seed=1, max_epochs=1, batch_size=256, n_hidden=(8,), thetas=[0.0, 1.0, 1.5]
+    )
     assert nde.estimator.n_features == len(study.SUMMARY)
     sallino = study.TrainedMethod("sallino", sally.estimator, sally.seconds, sally.n_rows, sally.best_epoch)
     kappa = GRID[::5]
@@ -191,15 +197,25 @@ def test_numerator_points_and_ratio_defaults(samples) -> None:
     # rows are rounded down to a multiple of 2 x (numerator points): 51 uniform points by default, 27 in the thesis
     default = study.train_method("alice", train, n_samples=2040, seed=1, max_epochs=1, batch_size=256)
     assert default.n_rows == 2040 and tuple(default.estimator.hparams["n_hidden"]) == study.RATIO_HIDDEN == (100, 100)
-    thesis = study.train_method("alice", train, n_samples=2040, seed=1, max_epochs=1, batch_size=256,
-                                thetas=study.numerator_kappas("thesis"), n_hidden=(8,))
+    thesis = study.train_method(
+        "alice",
+        train,
+        n_samples=2040,
+        seed=1,
+        max_epochs=1,
+        batch_size=256,
+        thetas=study.numerator_kappas("thesis"),
+        n_hidden=(8,),
+    )
     assert thesis.n_rows == 2040 // 54 * 54
 
 
-def test_scan_explorer_redraws_precomputed_scans(test_events) -> None:
+def test_scan_explorer_redraws_precomputed_scans(held_out) -> None:
     mus = [0.0, 1.0, 4.0]
-    scans = {"oracle": study.oracle_scans(test_events, mus),
-             "m4l": study.histogram_scans(np.asarray(test_events.x["m4l"], float), test_events, mus, method="m4l")}
+    scans = {
+        "oracle": study.oracle_scans(held_out, mus),
+        "m4l": study.histogram_scans(np.asarray(held_out.x["m4l"], float), held_out, mus, method="m4l"),
+    }
     explorer = lplots.ScanExplorer(scans)
     assert explorer.mu_trues == mus and explorer.nearest(3.2) == 4.0
     fig = explorer.update(3.2, include_rate=False)

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from hepnb import offshell as osh  # noqa: E402
 from hepnb.errors import InputError  # noqa: E402
+from hepnb.hists import OutsideBinningWarning  # noqa: E402
 from hepnb.metrics.counting import iz_from_samples  # noqa: E402
 from hepnb.metrics.thresholds import best_threshold_significance  # noqa: E402
 from hepnb.offshell import plots  # noqa: E402
@@ -38,8 +39,9 @@ def events() -> dict[str, osh.Events]:
 
 @pytest.fixture(scope="module")
 def pathological() -> osh.Events:
-    return osh.generate(100_000, seed=5, process="qqzz", zero_weight_fraction=0.33, negative_pocket=POCKET,
-                        progress=False)
+    return osh.generate(
+        100_000, seed=5, process="qqzz", zero_weight_fraction=0.33, negative_pocket=POCKET, progress=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +63,9 @@ def close_figures():
 # ---------------------------------------------------------------------------------------------------------------
 # samples, training sets, evaluation sets
 # ---------------------------------------------------------------------------------------------------------------
-def test_split_is_by_event_seeded_and_keeps_every_yield(events: dict[str, osh.Events],
-                                                        samples: st.StrategySamples) -> None:
+def test_split_is_by_event_seeded_and_keeps_every_yield(
+    events: dict[str, osh.Events], samples: st.StrategySamples
+) -> None:
     assert len(samples) == sum(len(e) for e in events.values())
     assert samples.feature_names == tuple(n for n, _, _ in osh.CH6_FEATURES if n not in LEAKY)
     again = st.make_samples(events["vbf"], events["qqzz"], events["ggzz"], seed=3, exclude=LEAKY)
@@ -106,8 +109,7 @@ def test_training_sets_of_the_two_approaches(samples: st.StrategySamples) -> Non
     assert summary.loc["S", "class"] == 1 and summary.loc["qqzz", "negative weights"] == 0
 
 
-def test_weight_policies_on_a_pathological_background(samples: st.StrategySamples,
-                                                       pathological: osh.Events) -> None:
+def test_weight_policies_on_a_pathological_background(samples: st.StrategySamples, pathological: osh.Events) -> None:
     bad = samples.with_training_background(pathological)
     w_bad = pathological.components()[2]
     train_qq = bad.train[bad.process == osh.PROCESSES["qqzz"]]
@@ -135,8 +137,9 @@ def test_weight_policies_on_a_pathological_background(samples: st.StrategySample
         samples.training_set(1, balance="equal")
 
 
-def test_bad_inputs_raise_clear_errors(events: dict[str, osh.Events], pathological: osh.Events,
-                                       samples: st.StrategySamples) -> None:
+def test_bad_inputs_raise_clear_errors(
+    events: dict[str, osh.Events], pathological: osh.Events, samples: st.StrategySamples
+) -> None:
     vbf, qq, gg = events["vbf"], events["qqzz"], events["ggzz"]
     with pytest.raises(InputError, match="'qqzz' sample"):
         st.make_samples(vbf, gg, qq)
@@ -160,13 +163,15 @@ def test_bad_inputs_raise_clear_errors(events: dict[str, osh.Events], pathologic
 # iZ scans and their errors
 # ---------------------------------------------------------------------------------------------------------------
 def test_iz_scan_without_cut_is_the_inclusive_iz_and_its_correlated_error_is_the_delta_method(
-        samples: st.StrategySamples) -> None:
+    samples: st.StrategySamples,
+) -> None:
     test = samples.evaluation_set()
     score = np.random.default_rng(0).random(len(test))
     scan = st.iz_scan(score, test, thresholds=[-1.0, 0.5], min_events=0)
     y = test.yields()
-    assert scan.values[0] == pytest.approx(iz_from_samples(y["S"].value, y["SVI"].value, y["V"].value,
-                                                                y["B2"].value), rel=1e-12)
+    assert scan.values[0] == pytest.approx(
+        iz_from_samples(y["S"].value, y["SVI"].value, y["V"].value, y["B2"].value), rel=1e-12
+    )
     # the inclusive error by hand: iZ = A/(2 sqrt(D)), A = sum(2 w_S + w_I), D = sum of SM weights
     a = np.where(test.is_vbf, 2 * test.w_S + test.w_I, 0.0)
     d = np.where(test.is_vbf, test.w_SVI, test.w_B)
@@ -181,8 +186,9 @@ def test_iz_scan_without_cut_is_the_inclusive_iz_and_its_correlated_error_is_the
     assert scan.errors[0] < 0.5 * independent.errors[0]
 
 
-def test_correlated_iz_error_matches_a_poisson_bootstrap(samples: st.StrategySamples,
-                                                         gbdts: dict[str, st.GBDTClassifier]) -> None:
+def test_correlated_iz_error_matches_a_poisson_bootstrap(
+    samples: st.StrategySamples, gbdts: dict[str, st.GBDTClassifier]
+) -> None:
     test = samples.evaluation_set()
     score = gbdts["s_vs_vb2"].score(test.X)
     scan = st.iz_scan(score, test, thresholds=[0.5], min_events=0)
@@ -199,17 +205,18 @@ def test_correlated_iz_error_matches_a_poisson_bootstrap(samples: st.StrategySam
 # ---------------------------------------------------------------------------------------------------------------
 # models: determinism, ordering of the strategies, the weights conundrum
 # ---------------------------------------------------------------------------------------------------------------
-def test_gbdt_is_deterministic_and_approach_2_beats_approach_1(samples: st.StrategySamples,
-                                                               gbdts: dict[str, st.GBDTClassifier]) -> None:
+def test_gbdt_is_deterministic_and_approach_2_beats_approach_1(
+    samples: st.StrategySamples, gbdts: dict[str, st.GBDTClassifier]
+) -> None:
     test = samples.evaluation_set()
     again = st.train_gbdt(samples.training_set(2), seed=0, max_iter=60)
     assert np.array_equal(again.score(test.X), gbdts["s_vs_vb2"].score(test.X))
     one, two = (st.evaluate(gbdts[a], samples) for a in ("svi_vs_b2", "s_vs_vb2"))
     assert one.auc_physical > 0.85 and two.auc_task > 0.85
-    assert one.auc_physical == pytest.approx(one.auc_task)          # approach 1's own classes are SVI vs B2
-    assert two.auc_physical < two.auc_task                           # approach 2 was not trained to find SVI
+    assert one.auc_physical == pytest.approx(one.auc_task)  # approach 1's own classes are SVI vs B2
+    assert two.auc_physical < two.auc_task  # approach 2 was not trained to find SVI
     for result in (one, two):
-        assert result.scan.value > 1.5 * result.iz_no_cut            # a cut on either score helps
+        assert result.scan.value > 1.5 * result.iz_no_cut  # a cut on either score helps
         assert result.scan.error > 0
     # the thesis ordering (Fig 6.10), beyond the MC errors of both
     assert two.scan.value - one.scan.value > 2 * np.hypot(one.scan.error, two.scan.error)
@@ -218,8 +225,14 @@ def test_gbdt_is_deterministic_and_approach_2_beats_approach_1(samples: st.Strat
 
 def test_network_is_seeded_learns_and_imputes_missing_values(samples: st.StrategySamples) -> None:
     training = samples.training_set(1)
-    small = dataclasses.replace(training, X=training.X[::3], y=training.y[::3], weight=training.weight[::3],
-                                raw_weight=training.raw_weight[::3], component=training.component[::3])
+    small = dataclasses.replace(
+        training,
+        X=training.X[::3],
+        y=training.y[::3],
+        weight=training.weight[::3],
+        raw_weight=training.raw_weight[::3],
+        component=training.component[::3],
+    )
     first = st.train_mlp(small, seed=2, epochs=3, hidden=(16, 16))
     second = st.train_mlp(small, seed=2, epochs=3, hidden=(16, 16))
     third = st.train_mlp(small, seed=3, epochs=3, hidden=(16, 16))
@@ -236,8 +249,29 @@ def test_network_is_seeded_learns_and_imputes_missing_values(samples: st.Strateg
         st.train_mlp(small, hidden=())
 
 
+def test_network_trainer_comes_from_hepnb_training_and_takes_trainer_options(samples: st.StrategySamples) -> None:
+    import lightning as L
+
+    seen: list[tuple[str, bool, object]] = []
+
+    class Spy(L.Callback):
+        def on_fit_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+            seen.append((type(trainer.accelerator).__name__, trainer.logger is None, module))
+
+    training = samples.training_set(2)
+    fitted = st.train(
+        "nn", training, seed=1, epochs=1, hidden=(8,), learning_rate=2e-3, callbacks=[Spy()], limit_train_batches=2
+    )
+    ((accelerator, no_logger, module),) = seen
+    assert accelerator == "CPUAccelerator" and no_logger  # hepnb.training.trainer's defaults
+    assert isinstance(module, st.WeightedBCE) and type(module).__module__ == "hepnb.offshell.strategies.network"
+    assert dict(module.hparams) == {"n_inputs": training.X.shape[1], "hidden": (8,), "learning_rate": 2e-3}
+    assert fitted.network is module.net and len(fitted.history) == 1
+
+
 def test_negative_weight_pocket_is_learnt_as_signal_unless_the_weights_are_fixed(
-        events: dict[str, osh.Events], samples: st.StrategySamples, pathological: osh.Events) -> None:
+    events: dict[str, osh.Events], samples: st.StrategySamples, pathological: osh.Events
+) -> None:
     study = st.weight_study(samples, pathological, weightings=("weighted", "abs"), seed=0, max_iter=60)
     table = study.table
     assert list(table.index) == ["clean weights", "pathological, weighted", "pathological, abs"]
@@ -255,8 +289,9 @@ def test_negative_weight_pocket_is_learnt_as_signal_unless_the_weights_are_fixed
     assert summary.loc["pathological", "negative yield"] < 0
 
 
-def test_permutation_importance_under_auc_and_iz(samples: st.StrategySamples,
-                                                 gbdts: dict[str, st.GBDTClassifier]) -> None:
+def test_permutation_importance_under_auc_and_iz(
+    samples: st.StrategySamples, gbdts: dict[str, st.GBDTClassifier]
+) -> None:
     test = samples.evaluation_set()
     model = gbdts["s_vs_vb2"]
     pi_auc = st.feature_importance(model, test, "auc", n_repeats=2, seed=1)
@@ -315,14 +350,14 @@ def test_mu_slider_redraws_and_finds_the_degenerate_partner(events: dict[str, os
     assert slider.expected(slider.mu_star) == pytest.approx(slider.expected(0.0))
     assert slider.partner(0.0) == pytest.approx(slider.mu_star)
     partner = slider.partner(1.0)
-    assert np.sqrt(partner) + 1.0 == pytest.approx(-t["I"] / t["S"])       # sqrt(mu) + sqrt(mu') = -I/S
+    assert np.sqrt(partner) + 1.0 == pytest.approx(-t["I"] / t["S"])  # sqrt(mu) + sqrt(mu') = -I/S
     ui = slider.widget()
     assert isinstance(ui, widgets.VBox) and slider.last_figure is not None
     first = slider.last_figure
     fig = slider.update(slider.mu_star)
     assert fig is slider.last_figure and fig is not first and slider.mu == pytest.approx(slider.mu_star)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert any("N(\\mu'=0" in text for text in legend)               # the partner of mu* is mu = 0
+    assert any("N(\\mu'=0" in text for text in legend)  # the partner of mu* is mu = 0
     assert "mu* =" in slider.summary()
     # moving the slider itself redraws through the observer
     slot = [w for w in ui.children[0].children if isinstance(w, widgets.FloatSlider)][0]
@@ -336,24 +371,27 @@ def test_mu_slider_redraws_and_finds_the_degenerate_partner(events: dict[str, os
 
 def test_degeneracy_m4l_is_blind_to_mu_star_but_the_jets_are_not(events: dict[str, osh.Events]) -> None:
     vbf = events["vbf"]
-    high = vbf[np.asarray(vbf.x.m4l) > 500.0]                    # where I/S no longer depends on m4l
+    high = vbf[np.asarray(vbf.x.m4l) > 500.0]  # where I/S no longer depends on m4l
     y = high.yields
     mu_star = osh.degenerate_partner(y["S"], y["I"])
     assert 2.5 < mu_star < 4.0
     # one bin holding every event: its partner is the global mu*
     _, mu_k, err = plots.bin_partners(high, "m4l", (1, 500.0, 1e6))
     assert mu_k[0] == pytest.approx(mu_star, rel=1e-12) and 0 < err[0] < 0.1 * mu_star
-    table = plots.degeneracy_table(high, mu_star)
+    with pytest.warns(OutsideBinningWarning):  # the tails beyond the shown ranges are reported, not binned
+        table = plots.degeneracy_table(high, mu_star)
     assert list(table.index) == ["m4l", "pt_j1", "delta_eta_jj"]
-    assert table.loc["m4l", "chi2/ndf (Comparison)"] < 0.5                  # shapes compatible
+    assert table.loc["m4l", "chi2/ndf (Comparison)"] < 0.5  # shapes compatible
     assert table.loc["m4l", "mu*_k max"] / table.loc["m4l", "mu*_k min"] < 1.2
     assert table.loc["pt_j1", "mu*_k max"] / table.loc["pt_j1", "mu*_k min"] > 2.0
     exact = table["chi2/ndf (exact)"]
     assert exact["pt_j1"] > 4 * exact["m4l"] and exact["delta_eta_jj"] > 2 * exact["m4l"] and exact["pt_j1"] > 10
-    comps = plots.degeneracy_comparisons(high, mu_star)
+    with pytest.warns(OutsideBinningWarning):
+        comps = plots.degeneracy_comparisons(high, mu_star)
     assert comps["m4l"].chi2().reduced == pytest.approx(table.loc["m4l", "chi2/ndf (Comparison)"])
-    split = plots.degeneracy_comparisons(high, mu_star, split=True, seed=1)
-    n_ref = split["m4l"].reference.hist.values().sum() / 2                  # halves weighted x2
+    with pytest.warns(OutsideBinningWarning):
+        split = plots.degeneracy_comparisons(high, mu_star, split=True, seed=1)
+    n_ref = split["m4l"].reference.hist.values().sum() / 2  # halves weighted x2
     assert 0.3 * y["B"] < n_ref < 0.7 * y["B"]
     fig = plots.plot_degeneracy(comps)
     assert isinstance(fig, Figure) and len(fig.axes) == 6
@@ -363,8 +401,9 @@ def test_degeneracy_m4l_is_blind_to_mu_star_but_the_jets_are_not(events: dict[st
         plots.degeneracy_comparisons(high, -1.0)
 
 
-def test_iz_curves_scores_and_importance_figures(samples: st.StrategySamples,
-                                                 gbdts: dict[str, st.GBDTClassifier]) -> None:
+def test_iz_curves_scores_and_importance_figures(
+    samples: st.StrategySamples, gbdts: dict[str, st.GBDTClassifier]
+) -> None:
     results = [st.evaluate(m, samples) for m in gbdts.values()]
     fig = plots.plot_iz_curves(results, no_cut=results[0].iz_no_cut)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]

@@ -68,8 +68,9 @@ def test_figures_reach_the_executed_notebook_and_report_under_agg(tmp_path: Path
 
 
 def test_faults_are_recorded_and_the_run_goes_on(tmp_path: Path, capsys) -> None:
-    slow = write_notebook(tmp_path / "a_slow.ipynb", "print('before the sleep')", "import time\ntime.sleep(60)",
-                          "print('never')")
+    slow = write_notebook(
+        tmp_path / "a_slow.ipynb", "print('before the sleep')", "import time\ntime.sleep(60)", "print('never')"
+    )
     dead = write_notebook(tmp_path / "b_dead.ipynb", "print('still alive')", "import os\nos._exit(3)")
     (tmp_path / "c_garbage.ipynb").write_text("{this is not json")
     (tmp_path / "d_empty.ipynb").write_text("")
@@ -102,8 +103,9 @@ def test_faults_are_recorded_and_the_run_goes_on(tmp_path: Path, capsys) -> None
 
 
 def test_parameters_are_injected_after_the_parameters_cell(tmp_path: Path, capsys) -> None:
-    notebook = write_notebook(tmp_path / "p.ipynb", "assert X == 5, f'X is {X!r}'\nprint(repr(LABEL))",
-                              parameters="X = 1\nLABEL = 'default'")
+    notebook = write_notebook(
+        tmp_path / "p.ipynb", "assert X == 5, f'X is {X!r}'\nprint(repr(LABEL))", parameters="X = 1\nLABEL = 'default'"
+    )
     build = tmp_path / "build"
     assert main(["run", str(notebook), "--output", str(build), "-p", "X", "5", "-p", "LABEL", "tight cuts"]) == 0
     executed = nbformat.read(build / "notebooks" / "p.ipynb", as_version=4)

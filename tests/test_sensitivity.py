@@ -44,7 +44,7 @@ def test_chapter6_interference_yields_and_iz_reproduce_the_thesis() -> None:
     assert i_b == pytest.approx(-3.4) and i_a == pytest.approx(-1.9)  # thesis section 6.6 table
     iz_before = iz_from_samples(**{k.lower(): v for k, v in BEFORE.items()})
     iz_after = iz_from_samples(**{k.lower(): v for k, v in AFTER.items()})
-    # thesis L2895: "the iZ before and after pre-selection remained 0.02"
+    # thesis section 6.6.6: "the iZ before and after pre-selection remained 0.02"
     assert round(iz_before, 2) == 0.02 and round(iz_after, 2) == 0.02
     # thesis section 6.6 checks to the quoted precision: 0.0163 before, 0.0173 after
     assert round(iz_before, 4) == 0.0163 and round(iz_after, 4) == 0.0173
@@ -162,8 +162,7 @@ def test_asimov_scan_curvature_is_the_fisher_information() -> None:
     for shape_only in (False, True):
         for mu_true in (0.5, 1.0, 2.0):
             d = 1e-3
-            scan = asimov_scan([mu_true - d, mu_true, mu_true + d], s, i, b, mu_true=mu_true,
-                                    shape_only=shape_only)
+            scan = asimov_scan([mu_true - d, mu_true, mu_true + d], s, i, b, mu_true=mu_true, shape_only=shape_only)
             assert scan.q[1] == 0.0
             curvature = (scan.q[0] + scan.q[2]) / (2 * d**2)
             fisher = fisher_information(s, i, b, mu_true, shape_only=shape_only)
@@ -185,9 +184,9 @@ def test_confidence_interval_of_a_parabola_and_of_the_degenerate_scan() -> None:
     q = ((mu - 1) / 0.5) ** 2
     one_sigma = confidence_interval(mu, q, cl=0.6827)
     assert one_sigma.q_threshold == pytest.approx(1.0, abs=1e-3)
-    (lo, hi), = one_sigma.intervals
+    ((lo, hi),) = one_sigma.intervals
     assert lo == pytest.approx(0.5, abs=1e-3) and hi == pytest.approx(1.5, abs=1e-3)
-    (lo95, hi95), = confidence_interval(mu, q, cl=0.95).intervals
+    ((lo95, hi95),) = confidence_interval(mu, q, cl=0.95).intervals
     assert hi95 - 1 == pytest.approx(1.96 * 0.5, abs=2e-3) and not one_sigma.open_at_edge
     # one bin with mu* = 4: the 68% region around mu_true = 0 splits into two intervals
     scan = asimov_scan(np.linspace(0, 9, 901), 10.0, -20.0, 100.0, mu_true=0.0)
@@ -300,8 +299,7 @@ def test_best_threshold_curve_is_the_counting_metric_of_the_selected_events() ->
         s, b = w[sel & (y == 1)].sum(), w[sel & (y == 0)].sum()
         ds, db = np.sqrt((w[sel & (y == 1)] ** 2).sum()), np.sqrt((w[sel & (y == 0)] ** 2).sum())
         if b > 0:
-            ref = significance_with_error("asimov_z", {"signal": s, "background": b},
-                                               {"signal": ds, "background": db})
+            ref = significance_with_error("asimov_z", {"signal": s, "background": b}, {"signal": ds, "background": db})
             assert value == pytest.approx(ref.value) and err == pytest.approx(ref.error)
         else:
             assert np.isnan(value)  # no background above 0.93: undefined, not infinite
@@ -326,11 +324,11 @@ def test_best_threshold_keeps_deficits_signed_for_iz() -> None:
     scan = best_threshold_significance(label, score, w, metric="iz_asymptotic", thresholds=[0.0, 0.5])
     assert scan.values[1] == pytest.approx(iz_asymptotic(0.5, 4.0, 1.0)) and scan.values[1] < 0
     assert scan.threshold == 0.5 and scan.value < 0  # |iZ'| is largest in the deficit region
-    by_value = best_threshold_significance(label, score, w, metric="iz_asymptotic", thresholds=[0.0, 0.5],
-                                                rank_by="value")
+    by_value = best_threshold_significance(
+        label, score, w, metric="iz_asymptotic", thresholds=[0.0, 0.5], rank_by="value"
+    )
     assert by_value.threshold == 0.0
-    iz_scan = best_threshold_significance(label, score, w, metric="iz", thresholds=[0.0, 0.5],
-                                               propagation="linear")
+    iz_scan = best_threshold_significance(label, score, w, metric="iz", thresholds=[0.0, 0.5], propagation="linear")
     assert iz_scan.values[0] == pytest.approx(iz_from_samples(2.0, 6.5, 8.0, 61.0))
     assert iz_scan.errors[1] == pytest.approx(
         iz_error(1.0, 0.5, 4.0, 1.0, s_err=1.0, svi_err=0.5, v_err=4.0, b2_err=1.0)

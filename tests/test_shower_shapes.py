@@ -88,9 +88,9 @@ def test_empty_layers_are_nan_free_and_use_fill() -> None:
 
 def test_reta_rphi_and_weta2() -> None:
     cells = shower({("middle", 3, 3): 10.0, ("middle", 2, 3): 2.0, ("middle", 3, 0): 3.0, ("middle", 0, 3): 5.0})
-    assert ss.reta(cells)[0] == pytest.approx(15.0 / 20.0)          # 3x7 over 7x7
-    assert ss.reta_thesis(cells)[0] == pytest.approx(12.0 / 20.0)   # 3x3 over 7x7
-    assert ss.rphi(cells)[0] == pytest.approx(12.0 / 15.0)          # 3x3 over 3x7
+    assert ss.reta(cells)[0] == pytest.approx(15.0 / 20.0)  # 3x7 over 7x7
+    assert ss.reta_thesis(cells)[0] == pytest.approx(12.0 / 20.0)  # 3x3 over 7x7
+    assert ss.rphi(cells)[0] == pytest.approx(12.0 / 15.0)  # 3x3 over 3x7
     # weta2 on the 3x5 window: (3,3)=10 and (2,3)=2 -> eta offsets 0 and -0.025
     m1 = -0.025 * 2 / 12
     m2 = 0.025**2 * 2 / 12
@@ -111,9 +111,9 @@ def test_strip_variables_on_a_known_profile() -> None:
     profile = {19: 3.0, 20: 10.0, 21: 4.0, 22: 1.0, 23: 2.0, 24: 0.5}
     cells = shower(strips_row(profile))
     assert ss.emaxs1(cells)[0] == 10.0
-    assert ss.e2tsts1(cells)[0] == 2.0                 # strip 23: 2 > 1 and 2 >= 0.5
-    assert ss.e2tsts1_thesis(cells)[0] == 3.5          # strips 22 + 23 + 24
-    assert ss.emins1(cells)[0] == 1.0                  # strip 22
+    assert ss.e2tsts1(cells)[0] == 2.0  # strip 23: 2 > 1 and 2 >= 0.5
+    assert ss.e2tsts1_thesis(cells)[0] == 3.5  # strips 22 + 23 + 24
+    assert ss.emins1(cells)[0] == 1.0  # strip 22
     assert ss.delta_e(cells)[0] == 1.0
     assert ss.eratio(cells)[0] == pytest.approx(8.0 / 12.0)
     # weta1 over i_max +- 3 (strips 17..23): sum E = 20, sum E d^2 = 3 + 4 + 4 + 18 = 29
@@ -138,10 +138,16 @@ def test_no_second_maximum_and_edge_cases() -> None:
 
 def test_ecore_windows() -> None:
     deposits = {
-        ("presampler", 3, 0): 1.0, ("presampler", 0, 1): 100.0,          # second one is outside 3x3
-        ("strips", 28, 1): 2.0, ("strips", 35, 1): 3.0, ("strips", 36, 1): 100.0,  # window 21..35 around 28
-        ("middle", 1, 5): 4.0, ("middle", 0, 3): 100.0,                   # 5x5 is rows/cols 1..5
-        ("back", 3, 1): 5.0, ("back", 0, 3): 100.0, ("back", 2, 0): 100.0,  # e1: eta 1..3, phi 1..5
+        ("presampler", 3, 0): 1.0,
+        ("presampler", 0, 1): 100.0,  # second one is outside 3x3
+        ("strips", 28, 1): 2.0,
+        ("strips", 35, 1): 3.0,
+        ("strips", 36, 1): 100.0,  # window 21..35 around 28
+        ("middle", 1, 5): 4.0,
+        ("middle", 0, 3): 100.0,  # 5x5 is rows/cols 1..5
+        ("back", 3, 1): 5.0,
+        ("back", 0, 3): 100.0,
+        ("back", 2, 0): 100.0,  # e1: eta 1..3, phi 1..5
     }
     cells = shower(deposits)
     assert ss.ecore(cells, np.array([1]), impact_delta_eta=[0.001])[0] == pytest.approx(15.0)

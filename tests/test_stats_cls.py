@@ -14,10 +14,17 @@ S, B = 5.0, 10.0
 
 
 def _pyhf_model() -> pyhf.pdf.Model:
-    spec = {"channels": [{"name": "c", "samples": [
-        {"name": "signal", "data": [S], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
-        {"name": "background", "data": [B], "modifiers": []},
-    ]}]}
+    spec = {
+        "channels": [
+            {
+                "name": "c",
+                "samples": [
+                    {"name": "signal", "data": [S], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
+                    {"name": "background", "data": [B], "modifiers": []},
+                ],
+            }
+        ]
+    }
     return pyhf.Model(spec, poi_name="mu")
 
 

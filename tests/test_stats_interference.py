@@ -44,7 +44,7 @@ def grid_with(*points: float) -> np.ndarray:
 def test_thesis_mu_grid_is_kappa_to_the_fourth() -> None:
     mu = thesis_mu_grid()
     assert mu.shape == (51,) and mu[0] == 0.0 and mu[-1] == pytest.approx(16.0)
-    assert np.allclose(mu ** 0.25, np.linspace(0, 2, 51))
+    assert np.allclose(mu**0.25, np.linspace(0, 2, 51))
     assert 1.0 in mu  # kappa = 1, the SM, is a grid point
 
 
@@ -111,8 +111,9 @@ def test_curvature_of_q_at_mu_true_is_the_fisher_information(
     curvature = (q[0] + q[2] - 2 * q[1]) / h**2  # q = F (mu - mu_true)^2 near mu_true, so q'' = 2 F
     info = fisher_information(S, I, B, mu_true, shape_only=not include_rate)
     assert curvature / 2 == pytest.approx(info, rel=1e-4)
-    assert 1 / np.sqrt(curvature / 2) == pytest.approx(sigma_mu(S, I, B, mu_true, shape_only=not include_rate),
-                                                       rel=1e-4)
+    assert 1 / np.sqrt(curvature / 2) == pytest.approx(
+        sigma_mu(S, I, B, mu_true, shape_only=not include_rate), rel=1e-4
+    )
 
 
 def test_one_bin_q_of_zero_is_iz_asymptotic_squared() -> None:
@@ -139,8 +140,9 @@ def test_one_bin_has_two_zeros_of_q_and_a_second_bin_lifts_the_degeneracy() -> N
     assert np.sum(two_bins.s) == s and np.sum(two_bins.i) == i and np.sum(two_bins.b) == b
     lifted = two_bins.scan(grid, mu_true=1.0)
     assert lifted.q[at_star] > 0.5
-    assert lifted.q[at_star] == pytest.approx(two_bins.scan(grid, mu_true=1.0, include_rate=False).q[at_star]
-                                              , rel=1e-12)  # at mu* the totals agree: all of it is shape
+    assert lifted.q[at_star] == pytest.approx(
+        two_bins.scan(grid, mu_true=1.0, include_rate=False).q[at_star], rel=1e-12
+    )  # at mu* the totals agree: all of it is shape
     assert int(np.argmin(lifted.q)) == int(np.flatnonzero(grid == 1.0)[0])
 
 
@@ -222,8 +224,9 @@ def test_pyhf_logpdf_is_minus_the_own_nll(model: BinnedInterferenceModel) -> Non
     pdf = bridge.to_workspace(model, OBSERVED).model()
     data = OBSERVED.tolist()
     for mu in (0.0, 0.3, 1.0, 7.0, 16.0):
-        assert -pdf.logpdf(bridge.pyhf_parameters(pdf, mu), data)[0] == pytest.approx(model.nll(mu, OBSERVED),
-                                                                                      rel=1e-12)
+        assert -pdf.logpdf(bridge.pyhf_parameters(pdf, mu), data)[0] == pytest.approx(
+            model.nll(mu, OBSERVED), rel=1e-12
+        )
 
 
 @pytest.mark.parametrize(
@@ -258,21 +261,39 @@ def test_at_zero_interference_the_bridge_is_the_standard_pyhf_profile_likelihood
     b_err = np.array([1.0, 0.8, 0.5])
     data = np.array([14.0, 7.0, 5.0])
     model = BinnedInterferenceModel.from_arrays(s, np.zeros(3), b, b_var=b_err**2)
-    standard = pyhf.Model({"channels": [{"name": "c", "samples": [
-        # the bridge's mc_stat is shared by all samples (one gamma per bin on the total): S carries it, error 0
-        {"name": "S", "data": s.tolist(), "modifiers": [{"name": "mu", "type": "normfactor", "data": None},
-                                                         {"name": "mc_stat", "type": "staterror",
-                                                          "data": [0.0] * 3}]},
-        {"name": "B", "data": b.tolist(), "modifiers": [{"name": "mc_stat", "type": "staterror",
-                                                           "data": b_err.tolist()}]},
-    ]}]}, poi_name="mu")
+    standard = pyhf.Model(
+        {
+            "channels": [
+                {
+                    "name": "c",
+                    "samples": [
+                        # the bridge's mc_stat is shared by all samples (one gamma per bin on the total):
+                        # S carries it, error 0
+                        {
+                            "name": "S",
+                            "data": s.tolist(),
+                            "modifiers": [
+                                {"name": "mu", "type": "normfactor", "data": None},
+                                {"name": "mc_stat", "type": "staterror", "data": [0.0] * 3},
+                            ],
+                        },
+                        {
+                            "name": "B",
+                            "data": b.tolist(),
+                            "modifiers": [{"name": "mc_stat", "type": "staterror", "data": b_err.tolist()}],
+                        },
+                    ],
+                }
+            ]
+        },
+        poi_name="mu",
+    )
     full_data = data.tolist() + standard.config.auxdata
     init, fixed = standard.config.suggested_init(), standard.config.suggested_fixed()
     bounds = standard.config.suggested_bounds()
     bounds[standard.config.poi_index] = (-1.0, 16.0)  # tmu is two-sided: do not bound mu at 0 (mu_hat = 1.16 here)
     grid = np.array([0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 9.0])
-    tmu = np.array([float(pyhf.infer.test_statistics.tmu(m, full_data, standard, init, bounds, fixed))
-                    for m in grid])
+    tmu = np.array([float(pyhf.infer.test_statistics.tmu(m, full_data, standard, init, bounds, fixed)) for m in grid])
     for profile in (False, True):
         via_bridge = bridge.pyhf_scan(model, grid, data, profile_mc_stat=profile)
         if profile:
@@ -281,8 +302,9 @@ def test_at_zero_interference_the_bridge_is_the_standard_pyhf_profile_likelihood
         else:
             fixed_stat = [True] * standard.config.npars
             fixed_stat[standard.config.poi_index] = False
-            q_fixed = np.array([float(pyhf.infer.test_statistics.tmu(m, full_data, standard, init, bounds,
-                                                                     fixed_stat)) for m in grid])
+            q_fixed = np.array(
+                [float(pyhf.infer.test_statistics.tmu(m, full_data, standard, init, bounds, fixed_stat)) for m in grid]
+            )
             np.testing.assert_allclose(via_bridge.q, q_fixed, rtol=1e-6)
     assert tmu.min() < 0.1 and tmu.max() > 5  # a real scan through the minimum, not a flat one
 

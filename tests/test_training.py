@@ -41,8 +41,7 @@ def train(path: Path, max_epochs: int, every: int = 2, seed: int = 5) -> EpochAr
     def mean_mass(model: DimuonGAN, epoch: int) -> dict[str, float]:
         return {"mean_mass": float(model.generate(500, seed=0).mean()), "epoch_seen": epoch}
 
-    return fit(DimuonGAN, data, path, max_epochs=max_epochs, seed=seed, every=every, metrics=mean_mass,
-               progress=False)
+    return fit(DimuonGAN, data, path, max_epochs=max_epochs, seed=seed, every=every, metrics=mean_mass, progress=False)
 
 
 def generator_weights(model: DimuonGAN) -> np.ndarray:
@@ -204,8 +203,10 @@ def test_archive_export_command_copies_the_training_record(tmp_path: Path, capsy
 
     archive = train(tmp_path / "a", max_epochs=2, every=1)
     (archive.path / "training.json").write_text('{"command": "hepnb train ..."}')
-    assert main(["archive", "export", str(archive.path), str(tmp_path / "b"), "--keep", "generator.",
-                 "--epochs", "2"]) == 0
+    assert (
+        main(["archive", "export", str(archive.path), str(tmp_path / "b"), "--keep", "generator.", "--epochs", "2"])
+        == 0
+    )
     assert "epochs=[2]" in capsys.readouterr().out
     assert (tmp_path / "b" / "training.json").read_text() == '{"command": "hepnb train ..."}'
     assert isinstance(EpochArchive(tmp_path / "b").load(2), DimuonGAN)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from hepnb import units
 from hepnb.errors import InputError, as_finite_array, check_same_length
 
 __all__ = [
@@ -54,7 +55,7 @@ MIDDLE_DETA = 0.025
 MIDDLE_DPHI = 2 * np.pi / 256
 """Middle-layer cell width in phi (the thesis's "2 pi / 8" is a typo)."""
 
-_UNITS = {"MeV": 1e-3, "GeV": 1.0}  # value in GeV of one unit
+_UNITS = ("MeV", "GeV")  # the energy units a Preprocessing accepts (names of hepnb.units.energy_unit)
 # An impact farther than one full middle cell from the impact-cell centre means the offsets are not offsets.
 _MAX_DETA = MIDDLE_DETA
 _MAX_DPHI = MIDDLE_DPHI
@@ -63,9 +64,10 @@ _RESPONSE_RANGE = (0.02, 50.0)
 
 
 def _unit_factor(unit: str, name: str) -> float:
+    """The value in GeV of one ``unit`` (1e-3 for MeV, 1 for GeV)."""
     if unit not in _UNITS:
         raise InputError(f"{name}={unit!r} is not a known energy unit; use one of {sorted(_UNITS)}")
-    return _UNITS[unit]
+    return units.energy_unit(unit) / units.GeV
 
 
 def _energy_ratio(energy_unit: str, cell_unit: str) -> float:
@@ -240,7 +242,7 @@ class Preprocessing:
         ln E: mean ln(2^14 MeV / GeV), std ln 2 * sqrt(60/9); offsets: mean 0, std = cell width / sqrt(12).
         """
         k = np.arange(10, 19)
-        log_energy = k * np.log(2.0) + np.log(1e-3)
+        log_energy = k * np.log(2.0) + np.log(units.MeV / units.GeV)
         return cls(
             log_energy_mean=float(log_energy.mean()),
             log_energy_std=float(log_energy.std()),
@@ -259,9 +261,11 @@ class Preprocessing:
         the thesis grid 2^10..2^18 MeV (1.02-262 GeV, ln E spaced by ln 2) it gives about 0.72-336 GeV.
         """
         half_width = np.sqrt(3.0) * self.log_energy_std
-        in_unit = 1.0 / _UNITS[self.energy_unit]
-        return (float(np.exp(self.log_energy_mean - half_width) * in_unit),
-                float(np.exp(self.log_energy_mean + half_width) * in_unit))
+        in_unit = 1.0 / _unit_factor(self.energy_unit, "energy_unit")
+        return (
+            float(np.exp(self.log_energy_mean - half_width) * in_unit),
+            float(np.exp(self.log_energy_mean + half_width) * in_unit),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (what the model stores in its hyper-parameters)."""
@@ -290,7 +294,7 @@ class Preprocessing:
         if (energy <= 0).any():
             raise InputError(f"energy must be positive, got minimum {energy.min()}")
         _check_offsets(deta, dphi)
-        log_energy = np.log(energy * _UNITS[self.energy_unit])
+        log_energy = np.log(energy * _unit_factor(self.energy_unit, "energy_unit"))
         out = np.zeros((n, N_CONDITION))
         out[:, 0] = (log_energy - self.log_energy_mean) / self.log_energy_std
         out[np.arange(n), 1 + p] = 1.0

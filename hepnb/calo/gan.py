@@ -1,15 +1,7 @@
-"""The double-critic conditional WGAN-GP of the ATLAS photon-shower study (thesis §5.4).
+"""The double-critic conditional WGAN-GP of the ATLAS photon-shower study (thesis §5.4): `CaloGAN`.
 
-Three dense networks share the 9-column condition vector ``c`` of :mod:`hepnb.calo.data`
-(standardised ln E, one-hot p (4), one-hot e (2), standardised d_eta and d_phi):
-
-- :class:`Generator`: ``[z (300), c (9)] = 309 -> 428 -> 8 x 128 -> 266``, a trainable Swish
-  ``x * sigmoid(beta x)`` with one beta per hidden layer, sigmoid output, L1 activity regulariser 1e-5.
-  Parameters: 309*428+428 + 428*128+128 + 7*(128*128+128) + 128*266+266 + 9 betas = **337,499**.
-- :class:`Critic`: ``[x (266), c (9)] = 275 -> 3 x 128 LeakyReLU(0.3) -> 1`` (linear output).
-  Parameters: 275*128+128 + 2*(128*128+128) + 128+1 = **68,481**.
-- :class:`EnergyCritic`: ``[sum(x) (1), c (9)] = 10 -> 3 x 128 LeakyReLU(0.3) -> 1``.
-  Parameters: 10*128+128 + 2*(128*128+128) + 128+1 = **34,561**.
+Its generator, critic and energy critic are the dense networks of :mod:`hepnb.calo.networks` (thesis §5.4.3); the
+generator's output carries an L1 activity regulariser 1e-5.
 
 Losses (Eq. 4.6 and 5.3, with the generator *maximising* the critic scores):
 
@@ -38,7 +30,18 @@ import torch
 from torch import nn
 
 from hepnb.calo.data import N_CELLS, N_CONDITION, Preprocessing
+from hepnb.calo.networks import (
+    THESIS_PARAMETER_COUNTS,
+    Critic,
+    EnergyCritic,
+    Generator,
+    TrainableSwish,
+    count_parameters,
+    gradient_penalty,
+    keras_init,
+)
 from hepnb.errors import InputError, as_finite_array
+from hepnb.units import GeV, MeV
 
 __all__ = [
     "TrainableSwish",
@@ -53,9 +56,6 @@ __all__ = [
     "THESIS_PARAMETER_COUNTS",
 ]
 
-THESIS_PARAMETER_COUNTS = {"generator": 337_499, "critic": 68_481, "energy_critic": 34_561}
-"""Trainable parameters quoted in the thesis (§5.4.3)."""
-
 ENERGY_MARGIN = 1.25
 """Factor by which ``CaloGAN.generate`` may leave the trained energy range without ``extrapolate=True``."""
 
@@ -66,157 +66,6 @@ The thesis ran 25000 epochs (3.4e6 generator steps) at lr = 1e-5; a CPU budget i
 rate is raised. Use as ``CaloGAN(preprocessing=..., **CPU_FAST)``. Adam (``optimizer="adam"``) is the thesis's choice
 for quick small-data experiments only.
 """
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters of ``module``."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-class TrainableSwish(nn.Module):
-    """Swish ``x * sigmoid(beta * x)`` (thesis Eq. 5.4) with one trainable ``beta`` for the whole layer."""
-
-    def __init__(self, beta: float = 1.0) -> None:
-        super().__init__()
-        self.beta = nn.Parameter(torch.tensor(float(beta)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(self.beta * x)
-
-
-def _keras_init(module: nn.Module, generator: torch.Generator) -> None:
-    """Glorot-uniform kernels and zero biases (the Keras defaults of the thesis), drawn from ``generator``."""
-    for layer in module.modules():
-        if isinstance(layer, nn.Linear):
-            nn.init.xavier_uniform_(layer.weight, generator=generator)
-            nn.init.zeros_(layer.bias)
-
-
-class Generator(nn.Module):
-    """``[z, c] -> first_width -> depth x width -> n_cells``: trainable Swish after every hidden layer, sigmoid output.
-
-    Parameters
-    ----------
-    latent_dim
-        Size of the N(0, 1) latent vector (300).
-    n_condition
-        Columns of the condition vector (9).
-    first_width, width, depth
-        The first hidden layer (428) and the ``depth`` (8) hidden layers of ``width`` (128) after it.
-    n_cells
-        Output cells (266); each in (0, 1), a fraction of the true energy.
-    """
-
-    def __init__(
-        self,
-        latent_dim: int = 300,
-        n_condition: int = N_CONDITION,
-        first_width: int = 428,
-        width: int = 128,
-        depth: int = 8,
-        n_cells: int = N_CELLS,
-    ) -> None:
-        super().__init__()
-        self.latent_dim, self.n_condition = latent_dim, n_condition
-        layers: list[nn.Module] = [nn.Linear(latent_dim + n_condition, first_width), TrainableSwish()]
-        previous = first_width
-        for _ in range(depth):
-            layers += [nn.Linear(previous, width), TrainableSwish()]
-            previous = width
-        layers += [nn.Linear(previous, n_cells), nn.Sigmoid()]
-        self.net = nn.Sequential(*layers)
-
-    @property
-    def output_layer(self) -> nn.Linear:
-        """The last dense layer (before the sigmoid)."""
-        return self.net[-2]
-
-    def forward(self, z: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        """Normalised cells [N, n_cells] in (0, 1) for latent ``z`` [N, latent_dim] and ``condition`` [N, 9]."""
-        return self.net(torch.cat([z, condition], dim=1))
-
-
-class Critic(nn.Module):
-    """``[x, c] -> depth x width LeakyReLU -> 1``: the Wasserstein score of image ``x`` given ``c``.
-
-    Parameters
-    ----------
-    n_inputs
-        Size of the (image) input the gradient penalty acts on: 266 cells.
-    n_condition
-        Columns of the condition vector (9).
-    width, depth
-        Hidden layers (3 x 128).
-    negative_slope
-        LeakyReLU slope (0.3, the Keras default the thesis used).
-    """
-
-    def __init__(
-        self,
-        n_inputs: int = N_CELLS,
-        n_condition: int = N_CONDITION,
-        width: int = 128,
-        depth: int = 3,
-        negative_slope: float = 0.3,
-    ) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        previous = n_inputs + n_condition
-        for _ in range(depth):
-            layers += [nn.Linear(previous, width), nn.LeakyReLU(negative_slope)]
-            previous = width
-        layers.append(nn.Linear(previous, 1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        """Scores [N] for inputs ``x`` [N, n_inputs] and ``condition`` [N, n_condition]."""
-        return self.net(torch.cat([x, condition], dim=1)).squeeze(1)
-
-
-class EnergyCritic(Critic):
-    """The second critic: sees only the shower total ``sum(x)`` (one input) and the condition."""
-
-    def __init__(
-        self, n_condition: int = N_CONDITION, width: int = 128, depth: int = 3, negative_slope: float = 0.3
-    ) -> None:
-        super().__init__(1, n_condition, width, depth, negative_slope)
-
-    def forward(self, total: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        """Scores [N] for shower totals ``total`` ([N] or [N, 1]) and ``condition`` [N, n_condition]."""
-        return super().forward(total.reshape(-1, 1), condition)
-
-
-def gradient_penalty(
-    critic: nn.Module,
-    real: torch.Tensor,
-    fake: torch.Tensor,
-    condition: torch.Tensor,
-    epsilon: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Two-sided WGAN-GP penalty ``E[(||grad_x^ D(x^, c)||_2 - 1)^2]`` with respect to the image input only.
-
-    ``x^ = eps * real + (1 - eps) * fake`` is built as a new leaf from detached inputs, and ``condition`` enters
-    as a constant, so neither the condition nor anything upstream of ``real``/``fake`` (for the energy critic: the
-    266 cells behind a total) is penalised.
-
-    Parameters
-    ----------
-    critic
-        Called as ``critic(x, condition)``, returning one score per row.
-    real, fake
-        Images [N, k] (k = 266 cells, or 1 for the shower total).
-    condition
-        [N, n_condition].
-    epsilon
-        Interpolation weights [N, 1]; uniform in [0, 1) from the global torch RNG if None.
-    """
-    real, fake = real.detach(), fake.detach()
-    if epsilon is None:
-        epsilon = torch.rand(len(real), 1, device=real.device, dtype=real.dtype)
-    mixed = (epsilon * real + (1 - epsilon) * fake).requires_grad_(True)
-    score = critic(mixed, condition.detach())
-    (grad,) = torch.autograd.grad(score.sum(), mixed, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 @contextlib.contextmanager
@@ -316,8 +165,12 @@ class CaloGAN(L.LightningModule):
             raise InputError(f"optimizer={optimizer!r} must be 'rmsprop' or 'adam'")
         if activity_reduction not in ("sum", "mean"):
             raise InputError(f"activity_reduction={activity_reduction!r} must be 'sum' or 'mean'")
-        for name, value in (("gp_weight", gp_weight), ("energy_gp_weight", energy_gp_weight),
-                            ("energy_loss_weight", energy_loss_weight), ("l1_activity", l1_activity)):
+        for name, value in (
+            ("gp_weight", gp_weight),
+            ("energy_gp_weight", energy_gp_weight),
+            ("energy_loss_weight", energy_loss_weight),
+            ("l1_activity", l1_activity),
+        ):
             if not value >= 0:
                 raise InputError(f"{name}={value} must be non-negative")
         if not lr > 0:
@@ -337,7 +190,7 @@ class CaloGAN(L.LightningModule):
         init = torch.Generator().manual_seed(seed)
         for net in (self.generator, self.critic, self.energy_critic):
             if net is not None:
-                _keras_init(net, init)
+                keras_init(net, init)
         nn.init.constant_(self.generator.output_layer.bias, output_bias)
 
     # ------------------------------------------------------------------------------------------------ training
@@ -346,8 +199,7 @@ class CaloGAN(L.LightningModule):
 
         def make(module: nn.Module) -> torch.optim.Optimizer:
             if hp.optimizer == "adam":
-                return torch.optim.Adam(module.parameters(), lr=hp.lr, betas=(hp.adam_beta1, hp.adam_beta2),
-                                        eps=hp.eps)
+                return torch.optim.Adam(module.parameters(), lr=hp.lr, betas=(hp.adam_beta1, hp.adam_beta2), eps=hp.eps)
             return torch.optim.RMSprop(module.parameters(), lr=hp.lr, alpha=hp.rmsprop_alpha, eps=hp.eps)
 
         nets = [self.generator, self.critic] + ([self.energy_critic] if self.energy_critic is not None else [])
@@ -442,7 +294,15 @@ class CaloGAN(L.LightningModule):
         return self.generator(z, condition)
 
     def generate(
-        self, energy: Any, p: Any, e: Any, deta: Any, dphi: Any, *, seed: int = 0, batch_size: int = 8192,
+        self,
+        energy: Any,
+        p: Any,
+        e: Any,
+        deta: Any,
+        dphi: Any,
+        *,
+        seed: int = 0,
+        batch_size: int = 8192,
         extrapolate: bool = False,
     ) -> np.ndarray:
         """Generated showers [N, 266] in physical units (``cell_unit`` of the preprocessing), float64.
@@ -473,8 +333,10 @@ class CaloGAN(L.LightningModule):
         for name, value, lowest in (("seed", seed, 0), ("batch_size", batch_size, 1)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < lowest:
                 raise InputError(f"{name}={value!r} must be an integer >= {lowest}")
-        arrays = [as_finite_array(v, name) for v, name in
-                  ((energy, "energy"), (p, "p"), (e, "e"), (deta, "deta"), (dphi, "dphi"))]
+        arrays = [
+            as_finite_array(v, name)
+            for v, name in ((energy, "energy"), (p, "p"), (e, "e"), (deta, "deta"), (dphi, "dphi"))
+        ]
         try:
             arrays = [a.ravel() for a in np.broadcast_arrays(*(np.atleast_1d(a) for a in arrays))]
         except ValueError:
@@ -511,10 +373,10 @@ def _check_trained_energy(preprocessing: Preprocessing, energy: np.ndarray) -> N
         return
     unit, first = preprocessing.energy_unit, float(energy[outside][0])
     hint = ""
-    if unit == "MeV" and first < 1000.0:
-        hint = f"; energies are in MeV: {first:g} looks like GeV ({first * 1000:g} MeV)"
-    elif unit == "GeV" and lo <= first / 1000.0 <= hi:
-        hint = f"; energies are in GeV: {first:g} looks like MeV ({first / 1000:g} GeV)"
+    if unit == "MeV" and first < GeV / MeV:
+        hint = f"; energies are in MeV: {first:g} looks like GeV ({first * GeV / MeV:g} MeV)"
+    elif unit == "GeV" and lo <= first * MeV / GeV <= hi:
+        hint = f"; energies are in GeV: {first:g} looks like MeV ({first * MeV / GeV:g} GeV)"
     raise InputError(
         f"{int(outside.sum())} of {energy.size} energies lie outside {lo:.4g} to {hi:.4g} {unit}, the range this model "
         f"was trained on (from its ln E standardisation) with a x{ENERGY_MARGIN:g} margin: first {first:g} {unit}"

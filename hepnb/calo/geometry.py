@@ -99,8 +99,20 @@ LAYERS: tuple[Layer, ...] = (PRESAMPLER, STRIPS, MIDDLE, BACK)
 LAYER_NAMES: tuple[str, ...] = tuple(layer.name for layer in LAYERS)
 N_CELLS = 266
 
-_ALIASES = {"ps": 0, "presampler": 0, "pre": 0, "strip": 1, "strips": 1, "front": 1, "emb1": 1,
-            "middle": 2, "mid": 2, "emb2": 2, "back": 3, "emb3": 3}
+_ALIASES = {
+    "ps": 0,
+    "presampler": 0,
+    "pre": 0,
+    "strip": 1,
+    "strips": 1,
+    "front": 1,
+    "emb1": 1,
+    "middle": 2,
+    "mid": 2,
+    "emb2": 2,
+    "back": 3,
+    "emb3": 3,
+}
 
 
 def layer_index(layer: int | str | Layer) -> int:

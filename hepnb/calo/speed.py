@@ -1,8 +1,8 @@
 """Generation speed and memory of the calorimeter GAN against the parametric simulator, and the Geant4 and Athena
-figures the thesis quotes (thesis §5.5.5, Table 5.1; spec ``calorimeter_gan.md`` section 7.3).
+figures the thesis quotes (thesis §5.5.5, Table 5.1).
 
 - `gan_speed`, `simulator_speed`: showers per second at batch 1 and 10,000 on CPU and the peak memory, each
-  measured in a fresh interpreter that imports only what it times;
+  measured in a fresh interpreter that imports only what it times (`hepnb.calo.speed_child`);
 - `speed_table`, `plot_speed`: the measurements side by side, with the quoted figures (`QUOTED`,
   `geant4_seconds_per_shower`) as references, not as measurements.
 """
@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from hepnb import style
 from hepnb.calo.validation import ENERGY_65_MEV
 from hepnb.errors import InputError, as_finite_array
+from hepnb.units import GeV
 
 __all__ = [
     "THESIS",
@@ -36,8 +37,10 @@ __all__ = [
     "plot_speed",
 ]
 
-THESIS = ("A. Ghosh, 'Simulation of the ATLAS EM calorimeter using GANs and likelihood-free inference of the "
-          "offshell Higgs couplings', PhD thesis, Universite Paris-Saclay (2020), HAL tel-03324250")
+THESIS = (
+    "A. Ghosh, 'Simulation of the ATLAS EM calorimeter using GANs and likelihood-free inference of the "
+    "offshell Higgs couplings', PhD thesis, Universite Paris-Saclay (2020), HAL tel-03324250"
+)
 """The thesis every quoted number comes from (A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL tel-03324250)."""
 
 
@@ -51,17 +54,15 @@ class QuotedFigure:
     source: str
 
 
-_PERF = "§5.5.5 (L2489-2497) and Table 5.1 (L2574); measured Feb 2019 in Athena, one CPU thread, no batching"
+_PERF = "thesis section 5.5.5 and Table 5.1; measured Feb 2019 in Athena, one CPU thread, no batching"
 QUOTED: dict[str, QuotedFigure] = {
     "geant4_65gev": QuotedFigure(10.0, "s/shower", "Geant4, one 65.5 GeV photon", f"{THESIS}, {_PERF}"),
     "geant4_16gev": QuotedFigure(2.4, "s/shower", "Geant4, one 16 GeV photon", f"{THESIS}, {_PERF}"),
     "dnncalosim": QuotedFigure(0.070, "s/shower", "GAN in Athena (DNNCaloSim), any energy", f"{THESIS}, {_PERF}"),
     "fcsv2": QuotedFigure(0.070, "s/shower", "FastCaloSimV2 parameterisation", f"{THESIS}, {_PERF}"),
     "nn_inference": QuotedFigure(0.0007, "s/shower", "the GAN's network alone (LWTNN)", f"{THESIS}, {_PERF}"),
-    "dnncalosim_memory": QuotedFigure(2.3, "GB", "peak memory of the Athena job with DNNCaloSim",
-                                      f"{THESIS}, {_PERF}"),
-    "fcsv2_memory": QuotedFigure(6.0, "GB", "peak memory of the Athena job with FastCaloSimV2",
-                                 f"{THESIS}, {_PERF}"),
+    "dnncalosim_memory": QuotedFigure(2.3, "GB", "peak memory of the Athena job with DNNCaloSim", f"{THESIS}, {_PERF}"),
+    "fcsv2_memory": QuotedFigure(6.0, "GB", "peak memory of the Athena job with FastCaloSimV2", f"{THESIS}, {_PERF}"),
 }
 """Software-performance figures of the thesis (thesis section 5.5.5), to be drawn as reference lines."""
 
@@ -78,7 +79,6 @@ def geant4_seconds_per_shower(energy_gev: Any) -> np.ndarray:
     e2, t2 = 65.536, QUOTED["geant4_65gev"].value
     exponent = np.log(t2 / t1) / np.log(e2 / e1)
     return t2 * (energy / e2) ** exponent
-
 
 
 @dataclass(frozen=True)
@@ -118,57 +118,6 @@ class SpeedResult:
         return self.seconds / self.n_showers
 
 
-# The measurement runs in a fresh interpreter that imports only what it times (the simulator never imports torch),
-# so its peak memory (VmHWM of /proc/self/status, which an exec resets) is that of generating alone.
-_CHILD = r"""
-import json, sys, time
-args = json.loads(sys.argv[1])
-import numpy as np
-
-def memory_mib(key):
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(key + ":"):
-                    return float(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-if args["kind"] == "GAN":
-    import torch
-    torch.set_num_threads(args["threads"])
-    from hepnb.calo.gan import CaloGAN
-    saved = torch.load(args["state"], map_location="cpu", weights_only=True)  # tensors and plain values only
-    model = CaloGAN(**saved["hparams"])
-    model.load_state_dict(saved["state"], strict=False)
-    model.eval()
-    energy = args["energy_mev"] / {"MeV": 1.0, "GeV": 1000.0}[model.preprocessing.energy_unit]
-
-    def make(n, seed):
-        model.generate(np.full(n, energy), seed % 4, seed % 2, 0.0, 0.0, seed=seed, batch_size=max(n, 1))
-
-    make(1, 0)
-    make(min(max(batch for batch, _ in args["plan"]), 256), 1)
-else:
-    from hepnb.calo.simulate import simulate
-
-    def make(n, seed):
-        simulate(n, [args["energy_mev"]], seed=seed, progress=False)
-
-    make(1, 0)
-baseline = memory_mib("VmRSS")
-results = []
-for batch, calls in args["plan"]:
-    start = time.perf_counter()
-    for i in range(calls):
-        make(batch, 10 + i)
-    results.append([batch, calls * batch, time.perf_counter() - start, memory_mib("VmHWM")])
-print(json.dumps({"baseline": baseline, "results": results}))
-"""
-
-
 def _calls(batch_size: int, n_single: int | None, default_single: int) -> int:
     """Timed calls: batch 1 is repeated (``n_single`` times), a larger batch is timed over one call."""
     if batch_size < 1:
@@ -180,9 +129,11 @@ def _calls(batch_size: int, n_single: int | None, default_single: int) -> int:
     return n_single if n_single is not None else default_single
 
 
-def _measure(kind: str, batch_sizes: Sequence[int], n_single: int | None, energy_mev: float, threads: int,
-             model: Any = None) -> list[SpeedResult]:
-    """Time ``kind`` at each batch size in a fresh interpreter (smallest batch first, so each peak is its own)."""
+def _measure(
+    kind: str, batch_sizes: Sequence[int], n_single: int | None, energy_mev: float, threads: int, model: Any = None
+) -> list[SpeedResult]:
+    """Time ``kind`` at each batch size in a fresh interpreter running `hepnb.calo.speed_child` (smallest batch
+    first, so each peak is its own)."""
     import json
     import subprocess
     import sys
@@ -200,17 +151,30 @@ def _measure(kind: str, batch_sizes: Sequence[int], n_single: int | None, energy
             state = {k: v.detach().cpu() for k, v in model.state_dict().items() if k.startswith("generator.")}
             args["state"] = str(Path(tmp) / "generator.pt")
             torch.save({"hparams": dict(model.hparams), "state": state}, args["state"])
-        done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)], capture_output=True, text=True,
-                              env=env, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "hepnb.calo.speed_child", json.dumps(args)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
     if done.returncode != 0:
         raise RuntimeError(f"the {kind} speed measurement failed:\n{done.stderr[-2000:]}")
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    return [SpeedResult(kind, batch, n, seconds, float(energy_mev), peak, report["baseline"], threads)
-            for batch, n, seconds, peak in report["results"]]
+    return [
+        SpeedResult(kind, batch, n, seconds, float(energy_mev), peak, report["baseline"], threads)
+        for batch, n, seconds, peak in report["results"]
+    ]
 
 
-def gan_speed(model: Any, batch_sizes: Sequence[int] = (1, 10_000), *, n_single: int | None = None,
-              energy_mev: float = ENERGY_65_MEV, threads: int = 1) -> list[SpeedResult]:
+def gan_speed(
+    model: Any,
+    batch_sizes: Sequence[int] = (1, 10_000),
+    *,
+    n_single: int | None = None,
+    energy_mev: float = ENERGY_65_MEV,
+    threads: int = 1,
+) -> list[SpeedResult]:
     """Showers per second of the GAN's ``generate`` (conditions in, physical cells out) at each batch size.
 
     Measured in a fresh Python process, so that the peak memory is that of generating alone (it includes the
@@ -233,8 +197,13 @@ def gan_speed(model: Any, batch_sizes: Sequence[int] = (1, 10_000), *, n_single:
     return _measure("GAN", batch_sizes, n_single, energy_mev, threads, model)
 
 
-def simulator_speed(batch_sizes: Sequence[int] = (1, 10_000), *, n_single: int | None = None,
-                    energy_mev: float = ENERGY_65_MEV, threads: int = 1) -> list[SpeedResult]:
+def simulator_speed(
+    batch_sizes: Sequence[int] = (1, 10_000),
+    *,
+    n_single: int | None = None,
+    energy_mev: float = ENERGY_65_MEV,
+    threads: int = 1,
+) -> list[SpeedResult]:
     """Showers per second of the parametric simulator `simulate` at each batch size, in a fresh process that
     imports only the simulator (see `gan_speed`; batch 1 is timed over ``n_single`` calls, default 30).
     """
@@ -249,15 +218,26 @@ def speed_table(results: Sequence[SpeedResult]) -> pd.DataFrame:
     rows = []
     simulator = {r.batch_size: r for r in results if r.generator == "simulator"}
     for r in results:
-        geant4 = float(geant4_seconds_per_shower(r.energy_mev / 1000.0))
-        rows.append({
-            "generator": r.generator, "batch": r.batch_size, "showers": r.n_showers, "seconds": r.seconds,
-            "showers/s": r.showers_per_second, "ms/shower": 1000.0 * r.seconds_per_shower,
-            "x simulator": (r.showers_per_second / simulator[r.batch_size].showers_per_second
-                            if r.batch_size in simulator else float("nan")),
-            "x Geant4 (quoted)": geant4 / r.seconds_per_shower,
-            "peak memory [MiB]": r.peak_memory_mib, "before [MiB]": r.baseline_memory_mib, "threads": r.threads,
-        })
+        geant4 = float(geant4_seconds_per_shower(r.energy_mev / GeV))
+        rows.append(
+            {
+                "generator": r.generator,
+                "batch": r.batch_size,
+                "showers": r.n_showers,
+                "seconds": r.seconds,
+                "showers/s": r.showers_per_second,
+                "ms/shower": 1000.0 * r.seconds_per_shower,
+                "x simulator": (
+                    r.showers_per_second / simulator[r.batch_size].showers_per_second
+                    if r.batch_size in simulator
+                    else float("nan")
+                ),
+                "x Geant4 (quoted)": geant4 / r.seconds_per_shower,
+                "peak memory [MiB]": r.peak_memory_mib,
+                "before [MiB]": r.baseline_memory_mib,
+                "threads": r.threads,
+            }
+        )
     return pd.DataFrame(rows).set_index(["generator", "batch"])
 
 
@@ -275,17 +255,25 @@ def plot_speed(results: Sequence[SpeedResult], fig: Figure | None = None) -> Fig
     ax.bar(range(len(results)), rates, color=colours, alpha=0.8)
     for i, rate in enumerate(rates):
         ax.text(i, rate * 1.15, f"{rate:,.0f}/s" if rate >= 10 else f"{rate:.2g}/s", ha="center", fontsize="small")
-    energy_gev = results[0].energy_mev / 1000.0
-    for key, colour, text in (("geant4_65gev", "black", "Geant4, 65.5 GeV"), ("geant4_16gev", "grey", "Geant4, 16 GeV"),
-                              ("dnncalosim", "C3", "GAN in Athena (DNNCaloSim)"),
-                              ("nn_inference", "C2", "its network alone")):
+    energy_gev = results[0].energy_mev / GeV
+    for key, colour, text in (
+        ("geant4_65gev", "black", "Geant4, 65.5 GeV"),
+        ("geant4_16gev", "grey", "Geant4, 16 GeV"),
+        ("dnncalosim", "C3", "GAN in Athena (DNNCaloSim)"),
+        ("nn_inference", "C2", "its network alone"),
+    ):
         rate = 1.0 / QUOTED[key].value
         ax.axhline(rate, color=colour, ls="--", lw=1.2, label=f"{text}: {QUOTED[key].value:g} s (thesis)")
     ax.set_xticks(range(len(results)), labels, fontsize="small")
     ax.set_yscale("log")
     ax.set_ylim(0.03, max(rates + [2000.0]) * 5)
     ax.set_ylabel(f"Showers / s ({energy_gev:.1f} GeV $\\gamma$, CPU)", fontsize="medium")
-    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), title="quoted, not measured",
-              title_fontsize="x-small")
+    ax.legend(
+        fontsize="x-small",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        title="quoted, not measured",
+        title_fontsize="x-small",
+    )
     style.experiment_label(ax, text="Simulation", com=None)
     return fig

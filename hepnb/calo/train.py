@@ -15,25 +15,23 @@ after the archive records an epoch, so it never runs ahead of ``history.json``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import sys
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hepnb.calo.simulate import standard_dataset
-from hepnb.cli import positive_int
-from hepnb.errors import InputError
+from hepnb.training.command import add_hardware_arguments, positive_int
 
 if TYPE_CHECKING:
     from hepnb.training import EpochArchive
+    from hepnb.training.command import Prepared
 
 __all__ = ["CaloTraining", "train_calo", "add_arguments"]
 
-ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
+COMMAND = "hepnb train calo"
 
 
 @dataclass(frozen=True)
@@ -50,46 +48,54 @@ class CaloTraining:
     n_metric_showers: int = 5000
 
 
-def train_calo(output: str | os.PathLike[str], config: CaloTraining, *, progress: bool = True,
-               command: str | None = None, **trainer_options: object) -> EpochArchive:
+def train_calo(
+    output: str | os.PathLike[str],
+    config: CaloTraining,
+    *,
+    progress: bool = True,
+    command: str | None = None,
+    **trainer_options: object,
+) -> EpochArchive:
     """Train (or resume) the calorimeter GAN described by ``config`` into the archive folder ``output``.
 
     The archive's writer lock is taken before any shower is simulated: a folder another process is training
-    into, or one holding another model, is refused at once.
+    into, or one holding another model, is refused at once (:func:`hepnb.training.command.train_recorded`).
+    ``trainer_options`` go to :func:`hepnb.training.fit` (``accelerator="gpu"``, ``devices``, ``strategy``).
     """
-    output = Path(output)
-    if output.exists() and not output.is_dir():
-        raise InputError(f"{output} is a file, not a folder: give a new folder, or an archive to resume")
-    from lightning.pytorch.utilities import rank_zero_only  # torch, once the options are known to be good
+    from hepnb.calo.gan import CaloGAN
+    from hepnb.training.command import train_recorded
 
-    from hepnb.training import EpochArchive
+    return train_recorded(
+        output,
+        config,
+        lambda record: _prepare(config, progress),
+        command_name=COMMAND,
+        model_class=CaloGAN,
+        progress=progress,
+        command=command,
+        **trainer_options,
+    )
 
-    archive = EpochArchive(output)
-    # the other processes of a distributed training neither check nor write (as in ``fit``)
-    with archive.writing() if rank_zero_only.rank == 0 else contextlib.nullcontext():
-        return _train_locked(archive, config, progress=progress, command=command, **trainer_options)
 
-
-def _train_locked(archive: EpochArchive, config: CaloTraining, *, progress: bool, command: str | None,
-                  **trainer_options: object) -> EpochArchive:
-    """:func:`train_calo` once the archive is locked."""
+def _prepare(config: CaloTraining, progress: bool) -> Prepared:
+    """The showers, the GAN factory and the per-epoch metrics, once the archive is locked."""
     from hepnb.calo.data import CaloDataModule
     from hepnb.calo.epoch_metrics import epoch_metrics
     from hepnb.calo.gan import CaloGAN
-    from hepnb.training import fit
-    from hepnb.training.record import TrainingRecord
-
-    output = archive.path
-    record = TrainingRecord(output, "hepnb train calo")
-    record.check_same("config", asdict(config), ignore=("epochs",),  # more epochs: a longer training
-                      hint="resume with the same options (only --epochs may change)")
-    gan_class = f"{CaloGAN.__module__}:{CaloGAN.__qualname__}"
-    if archive.exists and archive.model_class not in (None, gan_class):
-        raise InputError(f"the archive {output} holds a {archive.model_class}, not a {gan_class}: use a new folder")
+    from hepnb.training.command import Prepared
 
     showers = standard_dataset(config.fraction, seed=config.seed, progress=progress)
-    data = CaloDataModule(showers.cells, showers.energy, showers.p, showers.e, showers.delta_eta,
-                          showers.delta_phi, seed=config.seed, energy_unit="MeV", cell_unit="MeV")
+    data = CaloDataModule(
+        showers.cells,
+        showers.energy,
+        showers.p,
+        showers.e,
+        showers.delta_eta,
+        showers.delta_phi,
+        seed=config.seed,
+        energy_unit="MeV",
+        cell_unit="MeV",
+    )
     reference = data.reference
     if len(reference) > config.n_metric_showers:
         pick = np.random.default_rng(config.seed).choice(len(reference), config.n_metric_showers, replace=False)
@@ -97,18 +103,15 @@ def _train_locked(archive: EpochArchive, config: CaloTraining, *, progress: bool
     preprocessing = data.preprocessing.to_dict()
 
     def model() -> CaloGAN:
-        return CaloGAN(preprocessing=preprocessing, double_critic=config.double_critic,
-                       optimizer=config.optimizer, lr=config.lr, seed=config.seed)
+        return CaloGAN(
+            preprocessing=preprocessing,
+            double_critic=config.double_critic,
+            optimizer=config.optimizer,
+            lr=config.lr,
+            seed=config.seed,
+        )
 
-    def write_record(epochs_done: int) -> None:
-        record.write(epochs_done, command, config=asdict(config), training_showers=len(data.train))
-
-    user_callbacks: Any = trainer_options.pop("callbacks", [])
-    callbacks = [*user_callbacks, record.callback(write_record)]  # after fit's ArchiveCallback: epochs_done
-    # never exceeds the archive's last recorded epoch
-    return fit(model, data, archive, max_epochs=config.epochs, seed=config.seed, every=config.every,
-               metrics=epoch_metrics(reference, seed=config.seed), progress=progress, callbacks=callbacks,
-               **trainer_options)
+    return Prepared(model, data, epoch_metrics(reference, seed=config.seed), {"training_showers": len(data.train)})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,31 +121,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="total number of epochs")
     parser.add_argument("--every", type=positive_int, default=defaults.every, help="checkpoint period in epochs")
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--fraction", type=float, default=defaults.fraction,
-                        help="fraction of the thesis's 88,000 showers to simulate (1.0 = all)")
+    parser.add_argument(
+        "--fraction",
+        type=float,
+        default=defaults.fraction,
+        help="fraction of the thesis's 88,000 showers to simulate (1.0 = all)",
+    )
     parser.add_argument("--single-critic", action="store_true", help="train the single-critic ablation")
     parser.add_argument("--optimizer", default=defaults.optimizer, choices=["rmsprop", "adam"])
     parser.add_argument("--lr", type=float, default=defaults.lr, help="learning rate (thesis: 1e-5)")
-    parser.add_argument("--metric-showers", type=positive_int, default=defaults.n_metric_showers,
-                        help="reference showers used for the per-epoch metrics")
-    parser.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--accelerator", default="cpu", choices=ACCELERATORS,
-                        help="Lightning accelerator (default: cpu); it must exist on this machine")
+    parser.add_argument(
+        "--metric-showers",
+        type=positive_int,
+        default=defaults.n_metric_showers,
+        help="reference showers used for the per-epoch metrics",
+    )
+    add_hardware_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``hepnb train calo``."""
-    import torch
+    from hepnb.training.command import run_training, setup_hardware
 
-    from hepnb.training.record import check_accelerator
-
-    check_accelerator(args.accelerator, ACCELERATORS)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    config = CaloTraining(epochs=args.epochs, every=args.every, seed=args.seed, fraction=args.fraction,
-                          double_critic=not args.single_critic, optimizer=args.optimizer, lr=args.lr,
-                          n_metric_showers=args.metric_showers)
-    archive = train_calo(args.output, config, command="hepnb " + " ".join(sys.argv[1:]),
-                         accelerator=args.accelerator)
-    print(f"{archive}: {len(archive.history)} epochs recorded")
-    return 0
+    setup_hardware(args)
+    config = CaloTraining(
+        epochs=args.epochs,
+        every=args.every,
+        seed=args.seed,
+        fraction=args.fraction,
+        double_critic=not args.single_critic,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        n_metric_showers=args.metric_showers,
+    )
+    return run_training(args, partial(train_calo, args.output, config))

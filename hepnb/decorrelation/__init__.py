@@ -1,16 +1,30 @@
 """Study 4: decorrelating a classifier from a protected variable (the mass), the aspiration network against
 Pivot, DisCo and MoDe (A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL tel-03324250, chapter 8).
 
-- :mod:`hepnb.decorrelation.losses`: the differentiable losses (weighted BCE, DisCo's dCorr^2, the aspiration
-  shuffle and adversary loss, MoDe[n], the Gaussian-mixture likelihood).
-- :mod:`hepnb.decorrelation.models`: LightningModules sharing one classifier definition: :class:`Classifier`,
-  :class:`DiscoClassifier`, :class:`ModeClassifier`, :class:`PivotClassifier`, :class:`AspirationNetwork`.
-- :mod:`hepnb.decorrelation.data`: :class:`DecorrelationDataModule` and :func:`epoch_metrics` for
-  ``hepnb.training.fit(..., metrics=...)``.
-- :mod:`hepnb.decorrelation.datasets`: the study's two datasets (off-shell VBF against qqZZ + ggZZ, m4l and MELA
-  protected; top against QCD jets, the jet mass protected), split into training, validation and test events.
-- :mod:`hepnb.decorrelation.scan`: resumable lambda x seed scans of every method, epoch picking by flatness, the test
-  metrics, summaries over seeds and Pareto fronts; :mod:`hepnb.decorrelation.plots`: the notebook's figures.
+Importing :mod:`hepnb.decorrelation` is light: each name below loads its module (and torch, Lightning) on first use.
+
+=============================================  ===================  ================================================
+name                                           module               what it is
+=============================================  ===================  ================================================
+``losses``                                     :mod:`~.losses`      weighted BCE, DisCo's dCorr^2, the aspiration
+                                                                    shuffle and adversary loss, MoDe[n], the
+                                                                    Gaussian-mixture likelihood
+``models``                                     :mod:`~.models`      the LightningModules, sharing one classifier
+``Classifier``, ``AspirationNetwork``          :mod:`~.models`      the plain classifier; the aspiration network
+``DiscoClassifier``, ``ModeClassifier``        :mod:`~.models`      DisCo and MoDe[n]
+``PivotClassifier``                            :mod:`~.models`      Pivot (an adversary predicting the mass)
+``data``                                       :mod:`~.data`        batches and per-epoch metrics
+``DecorrelationDataModule``                    :mod:`~.data`        weighted batches with the protected variable
+``epoch_metrics``                              :mod:`~.data`        for ``hepnb.training.fit(..., metrics=...)``
+``datasets``                                   :mod:`~.datasets`    off-shell VBF against qqZZ + ggZZ (m4l and MELA
+                                                                    protected); top against QCD jets (the jet mass
+                                                                    protected); split into training, validation
+                                                                    and test events
+``scan``                                       :mod:`~.scan`        resumable lambda x seed scans of every method,
+                                                                    epoch picking by flatness, test metrics,
+                                                                    summaries over seeds and Pareto fronts
+``plots``                                      :mod:`~.plots`       the notebook's figures
+=============================================  ===================  ================================================
 
 The metrics (profiles, thresholds at fixed signal efficiency and their flatness, R50, 1/JSD50, distance
 correlation) are in :mod:`hepnb.metrics.decorrelation` and :mod:`hepnb.metrics.distance_correlation`.
@@ -26,21 +40,35 @@ correlation) are in :mod:`hepnb.metrics.decorrelation` and :mod:`hepnb.metrics.d
 
 from __future__ import annotations
 
-from hepnb.decorrelation.data import DecorrelationDataModule, epoch_metrics
-from hepnb.decorrelation.models import (
-    AspirationNetwork,
-    Classifier,
-    DiscoClassifier,
-    ModeClassifier,
-    PivotClassifier,
-)
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "Classifier",
-    "DiscoClassifier",
-    "ModeClassifier",
-    "PivotClassifier",
-    "AspirationNetwork",
-    "DecorrelationDataModule",
-    "epoch_metrics",
-]
+from hepnb._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from hepnb.decorrelation import data, datasets, losses, models, plots, scan
+    from hepnb.decorrelation.data import DecorrelationDataModule, epoch_metrics
+    from hepnb.decorrelation.models import (
+        AspirationNetwork,
+        Classifier,
+        DiscoClassifier,
+        ModeClassifier,
+        PivotClassifier,
+    )
+
+_EXPORTS = {
+    "losses": "losses",
+    "models": "models",
+    "data": "data",
+    "datasets": "datasets",
+    "scan": "scan",
+    "plots": "plots",
+    "Classifier": "models",
+    "DiscoClassifier": "models",
+    "ModeClassifier": "models",
+    "PivotClassifier": "models",
+    "AspirationNetwork": "models",
+    "DecorrelationDataModule": "data",
+    "epoch_metrics": "data",
+}
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -20,12 +20,7 @@ from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
 from hepnb.errors import InputError, as_finite_array, check_same_length
-from hepnb.metrics.decorrelation import (
-    background_jsd,
-    background_rejection,
-    efficiency_thresholds,
-    quantile_edges,
-)
+from hepnb.metrics.decorrelation import background_jsd, background_rejection, efficiency_thresholds, quantile_edges
 from hepnb.metrics.distance_correlation import distance_correlation
 from hepnb.metrics.weighted import weighted_auc
 
@@ -82,9 +77,16 @@ class DecorrelationDataModule(L.LightningDataModule):
     {'x': (128, 2), 'y': (128,), 'w': (128,), 'm': (128, 1), 'c': (128,)}
     """
 
-    def __init__(self, features: ArrayLike, labels: ArrayLike, protected: ArrayLike,
-                 weights: ArrayLike | None = None, components: ArrayLike | None = None, *,
-                 batch_size: int = 128) -> None:
+    def __init__(
+        self,
+        features: ArrayLike,
+        labels: ArrayLike,
+        protected: ArrayLike,
+        weights: ArrayLike | None = None,
+        components: ArrayLike | None = None,
+        *,
+        batch_size: int = 128,
+    ) -> None:
         super().__init__()
         x = as_finite_array(features, "features", ndim=2)
         y = as_finite_array(labels, "labels", ndim=1)
@@ -104,11 +106,15 @@ class DecorrelationDataModule(L.LightningDataModule):
         self.batch_size = int(batch_size)
         self.n_features, self.n_protected = x.shape[1], m.shape[1]
         self.n_components = int(c.max()) + 1 if n else 1
-        self.dataset = _Columns({
-            "x": torch.as_tensor(x, dtype=torch.float32), "y": torch.as_tensor(y, dtype=torch.float32),
-            "w": torch.as_tensor(w, dtype=torch.float32), "m": torch.as_tensor(m, dtype=torch.float32),
-            "c": torch.as_tensor(c, dtype=torch.long),
-        })
+        self.dataset = _Columns(
+            {
+                "x": torch.as_tensor(x, dtype=torch.float32),
+                "y": torch.as_tensor(y, dtype=torch.float32),
+                "w": torch.as_tensor(w, dtype=torch.float32),
+                "m": torch.as_tensor(m, dtype=torch.float32),
+                "c": torch.as_tensor(c, dtype=torch.long),
+            }
+        )
 
     def train_dataloader(self) -> DataLoader:
         sampler = BatchSampler(RandomSampler(self.dataset), self.batch_size, drop_last=True)
@@ -124,9 +130,16 @@ def _or_nan(compute: Callable[[], float]) -> float:
 
 
 def epoch_metrics(
-    features: ArrayLike, labels: ArrayLike, protected: ArrayLike, weights: ArrayLike | None = None, *,
-    efficiencies: Sequence[float] = (0.8, 0.9), bins: int | Sequence[float] = 10, on: str = "signal",
-    min_events: int = 20, max_dcorr_events: int = 20_000,
+    features: ArrayLike,
+    labels: ArrayLike,
+    protected: ArrayLike,
+    weights: ArrayLike | None = None,
+    *,
+    efficiencies: Sequence[float] = (0.8, 0.9),
+    bins: int | Sequence[float] = 10,
+    on: str = "signal",
+    min_events: int = 20,
+    max_dcorr_events: int = 20_000,
 ) -> Callable[[Any, int], Mapping[str, float]]:
     """A ``metrics(model, epoch)`` function for ``hepnb.training.fit`` that scores a held-out set each epoch.
 
@@ -172,11 +185,13 @@ def epoch_metrics(
 
     def metrics(model: Any, epoch: int) -> dict[str, float]:
         score = model.predict(x)
-        curves = efficiency_thresholds(score, m, y, w, efficiencies=efficiencies, bins=edges, on=on,
-                                       min_events=min_events)
+        curves = efficiency_thresholds(
+            score, m, y, w, efficiencies=efficiencies, bins=edges, on=on, min_events=min_events
+        )
         out = {name: _or_nan(lambda e=e: curves.flatness(e).value) for name, e in zip(names, curves.efficiencies)}
-        out["dcorr_background"] = _or_nan(lambda: distance_correlation(
-            score[background], m[background], w[background], jackknife_groups=0).value)
+        out["dcorr_background"] = _or_nan(
+            lambda: distance_correlation(score[background], m[background], w[background], jackknife_groups=0).value
+        )
         out["r50"] = _or_nan(lambda: background_rejection(y, score, w).value)
         out["inv_jsd50"] = _or_nan(lambda: background_jsd(y, score, m, w).inverse)
         out["auc"] = weighted_auc(y, score, w)

@@ -78,12 +78,19 @@ class Split:
         """The split restricted to ``rows`` (indices or a boolean mask)."""
         return Split(*(getattr(self, f.name)[rows] for f in dataclasses.fields(self)))
 
-    def datamodule(self, *, batch_size: int = 128, protected: int | None = None,
-                   conditional: bool = False) -> DecorrelationDataModule:
+    def datamodule(
+        self, *, batch_size: int = 128, protected: int | None = None, conditional: bool = False
+    ) -> DecorrelationDataModule:
         """Training batches of this split (all protected columns, or the first ``protected`` of them)."""
         columns = self.protected if protected is None else self.protected[:, :protected]
-        return DecorrelationDataModule(self.features, self.labels, columns, self.weights,
-                                       self.components if conditional else None, batch_size=batch_size)
+        return DecorrelationDataModule(
+            self.features,
+            self.labels,
+            columns,
+            self.weights,
+            self.components if conditional else None,
+            batch_size=batch_size,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,16 +152,22 @@ class DecorrelationDataset:
         if not keep.any():
             raise InputError("without() would leave no feature")
         splits = {s: dataclasses.replace(split, features=split.features[:, keep]) for s, split in self.splits().items()}
-        return dataclasses.replace(self, **splits, feature_names=tuple(np.array(self.feature_names)[keep]),
-                                   mean=self.mean[keep], scale=self.scale[keep],
-                                   meta={**self.meta, "dropped": (*self.meta.get("dropped", ()), *names)})
+        return dataclasses.replace(
+            self,
+            **splits,
+            feature_names=tuple(np.array(self.feature_names)[keep]),
+            mean=self.mean[keep],
+            scale=self.scale[keep],
+            meta={**self.meta, "dropped": (*self.meta.get("dropped", ()), *names)},
+        )
 
     def with_protected(self, count: int) -> DecorrelationDataset:
         """The same events with only the first ``count`` protected variables."""
         if not 1 <= count <= self.n_protected:
             raise InputError(f"count must be 1 to {self.n_protected}, got {count}")
-        splits = {s: dataclasses.replace(split, protected=split.protected[:, :count])
-                  for s, split in self.splits().items()}
+        splits = {
+            s: dataclasses.replace(split, protected=split.protected[:, :count]) for s, split in self.splits().items()
+        }
         return dataclasses.replace(self, **splits, protected_names=self.protected_names[:count])
 
 
@@ -180,10 +193,24 @@ def split_indices(labels: np.ndarray, fractions: Sequence[float], seed: int) -> 
     return tuple(np.sort(np.concatenate(p)) for p in parts)
 
 
-def _build(name: str, raw: np.ndarray, labels: np.ndarray, physical: np.ndarray, protected: np.ndarray,
-           mass: np.ndarray, components: np.ndarray, *, feature_names: Sequence[str],
-           protected_names: Sequence[str], component_names: Sequence[str], mass_label: str, jsd_bins: int,
-           fractions: Sequence[float], seed: int, meta: Mapping[str, Any]) -> DecorrelationDataset:
+def _build(
+    name: str,
+    raw: np.ndarray,
+    labels: np.ndarray,
+    physical: np.ndarray,
+    protected: np.ndarray,
+    mass: np.ndarray,
+    components: np.ndarray,
+    *,
+    feature_names: Sequence[str],
+    protected_names: Sequence[str],
+    component_names: Sequence[str],
+    mass_label: str,
+    jsd_bins: int,
+    fractions: Sequence[float],
+    seed: int,
+    meta: Mapping[str, Any],
+) -> DecorrelationDataset:
     """Split, standardise (training statistics) and weight the events."""
     parts = split_indices(labels, fractions, seed)
     train = parts[0]
@@ -201,13 +228,29 @@ def _build(name: str, raw: np.ndarray, labels: np.ndarray, physical: np.ndarray,
     for split_name, rows, fraction in zip(_SPLITS, parts, fractions):
         y = labels[rows]
         splits[split_name] = Split(
-            features=((raw[rows] - mean) / scale).astype(np.float64), labels=y.astype(np.float64),
-            weights=physical[rows] * class_factor[y.astype(int)], physical_weights=physical[rows] / fraction,
-            protected=protected[rows], mass=mass[rows], components=components[rows].astype(np.int64))
+            features=((raw[rows] - mean) / scale).astype(np.float64),
+            labels=y.astype(np.float64),
+            weights=physical[rows] * class_factor[y.astype(int)],
+            physical_weights=physical[rows] / fraction,
+            protected=protected[rows],
+            mass=mass[rows],
+            components=components[rows].astype(np.int64),
+        )
     sizes = {s: int(len(p)) for s, p in zip(_SPLITS, parts)}
-    return DecorrelationDataset(name, splits["train"], splits["validation"], splits["test"], tuple(feature_names),
-                                tuple(protected_names), tuple(component_names), mass_label, int(jsd_bins), mean,
-                                scale, {**meta, "seed": seed, "fractions": tuple(fractions), "sizes": sizes})
+    return DecorrelationDataset(
+        name,
+        splits["train"],
+        splits["validation"],
+        splits["test"],
+        tuple(feature_names),
+        tuple(protected_names),
+        tuple(component_names),
+        mass_label,
+        int(jsd_bins),
+        mean,
+        scale,
+        {**meta, "seed": seed, "fractions": tuple(fractions), "sizes": sizes},
+    )
 
 
 def _min_max(values: np.ndarray, train_rows: np.ndarray) -> np.ndarray:
@@ -216,9 +259,15 @@ def _min_max(values: np.ndarray, train_rows: np.ndarray) -> np.ndarray:
 
 
 def offshell_dataset(
-    n_vbf: int = 200_000, n_background: int = 300_000, seed: int = 1, *, protected: Sequence[str] = ("m4l", "mela"),
-    fractions: Sequence[float] = (0.5, 0.2, 0.3), zero_weight_fraction: float = 0.0,
-    negative_pocket: tuple[float, float] | None = None, jsd_bins: int = 50,
+    n_vbf: int = 200_000,
+    n_background: int = 300_000,
+    seed: int = 1,
+    *,
+    protected: Sequence[str] = ("m4l", "mela"),
+    fractions: Sequence[float] = (0.5, 0.2, 0.3),
+    zero_weight_fraction: float = 0.0,
+    negative_pocket: tuple[float, float] | None = None,
+    jsd_bins: int = 50,
 ) -> DecorrelationDataset:
     """VBF (full process) against qqZZ + ggZZ on the 15 chapter-6 features, m4l (and MELA) protected.
 
@@ -250,10 +299,18 @@ def offshell_dataset(
     for name, n in (("n_vbf", n_vbf), ("n_background", n_background)):
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1000:
             raise InputError(f"{name} must be an integer of at least 1000 generated events, got {n!r}")
-    samples = [osh.generate(int(n_vbf), seed, "vbf", progress=False),
-               osh.generate(int(n_background), seed, "qqzz", progress=False,
-                            zero_weight_fraction=zero_weight_fraction, negative_pocket=negative_pocket),
-               osh.generate(int(n_background), seed, "ggzz", progress=False)]
+    samples = [
+        osh.generate(int(n_vbf), seed, "vbf", progress=False),
+        osh.generate(
+            int(n_background),
+            seed,
+            "qqzz",
+            progress=False,
+            zero_weight_fraction=zero_weight_fraction,
+            negative_pocket=negative_pocket,
+        ),
+        osh.generate(int(n_background), seed, "ggzz", progress=False),
+    ]
     blocks = [osh.feature_matrix(events.x, "thesis-ch6") for events in samples]
     names = blocks[0][1]
     raw = np.concatenate([b[0] for b in blocks])
@@ -265,13 +322,28 @@ def offshell_dataset(
     columns = {"m4l": _min_max(np.log(m4l), parts[0]), "mela": _min_max(raw[:, names.index("MELA")], parts[0])}
     first = protected[0]
     return _build(
-        "offshell", raw, labels, physical, np.stack([columns[p] for p in protected], axis=1),
-        m4l if first == "m4l" else raw[:, names.index("MELA")], components, feature_names=names,
+        "offshell",
+        raw,
+        labels,
+        physical,
+        np.stack([columns[p] for p in protected], axis=1),
+        m4l if first == "m4l" else raw[:, names.index("MELA")],
+        components,
+        feature_names=names,
         protected_names=tuple({"m4l": "log-norm m4l", "mela": "MELA"}[p] for p in protected),
         component_names=("VBF", "qqZZ", "ggZZ"),
-        mass_label=r"$m_{4\ell}$ [GeV]" if first == "m4l" else "MELA", jsd_bins=jsd_bins, fractions=fractions,
-        seed=seed, meta={"n_vbf": int(n_vbf), "n_background": int(n_background), "protected": tuple(protected),
-                         "zero_weight_fraction": zero_weight_fraction, "negative_pocket": negative_pocket})
+        mass_label=r"$m_{4\ell}$ [GeV]" if first == "m4l" else "MELA",
+        jsd_bins=jsd_bins,
+        fractions=fractions,
+        seed=seed,
+        meta={
+            "n_vbf": int(n_vbf),
+            "n_background": int(n_background),
+            "protected": tuple(protected),
+            "zero_weight_fraction": zero_weight_fraction,
+            "negative_pocket": negative_pocket,
+        },
+    )
 
 
 def _jet_table(source: Any, features: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -294,9 +366,14 @@ def _jet_table(source: Any, features: Sequence[str]) -> tuple[np.ndarray, np.nda
 
 
 def jet_dataset(
-    signal: Any = "data/jets/jetnet_top", background: Any = "data/jets/jetnet_qcd", seed: int = 1, *,
-    features: Sequence[str] = ("tau21", "tau32", "c2", "d2"), n_max: int | None = None,
-    fractions: Sequence[float] = (0.4, 0.2, 0.4), jsd_bins: int = 50,
+    signal: Any = "data/jets/jetnet_top",
+    background: Any = "data/jets/jetnet_qcd",
+    seed: int = 1,
+    *,
+    features: Sequence[str] = ("tau21", "tau32", "c2", "d2"),
+    n_max: int | None = None,
+    fractions: Sequence[float] = (0.4, 0.2, 0.4),
+    jsd_bins: int = 50,
 ) -> DecorrelationDataset:
     """Top jets against QCD jets on jet substructure, the jet mass protected (min-max scaled on the training jets).
 
@@ -321,8 +398,10 @@ def jet_dataset(
     """
     unknown = [f for f in features if f not in JET_FEATURES]
     if unknown or not features or len(set(features)) != len(features):
-        raise InputError(f"features must be distinct names out of {JET_FEATURES} (the mass is protected, not an "
-                         f"input), got {tuple(features)}")
+        raise InputError(
+            f"features must be distinct names out of {JET_FEATURES} (the mass is protected, not an "
+            f"input), got {tuple(features)}"
+        )
     if n_max is not None and (not isinstance(n_max, (int, np.integer)) or n_max < 100):
         raise InputError(f"n_max must be None or an integer of at least 100 jets per class, got {n_max!r}")
     rng = np.random.default_rng(seed)
@@ -339,7 +418,19 @@ def jet_dataset(
     raw, mass = np.concatenate(raws), np.concatenate(masses)
     parts = split_indices(labels, fractions, seed)
     return _build(
-        "jets", raw, labels, np.ones(len(labels)), _min_max(mass, parts[0])[:, None], mass, 1 - labels,
-        feature_names=features, protected_names=("jet mass",), component_names=("top", "QCD"),
-        mass_label=r"jet mass $m_J$ [GeV]", jsd_bins=jsd_bins, fractions=fractions, seed=seed,
-        meta={"signal": str(signal), "background": str(background), "n_max": n_max})
+        "jets",
+        raw,
+        labels,
+        np.ones(len(labels)),
+        _min_max(mass, parts[0])[:, None],
+        mass,
+        1 - labels,
+        feature_names=features,
+        protected_names=("jet mass",),
+        component_names=("top", "QCD"),
+        mass_label=r"jet mass $m_J$ [GeV]",
+        jsd_bins=jsd_bins,
+        fractions=fractions,
+        seed=seed,
+        meta={"signal": str(signal), "background": str(background), "n_max": n_max},
+    )

@@ -130,23 +130,27 @@ def aspiration_weights(weights: Tensor, perm: Tensor, groups: Tensor | None = No
         mean = (sums / counts.clamp(min=1))[groups]
     usable = mean > 0
     real = torch.where(usable, weights, torch.zeros_like(weights))
-    aspired = torch.where(usable, weights * weights[perm] / torch.where(usable, mean, torch.ones_like(mean)),
-                          torch.zeros_like(weights))
+    aspired = torch.where(
+        usable, weights * weights[perm] / torch.where(usable, mean, torch.ones_like(mean)), torch.zeros_like(weights)
+    )
     return real, aspired
 
 
-def aspiration_loss(real_logits: Tensor, aspired_logits: Tensor, real_weights: Tensor,
-                    aspired_weights: Tensor) -> Tensor:
+def aspiration_loss(
+    real_logits: Tensor, aspired_logits: Tensor, real_weights: Tensor, aspired_weights: Tensor
+) -> Tensor:
     """The adversary's loss: ``BCE(a(real), 1) + BCE(a(aspired), 0)``, each weighted as in :func:`weighted_bce`.
 
     The adversary minimises it; the classifier minimises ``L_clf - lambda * aspiration_loss``.
     """
-    return (weighted_bce(real_logits, torch.ones_like(real_logits), real_weights)
-            + weighted_bce(aspired_logits, torch.zeros_like(aspired_logits), aspired_weights))
+    return weighted_bce(real_logits, torch.ones_like(real_logits), real_weights) + weighted_bce(
+        aspired_logits, torch.zeros_like(aspired_logits), aspired_weights
+    )
 
 
-def mode_loss(score: Tensor, protected: Tensor, weights: Tensor | None = None, *, order: int = 0,
-              n_bins: int = 10) -> Tensor:
+def mode_loss(
+    score: Tensor, protected: Tensor, weights: Tensor | None = None, *, order: int = 0, n_bins: int = 10
+) -> Tensor:
     """MoDe[order]: how far the score's cumulative distribution in bins of m is from a polynomial of that order in m.
 
     Pass the background events only (MoDe constrains the background false-positive rate). The events are split
@@ -172,8 +176,9 @@ def mode_loss(score: Tensor, protected: Tensor, weights: Tensor | None = None, *
     0.0
     """
     if not 0 <= order <= 2 or order >= n_bins - 1:
-        raise InputError(f"MoDe is defined for order 0, 1 or 2 with n_bins >= order + 2, got order={order} and "
-                         f"n_bins={n_bins}")
+        raise InputError(
+            f"MoDe is defined for order 0, 1 or 2 with n_bins >= order + 2, got order={order} and n_bins={n_bins}"
+        )
     n = len(score)
     w = torch.ones_like(score) if weights is None else weights
     if n < n_bins:

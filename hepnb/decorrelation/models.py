@@ -112,8 +112,15 @@ class Classifier(L.LightningModule):
     (5,)
     """
 
-    def __init__(self, n_features: int, *, hidden: Sequence[int] = (32, 32, 32), lr: float = 1e-3,
-                 n_protected: int = 1, **method_options: Any) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        *,
+        hidden: Sequence[int] = (32, 32, 32),
+        lr: float = 1e-3,
+        n_protected: int = 1,
+        **method_options: Any,
+    ) -> None:
         super().__init__()
         if method_options and type(self) is Classifier:
             raise InputError(f"the plain Classifier takes no {sorted(method_options)}: use the decorrelated classes")
@@ -137,8 +144,10 @@ class Classifier(L.LightningModule):
         self.eval()
         try:
             parameter = next(self.classifier.parameters())
-            out = [torch.sigmoid(self(torch.as_tensor(chunk, dtype=parameter.dtype, device=parameter.device)))
-                   for chunk in np.array_split(x, max(1, -(-len(x) // _EVAL_BATCH)))]
+            out = [
+                torch.sigmoid(self(torch.as_tensor(chunk, dtype=parameter.dtype, device=parameter.device)))
+                for chunk in np.array_split(x, max(1, -(-len(x) // _EVAL_BATCH)))
+            ]
         finally:
             self.train(was_training)
         return torch.cat(out).double().cpu().numpy() if out else np.zeros(0)
@@ -154,8 +163,7 @@ class Classifier(L.LightningModule):
         if term is not None:
             loss = classification + self.hparams.lam * term
             self.log("penalty", term.detach(), on_step=False, on_epoch=True, batch_size=len(logits))
-        self.log("classification_loss", classification.detach(), on_step=False, on_epoch=True,
-                 batch_size=len(logits))
+        self.log("classification_loss", classification.detach(), on_step=False, on_epoch=True, batch_size=len(logits))
         return loss
 
     def configure_optimizers(self) -> Any:
@@ -205,8 +213,9 @@ class ModeClassifier(Classifier):
         Equal-occupancy bins of m per batch (:func:`hepnb.decorrelation.losses.mode_loss`).
     """
 
-    def __init__(self, n_features: int, *, lam: float = 100.0, order: int = 0, n_bins: int = 10,
-                 **options: Any) -> None:
+    def __init__(
+        self, n_features: int, *, lam: float = 100.0, order: int = 0, n_bins: int = 10, **options: Any
+    ) -> None:
         if options.get("n_protected", 1) != 1:
             raise InputError("MoDe constrains the score against one protected variable: use n_protected=1")
         if order not in (0, 1, 2) or n_bins < order + 2:
@@ -215,8 +224,13 @@ class ModeClassifier(Classifier):
 
     def penalty(self, batch: dict[str, Tensor], score: Tensor) -> Tensor:
         background = _background(batch)
-        return losses.mode_loss(score[background], batch["m"][background, 0], batch["w"][background],
-                                order=self.hparams.order, n_bins=self.hparams.n_bins)
+        return losses.mode_loss(
+            score[background],
+            batch["m"][background, 0],
+            batch["w"][background],
+            order=self.hparams.order,
+            n_bins=self.hparams.n_bins,
+        )
 
 
 class _Adversarial(Classifier):
@@ -227,14 +241,29 @@ class _Adversarial(Classifier):
     classifier trains on ``L_clf`` alone while the adversary learns).
     """
 
-    def __init__(self, n_features: int, *, lam: float, adversary_hidden: Sequence[int] = (32, 32, 32),
-                 adversary_lr: float = 1e-3, adversary_steps: int = 1, warmup_epochs: int = 0,
-                 **options: Any) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        *,
+        lam: float,
+        adversary_hidden: Sequence[int] = (32, 32, 32),
+        adversary_lr: float = 1e-3,
+        adversary_steps: int = 1,
+        warmup_epochs: int = 0,
+        **options: Any,
+    ) -> None:
         _positive(adversary_lr=adversary_lr, adversary_steps=adversary_steps)
         if warmup_epochs < 0:
             raise InputError(f"warmup_epochs={warmup_epochs} must be >= 0")
-        super().__init__(n_features, lam=lam, adversary_hidden=adversary_hidden, adversary_lr=adversary_lr,
-                         adversary_steps=adversary_steps, warmup_epochs=warmup_epochs, **options)
+        super().__init__(
+            n_features,
+            lam=lam,
+            adversary_hidden=adversary_hidden,
+            adversary_lr=adversary_lr,
+            adversary_steps=adversary_steps,
+            warmup_epochs=warmup_epochs,
+            **options,
+        )
         self.automatic_optimization = False
 
     def adversary_loss(self, batch: dict[str, Tensor], score: Tensor) -> Tensor:
@@ -242,8 +271,10 @@ class _Adversarial(Classifier):
         raise NotImplementedError
 
     def configure_optimizers(self) -> Any:
-        return [torch.optim.Adam(self.classifier.parameters(), lr=self.hparams.lr),
-                torch.optim.Adam(self.adversary.parameters(), lr=self.hparams.adversary_lr)]
+        return [
+            torch.optim.Adam(self.classifier.parameters(), lr=self.hparams.lr),
+            torch.optim.Adam(self.adversary.parameters(), lr=self.hparams.adversary_lr),
+        ]
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         opt_classifier, opt_adversary = self.optimizers()
@@ -292,24 +323,36 @@ class PivotClassifier(_Adversarial):
         before the classifier sees it.
     """
 
-    def __init__(self, n_features: int, *, adversary: str = "mdn", lam: float = 1.0,
-                 mass_edges: Sequence[float] | None = None, n_gaussians: int = 5, **options: Any) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        *,
+        adversary: str = "mdn",
+        lam: float = 1.0,
+        mass_edges: Sequence[float] | None = None,
+        n_gaussians: int = 5,
+        **options: Any,
+    ) -> None:
         if adversary not in PIVOT_ADVERSARIES:
             raise InputError(f"adversary must be one of {PIVOT_ADVERSARIES}, got {adversary!r}")
         if options.get("n_protected", 1) != 1:
-            raise InputError("the pivot adversary predicts one protected variable: use n_protected=1 (the aspiration "
-                             "network takes several through one adversary)")
+            raise InputError(
+                "the pivot adversary predicts one protected variable: use n_protected=1 (the aspiration "
+                "network takes several through one adversary)"
+            )
         if adversary == "binned":
             if mass_edges is None:
-                raise InputError("adversary='binned' needs mass_edges, "
-                                 "e.g. numpy.quantile(m, numpy.linspace(0, 1, 11))")
+                raise InputError(
+                    "adversary='binned' needs mass_edges, e.g. numpy.quantile(m, numpy.linspace(0, 1, 11))"
+                )
             edges = as_finite_array(mass_edges, "mass_edges", ndim=1)
             if len(edges) < 3 or np.any(np.diff(edges) <= 0):
                 raise InputError(f"mass_edges must be at least 3 increasing edges (2 bins), got {edges}")
             mass_edges = [float(e) for e in edges]
         _positive(n_gaussians=n_gaussians)
-        super().__init__(n_features, adversary=adversary, lam=lam, mass_edges=mass_edges, n_gaussians=n_gaussians,
-                         **options)
+        super().__init__(
+            n_features, adversary=adversary, lam=lam, mass_edges=mass_edges, n_gaussians=n_gaussians, **options
+        )
         n_out = {"regression": 1, "binned": len(mass_edges or []) - 1, "mdn": 3 * n_gaussians}[adversary]
         self.adversary = mlp(1, self.hparams.adversary_hidden, n_out)
         if adversary == "binned":
@@ -326,7 +369,7 @@ class PivotClassifier(_Adversarial):
             per_event = F.cross_entropy(out, torch.bucketize(m, self.inner_edges.to(m.dtype)), reduction="none")
         else:
             k = self.hparams.n_gaussians
-            per_event = losses.gaussian_mixture_nll(out[:, :k], out[:, k:2 * k], out[:, 2 * k:].clamp(-7, 7), m)
+            per_event = losses.gaussian_mixture_nll(out[:, :k], out[:, k : 2 * k], out[:, 2 * k :].clamp(-7, 7), m)
         return (batch["w"] * per_event).sum() / len(m)
 
 
@@ -354,8 +397,9 @@ class AspirationNetwork(_Adversarial):
         As for :class:`PivotClassifier` (the thesis gives the adversary the classifier's default shape).
     """
 
-    def __init__(self, n_features: int, *, lam: float = 3.0, conditional: bool = False, n_components: int = 1,
-                 **options: Any) -> None:
+    def __init__(
+        self, n_features: int, *, lam: float = 3.0, conditional: bool = False, n_components: int = 1, **options: Any
+    ) -> None:
         _positive(n_components=n_components)
         super().__init__(n_features, lam=lam, conditional=bool(conditional), n_components=n_components, **options)
         n_in = 1 + self.hparams.n_protected + (n_components if conditional else 0)
@@ -372,5 +416,6 @@ class AspirationNetwork(_Adversarial):
             columns.append(F.one_hot(groups, self.hparams.n_components).to(score.dtype))
         real = torch.cat([*columns, m], dim=1)
         aspired = torch.cat([*columns, m[perm]], dim=1)
-        return losses.aspiration_loss(self.adversary(real).squeeze(-1), self.adversary(aspired).squeeze(-1),
-                                      real_w, aspired_w)
+        return losses.aspiration_loss(
+            self.adversary(real).squeeze(-1), self.adversary(aspired).squeeze(-1), real_w, aspired_w
+        )

@@ -18,21 +18,43 @@ from hepnb.decorrelation.scan import pareto_front
 from hepnb.errors import InputError
 from hepnb.metrics.decorrelation import EfficiencyThresholds, ScoreProfile
 
-__all__ = ["COLOURS", "plot_sculpting", "plot_scatter_and_profile", "plot_profiles", "plot_thresholds",
-           "plot_aspired_pairs", "plot_front"]
+__all__ = [
+    "COLOURS",
+    "plot_sculpting",
+    "plot_scatter_and_profile",
+    "plot_profiles",
+    "plot_thresholds",
+    "plot_aspired_pairs",
+    "plot_front",
+]
 
-COLOURS = {"plain": "black", "plain, no mass input": "grey", "pivot": "tab:purple", "pivot_binned": "tab:pink",
-           "pivot_regression": "tab:brown", "aspiration": "tab:red", "aspiration_conditional": "tab:orange",
-           "disco": "tab:blue", "mode0": "tab:green", "mode1": "tab:olive"}
+COLOURS = {
+    "plain": "black",
+    "plain, no mass input": "grey",
+    "pivot": "tab:purple",
+    "pivot_binned": "tab:pink",
+    "pivot_regression": "tab:brown",
+    "aspiration": "tab:red",
+    "aspiration_conditional": "tab:orange",
+    "disco": "tab:blue",
+    "mode0": "tab:green",
+    "mode1": "tab:olive",
+}
 
 
 def _colour(name: str, index: int) -> Any:
     return COLOURS.get(name, f"C{index % 10}")
 
 
-def plot_sculpting(split: Split, scores: Mapping[str, np.ndarray], *, signal_efficiency: float = 0.5,
-                   bins: tuple[int, float, float] | None = None, mass_label: str = "mass",
-                   axes: Sequence[Axes] | None = None) -> np.ndarray:
+def plot_sculpting(
+    split: Split,
+    scores: Mapping[str, np.ndarray],
+    *,
+    signal_efficiency: float = 0.5,
+    bins: tuple[int, float, float] | None = None,
+    mass_label: str = "mass",
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
     """Signal and background mass, normalised, before and after the cut keeping ``signal_efficiency`` of the
     signal, for each score (one panel per class)."""
     if not scores:
@@ -51,8 +73,9 @@ def plot_sculpting(split: Split, scores: Mapping[str, np.ndarray], *, signal_eff
             order = np.sort(score[signal])
             cut = order[int((1 - signal_efficiency) * len(order))]
             passing = rows & (score >= cut)
-            after = hist.Hist(axis, storage=hist.storage.Weight()).fill(split.mass[passing],
-                                                                        weight=split.physical_weights[passing])
+            after = hist.Hist(axis, storage=hist.storage.Weight()).fill(
+                split.mass[passing], weight=split.physical_weights[passing]
+            )
             mh.histplot(after, density=True, ax=ax, color=_colour(name, index), label=f"{name}, after the cut")
         ax.set_yscale("log")
         ax.set_ylabel("normalised events")
@@ -61,9 +84,15 @@ def plot_sculpting(split: Split, scores: Mapping[str, np.ndarray], *, signal_eff
     return np.asarray(axes)
 
 
-def plot_scatter_and_profile(score: np.ndarray, protected: np.ndarray, profile: ScoreProfile, *,
-                             label: str = "protected variable", max_points: int = 5000,
-                             axes: Sequence[Axes] | None = None) -> np.ndarray:
+def plot_scatter_and_profile(
+    score: np.ndarray,
+    protected: np.ndarray,
+    profile: ScoreProfile,
+    *,
+    label: str = "protected variable",
+    max_points: int = 5000,
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
     """The score against the protected variable as a scatter plot (left) and as a profile (right)."""
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
@@ -78,45 +107,71 @@ def plot_scatter_and_profile(score: np.ndarray, protected: np.ndarray, profile: 
     return np.asarray(axes)
 
 
-def plot_profiles(profiles: Mapping[str, ScoreProfile], *, label: str = "protected variable",
-                  ax: Axes | None = None) -> Axes:
+def plot_profiles(
+    profiles: Mapping[str, ScoreProfile], *, label: str = "protected variable", ax: Axes | None = None
+) -> Axes:
     """Mean score per bin of the protected variable, one curve per method."""
     ax = ax or plt.subplots(figsize=(7, 5), constrained_layout=True)[1]
     for index, (name, profile) in enumerate(profiles.items()):
-        ax.errorbar(profile.hist.axes[0].centers, profile.mean, yerr=profile.error, fmt="o-", ms=3,
-                    color=_colour(name, index), label=name)
+        ax.errorbar(
+            profile.hist.axes[0].centers,
+            profile.mean,
+            yerr=profile.error,
+            fmt="o-",
+            ms=3,
+            color=_colour(name, index),
+            label=name,
+        )
     ax.set_xlabel(label)
     ax.set_ylabel(f"mean score ({next(iter(profiles.values())).on})")
     ax.legend(fontsize="x-small")
     return ax
 
 
-def plot_thresholds(curves: Mapping[str, EfficiencyThresholds], *, label: str = "protected variable",
-                    ax: Axes | None = None) -> Axes:
+def plot_thresholds(
+    curves: Mapping[str, EfficiencyThresholds], *, label: str = "protected variable", ax: Axes | None = None
+) -> Axes:
     """The score cut at each fixed signal efficiency against the protected variable (thesis Fig 8.11)."""
     ax = ax or plt.subplots(figsize=(7, 5), constrained_layout=True)[1]
     styles = ("-", "--", ":")
     for index, (name, curve) in enumerate(curves.items()):
         for row, efficiency in enumerate(curve.efficiencies):
-            ax.errorbar(curve.centers, curve.thresholds[row], yerr=curve.errors[row], fmt="o", ms=3,
-                        ls=styles[row % 3], color=_colour(name, index),
-                        label=f"{name}, {efficiency:.0%}")
+            ax.errorbar(
+                curve.centers,
+                curve.thresholds[row],
+                yerr=curve.errors[row],
+                fmt="o",
+                ms=3,
+                ls=styles[row % 3],
+                color=_colour(name, index),
+                label=f"{name}, {efficiency:.0%}",
+            )
     ax.set_xlabel(label)
     ax.set_ylabel("score cut at fixed signal efficiency")
     ax.legend(fontsize="x-small", ncol=2)
     return ax
 
 
-def plot_aspired_pairs(score: np.ndarray, protected: np.ndarray, seed: int, *, label: str = "protected variable",
-                       bins: int = 25, axes: Sequence[Axes] | None = None) -> np.ndarray:
+def plot_aspired_pairs(
+    score: np.ndarray,
+    protected: np.ndarray,
+    seed: int,
+    *,
+    label: str = "protected variable",
+    bins: int = 25,
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
     """Real ``(score, m)`` pairs, aspired pairs (m shuffled without replacement) and their normalised difference."""
     rng = np.random.default_rng(seed)
     shuffled = protected[rng.permutation(len(protected))]
     edges_s = np.quantile(score, np.linspace(0, 1, bins + 1))
     edges_m = np.linspace(protected.min(), protected.max(), bins + 1)
     edges_s = np.unique(edges_s)
-    real, _, _ = np.histogram2d(score, protected, (edges_s, edges_m))
-    aspired, _, _ = np.histogram2d(score, shuffled, (edges_s, edges_m))
+    # the last bins hold their upper edges (the largest score and mass), as numpy's histograms do
+    binning = [hist.axis.Variable(np.append(e[:-1], np.nextafter(e[-1], np.inf))) for e in (edges_s, edges_m)]
+    real, aspired = (
+        hist.Hist(*binning, storage=hist.storage.Double()).fill(score, m).values() for m in (protected, shuffled)
+    )
     if axes is None:
         _, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
     for ax, h, title in zip(axes, (real, aspired), ("real pairs", "aspired pairs (m shuffled)")):
@@ -132,17 +187,26 @@ def plot_aspired_pairs(score: np.ndarray, protected: np.ndarray, seed: int, *, l
     return np.asarray(axes)
 
 
-def plot_front(summary: pd.DataFrame, *, methods: Sequence[str] | None = None, title: str = "",
-               ax: Axes | None = None) -> Axes:
+def plot_front(
+    summary: pd.DataFrame, *, methods: Sequence[str] | None = None, title: str = "", ax: Axes | None = None
+) -> Axes:
     """R50 against 1/JSD50 with the standard deviation over seeds, per method, its Pareto front as a line."""
     ax = ax or plt.subplots(figsize=(7, 5.5), constrained_layout=True)[1]
     names = list(dict.fromkeys(summary.index.get_level_values("method"))) if methods is None else list(methods)
     for index, name in enumerate(names):
         rows = summary.xs(name, level="method")
         colour = _colour(name, index)
-        ax.errorbar(rows["inv_jsd50"], rows["r50"], xerr=rows.get("inv_jsd50_std"), yerr=rows.get("r50_std"),
-                    fmt="o" if name != "plain" else "*", ms=6 if name != "plain" else 12, color=colour,
-                    label=name, alpha=0.8)
+        ax.errorbar(
+            rows["inv_jsd50"],
+            rows["r50"],
+            xerr=rows.get("inv_jsd50_std"),
+            yerr=rows.get("r50_std"),
+            fmt="o" if name != "plain" else "*",
+            ms=6 if name != "plain" else 12,
+            color=colour,
+            label=name,
+            alpha=0.8,
+        )
         front = pareto_front(rows)
         if len(front) > 1:
             ax.plot(front["inv_jsd50"], front["r50"], "-", color=colour, alpha=0.6)

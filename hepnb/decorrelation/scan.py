@@ -13,7 +13,9 @@ correlation, the AUC and the Asimov significance of the physical test yields.
 Methods (:data:`METHODS`): ``plain``, ``pivot`` (mixture-density adversary; ``pivot_binned``,
 ``pivot_regression``: Louppe, Kagan, Cranmer, arXiv:1611.01046 and Shimmin et al., arXiv:1703.03507),
 ``aspiration`` (thesis section 8.1.3), ``aspiration_conditional`` (shuffled within each background component),
-``disco`` and ``mode0``, ``mode1`` (MoDe[n]). The hardware is the caller's: ``trainer_options`` go to Lightning.
+``disco`` and ``mode0``, ``mode1`` (MoDe[n]). The hardware is the caller's: ``trainer_options`` (``accelerator``,
+``devices``, ``strategy``; the default is the CPU) go through :func:`hepnb.training.fit` to
+:func:`hepnb.training.trainer`.
 """
 
 from __future__ import annotations
@@ -37,19 +39,26 @@ from hepnb.decorrelation.data import epoch_metrics
 from hepnb.decorrelation.datasets import DecorrelationDataset, Split
 from hepnb.errors import InputError
 from hepnb.io import write_json
-from hepnb.metrics.decorrelation import (
-    background_jsd,
-    background_rejection,
-    efficiency_thresholds,
-    quantile_edges,
-)
+from hepnb.metrics.decorrelation import background_jsd, background_rejection, efficiency_thresholds, quantile_edges
 from hepnb.metrics.distance_correlation import distance_correlation
 from hepnb.metrics.thresholds import best_threshold_significance
 from hepnb.metrics.weighted import weighted_auc
 from hepnb.training import EpochArchive, fit
 
-__all__ = ["METHODS", "METRICS", "Training", "build_model", "train", "pick_epoch", "evaluate", "lambda_scan",
-           "summarise", "pareto_front", "r50_at", "front_ratio"]
+__all__ = [
+    "METHODS",
+    "METRICS",
+    "Training",
+    "build_model",
+    "train",
+    "pick_epoch",
+    "evaluate",
+    "lambda_scan",
+    "summarise",
+    "pareto_front",
+    "r50_at",
+    "front_ratio",
+]
 
 #: Method name -> what it is.
 METHODS: dict[str, str] = {
@@ -64,8 +73,17 @@ METHODS: dict[str, str] = {
     "mode1": "MoDe[1]: linear background efficiency in m (arXiv:2010.09745)",
 }
 #: Test metrics of each training (columns of :func:`lambda_scan`'s table).
-METRICS = ("r50", "inv_jsd50", "flatness_80", "flatness_90", "dcorr", "auc", "significance", "significance_at",
-           "train_seconds")
+METRICS = (
+    "r50",
+    "inv_jsd50",
+    "flatness_80",
+    "flatness_90",
+    "dcorr",
+    "auc",
+    "significance",
+    "significance_at",
+    "train_seconds",
+)
 _ADVERSARIAL = ("pivot", "pivot_binned", "pivot_regression", "aspiration", "aspiration_conditional")
 
 
@@ -87,8 +105,7 @@ def _check_method(method: str) -> None:
         raise InputError(f"unknown method {method!r}; choose out of {sorted(METHODS)}")
 
 
-def build_model(method: str, dataset: DecorrelationDataset, lam: float, *, n_protected: int = 1,
-                **options: Any) -> Any:
+def build_model(method: str, dataset: DecorrelationDataset, lam: float, *, n_protected: int = 1, **options: Any) -> Any:
     """A fresh LightningModule of ``method`` for ``dataset`` (``options`` go to its constructor)."""
     _check_method(method)
     if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
@@ -108,8 +125,14 @@ def build_model(method: str, dataset: DecorrelationDataset, lam: float, *, n_pro
         return models.PivotClassifier(n, adversary=kind, lam=float(lam), mass_edges=edges, **options)
     if method.startswith("aspiration"):
         conditional = method == "aspiration_conditional"
-        return models.AspirationNetwork(n, lam=float(lam), n_protected=n_protected, conditional=conditional,
-                                        n_components=dataset.n_components if conditional else 1, **options)
+        return models.AspirationNetwork(
+            n,
+            lam=float(lam),
+            n_protected=n_protected,
+            conditional=conditional,
+            n_components=dataset.n_components if conditional else 1,
+            **options,
+        )
     if method == "disco":
         return models.DiscoClassifier(n, lam=float(lam), n_protected=n_protected, **options)
     return models.ModeClassifier(n, lam=float(lam), order=int(method[-1]), **options)
@@ -117,8 +140,11 @@ def build_model(method: str, dataset: DecorrelationDataset, lam: float, *, n_pro
 
 def _dataset_key(dataset: DecorrelationDataset) -> str:
     """A short name of the dataset's identity (its construction record and feature list) for run folders."""
-    text = json.dumps({"meta": dataset.meta, "features": dataset.feature_names,
-                       "protected": dataset.protected_names}, sort_keys=True, default=str)
+    text = json.dumps(
+        {"meta": dataset.meta, "features": dataset.feature_names, "protected": dataset.protected_names},
+        sort_keys=True,
+        default=str,
+    )
     return f"{dataset.name}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
@@ -127,10 +153,22 @@ def _validation_metrics(dataset: DecorrelationDataset) -> Any:
     return epoch_metrics(v.features, v.labels, v.m, v.physical_weights, bins=10)
 
 
-def train(dataset: DecorrelationDataset, method: str, lam: float, seed: int, folder: str | os.PathLike[str], *,
-          max_epochs: int = 10, batch_size: int = 128, n_protected: int = 1, pick: str = "flatness",
-          auc_tolerance: float = 0.01, progress: bool = False, model_options: Mapping[str, Any] | None = None,
-          **trainer_options: Any) -> Training:
+def train(
+    dataset: DecorrelationDataset,
+    method: str,
+    lam: float,
+    seed: int,
+    folder: str | os.PathLike[str],
+    *,
+    max_epochs: int = 10,
+    batch_size: int = 128,
+    n_protected: int = 1,
+    pick: str = "flatness",
+    auc_tolerance: float = 0.01,
+    progress: bool = False,
+    model_options: Mapping[str, Any] | None = None,
+    **trainer_options: Any,
+) -> Training:
     """Train (or resume, or just read) one method at one lambda and seed; pick its epoch on the validation split.
 
     The archive lives in ``folder/<dataset key>/<method>[-p<n>][-o<options hash>]/lam<lambda>-seed<seed>-b<batch>``
@@ -142,16 +180,26 @@ def train(dataset: DecorrelationDataset, method: str, lam: float, seed: int, fol
     if options:  # other hyper-parameters, another archive
         text = json.dumps(options, sort_keys=True, default=str)
         tag = "-o" + hashlib.sha256(text.encode()).hexdigest()[:8]
-    path = (Path(folder) / _dataset_key(dataset) / (method + (f"-p{n_protected}" if n_protected > 1 else "") + tag)
-            / f"lam{float(lam):g}-seed{seed}-b{batch_size}")
+    path = (
+        Path(folder)
+        / _dataset_key(dataset)
+        / (method + (f"-p{n_protected}" if n_protected > 1 else "") + tag)
+        / f"lam{float(lam):g}-seed{seed}-b{batch_size}"
+    )
     archive = EpochArchive(path)
     conditional = method == "aspiration_conditional"
     before = archive.last_epoch or 0
     start = time.perf_counter()
-    fit(lambda: build_model(method, dataset, lam, n_protected=n_protected, **options),
-        dataset.train.datamodule(batch_size=batch_size, protected=n_protected, conditional=conditional), archive,
-        max_epochs=max_epochs, seed=seed, metrics=_validation_metrics(dataset), progress=progress,
-        **trainer_options)
+    fit(
+        lambda: build_model(method, dataset, lam, n_protected=n_protected, **options),
+        dataset.train.datamodule(batch_size=batch_size, protected=n_protected, conditional=conditional),
+        archive,
+        max_epochs=max_epochs,
+        seed=seed,
+        metrics=_validation_metrics(dataset),
+        progress=progress,
+        **trainer_options,
+    )
     seconds = time.perf_counter() - start
     timing = path / "timing.json"
     if (archive.last_epoch or 0) > before:
@@ -202,8 +250,16 @@ def _or_nan(compute: Any) -> float:
         return float("nan")
 
 
-def evaluate(score: np.ndarray, split: Split, *, jsd_bins: int = 50, threshold: float = 0.9,
-             min_events: int = 20, bins: int = 10, max_dcorr_events: int = 20_000) -> dict[str, float]:
+def evaluate(
+    score: np.ndarray,
+    split: Split,
+    *,
+    jsd_bins: int = 50,
+    threshold: float = 0.9,
+    min_events: int = 20,
+    bins: int = 10,
+    max_dcorr_events: int = 20_000,
+) -> dict[str, float]:
     """The test metrics of one score (see :data:`METRICS`; ``train_seconds`` excepted).
 
     ``significance`` is the Asimov Z of the physical yields above the best threshold of ``linspace(0.2, 1, 30)``
@@ -221,20 +277,33 @@ def evaluate(score: np.ndarray, split: Split, *, jsd_bins: int = 50, threshold: 
         "inv_jsd50": _or_nan(lambda: background_jsd(y, score, m, w, bins=jsd_bins).inverse),
         "flatness_80": _or_nan(lambda: curves.flatness(0.8).value),
         "flatness_90": _or_nan(lambda: curves.flatness(0.9).value),
-        "dcorr": _or_nan(lambda: distance_correlation(score[background], m[background], w[background],
-                                                      jackknife_groups=0).value),
+        "dcorr": _or_nan(
+            lambda: distance_correlation(score[background], m[background], w[background], jackknife_groups=0).value
+        ),
         "auc": float(weighted_auc(y, score, w)),
         "significance": scan,
         "significance_at": _or_nan(lambda: best_threshold_significance(y, score, w, thresholds=[threshold]).value),
     }
 
 
-def lambda_scan(dataset: DecorrelationDataset, lambdas: Mapping[str, Sequence[float]], seeds: Sequence[int],
-                folder: str | os.PathLike[str], *, max_epochs: int = 10, batch_size: int = 128,
-                n_protected: int = 1, pick: str = "flatness", auc_tolerance: float = 0.01, threshold: float = 0.9,
-                min_events: int = 20, progress: bool = True, model_options: Mapping[str, Any] | None = None,
-                method_options: Mapping[str, Mapping[str, Any]] | None = None,
-                **trainer_options: Any) -> pd.DataFrame:
+def lambda_scan(
+    dataset: DecorrelationDataset,
+    lambdas: Mapping[str, Sequence[float]],
+    seeds: Sequence[int],
+    folder: str | os.PathLike[str],
+    *,
+    max_epochs: int = 10,
+    batch_size: int = 128,
+    n_protected: int = 1,
+    pick: str = "flatness",
+    auc_tolerance: float = 0.01,
+    threshold: float = 0.9,
+    min_events: int = 20,
+    progress: bool = True,
+    model_options: Mapping[str, Any] | None = None,
+    method_options: Mapping[str, Mapping[str, Any]] | None = None,
+    **trainer_options: Any,
+) -> pd.DataFrame:
     """Train every ``method`` at every lambda of ``lambdas[method]`` with every seed; one row per training.
 
     Columns: ``method``, ``lam``, ``seed``, ``epoch`` (picked), then :data:`METRICS` on the test split. Trainings
@@ -257,14 +326,33 @@ def lambda_scan(dataset: DecorrelationDataset, lambdas: Mapping[str, Sequence[fl
     jobs = [(method, float(lam), int(seed)) for method, values in lambdas.items() for lam in values for seed in seeds]
     rows = []
     for method, lam, seed in tqdm(jobs, desc=f"{dataset.name} scan", unit="training", disable=not progress):
-        done = train(dataset, method, lam, seed, folder, max_epochs=max_epochs, batch_size=batch_size,
-                     n_protected=n_protected, pick=pick, auc_tolerance=auc_tolerance, progress=False,
-                     model_options={**(model_options or {}), **method_options.get(method, {})}, **trainer_options)
+        done = train(
+            dataset,
+            method,
+            lam,
+            seed,
+            folder,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            n_protected=n_protected,
+            pick=pick,
+            auc_tolerance=auc_tolerance,
+            progress=False,
+            model_options={**(model_options or {}), **method_options.get(method, {})},
+            **trainer_options,
+        )
         score = done.model().predict(dataset.test.features)
-        metrics = evaluate(score, dataset.test, jsd_bins=dataset.jsd_bins, threshold=threshold,
-                           min_events=min_events)
-        rows.append({"method": method, "lam": lam, "seed": seed, "epoch": done.epoch, **metrics,
-                     "train_seconds": float("nan") if done.seconds is None else done.seconds})
+        metrics = evaluate(score, dataset.test, jsd_bins=dataset.jsd_bins, threshold=threshold, min_events=min_events)
+        rows.append(
+            {
+                "method": method,
+                "lam": lam,
+                "seed": seed,
+                "epoch": done.epoch,
+                **metrics,
+                "train_seconds": float("nan") if done.seconds is None else done.seconds,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -316,8 +404,10 @@ def front_ratio(summary: pd.DataFrame, method: str, reference: str) -> pd.DataFr
     """Along ``reference``'s Pareto front: at each of its points, ``method``'s best R50 at a 1/JSD50 at least as
     large, and the ratio to the reference's R50 (>= 1 where ``method``'s front lies at or above)."""
     front = pareto_front(summary.xs(reference, level="method"))
-    rows = [{"inv_jsd50": float(j), "r50_reference": float(r), "r50_method": r50_at(summary, method, float(j))}
-            for j, r in zip(front["inv_jsd50"], front["r50"])]
+    rows = [
+        {"inv_jsd50": float(j), "r50_reference": float(r), "r50_method": r50_at(summary, method, float(j))}
+        for j, r in zip(front["inv_jsd50"], front["r50"])
+    ]
     table = pd.DataFrame(rows)
     table["ratio"] = table["r50_method"] / table["r50_reference"]
     return table

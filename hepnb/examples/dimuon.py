@@ -19,15 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from hepnb.errors import InputError
 from hepnb.hists import Comparison
 
-__all__ = [
-    "M_Z",
-    "GAMMA_Z",
-    "MASS_RANGE",
-    "sample_dimuon_mass",
-    "DimuonGAN",
-    "DimuonDataModule",
-    "lineshape_metrics",
-]
+__all__ = ["M_Z", "GAMMA_Z", "MASS_RANGE", "sample_dimuon_mass", "DimuonGAN", "DimuonDataModule", "lineshape_metrics"]
 
 M_Z = 91.1876
 GAMMA_Z = 2.4952

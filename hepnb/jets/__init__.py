@@ -9,8 +9,8 @@ name                                 module                 what it is
 ``JET_CLASSES``                      :mod:`~.presets`       ``("top", "qcd", "gluon", "quark")``
 ``generate_jets``                    :mod:`~.generate`      resumable multi-process dataset -> ``GenerationRun``
 ``GenerationRun``                    :mod:`~.generate`      what a call made, its rate, ``.read()``
-``select_jets``                      :mod:`~.generate`      jets of one ``Pythia.nextBatch`` with truth labels
-``top_matched``, ``nearest_parton``  :mod:`~.generate`      the truth matching on plain arrays
+``select_jets``                      :mod:`~.selection`     jets of one ``Pythia.nextBatch`` with truth labels
+``top_matched``, ``nearest_parton``  :mod:`~.selection`     the truth matching on plain arrays
 ``read_jets``, ``JetSample``         :mod:`~.io`            a dataset folder as awkward records
 ``particle_features``                :mod:`~.io`            JetNet ``[N, 30, 4]`` / thesis ``[N, 100, 5]``
 ``jet_features``                     :mod:`~.io`            ``[N, 4]`` (pT, eta, mass, n)
@@ -41,8 +41,9 @@ The command line does the same: ``hepnb data jets --preset jetnet --class top --
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hepnb._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from hepnb.jets.datamodule import JetDataModule, JetPreprocessing
@@ -58,9 +59,10 @@ if TYPE_CHECKING:
         training_setup,
     )
     from hepnb.jets.gan import SetGAN, SetGANConfig
-    from hepnb.jets.generate import GenerationRun, generate_jets, nearest_parton, select_jets, top_matched
+    from hepnb.jets.generate import GenerationRun, generate_jets
     from hepnb.jets.io import JetSample, jet_features, particle_features, read_jets
     from hepnb.jets.presets import JET_CLASSES, PRESETS, JetPreset
+    from hepnb.jets.selection import nearest_parton, select_jets, top_matched
     from hepnb.jets.substructure import (
         energy_correlation_ratios,
         energy_correlations,
@@ -71,30 +73,39 @@ if TYPE_CHECKING:
     from hepnb.jets.train import JetTraining, train_jets
 
 _EXPORTS = {
-    "PRESETS": "presets", "JetPreset": "presets", "JET_CLASSES": "presets",
-    "generate_jets": "generate", "GenerationRun": "generate", "select_jets": "generate",
-    "top_matched": "generate", "nearest_parton": "generate",
-    "read_jets": "io", "JetSample": "io", "particle_features": "io", "jet_features": "io",
-    "nsubjettiness": "substructure", "tau_ratios": "substructure", "energy_correlations": "substructure",
-    "energy_correlation_ratios": "substructure", "substructure_table": "substructure",
-    "JetPreprocessing": "datamodule", "JetDataModule": "datamodule", "SetGAN": "gan", "SetGANConfig": "gan",
-    "EPiCGAN": "epic", "EPiCConfig": "epic", "train_jets": "train", "JetTraining": "train",
-    "training_setup": "evaluation", "held_out_jets": "evaluation", "load_generator": "evaluation",
-    "sample_jets": "evaluation", "compare": "evaluation", "metrics_table": "evaluation",
-    "model_speed": "evaluation", "pythia_speed": "evaluation",
+    "PRESETS": "presets",
+    "JetPreset": "presets",
+    "JET_CLASSES": "presets",
+    "generate_jets": "generate",
+    "GenerationRun": "generate",
+    "select_jets": "selection",
+    "top_matched": "selection",
+    "nearest_parton": "selection",
+    "read_jets": "io",
+    "JetSample": "io",
+    "particle_features": "io",
+    "jet_features": "io",
+    "nsubjettiness": "substructure",
+    "tau_ratios": "substructure",
+    "energy_correlations": "substructure",
+    "energy_correlation_ratios": "substructure",
+    "substructure_table": "substructure",
+    "JetPreprocessing": "datamodule",
+    "JetDataModule": "datamodule",
+    "SetGAN": "gan",
+    "SetGANConfig": "gan",
+    "EPiCGAN": "epic",
+    "EPiCConfig": "epic",
+    "train_jets": "train",
+    "JetTraining": "train",
+    "training_setup": "evaluation",
+    "held_out_jets": "evaluation",
+    "load_generator": "evaluation",
+    "sample_jets": "evaluation",
+    "compare": "evaluation",
+    "metrics_table": "evaluation",
+    "model_speed": "evaluation",
+    "pythia_speed": "evaluation",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hepnb.jets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"hepnb.jets.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

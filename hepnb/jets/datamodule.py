@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import hist
 import lightning as L
 import numpy as np
 import torch
@@ -49,20 +50,27 @@ def check_particles(particles: Any, name: str = "particles") -> np.ndarray:
     """
     array = as_finite_array(particles, name, ndim=3)
     if array.shape[-1] != 4 or array.shape[0] < 1 or array.shape[1] < 1:
-        raise InputError(f"{name} must be JetNet particle clouds [N, P, 4] = (eta_rel, phi_rel, pT_rel, mask), as "
-                         f"read_jets(folder).particle_features() gives for the jetnet preset; got shape {array.shape}")
+        raise InputError(
+            f"{name} must be JetNet particle clouds [N, P, 4] = (eta_rel, phi_rel, pT_rel, mask), as "
+            f"read_jets(folder).particle_features() gives for the jetnet preset; got shape {array.shape}"
+        )
     mask = array[..., 3]
     if not np.isin(mask, (0.0, 1.0)).all():
-        raise InputError(f"the mask column (last feature) of {name} must hold 0 or 1; got values such as "
-                         f"{float(mask[~np.isin(mask, (0.0, 1.0))][0])}")
+        raise InputError(
+            f"the mask column (last feature) of {name} must hold 0 or 1; got values such as "
+            f"{float(mask[~np.isin(mask, (0.0, 1.0))][0])}"
+        )
     empty = ~mask.astype(bool).any(axis=1)
     if empty.any():
-        raise InputError(f"{int(empty.sum())} jets of {name} have no particle (first: jet {int(np.argmax(empty))}); "
-                         "drop them first")
+        raise InputError(
+            f"{int(empty.sum())} jets of {name} have no particle (first: jet {int(np.argmax(empty))}); drop them first"
+        )
     pt = array[..., 2][mask == 1]
     if not (pt > 0).all():
-        raise InputError(f"{int(np.sum(pt <= 0))} real particles of {name} have pT_rel <= 0; the GANs model "
-                         "log pT_rel: drop those particles (set their mask to 0)")
+        raise InputError(
+            f"{int(np.sum(pt <= 0))} real particles of {name} have pT_rel <= 0; the GANs model "
+            "log pT_rel: drop those particles (set their mask to 0)"
+        )
     return array.astype(np.float32)
 
 
@@ -84,8 +92,10 @@ class JetPreprocessing:
 
     def __post_init__(self) -> None:
         if len(self.mean) != N_FEATURES or len(self.std) != N_FEATURES or not all(s > 0 for s in self.std):
-            raise InputError(f"need {N_FEATURES} means and {N_FEATURES} positive standard deviations, got "
-                             f"mean={self.mean}, std={self.std}")
+            raise InputError(
+                f"need {N_FEATURES} means and {N_FEATURES} positive standard deviations, got "
+                f"mean={self.mean}, std={self.std}"
+            )
         total = sum(self.multiplicity)
         if not self.multiplicity or min(self.multiplicity) < 0 or abs(total - 1) > 1e-6:
             raise InputError(f"multiplicity must be fractions over n = 1 ... P summing to 1, got {self.multiplicity}")
@@ -103,9 +113,14 @@ class JetPreprocessing:
         real = _transform(array[mask][:, :3].astype(np.float64))
         std = real.std(axis=0)
         if not (std > 0).all():
-            raise InputError(f"a particle feature is constant over the training jets (std {std.tolist()}); "
-                             "the standardisation needs spread in eta_rel, phi_rel and pT_rel")
-        counts = np.bincount(mask.sum(axis=1), minlength=array.shape[1] + 1)[1:]
+            raise InputError(
+                f"a particle feature is constant over the training jets (std {std.tolist()}); "
+                "the standardisation needs spread in eta_rel, phi_rel and pT_rel"
+            )
+        sizes = hist.Hist(
+            hist.axis.Integer(1, array.shape[1] + 1, underflow=False, overflow=False), storage=hist.storage.Int64()
+        )
+        counts = sizes.fill(mask.sum(axis=1)).values()  # every jet has 1 ... P real particles
         return cls(tuple(real.mean(axis=0).tolist()), tuple(std.tolist()), tuple((counts / counts.sum()).tolist()))
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,8 +140,10 @@ class JetPreprocessing:
         boolean mask ``[N, P]``."""
         array = check_particles(particles)
         if array.shape[1] != self.n_particles:
-            raise InputError(f"the clouds have {array.shape[1]} particle slots, the preprocessing "
-                             f"{self.n_particles}: use jets of the same preset")
+            raise InputError(
+                f"the clouds have {array.shape[1]} particle slots, the preprocessing "
+                f"{self.n_particles}: use jets of the same preset"
+            )
         mask = array[..., 3] == 1
         features = (_transform(array[..., :3].astype(np.float64), mask) - self.mean) / self.std
         return np.where(mask[..., None], features, 0.0).astype(np.float32), mask
@@ -155,8 +172,10 @@ def _transform(features: np.ndarray, mask: np.ndarray | None = None) -> np.ndarr
 def split_held_out(n_jets: int, n_held_out: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted indices ``(train, held_out)``: ``n_held_out`` of ``n_jets`` jets drawn with ``seed`` are held out."""
     if not 0 < n_held_out < n_jets:
-        raise InputError(f"cannot hold out {n_held_out} of {n_jets} jets: need 0 < held out < jets; give more jets "
-                         "or fewer evaluation jets")
+        raise InputError(
+            f"cannot hold out {n_held_out} of {n_jets} jets: need 0 < held out < jets; give more jets "
+            "or fewer evaluation jets"
+        )
     held_out = np.random.default_rng(seed).choice(n_jets, n_held_out, replace=False)
     train = np.setdiff1d(np.arange(n_jets), held_out)
     return train, np.sort(held_out)
@@ -180,20 +199,22 @@ class JetDataModule(L.LightningDataModule):
     The shuffling draws from the global torch RNG, which :func:`hepnb.training.fit` seeds and restores on resume.
     """
 
-    def __init__(self, particles: Any, *, batch_size: int = 128, preprocessing: JetPreprocessing | None = None
-                 ) -> None:
+    def __init__(self, particles: Any, *, batch_size: int = 128, preprocessing: JetPreprocessing | None = None) -> None:
         super().__init__()
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 2:
             raise InputError(f"batch_size={batch_size!r} must be a whole number of at least 2")
         array = check_particles(particles)
         if len(array) < batch_size:
-            raise InputError(f"{len(array)} training jets are fewer than one batch of {batch_size}: give more jets "
-                             "or a smaller batch size")
+            raise InputError(
+                f"{len(array)} training jets are fewer than one batch of {batch_size}: give more jets "
+                "or a smaller batch size"
+            )
         self.batch_size = int(batch_size)
         self.preprocessing = JetPreprocessing.fit(array) if preprocessing is None else preprocessing
         features, mask = self.preprocessing.normalise(array)
         self._features, self._mask = torch.as_tensor(features), torch.as_tensor(mask)
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(TensorDataset(self._features, self._mask), batch_size=self.batch_size, shuffle=True,
-                          drop_last=True)
+        return DataLoader(
+            TensorDataset(self._features, self._mask), batch_size=self.batch_size, shuffle=True, drop_last=True
+        )

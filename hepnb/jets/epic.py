@@ -42,8 +42,16 @@ from hepnb.jets.datamodule import N_FEATURES, JetPreprocessing
 from hepnb.jets.lsgan import Fake, PointCloudGAN, check_schedule, size_one_hot
 from hepnb.jets.set_transformer import count_parameters, masked_mean
 
-__all__ = ["EPiCConfig", "THESIS", "CPU", "EPiCLayer", "EPiCGenerator", "EPiCDiscriminator", "EPiCGAN",
-           "parameter_counts"]
+__all__ = [
+    "EPiCConfig",
+    "THESIS",
+    "CPU",
+    "EPiCLayer",
+    "EPiCGenerator",
+    "EPiCDiscriminator",
+    "EPiCGAN",
+    "parameter_counts",
+]
 
 
 @dataclass(frozen=True)
@@ -134,8 +142,9 @@ class EPiCGenerator(nn.Module):
         self.slope = c.negative_slope
         self.local_in = _linear(c.point_noise_dim, c.hidden)
         self.global_in, self.global_out = _linear(c.latent_dim, c.hidden), _linear(c.hidden, c.latent_dim)
-        self.layers = nn.ModuleList(EPiCLayer(c.hidden, c.latent_dim, c.negative_slope)
-                                    for _ in range(c.generator_layers))
+        self.layers = nn.ModuleList(
+            EPiCLayer(c.hidden, c.latent_dim, c.negative_slope) for _ in range(c.generator_layers)
+        )
         self.head = _linear(c.hidden, n_features)
 
     def forward(self, z: torch.Tensor, points: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -178,8 +187,10 @@ def parameter_counts(config: EPiCConfig = THESIS, n_features: int = N_FEATURES) 
     >>> parameter_counts()
     {'generator': 424850, 'discriminator': 313170}
     """
-    return {"generator": count_parameters(EPiCGenerator(config, n_features)),
-            "discriminator": count_parameters(EPiCDiscriminator(config, n_features))}
+    return {
+        "generator": count_parameters(EPiCGenerator(config, n_features)),
+        "discriminator": count_parameters(EPiCDiscriminator(config, n_features)),
+    }
 
 
 class EPiCGAN(PointCloudGAN):
@@ -203,8 +214,9 @@ class EPiCGAN(PointCloudGAN):
     generator_modules = ("generator",)
     discriminator_modules = ("discriminator",)
 
-    def __init__(self, *, preprocessing: dict[str, Any], config: EPiCConfig | dict[str, Any] | None = None,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, *, preprocessing: dict[str, Any], config: EPiCConfig | dict[str, Any] | None = None, seed: int = 0
+    ) -> None:
         super().__init__()
         config = THESIS if config is None else config
         self.config = config if isinstance(config, EPiCConfig) else EPiCConfig.from_dict(dict(config))
@@ -214,8 +226,7 @@ class EPiCGAN(PointCloudGAN):
         self.hparams["preprocessing"] = self.preprocessing.to_dict()
         self.automatic_optimization = False
         cdf = np.cumsum(self.preprocessing.multiplicity)
-        self.register_buffer("multiplicity_cdf", torch.as_tensor(cdf / cdf[-1], dtype=torch.float32),
-                             persistent=False)
+        self.register_buffer("multiplicity_cdf", torch.as_tensor(cdf / cdf[-1], dtype=torch.float32), persistent=False)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.generator = EPiCGenerator(self.config)
@@ -223,8 +234,11 @@ class EPiCGAN(PointCloudGAN):
 
     def noise_shapes(self) -> dict[str, tuple[tuple[int, ...], str]]:
         c = self.config
-        return {"z": ((c.latent_dim,), "normal"), "size": ((1,), "uniform"),
-                "points": ((self.n_particles, c.point_noise_dim), "normal")}
+        return {
+            "z": ((c.latent_dim,), "normal"),
+            "size": ((1,), "uniform"),
+            "points": ((self.n_particles, c.point_noise_dim), "normal"),
+        }
 
     def decode(self, noise: dict[str, torch.Tensor]) -> Fake:
         # inverse CDF of the training multiplicities: n - 1 = number of CDF values <= u

@@ -34,8 +34,9 @@ DEFAULT_WEIGHTS = {"w1m": 1.0, "fpd": 1.0}
 """Weights of the epoch picker's automatic rule: the jet mass and the EFPs count alike."""
 
 
-def epoch_metrics(reference: Any, *, n_eval: int | None = None, seed: int = 0, num_batches: int = 3
-                  ) -> Callable[[Any, int], dict[str, float]]:
+def epoch_metrics(
+    reference: Any, *, n_eval: int | None = None, seed: int = 0, num_batches: int = 3
+) -> Callable[[Any, int], dict[str, float]]:
     """A ``(model, epoch) -> {name: value}`` function for :func:`hepnb.training.fit` (``metrics=``).
 
     Parameters
@@ -68,8 +69,15 @@ def epoch_metrics(reference: Any, *, n_eval: int | None = None, seed: int = 0, n
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SmallSampleWarning)
             mass = w1m(real, generated, num_eval_samples=n_eval, num_batches=num_batches, seed=seed)
-            frechet = fpd(real_features, fpd_kpd_features(generated), min_samples=max(n_eval // 2, 2),
-                          max_samples=n_eval, num_batches=num_batches, num_points=3, seed=seed)
+            frechet = fpd(
+                real_features,
+                fpd_kpd_features(generated),
+                min_samples=max(n_eval // 2, 2),
+                max_samples=n_eval,
+                num_batches=num_batches,
+                num_points=3,
+                seed=seed,
+            )
         return {"w1m": mass.value, "w1m_error": mass.error, "fpd": frechet.value, "fpd_error": frechet.error}
 
     return metrics

@@ -47,8 +47,16 @@ from hepnb.jets.lsgan import Fake, PointCloudGAN, check_schedule
 from hepnb.jets.set_transformer import ISAB, PMA, count_parameters, spectral_normalise
 
 __all__ = [
-    "SetGANConfig", "THESIS", "CPU", "THESIS_PARAMETER_COUNTS", "straight_through_gumbel_softmax",
-    "SizesGenerator", "ParticleGenerator", "SizesDiscriminator", "ParticleDiscriminator", "SetGAN",
+    "SetGANConfig",
+    "THESIS",
+    "CPU",
+    "THESIS_PARAMETER_COUNTS",
+    "straight_through_gumbel_softmax",
+    "SizesGenerator",
+    "ParticleGenerator",
+    "SizesDiscriminator",
+    "ParticleDiscriminator",
+    "SetGAN",
     "parameter_counts",
 ]
 
@@ -109,8 +117,9 @@ class SetGANConfig:
         for name in ("generator_widths", "discriminator_widths"):
             widths = getattr(self, name)
             if not widths or any(w < 1 or w % self.heads for w in widths):
-                raise InputError(f"SetGANConfig.{name}={widths!r} must be one or more widths, each a multiple of "
-                                 f"heads={self.heads}")
+                raise InputError(
+                    f"SetGANConfig.{name}={widths!r} must be one or more widths, each a multiple of heads={self.heads}"
+                )
         if not self.tau > 0:
             raise InputError(f"SetGANConfig.tau={self.tau!r} must be a positive temperature")
         check_schedule(self.d_steps, self.g_steps, self.lr)
@@ -128,8 +137,15 @@ class SetGANConfig:
 THESIS = SetGANConfig()
 """The thesis configuration (a GPU's job: about 90 s per epoch of 10k JetNet-30 jets on one CPU thread)."""
 
-CPU = SetGANConfig(latent_dim=8, inducing_points=8, generator_widths=(64, 64, 64), discriminator_widths=(64, 64, 64),
-                   discriminator_mlp=(32,), sizes_generator_widths=(64,), sizes_discriminator_widths=(64, 32))
+CPU = SetGANConfig(
+    latent_dim=8,
+    inducing_points=8,
+    generator_widths=(64, 64, 64),
+    discriminator_widths=(64, 64, 64),
+    discriminator_mlp=(32,),
+    sizes_generator_widths=(64,),
+    sizes_discriminator_widths=(64, 32),
+)
 """A smaller configuration for CPU trainings (not in the thesis; about 4x faster than :data:`THESIS`); the schedule
 and optimiser are the thesis's."""
 
@@ -162,8 +178,9 @@ def straight_through_gumbel_softmax(logits: torch.Tensor, tau: float, gumbel: to
     return hard - soft.detach() + soft
 
 
-def _mlp(widths: list[int], activation: type[nn.Module] | None, batch_norm: bool = False, slope: float = 0.2
-         ) -> nn.Sequential:
+def _mlp(
+    widths: list[int], activation: type[nn.Module] | None, batch_norm: bool = False, slope: float = 0.2
+) -> nn.Sequential:
     """Linear layers through ``widths``, each hidden one followed by (BatchNorm and) the activation."""
     layers: list[nn.Module] = []
     for k, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
@@ -179,8 +196,9 @@ class SizesGenerator(nn.Module):
 
     def __init__(self, config: SetGANConfig, n_particles: int) -> None:
         super().__init__()
-        self.net = _mlp([config.latent_dim, *config.sizes_generator_widths, n_particles], nn.LeakyReLU,
-                        slope=config.negative_slope)
+        self.net = _mlp(
+            [config.latent_dim, *config.sizes_generator_widths, n_particles], nn.LeakyReLU, slope=config.negative_slope
+        )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Logits ``[B, n_particles]``."""
@@ -193,8 +211,10 @@ class ParticleGenerator(nn.Module):
     def __init__(self, config: SetGANConfig, n_features: int = N_FEATURES) -> None:
         super().__init__()
         widths = [config.point_noise_dim + config.latent_dim, *config.generator_widths]
-        self.blocks = nn.ModuleList(ISAB(a, b, config.heads, config.inducing_points, config.negative_slope)
-                                    for a, b in zip(widths[:-1], widths[1:]))
+        self.blocks = nn.ModuleList(
+            ISAB(a, b, config.heads, config.inducing_points, config.negative_slope)
+            for a, b in zip(widths[:-1], widths[1:])
+        )
         self.head = nn.Linear(widths[-1], n_features)
 
     def forward(self, points: torch.Tensor, z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -212,8 +232,9 @@ class SizesDiscriminator(nn.Module):
 
     def __init__(self, config: SetGANConfig, n_particles: int) -> None:
         super().__init__()
-        self.net = spectral_normalise(_mlp([n_particles, *config.sizes_discriminator_widths, 1], nn.SiLU,
-                                           batch_norm=config.sizes_batch_norm))
+        self.net = spectral_normalise(
+            _mlp([n_particles, *config.sizes_discriminator_widths, 1], nn.SiLU, batch_norm=config.sizes_batch_norm)
+        )
 
     def forward(self, sizes: torch.Tensor) -> torch.Tensor:
         return self.net(sizes).squeeze(-1)
@@ -226,8 +247,10 @@ class ParticleDiscriminator(nn.Module):
     def __init__(self, config: SetGANConfig, n_features: int = N_FEATURES) -> None:
         super().__init__()
         widths = [n_features, *config.discriminator_widths]
-        self.blocks = nn.ModuleList(ISAB(a, b, config.heads, config.inducing_points, config.negative_slope)
-                                    for a, b in zip(widths[:-1], widths[1:]))
+        self.blocks = nn.ModuleList(
+            ISAB(a, b, config.heads, config.inducing_points, config.negative_slope)
+            for a, b in zip(widths[:-1], widths[1:])
+        )
         self.pool = PMA(widths[-1], config.heads, 1, config.negative_slope)
         self.head = _mlp([widths[-1], *config.discriminator_mlp, 1], nn.LeakyReLU, slope=config.negative_slope)
         spectral_normalise(self)
@@ -274,8 +297,9 @@ class SetGAN(PointCloudGAN):
     generator_modules = ("sizes_generator", "particle_generator")
     discriminator_modules = ("sizes_discriminator", "particle_discriminator")
 
-    def __init__(self, *, preprocessing: dict[str, Any], config: SetGANConfig | dict[str, Any] | None = None,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, *, preprocessing: dict[str, Any], config: SetGANConfig | dict[str, Any] | None = None, seed: int = 0
+    ) -> None:
         super().__init__()
         config = THESIS if config is None else config
         self.config = config if isinstance(config, SetGANConfig) else SetGANConfig.from_dict(dict(config))
@@ -294,8 +318,11 @@ class SetGAN(PointCloudGAN):
 
     def noise_shapes(self) -> dict[str, tuple[tuple[int, ...], str]]:
         p, c = self.n_particles, self.config
-        return {"z": ((c.latent_dim,), "normal"), "gumbel": ((p,), "gumbel"),
-                "points": ((p, c.point_noise_dim), "normal")}
+        return {
+            "z": ((c.latent_dim,), "normal"),
+            "gumbel": ((p,), "gumbel"),
+            "points": ((p, c.point_noise_dim), "normal"),
+        }
 
     def decode(self, noise: dict[str, torch.Tensor]) -> Fake:
         z = noise["z"]
@@ -308,6 +335,7 @@ class SetGAN(PointCloudGAN):
         # one pass over real and generated together, so that the BatchNorm statistics are those of both
         b = len(real.features)
         sizes = self.sizes_discriminator(torch.cat([real.sizes, fake.sizes]))
-        particles = self.particle_discriminator(torch.cat([real.features, fake.features]),
-                                                torch.cat([real.mask, fake.mask]))
+        particles = self.particle_discriminator(
+            torch.cat([real.features, fake.features]), torch.cat([real.mask, fake.mask])
+        )
         return ({"sizes": sizes[:b], "particles": particles[:b]}, {"sizes": sizes[b:], "particles": particles[b:]})

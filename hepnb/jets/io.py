@@ -37,8 +37,19 @@ from hepnb.errors import InputError
 from hepnb.io import atomic_write, write_json
 from hepnb.jets.presets import JetPreset
 
-__all__ = ["JetSample", "read_jets", "particle_features", "jet_features", "write_chunk", "chunk_metadata",
-           "chunk_path", "read_manifest", "write_manifest", "MANIFEST", "METADATA_KEY"]
+__all__ = [
+    "JetSample",
+    "read_jets",
+    "particle_features",
+    "jet_features",
+    "write_chunk",
+    "chunk_metadata",
+    "chunk_path",
+    "read_manifest",
+    "write_manifest",
+    "MANIFEST",
+    "METADATA_KEY",
+]
 
 MANIFEST = "dataset.json"
 METADATA_KEY = b"hepnb.jets"
@@ -52,8 +63,9 @@ def chunk_path(folder: str | os.PathLike[str], index: int) -> Path:
 def write_chunk(jets: ak.Array, path: str | os.PathLike[str], meta: dict[str, Any]) -> Path:
     """Write ``jets`` to ``path`` atomically (zstd parquet) with ``meta`` as JSON under :data:`METADATA_KEY`."""
     table = ak.to_arrow_table(jets, extensionarray=True)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                           METADATA_KEY: json.dumps(meta, sort_keys=True).encode()})
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta, sort_keys=True).encode()}
+    )
     path = Path(path)
     with atomic_write(path, "wb") as handle:
         pq.write_table(table, pa.PythonFile(handle, mode="w"), compression="zstd")
@@ -74,8 +86,10 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / MANIFEST
     if not path.is_file():
-        raise InputError(f"{folder} holds no jet dataset (no {MANIFEST}); make one with "
-                         f"`hepnb data jets --output {folder}` or hepnb.jets.generate_jets")
+        raise InputError(
+            f"{folder} holds no jet dataset (no {MANIFEST}); make one with "
+            f"`hepnb data jets --output {folder}` or hepnb.jets.generate_jets"
+        )
     try:
         return json.loads(path.read_text())
     except ValueError as err:
@@ -99,8 +113,10 @@ class JetSample:
         return len(self.jets)
 
     def __repr__(self) -> str:
-        return (f"JetSample({len(self)} {self.meta['jet_class']} jets, preset {self.preset.name!r}, "
-                f"seed {self.meta['seed']})")
+        return (
+            f"JetSample({len(self)} {self.meta['jet_class']} jets, preset {self.preset.name!r}, "
+            f"seed {self.meta['seed']})"
+        )
 
     @property
     def preset(self) -> JetPreset:
@@ -123,20 +139,28 @@ def read_jets(folder: str | os.PathLike[str]) -> JetSample:
     try:
         paths = [chunk_path(folder, i) for i in range(manifest["n_chunks"])]
     except (KeyError, TypeError):
-        raise InputError(f"{folder / MANIFEST} is not a jet-dataset record (no n_chunks); generate the dataset "
-                         "again into a new folder") from None
+        raise InputError(
+            f"{folder / MANIFEST} is not a jet-dataset record (no n_chunks); generate the dataset "
+            "again into a new folder"
+        ) from None
     missing = [p.name for p in paths if not p.is_file()]
     if missing:
-        raise InputError(f"{folder} is incomplete: {len(missing)} of {len(paths)} chunks are missing (first: "
-                         f"{missing[0]}); run the same `hepnb data jets` command again to finish it")
+        raise InputError(
+            f"{folder} is incomplete: {len(missing)} of {len(paths)} chunks are missing (first: "
+            f"{missing[0]}); run the same `hepnb data jets` command again to finish it"
+        )
     try:
         jets = ak.concatenate([ak.from_parquet(p) for p in paths]) if paths else ak.Array([])
     except (OSError, pa.ArrowException) as err:
-        raise InputError(f"a chunk in {folder} is not readable parquet ({err}); delete it and run the same "
-                         "`hepnb data jets` command again") from None
+        raise InputError(
+            f"a chunk in {folder} is not readable parquet ({err}); delete it and run the same "
+            "`hepnb data jets` command again"
+        ) from None
     if len(jets) != manifest["n_jets"]:
-        raise InputError(f"{folder} holds {len(jets)} jets, its {MANIFEST} promises {manifest['n_jets']}; run the "
-                         "same `hepnb data jets` command again to repair it")
+        raise InputError(
+            f"{folder} holds {len(jets)} jets, its {MANIFEST} promises {manifest['n_jets']}; run the "
+            "same `hepnb data jets` command again to repair it"
+        )
     return JetSample(jets, manifest)
 
 
@@ -160,8 +184,9 @@ def particle_features(jets: ak.Array, preset: JetPreset) -> np.ndarray:
     """
     if not isinstance(jets, ak.Array) or not {"constituents", "pt", "eta", "phi"} <= set(jets.fields):
         got = jets.fields if isinstance(jets, ak.Array) else type(jets).__name__
-        raise InputError(f"expected an awkward array of jets with constituents, pt, eta, phi (read_jets(...).jets), "
-                         f"got {got}")
+        raise InputError(
+            f"expected an awkward array of jets with constituents, pt, eta, phi (read_jets(...).jets), got {got}"
+        )
     c = jets.constituents
     n = preset.n_particles
     eta_rel = c.eta - jets.eta
@@ -177,5 +202,6 @@ def particle_features(jets: ak.Array, preset: JetPreset) -> np.ndarray:
 def jet_features(jets: ak.Array, preset: JetPreset) -> np.ndarray:
     """``[N, 4]`` float32 (pT, eta, mass, n) with n = min(n_constituents, preset.n_particles), as JetNet stores it."""
     n = np.minimum(ak.to_numpy(jets.n_constituents), preset.n_particles)
-    return np.stack([ak.to_numpy(jets.pt), ak.to_numpy(jets.eta), ak.to_numpy(jets.mass), n],
-                    axis=-1).astype(np.float32)
+    return np.stack([ak.to_numpy(jets.pt), ak.to_numpy(jets.eta), ak.to_numpy(jets.mass), n], axis=-1).astype(
+        np.float32
+    )

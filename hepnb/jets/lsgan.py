@@ -9,8 +9,8 @@ per epoch as ``d_loss_<name>`` and ``g_loss_<name>``. Every batch updates the di
 generated batch; the generators are updated after the discriminators on ``g_steps`` of every ``d_steps`` batches
 (``batch_idx % d_steps < g_steps``), so the thesis's "discriminators three times for every two generator updates"
 is ``d_steps=3, g_steps=2``. Both sides use RMSprop at ``lr`` (2e-4 in the thesis). The optimisation is manual,
-so the accelerator, devices and strategy are the caller's (``lightning.Trainer`` options, passed through
-:func:`hepnb.training.fit`).
+so the accelerator, devices and strategy are the caller's (options of :func:`hepnb.training.trainer`, passed
+through :func:`hepnb.training.fit`).
 
 A subclass defines its networks and four hooks: :meth:`~PointCloudGAN.noise_shapes` (what random numbers one
 jet needs), :meth:`~PointCloudGAN.decode` (noise to a generated batch), :meth:`~PointCloudGAN.discriminate` and the
@@ -47,8 +47,10 @@ def lsgan_generator_loss(fake: torch.Tensor) -> torch.Tensor:
 def check_schedule(d_steps: int, g_steps: int, lr: float) -> None:
     """Refuse an update schedule or learning rate the training loop cannot follow."""
     if not (isinstance(d_steps, int) and isinstance(g_steps, int) and 1 <= g_steps <= d_steps):
-        raise InputError(f"need whole numbers 1 <= g_steps <= d_steps (the thesis: 3 discriminator updates per 2 "
-                         f"generator updates), got d_steps={d_steps!r}, g_steps={g_steps!r}")
+        raise InputError(
+            f"need whole numbers 1 <= g_steps <= d_steps (the thesis: 3 discriminator updates per 2 "
+            f"generator updates), got d_steps={d_steps!r}, g_steps={g_steps!r}"
+        )
     if not (isinstance(lr, (int, float)) and lr > 0):
         raise InputError(f"lr={lr!r} must be a positive learning rate (the thesis: 2e-4)")
 
@@ -122,8 +124,10 @@ class PointCloudGAN(L.LightningModule):
         """RMSprop for all discriminators together, then for all generators (the parameters are disjoint and
         RMSprop works per parameter, so this equals one optimiser per network)."""
         lr = self.config.lr
-        return [torch.optim.RMSprop([p for m in self._networks(names) for p in m.parameters()], lr=lr)
-                for names in (self.discriminator_modules, self.generator_modules)]
+        return [
+            torch.optim.RMSprop([p for m in self._networks(names) for p in m.parameters()], lr=lr)
+            for names in (self.discriminator_modules, self.generator_modules)
+        ]
 
     def random_noise(self, n: int) -> dict[str, torch.Tensor]:
         """Noise for ``n`` jets from the global torch RNG (training)."""
@@ -197,8 +201,12 @@ class PointCloudGAN(L.LightningModule):
             with torch.no_grad():
                 parts = []
                 for start in range(0, n, batch_size):
-                    fake = self.decode({k: torch.as_tensor(v[start:start + batch_size], device=self.device)
-                                        for k, v in noise.items()})
+                    fake = self.decode(
+                        {
+                            k: torch.as_tensor(v[start : start + batch_size], device=self.device)
+                            for k, v in noise.items()
+                        }
+                    )
                     parts.append((fake.features.cpu().numpy(), fake.mask.cpu().numpy()))
         finally:
             self.train(was_training)

@@ -30,8 +30,7 @@ import numpy as np
 
 from hepnb.errors import InputError
 
-__all__ = ["JetPreset", "PRESETS", "JET_CLASSES", "REPRESENTATIONS", "get_preset", "check_jet_class",
-           "chunk_seed"]
+__all__ = ["JetPreset", "PRESETS", "JET_CLASSES", "REPRESENTATIONS", "get_preset", "check_jet_class", "chunk_seed"]
 
 JET_CLASSES = ("top", "qcd", "gluon", "quark")
 REPRESENTATIONS = ("jetnet", "thesis")
@@ -109,17 +108,26 @@ class JetPreset:
     def __post_init__(self) -> None:
         if self.representation not in REPRESENTATIONS:
             raise InputError(f"representation must be one of {REPRESENTATIONS}, got {self.representation!r}")
-        numbers = {"ecm": self.ecm, "pthat_min": self.pthat_min, "pthat_max": self.pthat_max,
-                   "jet_pt_max": self.jet_pt_max, "jet_abs_eta_max": self.jet_abs_eta_max, "radius": self.radius}
+        numbers = {
+            "ecm": self.ecm,
+            "pthat_min": self.pthat_min,
+            "pthat_max": self.pthat_max,
+            "jet_pt_max": self.jet_pt_max,
+            "jet_abs_eta_max": self.jet_abs_eta_max,
+            "radius": self.radius,
+        }
         for label, value in numbers.items():
             if not (np.isfinite(value) and value > 0):
                 raise InputError(f"preset {self.name!r}: {label} must be a positive number, got {value!r}")
         if not 0 <= self.jet_pt_min < self.jet_pt_max:
-            raise InputError(f"preset {self.name!r}: need 0 <= jet_pt_min < jet_pt_max, got "
-                             f"{self.jet_pt_min} and {self.jet_pt_max}")
+            raise InputError(
+                f"preset {self.name!r}: need 0 <= jet_pt_min < jet_pt_max, got {self.jet_pt_min} and {self.jet_pt_max}"
+            )
         if not self.pthat_min < self.pthat_max < self.ecm / 2:
-            raise InputError(f"preset {self.name!r}: need pthat_min < pthat_max < ecm / 2, got {self.pthat_min}, "
-                             f"{self.pthat_max} at ecm = {self.ecm}")
+            raise InputError(
+                f"preset {self.name!r}: need pthat_min < pthat_max < ecm / 2, got {self.pthat_min}, "
+                f"{self.pthat_max} at ecm = {self.ecm}"
+            )
         if self.leading_jets < 1 or self.n_particles < 1:
             raise InputError(f"preset {self.name!r}: leading_jets and n_particles must be at least 1")
 
@@ -149,12 +157,34 @@ class JetPreset:
 
 
 PRESETS: dict[str, JetPreset] = {
-    "jetnet": JetPreset(name="jetnet", ecm=13000.0, pthat_min=950.0, pthat_max=1050.0, mpi=True,
-                        jet_pt_min=800.0, jet_pt_max=1300.0, jet_abs_eta_max=2.0, radius=0.8, leading_jets=2,
-                        n_particles=30, representation="jetnet"),
-    "thesis": JetPreset(name="thesis", ecm=14000.0, pthat_min=520.0, pthat_max=680.0, mpi=False,
-                        jet_pt_min=550.0, jet_pt_max=650.0, jet_abs_eta_max=2.0, radius=0.8, leading_jets=2,
-                        n_particles=100, representation="thesis"),
+    "jetnet": JetPreset(
+        name="jetnet",
+        ecm=13000.0,
+        pthat_min=950.0,
+        pthat_max=1050.0,
+        mpi=True,
+        jet_pt_min=800.0,
+        jet_pt_max=1300.0,
+        jet_abs_eta_max=2.0,
+        radius=0.8,
+        leading_jets=2,
+        n_particles=30,
+        representation="jetnet",
+    ),
+    "thesis": JetPreset(
+        name="thesis",
+        ecm=14000.0,
+        pthat_min=520.0,
+        pthat_max=680.0,
+        mpi=False,
+        jet_pt_min=550.0,
+        jet_pt_max=650.0,
+        jet_abs_eta_max=2.0,
+        radius=0.8,
+        leading_jets=2,
+        n_particles=100,
+        representation="thesis",
+    ),
 }
 
 

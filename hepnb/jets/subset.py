@@ -33,9 +33,15 @@ __all__ = ["write_subset", "describe", "SUBSTRUCTURE_FIELDS"]
 SUBSTRUCTURE_FIELDS = ("tau1", "tau2", "tau3", "tau21", "tau32", "e2", "e3", "c2", "d2")
 
 
-def write_subset(source: str | os.PathLike[str], output: str | os.PathLike[str], *,
-                 max_constituents: int | None = None, n_jets: int | None = None, chunk_jets: int = 5000,
-                 progress: bool = True) -> Path:
+def write_subset(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    max_constituents: int | None = None,
+    n_jets: int | None = None,
+    chunk_jets: int = 5000,
+    progress: bool = True,
+) -> Path:
     """Write the first ``n_jets`` jets of ``source`` into the new dataset folder ``output``, slimmed for shipping.
 
     Parameters
@@ -59,16 +65,20 @@ def write_subset(source: str | os.PathLike[str], output: str | os.PathLike[str],
     """
     sample = read_jets(source)
     if "subset" in sample.meta:
-        raise InputError(f"{source} is already a subset (of {sample.meta['subset']['source']}); slim the full "
-                         "dataset that `hepnb data jets` wrote instead")
+        raise InputError(
+            f"{source} is already a subset (of {sample.meta['subset']['source']}); slim the full "
+            "dataset that `hepnb data jets` wrote instead"
+        )
     keep = sample.preset.n_particles if max_constituents is None else max_constituents
     total = len(sample) if n_jets is None else n_jets
     for name, value in (("max_constituents", keep), ("n_jets", total), ("chunk_jets", chunk_jets)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
     if total > len(sample):
-        raise InputError(f"{source} holds {len(sample)} jets, fewer than the n_jets={total} asked for; generate "
-                         f"more with the same `hepnb data jets` command and --jets {total}")
+        raise InputError(
+            f"{source} holds {len(sample)} jets, fewer than the n_jets={total} asked for; generate "
+            f"more with the same `hepnb data jets` command and --jets {total}"
+        )
     output = Path(output)
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise InputError(f"{output} already exists and is not an empty folder; choose a new folder or delete it")
@@ -82,10 +92,19 @@ def write_subset(source: str | os.PathLike[str], output: str | os.PathLike[str],
     fields["constituents"] = c[:, :keep]
     slim = ak.zip(fields, depth_limit=1)
 
-    subset = {"source": str(source), "max_constituents": keep, "substructure": list(SUBSTRUCTURE_FIELDS),
-              "source_n_jets": len(sample)}
-    manifest = {**sample.meta, "n_jets": total, "chunk_jets": chunk_jets,
-                "n_chunks": -(-total // chunk_jets), "subset": subset}
+    subset = {
+        "source": str(source),
+        "max_constituents": keep,
+        "substructure": list(SUBSTRUCTURE_FIELDS),
+        "source_n_jets": len(sample),
+    }
+    manifest = {
+        **sample.meta,
+        "n_jets": total,
+        "chunk_jets": chunk_jets,
+        "n_chunks": -(-total // chunk_jets),
+        "subset": subset,
+    }
     for index in range(manifest["n_chunks"]):
         rows = slice(index * chunk_jets, (index + 1) * chunk_jets)
         write_chunk(slim[rows], chunk_path(output, index), {**manifest, "chunk": index})

@@ -18,24 +18,24 @@ training into the same folder is refused at once).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import sys
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hepnb.cli import non_negative_int, positive_int
 from hepnb.errors import InputError
+from hepnb.training.command import add_hardware_arguments, non_negative_int, positive_int
 
 if TYPE_CHECKING:
     from hepnb.training import EpochArchive
+    from hepnb.training.command import Prepared
+    from hepnb.training.record import TrainingRecord
 
 __all__ = ["MODELS", "CONFIGURATIONS", "JetTraining", "train_jets", "add_arguments", "run"]
 
 MODELS = ("setgan", "epic")
 CONFIGURATIONS = ("thesis", "cpu")
-ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
 COMMAND = "hepnb train jets"
 
 
@@ -83,8 +83,15 @@ class JetTraining:
             raise InputError(f"lr={self.lr!r} must be a positive learning rate")
 
 
-def train_jets(output: str | os.PathLike[str], config: JetTraining, *, data: str | os.PathLike[str],
-               progress: bool = True, command: str | None = None, **trainer_options: object) -> EpochArchive:
+def train_jets(
+    output: str | os.PathLike[str],
+    config: JetTraining,
+    *,
+    data: str | os.PathLike[str],
+    progress: bool = True,
+    command: str | None = None,
+    **trainer_options: object,
+) -> EpochArchive:
     """Train (or resume) the jet GAN described by ``config`` on the dataset folder ``data`` into ``output``.
 
     Parameters
@@ -100,22 +107,31 @@ def train_jets(output: str | os.PathLike[str], config: JetTraining, *, data: str
     command
         The command line to record (the earlier one is kept if None).
     trainer_options
-        Passed to ``lightning.Trainer`` (``accelerator="gpu"``, ...).
+        Passed on to :func:`hepnb.training.fit` (``accelerator="gpu"``, ``devices``, ``strategy``, ...; the default
+        is the CPU).
     """
-    output, data = Path(output), Path(data)
-    if output.exists() and not output.is_dir():
-        raise InputError(f"{output} is a file, not a folder: give a new folder, or an archive to resume")
+    from hepnb.training.command import check_output, train_recorded
+
+    data = Path(data)
+    check_output(output)
     if not (data / "dataset.json").is_file():
-        raise InputError(f"{data} holds no jet dataset (no dataset.json): make one with "
-                         f"`hepnb data jets --output {data} --jets 20000`")
-    from lightning.pytorch.utilities import rank_zero_only  # torch, once the options are known to be good
+        raise InputError(
+            f"{data} holds no jet dataset (no dataset.json): make one with "
+            f"`hepnb data jets --output {data} --jets 20000`"
+        )
+    from hepnb.jets import epic, gan
 
-    from hepnb.training import EpochArchive
-
-    archive = EpochArchive(output)
-    # the other processes of a distributed training neither check nor write (as in ``fit``)
-    with archive.writing() if rank_zero_only.rank == 0 else contextlib.nullcontext():
-        return _train_locked(archive, config, data, progress=progress, command=command, **trainer_options)
+    model_class = gan.SetGAN if config.model == "setgan" else epic.EPiCGAN
+    return train_recorded(
+        output,
+        config,
+        partial(_prepare, config, data),
+        command_name=COMMAND,
+        model_class=model_class,
+        progress=progress,
+        command=command,
+        **trainer_options,
+    )
 
 
 def _model_factory(config: JetTraining, preprocessing: dict[str, Any]) -> Any:
@@ -127,42 +143,32 @@ def _model_factory(config: JetTraining, preprocessing: dict[str, Any]) -> Any:
     return lambda: cls(preprocessing=preprocessing, config=shape, seed=config.seed)
 
 
-def _train_locked(archive: EpochArchive, config: JetTraining, data: Path, *, progress: bool, command: str | None,
-                  **trainer_options: object) -> EpochArchive:
-    """:func:`train_jets` once the archive is locked."""
+def _prepare(config: JetTraining, data: Path, record: TrainingRecord) -> Prepared:
+    """The jets (the same dataset as the record's, if any), the held-out split, the GAN factory and the metrics,
+    once the archive is locked."""
     from hepnb.jets.datamodule import JetDataModule, split_held_out
     from hepnb.jets.epoch_metrics import epoch_metrics
     from hepnb.jets.io import particle_features, read_jets
-    from hepnb.training import fit
-    from hepnb.training.record import TrainingRecord
-
-    record = TrainingRecord(archive.path, COMMAND)
-    record.check_same("config", asdict(config), ignore=("epochs",), hint="resume with the same options (only "
-                      "--epochs may change)")
-    model_class = "hepnb.jets.gan:SetGAN" if config.model == "setgan" else "hepnb.jets.epic:EPiCGAN"
-    if archive.exists and archive.model_class not in (None, model_class):
-        raise InputError(f"the archive {archive.path} holds a {archive.model_class}, not a {model_class}: use a new "
-                         "folder")
+    from hepnb.training.command import Prepared
 
     sample = read_jets(data)
     dataset = {key: sample.meta[key] for key in ("jet_class", "seed", "n_jets")} | {"preset": sample.preset.name}
     record.check_same("dataset", dataset, hint="resume on the same jets (--data)")
     particles = particle_features(sample.jets, sample.preset.replace(representation="jetnet"))
     if len(particles) < config.n_eval + config.batch_size:
-        raise InputError(f"{data} holds {len(particles)} jets: too few to hold out n_eval={config.n_eval} and train "
-                         f"on batches of {config.batch_size}; make more jets or lower --eval-jets")
+        raise InputError(
+            f"{data} holds {len(particles)} jets: too few to hold out n_eval={config.n_eval} and train "
+            f"on batches of {config.batch_size}; make more jets or lower --eval-jets"
+        )
     train, held_out = split_held_out(len(particles), config.n_eval, config.seed)
     datamodule = JetDataModule(particles[train], batch_size=config.batch_size)
-
-    def write(epochs_done: int) -> None:
-        record.write(epochs_done, command, config=asdict(config), data=str(data), dataset=dataset,
-                     training_jets=len(train), held_out_jets=len(held_out))
-
-    user_callbacks: Any = trainer_options.pop("callbacks", [])
-    return fit(_model_factory(config, datamodule.preprocessing.to_dict()), datamodule, archive,
-               max_epochs=config.epochs, seed=config.seed, every=config.every,
-               metrics=epoch_metrics(particles[held_out], seed=config.seed), progress=progress,
-               callbacks=[*user_callbacks, record.callback(write)], **trainer_options)
+    fields = {"data": str(data), "dataset": dataset, "training_jets": len(train), "held_out_jets": len(held_out)}
+    return Prepared(
+        _model_factory(config, datamodule.preprocessing.to_dict()),
+        datamodule,
+        epoch_metrics(particles[held_out], seed=config.seed),
+        fields,
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -170,38 +176,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = JetTraining()
     parser.add_argument("--output", required=True, help="archive folder (resumes if it holds checkpoints)")
     parser.add_argument("--data", required=True, help="jet dataset folder written by `hepnb data jets`")
-    parser.add_argument("--model", choices=MODELS, default=defaults.model,
-                        help="setgan: the thesis's two-stage Set-Transformer GAN; epic: EPiC-GAN (default: setgan)")
-    parser.add_argument("--config", choices=("auto", *CONFIGURATIONS), default="auto",
-                        help="network sizes: thesis (for a GPU) or cpu (small); auto: thesis on a GPU, else cpu")
+    parser.add_argument(
+        "--model",
+        choices=MODELS,
+        default=defaults.model,
+        help="setgan: the thesis's two-stage Set-Transformer GAN; epic: EPiC-GAN (default: setgan)",
+    )
+    parser.add_argument(
+        "--config",
+        choices=("auto", *CONFIGURATIONS),
+        default="auto",
+        help="network sizes: thesis (for a GPU) or cpu (small); auto: thesis on a GPU, else cpu",
+    )
     parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="total number of epochs")
     parser.add_argument("--every", type=positive_int, default=defaults.every, help="checkpoint period in epochs")
     parser.add_argument("--seed", type=non_negative_int, default=defaults.seed)
     parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size, help="jets per batch")
     parser.add_argument("--lr", type=float, default=defaults.lr, help="RMSprop learning rate (thesis: 2e-4)")
-    parser.add_argument("--eval-jets", type=positive_int, default=defaults.n_eval,
-                        help="held-out real jets, and generated jets for the per-epoch W1M and FPD")
-    parser.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--accelerator", default="cpu", choices=ACCELERATORS,
-                        help="Lightning accelerator (default: cpu); it must exist on this machine")
+    parser.add_argument(
+        "--eval-jets",
+        type=positive_int,
+        default=defaults.n_eval,
+        help="held-out real jets, and generated jets for the per-epoch W1M and FPD",
+    )
+    add_hardware_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``hepnb train jets``."""
-    import torch
+    from hepnb.training.command import run_training, setup_hardware
 
-    from hepnb.training.record import check_accelerator
-
-    check_accelerator(args.accelerator, ACCELERATORS)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    on_gpu = args.accelerator in ("gpu", "cuda") or (args.accelerator == "auto" and torch.cuda.is_available())
+    on_gpu = setup_hardware(args)
     configuration = args.config if args.config != "auto" else ("thesis" if on_gpu else "cpu")
-    config = JetTraining(model=args.model, configuration=configuration, epochs=args.epochs, every=args.every,
-                         seed=args.seed, batch_size=args.batch_size, lr=args.lr, n_eval=args.eval_jets)
-    print(f"training the {configuration} configuration of {args.model} on {'a GPU' if on_gpu else 'the CPU'}"
-          + ("" if configuration == "thesis" else " (the thesis configuration needs a GPU: --config thesis)"))
-    archive = train_jets(args.output, config, data=args.data, command="hepnb " + " ".join(sys.argv[1:]),
-                         accelerator=args.accelerator)
-    print(f"{archive}: {len(archive.history)} epochs recorded")
-    return 0
+    config = JetTraining(
+        model=args.model,
+        configuration=configuration,
+        epochs=args.epochs,
+        every=args.every,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        n_eval=args.eval_jets,
+    )
+    print(
+        f"training the {configuration} configuration of {args.model} on {'a GPU' if on_gpu else 'the CPU'}"
+        + ("" if configuration == "thesis" else " (the thesis configuration needs a GPU: --config thesis)")
+    )
+    return run_training(args, partial(train_jets, args.output, config, data=args.data))

@@ -1,9 +1,44 @@
 """Likelihood-free inference of the off-shell signal strength (Study 3, thesis chapter 7).
 
-Mine augmented data from the simulator (:mod:`hepnb.lfi.augmented`), train MadMiner-style estimators with the exact
-loss table (:mod:`hepnb.lfi.losses`, :mod:`hepnb.lfi.estimators`) and compare expected limits on Asimov data with
-the exact oracle likelihood (:mod:`hepnb.lfi.inference`). :class:`GaussianToy` is the closure case with a known
-answer. A complete run (minutes; shown, not run as a doctest)::
+Mine augmented data from the simulator (:mod:`~.augmented`), train MadMiner-style estimators with the exact loss
+table (:mod:`~.losses`, :mod:`~.estimators`) and compare expected limits on Asimov data with the exact oracle
+likelihood (:mod:`~.inference`). :class:`GaussianToy` is the closure case with a known answer. :mod:`~.augmented`
+gathers the samplers of :mod:`~.mining`, :mod:`~.ratio_samples` and :mod:`~.score_samples`; :mod:`~.study` gathers
+notebook 03's :mod:`~.methods`, :mod:`~.scans` and :mod:`~.tables`. Importing :mod:`hepnb.lfi` is light: each name
+below loads its module (and torch, Lightning, the simulator) on first use.
+
+=========================================  ======================  ================================================
+name                                       module                  what it is
+=========================================  ======================  ================================================
+``THESIS_MUS``, ``THESIS_KAPPAS``          :mod:`~.mining`         the ch7 numerator points in mu and in kappa
+``Standardizer``                           :mod:`~.mining`         the input standardisation of a sample
+``RatioSample``                            :mod:`~.ratio_samples`  ``(x, theta0, theta1, y, r(x,z), t(x,z))`` rows
+``LocalScoreSample``, ``DensitySample``    :mod:`~.score_samples`  ``(x, t(x,z))`` at a reference; ``(x, theta)``
+``observables_matrix``                     :mod:`~.mining`         the observables of events as an ``(n, d)`` array
+``mine_ratio_sample``                      :mod:`~.ratio_samples`  augmented data for the ratio estimators
+``mine_local_sample``                      :mod:`~.score_samples`  augmented data for SALLY / SALLINO
+``mine_density_sample``                    :mod:`~.score_samples`  augmented data for NDE / SCANDAL
+``ParameterizedRatioEstimator``            :mod:`~.estimators`     ``log r_hat(x | theta, SM)`` (CARL ... ALICES)
+``DoublyParameterizedRatioEstimator``      :mod:`~.estimators`     ``log r_hat(x | theta0, theta1)``, antisymmetric
+``ScoreEstimator``, ``DensityEstimator``   :mod:`~.estimators`     ``t_hat(x | SM)``; ``log p_hat(x | theta)`` (MDN)
+``Ensemble``, ``EnsemblePrediction``       :mod:`~.estimators`     ``k`` estimators: mean and spread
+``train_estimator``, ``train_ensemble``    :mod:`~.estimators`     training on an augmented sample (Lightning)
+``LikelihoodScan``                         :mod:`~.inference`      an Asimov likelihood scan in kappa and mu
+``IntervalRow``, ``IntervalTable``         :mod:`~.inference`      68% / 95% intervals of several scans
+``interval_table``                         :mod:`~.inference`      the table of scans relative to a reference
+``scan_from_log_ratios``                   :mod:`~.inference`      a scan from ``log r`` per event and grid point
+``ratio_scan``, ``sally_scan``             :mod:`~.inference`      scans of a ratio / score estimator
+``oracle_scan``, ``oracle_score``          :mod:`~.inference`      the exact likelihood and score (no detector)
+``estimated_scores``                       :mod:`~.inference`      ``t_hat`` per event of a score estimator
+``helicity_summed``                        :mod:`~.inference`      events with helicity-summed weights
+``THESIS_KAPPA_GRID``, ``THESIS_LUMI``     :mod:`~.inference`      the scans' grid (51 kappa in [0, 2]), 36.1 fb^-1
+``GaussianToy``                            :mod:`~.toy`            the 1-D toy with exact ratio and score
+``losses``                                 :mod:`~.losses`         MadMiner's loss functions (torch)
+``study``                                  :mod:`~.study`          notebook 03's samples, trainings, scans, tables
+``plots``                                  :mod:`~.plots`          notebook 03's figures and its scan explorer
+=========================================  ======================  ================================================
+
+A complete run (minutes; shown, not run as a doctest)::
 
     from hepnb import offshell as osh, lfi
     train = osh.generate(200_000, seed=1, detector="none")
@@ -16,50 +51,77 @@ answer. A complete run (minutes; shown, not run as a doctest)::
 
 from __future__ import annotations
 
-from hepnb.lfi import losses
-from hepnb.lfi.augmented import (
-    THESIS_KAPPAS,
-    THESIS_MUS,
-    DensitySample,
-    LocalScoreSample,
-    RatioSample,
-    Standardizer,
-    mine_density_sample,
-    mine_local_sample,
-    mine_ratio_sample,
-    observables_matrix,
-)
-from hepnb.lfi.estimators import (
-    DensityEstimator,
-    DoublyParameterizedRatioEstimator,
-    Ensemble,
-    EnsemblePrediction,
-    ParameterizedRatioEstimator,
-    ScoreEstimator,
-    train_ensemble,
-    train_estimator,
-)
-from hepnb.lfi.inference import (
-    IntervalRow,
-    IntervalTable,
-    LikelihoodScan,
-    estimated_scores,
-    helicity_summed,
-    interval_table,
-    oracle_scan,
-    oracle_score,
-    ratio_scan,
-    sally_scan,
-    scan_from_log_ratios,
-)
-from hepnb.lfi.toy import GaussianToy
-from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "losses", "THESIS_MUS", "THESIS_KAPPAS", "Standardizer", "RatioSample", "LocalScoreSample", "DensitySample",
-    "observables_matrix", "mine_ratio_sample", "mine_local_sample", "mine_density_sample",
-    "ParameterizedRatioEstimator", "DoublyParameterizedRatioEstimator", "ScoreEstimator", "DensityEstimator",
-    "Ensemble", "EnsemblePrediction", "train_estimator", "train_ensemble", "THESIS_KAPPA_GRID", "THESIS_LUMI",
-    "LikelihoodScan", "IntervalRow", "IntervalTable", "scan_from_log_ratios", "ratio_scan", "sally_scan",
-    "oracle_scan", "oracle_score", "helicity_summed", "estimated_scores", "interval_table", "GaussianToy",
-]
+from hepnb._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from hepnb.lfi import losses, plots, study
+    from hepnb.lfi.estimators import (
+        DensityEstimator,
+        DoublyParameterizedRatioEstimator,
+        Ensemble,
+        EnsemblePrediction,
+        ParameterizedRatioEstimator,
+        ScoreEstimator,
+        train_ensemble,
+        train_estimator,
+    )
+    from hepnb.lfi.inference import (
+        IntervalRow,
+        IntervalTable,
+        LikelihoodScan,
+        estimated_scores,
+        helicity_summed,
+        interval_table,
+        oracle_scan,
+        oracle_score,
+        ratio_scan,
+        sally_scan,
+        scan_from_log_ratios,
+    )
+    from hepnb.lfi.mining import THESIS_KAPPAS, THESIS_MUS, Standardizer, observables_matrix
+    from hepnb.lfi.ratio_samples import RatioSample, mine_ratio_sample
+    from hepnb.lfi.score_samples import DensitySample, LocalScoreSample, mine_density_sample, mine_local_sample
+    from hepnb.lfi.toy import GaussianToy
+    from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
+
+_EXPORTS = {
+    "THESIS_MUS": "mining",
+    "THESIS_KAPPAS": "mining",
+    "Standardizer": "mining",
+    "RatioSample": "ratio_samples",
+    "LocalScoreSample": "score_samples",
+    "DensitySample": "score_samples",
+    "observables_matrix": "mining",
+    "mine_ratio_sample": "ratio_samples",
+    "mine_local_sample": "score_samples",
+    "mine_density_sample": "score_samples",
+    "ParameterizedRatioEstimator": "estimators",
+    "DoublyParameterizedRatioEstimator": "estimators",
+    "ScoreEstimator": "estimators",
+    "DensityEstimator": "estimators",
+    "Ensemble": "estimators",
+    "EnsemblePrediction": "estimators",
+    "train_estimator": "estimators",
+    "train_ensemble": "estimators",
+    "LikelihoodScan": "inference",
+    "IntervalRow": "inference",
+    "IntervalTable": "inference",
+    "interval_table": "inference",
+    "scan_from_log_ratios": "inference",
+    "ratio_scan": "inference",
+    "sally_scan": "inference",
+    "oracle_scan": "inference",
+    "oracle_score": "inference",
+    "estimated_scores": "inference",
+    "helicity_summed": "inference",
+    "THESIS_KAPPA_GRID": "inference",
+    "THESIS_LUMI": "inference",
+    "GaussianToy": "toy",
+    "losses": "losses",
+    "study": "study",
+    "plots": "plots",
+}
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -51,6 +51,7 @@ __all__ = [
     "interval_table",
 ]
 
+
 @dataclass(frozen=True, eq=False)
 class LikelihoodScan(Scan):
     """An Asimov likelihood scan over ``mu`` (kinematic and rate parts kept separately).
@@ -113,8 +114,10 @@ class LikelihoodScan(Scan):
 def _grid(kappa: Any) -> np.ndarray:
     k = as_finite_array(kappa, "kappa grid", ndim=1)
     if len(k) < 2 or np.any(k < 0) or np.any(np.diff(k) <= 0):
-        raise InputError("the kappa grid must be an increasing list of at least two kappa >= 0, "
-                         f"e.g. THESIS_KAPPA_GRID; got {kappa!r}")
+        raise InputError(
+            "the kappa grid must be an increasing list of at least two kappa >= 0, "
+            f"e.g. THESIS_KAPPA_GRID; got {kappa!r}"
+        )
     return k
 
 
@@ -172,8 +175,10 @@ def scan_from_log_ratios(
     used = w != 0
     finite = np.isfinite(lr).all(axis=0)
     if not np.all(finite[used]):
-        raise InputError("log r is not finite for some events with non-zero weight (zero estimated or exact "
-                         "density at a grid point); drop those events or restrict the grid")
+        raise InputError(
+            "log r is not finite for some events with non-zero weight (zero estimated or exact "
+            "density at a grid point); drop those events or restrict the grid"
+        )
     missing = {"S", "I", "B"} - set(yields)
     if missing:
         raise InputError(f"yields must give 'S', 'I' and 'B' (expected events), missing {sorted(missing)}")
@@ -189,11 +194,13 @@ def scan_from_log_ratios(
     return LikelihoodScan(str(method), k, mu, ll_kin, ll_rate, bool(include_rate), m_true, float(lumi), float(n))
 
 
-def _asimov(events: Events, mu_true: float, lumi: float,
-            yields: Mapping[str, float] | None) -> tuple[np.ndarray, dict[str, float]]:
+def _asimov(
+    events: Events, mu_true: float, lumi: float, yields: Mapping[str, float] | None
+) -> tuple[np.ndarray, dict[str, float]]:
     if not isinstance(events, Events):
-        raise InputError(f"events must be hepnb.offshell.Events (held-out weighted events), got "
-                         f"{type(events).__name__}")
+        raise InputError(
+            f"events must be hepnb.offshell.Events (held-out weighted events), got {type(events).__name__}"
+        )
     if len(events) == 0:
         raise InputError("the Asimov events are empty")
     if not (np.isfinite(lumi) and lumi > 0):
@@ -203,16 +210,20 @@ def _asimov(events: Events, mu_true: float, lumi: float,
     y = events.yields if yields is None else yields
     w = events.weight(_check_mu(mu_true)) * scale
     if np.any(w < 0):
-        raise InputError(f"{int((w < 0).sum())} Asimov events have negative weight at mu={mu_true}; the weighted "
-                         "Asimov likelihood needs w >= 0")
+        raise InputError(
+            f"{int((w < 0).sum())} Asimov events have negative weight at mu={mu_true}; the weighted "
+            "Asimov likelihood needs w >= 0"
+        )
     return w, {c: float(y[c]) * scale for c in ("S", "I", "B")}
 
 
 def _observables(estimator: Any, observables: Observables | None) -> Observables:
     obs = observables if observables is not None else getattr(estimator, "observables", None)
     if obs is None:
-        raise InputError("the estimator does not know its observables (train it with train_estimator, or pass "
-                         "observables='thesis-ch7' / a list of fields of events.x)")
+        raise InputError(
+            "the estimator does not know its observables (train it with train_estimator, or pass "
+            "observables='thesis-ch7' / a list of fields of events.x)"
+        )
     return obs
 
 
@@ -261,11 +272,24 @@ def ratio_scan(
     w, y = _asimov(events, mu_true, lumi, yields)
     x, _ = observables_matrix(events, _observables(estimator, observables))
     show = len(k) * len(x) > 5_000_000
-    log_r = np.stack([np.asarray(estimator.log_ratio(x, float(kj), reference_kappa), dtype=float)
-                      for kj in tqdm(k, desc="log r on the kappa grid", disable=not show)])
+    log_r = np.stack(
+        [
+            np.asarray(estimator.log_ratio(x, float(kj), reference_kappa), dtype=float)
+            for kj in tqdm(k, desc="log r on the kappa grid", disable=not show)
+        ]
+    )
     label = method if method is not None else str(getattr(estimator, "hparams", {}).get("method", "ratio"))
-    return scan_from_log_ratios(log_r, w, kappa=k, mu_true=mu_true, yields=y, include_rate=include_rate,
-                                reference_kappa=reference_kappa, lumi=lumi, method=label)
+    return scan_from_log_ratios(
+        log_r,
+        w,
+        kappa=k,
+        mu_true=mu_true,
+        yields=y,
+        include_rate=include_rate,
+        reference_kappa=reference_kappa,
+        lumi=lumi,
+        method=label,
+    )
 
 
 def estimated_scores(estimator: Any, events: Events, observables: Observables | None = None) -> np.ndarray:
@@ -309,8 +333,17 @@ def sally_scan(
         log_z = special.logsumexp(log_r, b=w_ref[None, :] / w_ref.sum(), axis=1)
         log_r = log_r - log_z[:, None]
     label = str(getattr(estimator, "hparams", {}).get("method", "sally"))
-    return scan_from_log_ratios(log_r, w, kappa=k, mu_true=mu_true, yields=y, include_rate=include_rate,
-                                reference_kappa=ref, lumi=lumi, method=label)
+    return scan_from_log_ratios(
+        log_r,
+        w,
+        kappa=k,
+        mu_true=mu_true,
+        yields=y,
+        include_rate=include_rate,
+        reference_kappa=ref,
+        lumi=lumi,
+        method=label,
+    )
 
 
 def oracle_scan(
@@ -332,8 +365,17 @@ def oracle_scan(
     w, y = _asimov(events, mu_true, lumi, yields)
     log_p = _oracle_log_density(events, np.r_[k, reference_kappa], yields)
     log_r = log_p[:-1] - log_p[-1]
-    return scan_from_log_ratios(log_r, w, kappa=k, mu_true=mu_true, yields=y, include_rate=include_rate,
-                                reference_kappa=reference_kappa, lumi=lumi, method="oracle")
+    return scan_from_log_ratios(
+        log_r,
+        w,
+        kappa=k,
+        mu_true=mu_true,
+        yields=y,
+        include_rate=include_rate,
+        reference_kappa=reference_kappa,
+        lumi=lumi,
+        method="oracle",
+    )
 
 
 def _oracle_log_density(events: Events, kappas: np.ndarray, yields: Mapping[str, float] | None) -> np.ndarray:
@@ -429,8 +471,9 @@ def _width(ci: ConfidenceInterval) -> float:
     return float(sum(hi - lo for lo, hi in ci.intervals))
 
 
-def interval_table(scans: Mapping[str, LikelihoodScan] | Sequence[LikelihoodScan],
-                   reference: str = "oracle") -> IntervalTable:
+def interval_table(
+    scans: Mapping[str, LikelihoodScan] | Sequence[LikelihoodScan], reference: str = "oracle"
+) -> IntervalTable:
     """68% / 95% interval widths (total length in mu) of each scan, divided by those of ``reference``.
 
     Parameters
@@ -450,14 +493,25 @@ def interval_table(scans: Mapping[str, LikelihoodScan] | Sequence[LikelihoodScan
         if s.mu.shape != ref.mu.shape or not np.allclose(s.mu, ref.mu):
             raise InputError(f"scan {label!r} is on a different mu grid from {reference!r}")
         if not np.isclose(s.mu_true, ref.mu_true) or s.include_rate != ref.include_rate:
-            raise InputError(f"scan {label!r} has mu_true={s.mu_true}, include_rate={s.include_rate}; the reference "
-                             f"has {ref.mu_true}, {ref.include_rate}: compare like with like")
+            raise InputError(
+                f"scan {label!r} has mu_true={s.mu_true}, include_rate={s.include_rate}; the reference "
+                f"has {ref.mu_true}, {ref.include_rate}: compare like with like"
+            )
     ref68, ref95 = _width(ref.interval(0.6827)), _width(ref.interval(0.95))
     rows = []
     for label, s in items.items():
         c68, c95 = s.interval(0.6827), s.interval(0.95)
         w68, w95 = _width(c68), _width(c95)
-        rows.append(IntervalRow(label, w68, w95, w68 / ref68 if ref68 > 0 else float("nan"),
-                                w95 / ref95 if ref95 > 0 else float("nan"), c68.intervals, c95.intervals,
-                                c68.open_at_edge or c95.open_at_edge))
+        rows.append(
+            IntervalRow(
+                label,
+                w68,
+                w95,
+                w68 / ref68 if ref68 > 0 else float("nan"),
+                w95 / ref95 if ref95 > 0 else float("nan"),
+                c68.intervals,
+                c95.intervals,
+                c68.open_at_edge or c95.open_at_edge,
+            )
+        )
     return IntervalTable(tuple(rows), reference, ref.mu_true, ref.include_rate)

@@ -33,8 +33,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["carl", "rolr", "rascal", "alice", "alices", "cascal", "sally", "sallino", "nde", "scandal",
-           "score_mse", "RATIO_LOSSES"]
+__all__ = [
+    "carl",
+    "rolr",
+    "rascal",
+    "alice",
+    "alices",
+    "cascal",
+    "sally",
+    "sallino",
+    "nde",
+    "scandal",
+    "score_mse",
+    "RATIO_LOSSES",
+]
 
 
 def _mask(y: Tensor, like: Tensor) -> Tensor:
@@ -88,17 +100,36 @@ def alice(log_r_hat: Tensor, log_r_true: Tensor) -> Tensor:
     return F.binary_cross_entropy_with_logits(-log_r_hat, target)
 
 
-def rascal(log_r_hat: Tensor, t0_hat: Tensor, y: Tensor, log_r_true: Tensor, t0_true: Tensor, *,
-           alpha: float = 1.0, t1_hat: Tensor | None = None, t1_true: Tensor | None = None,
-           log_r_clip: float = 10.0) -> Tensor:
+def rascal(
+    log_r_hat: Tensor,
+    t0_hat: Tensor,
+    y: Tensor,
+    log_r_true: Tensor,
+    t0_true: Tensor,
+    *,
+    alpha: float = 1.0,
+    t1_hat: Tensor | None = None,
+    t1_true: Tensor | None = None,
+    log_r_clip: float = 10.0,
+) -> Tensor:
     """RASCAL: ``rolr + alpha [MSE((1-y) t0_hat, (1-y) t0) (+ MSE(y t1_hat, y t1))]``."""
     y = y.to(log_r_hat.dtype)
-    return rolr(log_r_hat, y, log_r_true, log_r_clip=log_r_clip) + alpha * _score_terms(t0_hat, t0_true, y, t1_hat,
-                                                                                         t1_true)
+    return rolr(log_r_hat, y, log_r_true, log_r_clip=log_r_clip) + alpha * _score_terms(
+        t0_hat, t0_true, y, t1_hat, t1_true
+    )
 
 
-def alices(log_r_hat: Tensor, t0_hat: Tensor, y: Tensor, log_r_true: Tensor, t0_true: Tensor, *,
-           alpha: float = 1.0, t1_hat: Tensor | None = None, t1_true: Tensor | None = None) -> Tensor:
+def alices(
+    log_r_hat: Tensor,
+    t0_hat: Tensor,
+    y: Tensor,
+    log_r_true: Tensor,
+    t0_true: Tensor,
+    *,
+    alpha: float = 1.0,
+    t1_hat: Tensor | None = None,
+    t1_true: Tensor | None = None,
+) -> Tensor:
     """ALICES: ``BCE(s_hat, 1/(1+r)) + alpha [MSE((1-y) t0_hat, (1-y) t0) (+ MSE(y t1_hat, y t1))]``.
 
     The ``(1-y)`` mask keeps the score term on events drawn at ``theta0``, where ``t(x, z | theta0)`` has the
@@ -108,8 +139,16 @@ def alices(log_r_hat: Tensor, t0_hat: Tensor, y: Tensor, log_r_true: Tensor, t0_
     return alice(log_r_hat, log_r_true) + alpha * _score_terms(t0_hat, t0_true, y, t1_hat, t1_true)
 
 
-def cascal(log_r_hat: Tensor, t0_hat: Tensor, y: Tensor, t0_true: Tensor, *, alpha: float = 1.0,
-           t1_hat: Tensor | None = None, t1_true: Tensor | None = None) -> Tensor:
+def cascal(
+    log_r_hat: Tensor,
+    t0_hat: Tensor,
+    y: Tensor,
+    t0_true: Tensor,
+    *,
+    alpha: float = 1.0,
+    t1_hat: Tensor | None = None,
+    t1_true: Tensor | None = None,
+) -> Tensor:
     """CASCAL: ``BCE(s_hat, y) + alpha [MSE((1-y) t0_hat, (1-y) t0) (+ MSE(y t1_hat, y t1))]``."""
     y = y.to(log_r_hat.dtype)
     return carl(log_r_hat, y) + alpha * _score_terms(t0_hat, t0_true, y, t1_hat, t1_true)
@@ -136,6 +175,10 @@ def scandal(log_p_hat: Tensor, t_hat: Tensor, t_true: Tensor, *, alpha: float = 
 
 #: The parameterised-ratio methods: name -> (uses the joint ratio, uses the joint score).
 RATIO_LOSSES: dict[str, tuple[bool, bool]] = {
-    "carl": (False, False), "rolr": (True, False), "rascal": (True, True),
-    "alice": (True, False), "alices": (True, True), "cascal": (False, True),
+    "carl": (False, False),
+    "rolr": (True, False),
+    "rascal": (True, True),
+    "alice": (True, False),
+    "alices": (True, True),
+    "cascal": (False, True),
 }

@@ -1,5 +1,6 @@
 """Plots of Study 3 (notebook 03): the toy's joint quantities, N_eff, closure against the oracle, p-value scans and
-the mu slider that redraws precomputed scans (:class:`ScanExplorer`). Style through :mod:`hepnb.style`."""
+the mu slider that redraws precomputed scans (:class:`ScanExplorer`, a :class:`~hepnb.widgets.slider.SliderWidget`).
+Style through :mod:`hepnb.style`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import display
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy import stats
@@ -19,6 +19,7 @@ from hepnb import style
 from hepnb.errors import InputError
 from hepnb.lfi.inference import LikelihoodScan
 from hepnb.lfi.study import ToyIllustration
+from hepnb.widgets.slider import SliderWidget
 
 __all__ = ["plot_toy", "plot_neff", "plot_closure", "plot_pvalues", "plot_scan_grid", "ScanExplorer"]
 
@@ -84,8 +85,13 @@ def plot_toy(ill: ToyIllustration, *, n_show: int = 400, x_fixed: float = 4.0) -
     c.set_title("regression on the joint score", fontsize=11)
     c.legend(fontsize="small")
     thetas = np.linspace(-3, 6, 200)
-    d.plot(thetas, ill.toy.log_likelihood(np.full_like(thetas, x_fixed), thetas), color="tab:red", lw=2,
-           label=f"$\\log p(x={x_fixed:g} \\,|\\, \\theta)$")
+    d.plot(
+        thetas,
+        ill.toy.log_likelihood(np.full_like(thetas, x_fixed), thetas),
+        color="tab:red",
+        lw=2,
+        label=f"$\\log p(x={x_fixed:g} \\,|\\, \\theta)$",
+    )
     for th in (-1.0, 1.0, 3.0):
         lp = float(ill.toy.log_likelihood(np.array([x_fixed]), th)[0])
         t = float(ill.toy.score(np.array([x_fixed]), th)[0])
@@ -117,8 +123,16 @@ def plot_neff(table: pd.DataFrame, *, n: int | None = None, ax: Axes | None = No
     return fig  # type: ignore[return-value]
 
 
-def _closure_panel(ax: Axes, exact: np.ndarray, learned: np.ndarray, rng: np.random.Generator, n_show: int,
-                   color: str, xlabel: str, ylabel: str) -> None:
+def _closure_panel(
+    ax: Axes,
+    exact: np.ndarray,
+    learned: np.ndarray,
+    rng: np.random.Generator,
+    n_show: int,
+    color: str,
+    xlabel: str,
+    ylabel: str,
+) -> None:
     """Scatter a random subset of (exact, learned) with the diagonal, on a square central-99% range."""
     exact, learned = np.asarray(exact), np.asarray(learned)
     pick = rng.choice(len(exact), min(n_show, len(exact)), replace=False)
@@ -131,24 +145,42 @@ def _closure_panel(ax: Axes, exact: np.ndarray, learned: np.ndarray, rng: np.ran
     ax.set_ylabel(ylabel)
 
 
-def plot_closure(exact_log_r: Mapping[float, np.ndarray], learned_log_r: Mapping[float, np.ndarray],
-                 exact_t: np.ndarray, learned_t: np.ndarray, *, learned_label: str = "ALICES",
-                 score_label: str = "SALLY", n_show: int = 3000, seed: int = 0) -> Figure:
+def plot_closure(
+    exact_log_r: Mapping[float, np.ndarray],
+    learned_log_r: Mapping[float, np.ndarray],
+    exact_t: np.ndarray,
+    learned_t: np.ndarray,
+    *,
+    learned_label: str = "ALICES",
+    score_label: str = "SALLY",
+    n_show: int = 3000,
+    seed: int = 0,
+) -> Figure:
     """Learned ``log r_hat(x | kappa, SM)`` against the oracle for each kappa, and ``t_hat`` against the oracle."""
     kappas = list(exact_log_r)
     fig, axes = plt.subplots(1, len(kappas) + 1, figsize=(4.2 * (len(kappas) + 1), 4.2))
     rng = np.random.default_rng(seed)
     for ax, k in zip(axes, kappas):
-        _closure_panel(ax, exact_log_r[k], learned_log_r[k], rng, n_show, "tab:red",
-                       f"exact $\\log r(x|\\kappa={k:g}, 1)$", f"{learned_label} $\\log \\hat r$")
-    _closure_panel(axes[-1], exact_t, learned_t, rng, n_show, "tab:blue", "exact $t(x|\\kappa=1)$",
-                   f"{score_label} $\\hat t$")
+        _closure_panel(
+            ax,
+            exact_log_r[k],
+            learned_log_r[k],
+            rng,
+            n_show,
+            "tab:red",
+            f"exact $\\log r(x|\\kappa={k:g}, 1)$",
+            f"{learned_label} $\\log \\hat r$",
+        )
+    _closure_panel(
+        axes[-1], exact_t, learned_t, rng, n_show, "tab:blue", "exact $t(x|\\kappa=1)$", f"{score_label} $\\hat t$"
+    )
     fig.tight_layout()
     return fig
 
 
-def plot_pvalues(scans: Mapping[str, LikelihoodScan], *, ax: Axes | None = None, title: str | None = None,
-                 legend: bool = True) -> Axes:
+def plot_pvalues(
+    scans: Mapping[str, LikelihoodScan], *, ax: Axes | None = None, title: str | None = None, legend: bool = True
+) -> Axes:
     """p-value ``chi2.sf(q, 1)`` against mu for several methods, with the 1 and 2 sigma lines (thesis Fig 7.16)."""
     if not scans:
         raise InputError("scans is empty: give {method: LikelihoodScan}")
@@ -167,27 +199,35 @@ def plot_pvalues(scans: Mapping[str, LikelihoodScan], *, ax: Axes | None = None,
     ax.set_xlim(first.mu[0], first.mu[-1])
     ax.set_xlabel("$\\mu_{\\mathrm{VBF}}$")
     ax.set_ylabel("expected p-value")
-    ax.set_title(title or f"true $\\mu$ = {first.mu_true:g}, " + ("with rate" if first.include_rate else "shape only"),
-                 fontsize=11)
+    ax.set_title(
+        title or f"true $\\mu$ = {first.mu_true:g}, " + ("with rate" if first.include_rate else "shape only"),
+        fontsize=11,
+    )
     if legend:
         ax.legend(fontsize="x-small", loc="lower right")
     return ax
 
 
-def plot_scan_grid(scans: Mapping[str, Mapping[tuple[float, bool], LikelihoodScan]], mu_trues: Sequence[float],
-                   methods: Sequence[str] | None = None) -> Figure:
+def plot_scan_grid(
+    scans: Mapping[str, Mapping[tuple[float, bool], LikelihoodScan]],
+    mu_trues: Sequence[float],
+    methods: Sequence[str] | None = None,
+) -> Figure:
     """p-value scans, one column per true mu, rows with and without rate."""
     names = list(methods or scans)
     fig, axes = plt.subplots(2, len(mu_trues), figsize=(5.2 * len(mu_trues), 8.5), squeeze=False)
     for j, mu_true in enumerate(mu_trues):
         for i, rate in enumerate((True, False)):
-            plot_pvalues({n: scans[n][float(mu_true), rate] for n in names}, ax=axes[i, j],
-                         legend=(i == 0 and j == len(mu_trues) - 1))
+            plot_pvalues(
+                {n: scans[n][float(mu_true), rate] for n in names},
+                ax=axes[i, j],
+                legend=(i == 0 and j == len(mu_trues) - 1),
+            )
     fig.tight_layout()
     return fig
 
 
-class ScanExplorer:
+class ScanExplorer(SliderWidget):
     """A slider over the true mu (and a rate toggle) that redraws precomputed p-value scans instantly.
 
     Parameters
@@ -198,8 +238,10 @@ class ScanExplorer:
         The methods drawn (default all).
     """
 
-    def __init__(self, scans: Mapping[str, Mapping[tuple[float, bool], LikelihoodScan]],
-                 methods: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, scans: Mapping[str, Mapping[tuple[float, bool], LikelihoodScan]], methods: Sequence[str] | None = None
+    ) -> None:
+        super().__init__()
         if not scans:
             raise InputError("scans is empty")
         self.scans = scans
@@ -210,9 +252,6 @@ class ScanExplorer:
         if not self.mu_trues:
             raise InputError("the methods share no true mu with both rate choices: precompute them on one grid")
         self.mu_true, self.include_rate = self.mu_trues[0], True
-        self.last_figure: Figure | None = None
-        self._output: widgets.Output | None = None
-        self._slider: widgets.SelectionSlider | None = None
         self._rate: widgets.Checkbox | None = None
 
     def nearest(self, mu: float) -> float:
@@ -233,32 +272,33 @@ class ScanExplorer:
 
     def update(self, mu_true: float, include_rate: bool | None = None) -> Figure:
         """Show the scans at the precomputed true mu nearest to ``mu_true``; returns the figure."""
-        self.mu_true = self.nearest(mu_true)
         if include_rate is not None:
             self.include_rate = bool(include_rate)
-        if self.last_figure is not None:
-            plt.close(self.last_figure)
+            self._set_quietly(self._rate, self.include_rate)
+        return super().update(mu_true)
+
+    def _start(self) -> float:
+        return self.mu_true
+
+    def _make_slider(self, value: float) -> widgets.SelectionSlider:
+        return widgets.SelectionSlider(
+            options=[(f"{m:g}", m) for m in self.mu_trues],
+            value=value,
+            description="true $\\mu$",
+            continuous_update=True,
+        )
+
+    def _select(self, value: float) -> float:
+        self.mu_true = self.nearest(value)
+        return self.mu_true
+
+    def _panels(self) -> list[list[Any]]:
         fig, ax = plt.subplots(figsize=(8, 5.2))
         plot_pvalues(self.current(), ax=ax)
-        self.last_figure = fig
-        if self._output is not None:
-            with self._output:
-                self._output.clear_output(wait=True)
-                display(fig)
-                print(self.summary())
-            plt.close(fig)
-        return fig
+        return [[fig, self.summary()]]
 
-    def widget(self) -> widgets.Widget:
+    def _layout(self, slider: widgets.SelectionSlider, outputs: Sequence[widgets.Output]) -> widgets.Widget:
         """Slider over the precomputed true mu, a rate checkbox and the redrawn plot."""
-        self._slider = widgets.SelectionSlider(options=[(f"{m:g}", m) for m in self.mu_trues], value=self.mu_true,
-                                               description="true $\\mu$", continuous_update=True)
         self._rate = widgets.Checkbox(value=self.include_rate, description="include rate")
-        self._output = widgets.Output()
-        self._slider.observe(lambda c: self.update(c["new"]), names="value")
-        self._rate.observe(lambda c: self.update(self.mu_true, c["new"]), names="value")
-        self.update(self.mu_true)
-        return widgets.VBox([widgets.HBox([self._slider, self._rate]), self._output])
-
-    def _ipython_display_(self) -> None:
-        display(self.widget())
+        self._on_change(self._rate, lambda rate: self.update(self.mu_true, rate))
+        return widgets.VBox([widgets.HBox([slider, self._rate]), *outputs])

@@ -64,8 +64,9 @@ class GaussianToy:
     def _joint(self, z: np.ndarray, theta0: np.ndarray, theta1: np.ndarray) -> np.ndarray:
         return ((z - theta1) ** 2 - (z - theta0) ** 2) / (2 * self.sigma_z**2)
 
-    def ratio_sample(self, n_samples: int, seed: int, theta0: Sequence[float],
-                     theta1: float | Sequence[float] = 0.0) -> RatioSample:
+    def ratio_sample(
+        self, n_samples: int, seed: int, theta0: Sequence[float], theta1: float | Sequence[float] = 0.0
+    ) -> RatioSample:
         """``n_samples // (2 len(theta0))`` events per class and point, as :func:`~hepnb.lfi.mine_ratio_sample`."""
         t0 = np.atleast_1d(np.asarray(theta0, dtype=float))
         t1 = np.atleast_1d(np.asarray(theta1, dtype=float))
@@ -80,21 +81,50 @@ class GaussianToy:
         y = np.repeat(np.r_[np.zeros(t0.size), np.ones(t0.size)], n_each)
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 3]))
         x, z = self.simulate(np.where(y == 0, a, b), rng)
-        return RatioSample(x[:, None], a, b, y, self._joint(z, a, b), (z - a) / self.sigma_z**2,
-                           (z - b) / self.sigma_z**2, ("x",), ("x",), Standardizer.fit(x[:, None]),
-                           Standardizer.fit(np.concatenate([a, b]) if np.ptp(t1) > 0 else a), {}, int(seed))
+        return RatioSample(
+            x[:, None],
+            a,
+            b,
+            y,
+            self._joint(z, a, b),
+            (z - a) / self.sigma_z**2,
+            (z - b) / self.sigma_z**2,
+            ("x",),
+            ("x",),
+            Standardizer.fit(x[:, None]),
+            Standardizer.fit(np.concatenate([a, b]) if np.ptp(t1) > 0 else a),
+            {},
+            int(seed),
+        )
 
     def local_sample(self, n_samples: int, seed: int, theta: float = 0.0) -> LocalScoreSample:
         """``x ~ p(x | theta)`` with the joint score at ``theta``."""
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 4]))
         x, z = self.simulate(np.full(int(n_samples), float(theta)), rng)
-        return LocalScoreSample(x[:, None], (z - theta) / self.sigma_z**2, float(theta), ("x",), ("x",),
-                                Standardizer.fit(x[:, None]), {}, int(seed))
+        return LocalScoreSample(
+            x[:, None],
+            (z - theta) / self.sigma_z**2,
+            float(theta),
+            ("x",),
+            ("x",),
+            Standardizer.fit(x[:, None]),
+            {},
+            int(seed),
+        )
 
     def density_sample(self, n_samples: int, seed: int, thetas: Sequence[float]) -> DensitySample:
         """``x ~ p(x | theta)`` at each point with the joint score."""
         th = np.repeat(np.asarray(thetas, dtype=float), int(n_samples) // len(thetas))
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 5]))
         x, z = self.simulate(th, rng)
-        return DensitySample(x[:, None], th, (z - th) / self.sigma_z**2, ("x",), ("x",), Standardizer.fit(x[:, None]),
-                             Standardizer.fit(th), {}, int(seed))
+        return DensitySample(
+            x[:, None],
+            th,
+            (z - th) / self.sigma_z**2,
+            ("x",),
+            ("x",),
+            Standardizer.fit(x[:, None]),
+            Standardizer.fit(th),
+            {},
+            int(seed),
+        )

@@ -126,9 +126,7 @@ def metric_terms(metric: str, y: Mapping[str, np.ndarray]) -> tuple[np.ndarray, 
     return value, {k: np.where(ok, g, np.nan) for k, g in grads.items()}
 
 
-def propagate_errors(
-    grads: Mapping[str, np.ndarray], errors: Mapping[str, np.ndarray], propagation: str
-) -> np.ndarray:
+def propagate_errors(grads: Mapping[str, np.ndarray], errors: Mapping[str, np.ndarray], propagation: str) -> np.ndarray:
     """MC error of a metric from its gradient and the yields' errors, ``"linear"`` or ``"quadrature"``."""
     terms = [np.abs(grads[k]) * np.asarray(errors.get(k, 0.0)) for k in grads]
     if propagation == "linear":
@@ -307,11 +305,13 @@ def significance_with_error(
         raise InputError(f"MC errors must be >= 0, got {errs}")
     value, grads = metric_terms(metric, arr)
     if not np.isfinite(value):
-        raise InputError(
-            f"{metric} is undefined for yields {values}: the background-only and total yields must be > 0"
-        )
+        raise InputError(f"{metric} is undefined for yields {values}: the background-only and total yields must be > 0")
     error = propagate_errors(grads, err_arr, propagation)
     return Significance(
-        float(value), float(error), metric, {k: float(v) for k, v in values.items()},
-        {k: float(v) for k, v in errs.items()}, propagation,
+        float(value),
+        float(error),
+        metric,
+        {k: float(v) for k, v in values.items()},
+        {k: float(v) for k, v in errs.items()},
+        propagation,
     )

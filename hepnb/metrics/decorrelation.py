@@ -171,8 +171,9 @@ class EfficiencyThresholds:
             inverse = 1 / err[usable] ** 2
             constant = np.sum(inverse * t[usable]) / inverse.sum()
             chi2_ndf = float(np.sum(inverse * (t[usable] - constant) ** 2) / (usable.sum() - 1))
-        return Flatness(rms, error, noise, float(t.max() - t.min()), chi2_ndf, self.efficiencies[row], int(ok.sum()),
-                        self.on)
+        return Flatness(
+            rms, error, noise, float(t.max() - t.min()), chi2_ndf, self.efficiencies[row], int(ok.sum()), self.on
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -231,8 +232,14 @@ def _cut_at_efficiency(score: np.ndarray, w: np.ndarray, efficiency: float) -> f
 
 
 def score_profile(
-    score: ArrayLike, protected: ArrayLike, labels: ArrayLike | None = None, weights: ArrayLike | None = None, *,
-    bins: Bins = 20, on: Population = "all", label: str = "protected variable",
+    score: ArrayLike,
+    protected: ArrayLike,
+    labels: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    *,
+    bins: Bins = 20,
+    on: Population = "all",
+    label: str = "protected variable",
 ) -> ScoreProfile:
     """Weighted mean score in bins of the protected variable (a profile plot), on all, signal or background events.
 
@@ -264,8 +271,15 @@ def score_profile(
 
 
 def efficiency_thresholds(
-    score: ArrayLike, protected: ArrayLike, labels: ArrayLike | None = None, weights: ArrayLike | None = None, *,
-    efficiencies: Sequence[float] = (0.8, 0.9), bins: Bins = 10, on: Population = "signal", min_events: int = 20,
+    score: ArrayLike,
+    protected: ArrayLike,
+    labels: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    *,
+    efficiencies: Sequence[float] = (0.8, 0.9),
+    bins: Bins = 10,
+    on: Population = "signal",
+    min_events: int = 20,
 ) -> EfficiencyThresholds:
     """Per bin of the protected variable, the score cut that keeps each fraction ``efficiencies`` of the events.
 
@@ -309,18 +323,15 @@ def efficiency_thresholds(
     edges = np.asarray(axis.edges, dtype=float)
     index = np.asarray(axis.index(m[mask]))
     s_sel, w_sel = s[mask], w[mask]
-    n_bins = len(edges) - 1
-    thresholds = np.full((len(effs), n_bins), np.nan)
-    errors = np.full((len(effs), n_bins), np.nan)
-    bin_weights, counts = np.zeros(n_bins), np.zeros(n_bins, dtype=int)
-    for k in range(n_bins):
+    sums = hist.Hist(axis, storage=hist.storage.Weight()).fill(m[mask], weight=w_sel)
+    counts = hist.Hist(axis, storage=hist.storage.Int64()).fill(m[mask]).values().astype(int)
+    bin_weights, sums_w2 = np.array(sums.values(), dtype=float), np.array(sums.variances(), dtype=float)
+    thresholds = np.full((len(effs), len(edges) - 1), np.nan)
+    errors = np.full_like(thresholds, np.nan)
+    for k in np.flatnonzero((counts >= min_events) & (bin_weights > 0)):
         inside = index == k
-        counts[k] = int(inside.sum())
-        bin_weights[k] = float(w_sel[inside].sum())
-        if counts[k] < min_events or not bin_weights[k] > 0:
-            continue
         sk, wk = s_sel[inside], w_sel[inside]
-        n_eff = bin_weights[k] ** 2 / float(np.sum(wk**2))
+        n_eff = bin_weights[k] ** 2 / sums_w2[k]
         for e, eff in enumerate(effs):
             thresholds[e, k] = _cut_at_efficiency(sk, wk, eff)
             delta = np.sqrt(eff * (1 - eff) / n_eff)  # one standard error of the efficiency
@@ -336,8 +347,13 @@ def efficiency_thresholds(
 
 
 def significance_at_threshold(
-    y: ArrayLike, score: ArrayLike, weights: ArrayLike | None = None, *, threshold: float,
-    metric: str = "asimov_z", propagation: Literal["linear", "quadrature"] = "quadrature",
+    y: ArrayLike,
+    score: ArrayLike,
+    weights: ArrayLike | None = None,
+    *,
+    threshold: float,
+    metric: str = "asimov_z",
+    propagation: Literal["linear", "quadrature"] = "quadrature",
 ) -> Significance:
     """A counting significance of the events with ``score > threshold`` (thesis: Z at a score cut of 0.9).
 
@@ -354,7 +370,9 @@ def significance_at_threshold(
     cut = as_finite_array([threshold], "threshold", ndim=1)
     scan = best_threshold_significance(y, score, weights, metric=metric, thresholds=cut, propagation=propagation)
     return Significance(
-        scan.value, scan.error, metric,
+        scan.value,
+        scan.error,
+        metric,
         {k: float(v[0]) for k, v in scan.yields.items()},
         {k: float(v[0]) for k, v in scan.yield_errors.items()},
         propagation,
@@ -362,9 +380,16 @@ def significance_at_threshold(
 
 
 def compare_importance(
-    models: Mapping[str, Any], X: ArrayLike | pd.DataFrame, y: ArrayLike, weights: ArrayLike | None = None, *,
-    metric: Callable[..., Any] = weighted_auc, n_repeats: int = 3, seed: int = 0,
-    feature_names: Sequence[str] | None = None, groups: Mapping[str, Sequence[str | int]] | None = None,
+    models: Mapping[str, Any],
+    X: ArrayLike | pd.DataFrame,
+    y: ArrayLike,
+    weights: ArrayLike | None = None,
+    *,
+    metric: Callable[..., Any] = weighted_auc,
+    n_repeats: int = 3,
+    seed: int = 0,
+    feature_names: Sequence[str] | None = None,
+    groups: Mapping[str, Sequence[str | int]] | None = None,
 ) -> pd.DataFrame:
     """Permutation importance of each feature for several models side by side (thesis Table 8.1).
 
@@ -392,8 +417,9 @@ def compare_importance(
         raise InputError("models is empty: give {name: model or callable X -> score}")
     columns = {}
     for name, model in models.items():
-        result = permutation_importance(model, X, y, weights, metric, n_repeats=n_repeats, seed=seed,
-                                        feature_names=feature_names, groups=groups)
+        result = permutation_importance(
+            model, X, y, weights, metric, n_repeats=n_repeats, seed=seed, feature_names=feature_names, groups=groups
+        )
         columns[(str(name), "importance")] = pd.Series(result.importance, index=result.features)
         columns[(str(name), "error")] = pd.Series(result.error, index=result.features)
     table = pd.DataFrame(columns)

@@ -142,8 +142,7 @@ def _dcorr2(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
 
 
 def distance_correlation(
-    x: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *, jackknife_groups: int = 10,
-    progress: bool = False,
+    x: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *, jackknife_groups: int = 10, progress: bool = False
 ) -> DistanceCorrelation:
     """Squared, weighted distance correlation of two 1-D samples (DisCo's dCorr^2), with a jackknife error.
 
@@ -192,8 +191,12 @@ def distance_correlation(
     error = float("nan")
     if groups:
         member = np.arange(n) % groups
-        leave_out = np.array([_dcorr2(xv[member != g], yv[member != g], w[member != g])
-                              for g in tqdm(range(groups), desc="jackknife", disable=not progress)])
+        leave_out = np.array(
+            [
+                _dcorr2(xv[member != g], yv[member != g], w[member != g])
+                for g in tqdm(range(groups), desc="jackknife", disable=not progress)
+            ]
+        )
         error = float(np.sqrt((groups - 1) / groups * np.sum((leave_out - leave_out.mean()) ** 2)))
     n_effective = float(w.sum() ** 2 / np.sum(w**2)) if np.any(w) else 0.0
     return DistanceCorrelation(float(value), error, n, n_effective, groups)

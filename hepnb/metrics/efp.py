@@ -103,9 +103,7 @@ def _is_connected(edges: Sequence[tuple[int, int]], n: int) -> bool:
 
 def _canonical(edges: Sequence[tuple[int, int]], n: int) -> _Edges:
     """The lexicographically smallest sorted edge list over all relabellings of the n vertices."""
-    return min(
-        tuple(sorted((min(p[a], p[b]), max(p[a], p[b])) for a, b in edges)) for p in permutations(range(n))
-    )
+    return min(tuple(sorted((min(p[a], p[b]), max(p[a], p[b])) for a, b in edges)) for p in permutations(range(n)))
 
 
 @cache

@@ -118,15 +118,18 @@ def _make_classifier(classifier: str, seed: int, max_iter: int) -> Any:
     if classifier == "hgb":
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        return HistGradientBoostingClassifier(max_iter=max_iter, learning_rate=0.1, max_leaf_nodes=31,
-                                              early_stopping=False, random_state=seed)
+        return HistGradientBoostingClassifier(
+            max_iter=max_iter, learning_rate=0.1, max_leaf_nodes=31, early_stopping=False, random_state=seed
+        )
     if classifier == "mlp":
         from sklearn.neural_network import MLPClassifier
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        return make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(64, 64), max_iter=max_iter,
-                                                             early_stopping=True, random_state=seed))
+        return make_pipeline(
+            StandardScaler(),
+            MLPClassifier(hidden_layer_sizes=(64, 64), max_iter=max_iter, early_stopping=True, random_state=seed),
+        )
     raise InputError(f"classifier={classifier!r} is not known; use one of {CLASSIFIERS}")
 
 
@@ -187,17 +190,25 @@ def classifier_two_sample_test(
         raise InputError(f"max_iter={max_iter} must be positive")
     x = np.concatenate([reference, generated])
     y = np.concatenate([np.zeros(len(reference), dtype=np.int64), np.ones(len(generated), dtype=np.int64)])
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_fraction, stratify=y,
-                                                        random_state=int(seed))
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=test_fraction, stratify=y, random_state=int(seed)
+    )
     with threadpool_limits(limits=n_threads):
         model = _make_classifier(classifier, int(seed), max_iter)
         model.fit(x_train, y_train)
         score = model.predict_proba(x_test)[:, 1]
     auc = float(roc_auc_score(y_test, score))
     n_pos = int(y_test.sum())
-    return C2STResult(auc=auc, error=auc_standard_error(auc, n_pos, len(y_test) - n_pos),
-                      n_reference=len(reference), n_generated=len(generated), n_test=len(y_test),
-                      n_features=x.shape[1], classifier=classifier, seed=int(seed))
+    return C2STResult(
+        auc=auc,
+        error=auc_standard_error(auc, n_pos, len(y_test) - n_pos),
+        n_reference=len(reference),
+        n_generated=len(generated),
+        n_test=len(y_test),
+        n_features=x.shape[1],
+        classifier=classifier,
+        seed=int(seed),
+    )
 
 
 def wasserstein_1d(a: Any, b: Any, *, n_bootstrap: int = 100, seed: int = 0) -> WassersteinResult:
@@ -216,8 +227,7 @@ def wasserstein_1d(a: Any, b: Any, *, n_bootstrap: int = 100, seed: int = 0) -> 
     if n_bootstrap == 0:
         return WassersteinResult(value, float("nan"), len(x), len(y), 0)
     rng = np.random.default_rng(seed)
-    replicas = [
-        stats.wasserstein_distance(rng.choice(x, len(x)), rng.choice(y, len(y))) for _ in range(n_bootstrap)
-    ]
-    return WassersteinResult(value, float(np.std(replicas, ddof=1)) if n_bootstrap > 1 else float("nan"),
-                             len(x), len(y), n_bootstrap)
+    replicas = [stats.wasserstein_distance(rng.choice(x, len(x)), rng.choice(y, len(y))) for _ in range(n_bootstrap)]
+    return WassersteinResult(
+        value, float(np.std(replicas, ddof=1)) if n_bootstrap > 1 else float("nan"), len(x), len(y), n_bootstrap
+    )

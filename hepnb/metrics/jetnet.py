@@ -99,10 +99,16 @@ def _check_batches(num_eval_samples: int, num_batches: int) -> None:
         raise InputError(f"need num_eval_samples >= 1 and num_batches >= 1, got {num_eval_samples} and {num_batches}")
 
 
-def _batched_w1(metric: str, real: np.ndarray, generated: np.ndarray, features: tuple[str, ...],
-                num_eval_samples: int, num_batches: int, seed: int,
-                select: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
-                ) -> JetMetricResult:
+def _batched_w1(
+    metric: str,
+    real: np.ndarray,
+    generated: np.ndarray,
+    features: tuple[str, ...],
+    num_eval_samples: int,
+    num_batches: int,
+    seed: int,
+    select: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> JetMetricResult:
     """W1 per feature (last axis) over batches of jets drawn with replacement; ``select`` maps the drawn jet
     indices to the entries (e.g. the real particles of those jets)."""
     _check_batches(num_eval_samples, num_batches)
@@ -118,22 +124,39 @@ def _batched_w1(metric: str, real: np.ndarray, generated: np.ndarray, features: 
     means, stds = w1s.mean(axis=0), w1s.std(axis=0)
     several = len(features) > 1
     return JetMetricResult(
-        metric=metric, value=float(means.mean()), error=float(np.sqrt(np.sum(stds**2))), n_real=len(real),
-        n_generated=len(generated), num_eval_samples=int(num_eval_samples), num_batches=int(num_batches),
-        seed=int(seed), features=features if several else (),
+        metric=metric,
+        value=float(means.mean()),
+        error=float(np.sqrt(np.sum(stds**2))),
+        n_real=len(real),
+        n_generated=len(generated),
+        num_eval_samples=int(num_eval_samples),
+        num_batches=int(num_batches),
+        seed=int(seed),
+        features=features if several else (),
         feature_values=tuple(float(m) for m in means) if several else (),
         feature_errors=tuple(float(s) for s in stds) if several else (),
     )
 
 
-def _clouds(real_jets: Any, generated_jets: Any, real_mask: Any, generated_mask: Any, *,
-            nonnegative_pt: bool = True) -> tuple[ParticleCloud, ParticleCloud]:
-    return (particle_cloud(real_jets, real_mask, name="real_jets", nonnegative_pt=nonnegative_pt),
-            particle_cloud(generated_jets, generated_mask, name="generated_jets", nonnegative_pt=nonnegative_pt))
+def _clouds(
+    real_jets: Any, generated_jets: Any, real_mask: Any, generated_mask: Any, *, nonnegative_pt: bool = True
+) -> tuple[ParticleCloud, ParticleCloud]:
+    return (
+        particle_cloud(real_jets, real_mask, name="real_jets", nonnegative_pt=nonnegative_pt),
+        particle_cloud(generated_jets, generated_mask, name="generated_jets", nonnegative_pt=nonnegative_pt),
+    )
 
 
-def w1m(real_jets: Any, generated_jets: Any, *, real_mask: Any = None, generated_mask: Any = None,
-        num_eval_samples: int = 50_000, num_batches: int = 5, seed: int = 42) -> JetMetricResult:
+def w1m(
+    real_jets: Any,
+    generated_jets: Any,
+    *,
+    real_mask: Any = None,
+    generated_mask: Any = None,
+    num_eval_samples: int = 50_000,
+    num_batches: int = 5,
+    seed: int = 42,
+) -> JetMetricResult:
     """1-Wasserstein distance of the jet mass (JetNet's ``w1m``; MPGAN quotes it x 10^3).
 
     Parameters
@@ -157,12 +180,21 @@ def w1m(real_jets: Any, generated_jets: Any, *, real_mask: Any = None, generated
     """
     real, generated = _clouds(real_jets, generated_jets, real_mask, generated_mask)
     warn_if_small("W1M", RECOMMENDED_SIZE, real=real.n_jets, generated=generated.n_jets)
-    return _batched_w1("W1M", jet_mass(real)[:, None], jet_mass(generated)[:, None], ("mass",),
-                       num_eval_samples, num_batches, seed)
+    return _batched_w1(
+        "W1M", jet_mass(real)[:, None], jet_mass(generated)[:, None], ("mass",), num_eval_samples, num_batches, seed
+    )
 
 
-def w1p(real_jets: Any, generated_jets: Any, *, real_mask: Any = None, generated_mask: Any = None,
-        num_eval_samples: int = 50_000, num_batches: int = 5, seed: int = 42) -> JetMetricResult:
+def w1p(
+    real_jets: Any,
+    generated_jets: Any,
+    *,
+    real_mask: Any = None,
+    generated_mask: Any = None,
+    num_eval_samples: int = 50_000,
+    num_batches: int = 5,
+    seed: int = 42,
+) -> JetMetricResult:
     """1-Wasserstein distances of the particle features ``(eta_rel, phi_rel, pT_rel)`` of the real particles of
     the jets of each batch (JetNet's ``w1p`` with ``exclude_zeros=True``); ``value`` averages the three.
 
@@ -175,12 +207,21 @@ def w1p(real_jets: Any, generated_jets: Any, *, real_mask: Any = None, generated
     def real_particles(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return features_a[a][real.mask[a]], features_b[b][generated.mask[b]]
 
-    return _batched_w1("W1P", features_a, features_b, PARTICLE_FEATURES, num_eval_samples, num_batches, seed,
-                       select=real_particles)
+    return _batched_w1(
+        "W1P", features_a, features_b, PARTICLE_FEATURES, num_eval_samples, num_batches, seed, select=real_particles
+    )
 
 
-def w1efp(real_jets: Any, generated_jets: Any, *, real_mask: Any = None, generated_mask: Any = None,
-          num_eval_samples: int = 50_000, num_batches: int = 5, seed: int = 42) -> JetMetricResult:
+def w1efp(
+    real_jets: Any,
+    generated_jets: Any,
+    *,
+    real_mask: Any = None,
+    generated_mask: Any = None,
+    num_eval_samples: int = 50_000,
+    num_batches: int = 5,
+    seed: int = 42,
+) -> JetMetricResult:
     """1-Wasserstein distances of the 5 connected EFPs with n = 4, d = 4 (kappa = beta = 1, unnormalised pT),
     JetNet's default ``w1efp`` set; ``value`` averages the five (MPGAN quotes it x 10^5).
 
@@ -189,9 +230,15 @@ def w1efp(real_jets: Any, generated_jets: Any, *, real_mask: Any = None, generat
     real, generated = _clouds(real_jets, generated_jets, real_mask, generated_mask)
     warn_if_small("W1EFP", RECOMMENDED_SIZE, real=real.n_jets, generated=generated.n_jets)
     graphs = w1efp_graphs()
-    return _batched_w1("W1EFP", energy_flow_polynomials(real, graphs=graphs),
-                       energy_flow_polynomials(generated, graphs=graphs), tuple(str(g) for g in graphs),
-                       num_eval_samples, num_batches, seed)
+    return _batched_w1(
+        "W1EFP",
+        energy_flow_polynomials(real, graphs=graphs),
+        energy_flow_polynomials(generated, graphs=graphs),
+        tuple(str(g) for g in graphs),
+        num_eval_samples,
+        num_batches,
+        seed,
+    )
 
 
 def fpd_kpd_features(jets: Any, mask: Any = None) -> np.ndarray:
@@ -219,8 +266,7 @@ def _emd(pt_a: np.ndarray, pt_b: np.ndarray, theta: np.ndarray) -> float:
     return float(ot.emd2(pt_a / scale, pt_b / scale, theta, check_marginals=False, center_dual=False) * scale)
 
 
-def energy_movers_distance(jet_a: Any, jet_b: Any, *, mask_a: Any = None, mask_b: Any = None,
-                           R: float = 1.0) -> float:
+def energy_movers_distance(jet_a: Any, jet_b: Any, *, mask_a: Any = None, mask_b: Any = None, R: float = 1.0) -> float:
     """Energy mover's distance of two jets (Komiske, Metodiev and Thaler, arXiv:1902.02346, eq. 2.1)::
 
         EMD = min_f sum_ij f_ij theta_ij / R + |sum_i pT_i - sum_j pT'_j|,
@@ -256,9 +302,17 @@ def energy_movers_distance(jet_a: Any, jet_b: Any, *, mask_a: Any = None, mask_b
     return _emd(a.pt[0], b.pt[0], theta)
 
 
-def cov_mmd(real_jets: Any, generated_jets: Any, *, real_mask: Any = None, generated_mask: Any = None,
-            num_eval_samples: int = 100, num_batches: int = 10, seed: int = 42,
-            progress: bool | None = None) -> tuple[JetMetricResult, JetMetricResult]:
+def cov_mmd(
+    real_jets: Any,
+    generated_jets: Any,
+    *,
+    real_mask: Any = None,
+    generated_mask: Any = None,
+    num_eval_samples: int = 100,
+    num_batches: int = 10,
+    seed: int = 42,
+    progress: bool | None = None,
+) -> tuple[JetMetricResult, JetMetricResult]:
     """Coverage (COV, higher is better) and minimum matching distance (MMD) with the EMD (JetNet's ``cov_mmd``).
 
     Per batch, ``num_eval_samples`` real and generated jets are drawn with replacement and all their EMDs computed:
@@ -286,22 +340,32 @@ def cov_mmd(real_jets: Any, generated_jets: Any, *, real_mask: Any = None, gener
     rng = np.random.default_rng(seed)
     covs, mmds = [], []
     for _ in tqdm(range(num_batches), desc="COV/MMD", disable=not show):
-        a, b = real.take(rng.choice(real.n_jets, num_eval_samples)), generated.take(
-            rng.choice(generated.n_jets, num_eval_samples))
+        a, b = (
+            real.take(rng.choice(real.n_jets, num_eval_samples)),
+            generated.take(rng.choice(generated.n_jets, num_eval_samples)),
+        )
         dists = np.empty((num_eval_samples, num_eval_samples))  # [generated, real], as JetNet
         for i in range(num_eval_samples):
             thetas = angular_distances(b.eta[i], b.phi[i], a.eta, a.phi)  # [real jets, P_gen, P_real]
             dists[i] = [_emd(b.pt[i], a.pt[j], thetas[j]) for j in range(num_eval_samples)]
         mmds.append(float(np.mean(dists.min(axis=0))))
         covs.append(len(np.unique(dists.argmin(axis=1))) / num_eval_samples)
-    common = dict(n_real=real.n_jets, n_generated=generated.n_jets, num_eval_samples=int(num_eval_samples),
-                  num_batches=int(num_batches), seed=int(seed))
-    return (JetMetricResult("COV", float(np.mean(covs)), float(np.std(covs)), **common),
-            JetMetricResult("MMD", float(np.mean(mmds)), float(np.std(mmds)), **common))
+    common = dict(
+        n_real=real.n_jets,
+        n_generated=generated.n_jets,
+        num_eval_samples=int(num_eval_samples),
+        num_batches=int(num_batches),
+        seed=int(seed),
+    )
+    return (
+        JetMetricResult("COV", float(np.mean(covs)), float(np.std(covs)), **common),
+        JetMetricResult("MMD", float(np.mean(mmds)), float(np.std(mmds)), **common),
+    )
 
 
-def real_baseline(metric: Callable[..., Any], real: Any, n_jets: int | None = None, *, split_seed: int = 0,
-                  **kwargs: Any) -> Any:
+def real_baseline(
+    metric: Callable[..., Any], real: Any, n_jets: int | None = None, *, split_seed: int = 0, **kwargs: Any
+) -> Any:
     """``metric`` evaluated on two disjoint random subsets of ``n_jets`` real jets each: the value a perfect
     generator would get at that sample size (the "truth" rows of arXiv:2211.10295).
 
@@ -337,7 +401,7 @@ def real_baseline(metric: Callable[..., Any], real: Any, n_jets: int | None = No
             f"n_jets <= {size // 2} or more real jets"
         )
     order = np.random.default_rng(split_seed).permutation(size)
-    first, second = order[:n_jets], order[n_jets:2 * n_jets]
+    first, second = order[:n_jets], order[n_jets : 2 * n_jets]
     if isinstance(real, ParticleCloud):
         return metric(real.take(first), real.take(second), **kwargs)
     array = np.asarray(real)

@@ -93,17 +93,23 @@ def particle_classifier_test(
     if not 0.0 < test_fraction < 1.0:
         raise InputError(f"test_fraction={test_fraction} must be strictly between 0 and 1")
     if min(epochs, width, batch_size, n_threads) < 1 or not learning_rate > 0:
-        raise InputError("epochs, width, batch_size and n_threads must be >= 1 and learning_rate > 0, got "
-                         f"{epochs}, {width}, {batch_size}, {n_threads} and {learning_rate}")
+        raise InputError(
+            "epochs, width, batch_size and n_threads must be >= 1 and learning_rate > 0, got "
+            f"{epochs}, {width}, {batch_size}, {n_threads} and {learning_rate}"
+        )
     real = particle_cloud(real_jets, real_mask, name="real_jets", nonnegative_pt=False)
     generated = particle_cloud(generated_jets, generated_mask, name="generated_jets", nonnegative_pt=False)
     if real.n_particles != generated.n_particles:
-        raise InputError(f"the samples have {real.n_particles} and {generated.n_particles} particle slots per jet: "
-                         "pad the smaller one with zeros (masked particles) to the same number")
+        raise InputError(
+            f"the samples have {real.n_particles} and {generated.n_particles} particle slots per jet: "
+            "pad the smaller one with zeros (masked particles) to the same number"
+        )
     smallest = min(real.n_jets, generated.n_jets)
     if min(smallest * test_fraction, smallest * (1 - test_fraction)) < 5:
-        raise InputError(f"too few jets for a held-out AUC: {real.n_jets} real and {generated.n_jets} generated with "
-                         f"test_fraction={test_fraction}; each part needs at least 5 jets of each sample")
+        raise InputError(
+            f"too few jets for a held-out AUC: {real.n_jets} real and {generated.n_jets} generated with "
+            f"test_fraction={test_fraction}; each part needs at least 5 jets of each sample"
+        )
     x = np.concatenate([real.features(), generated.features()])
     mask = np.concatenate([real.mask, generated.mask]).astype(float)
     y = np.concatenate([np.zeros(real.n_jets), np.ones(generated.n_jets)])
@@ -126,7 +132,7 @@ def particle_classifier_test(
             for _ in range(int(epochs)):
                 shuffled = train_t[torch.randperm(len(train_t), generator=order)]
                 for start in range(0, len(shuffled), int(batch_size)):
-                    idx = shuffled[start:start + int(batch_size)]
+                    idx = shuffled[start : start + int(batch_size)]
                     optimiser.zero_grad()
                     loss_fn(model(xs[idx], ms[idx]), ys[idx]).backward()
                     optimiser.step()
@@ -137,6 +143,13 @@ def particle_classifier_test(
         torch.set_num_threads(before)
     auc = float(roc_auc_score(y[test], score))
     n_pos = int(y[test].sum())
-    return C2STResult(auc=auc, error=auc_standard_error(auc, n_pos, len(test) - n_pos), n_reference=real.n_jets,
-                      n_generated=generated.n_jets, n_test=len(test), n_features=x.shape[-1],
-                      classifier="deepsets", seed=int(seed))
+    return C2STResult(
+        auc=auc,
+        error=auc_standard_error(auc, n_pos, len(test) - n_pos),
+        n_reference=real.n_jets,
+        n_generated=generated.n_jets,
+        n_test=len(test),
+        n_features=x.shape[-1],
+        classifier="deepsets",
+        seed=int(seed),
+    )

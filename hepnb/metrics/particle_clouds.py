@@ -112,12 +112,14 @@ def particle_cloud(jets: Any, mask: Any = None, *, name: str = "jets", nonnegati
             f"{name} has {count} real particles with negative pT: clip them (numpy.clip(jets[..., 2], 0, None)) "
             "or mask them out, as JetNet's gen_jet_corrections does"
         )
-    return ParticleCloud(eta=np.where(real, eta, 0.0), phi=np.where(real, phi, 0.0), pt=np.where(real, pt, 0.0),
-                         mask=real)
+    return ParticleCloud(
+        eta=np.where(real, eta, 0.0), phi=np.where(real, phi, 0.0), pt=np.where(real, pt, 0.0), mask=real
+    )
 
 
-def angular_distances(eta: np.ndarray, phi: np.ndarray, eta_other: np.ndarray | None = None,
-                      phi_other: np.ndarray | None = None) -> np.ndarray:
+def angular_distances(
+    eta: np.ndarray, phi: np.ndarray, eta_other: np.ndarray | None = None, phi_other: np.ndarray | None = None
+) -> np.ndarray:
     """Pairwise ``theta_ij = sqrt(d_eta^2 + d_phi^2)`` (``d_phi`` folded into [0, pi]) over the last axis.
 
     With one set of particles ``[..., P]`` the result is ``[..., P, P]``; with a second set ``[..., Q]`` it is

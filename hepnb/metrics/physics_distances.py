@@ -142,9 +142,7 @@ def frechet_distance(mean_a: Any, cov_a: Any, mean_b: Any, cov_b: Any) -> float:
     mu_a, mu_b = np.atleast_1d(as_finite_array(mean_a, "mean_a")), np.atleast_1d(as_finite_array(mean_b, "mean_b"))
     s_a, s_b = np.atleast_2d(as_finite_array(cov_a, "cov_a")), np.atleast_2d(as_finite_array(cov_b, "cov_b"))
     if not (mu_a.shape == mu_b.shape and s_a.shape == s_b.shape == mu_a.shape * 2):
-        raise InputError(
-            f"means and covariances do not match: {mu_a.shape}, {mu_b.shape}, {s_a.shape}, {s_b.shape}"
-        )
+        raise InputError(f"means and covariances do not match: {mu_a.shape}, {mu_b.shape}, {s_a.shape}, {s_b.shape}")
     root_a = _psd_sqrt((s_a + s_a.T) / 2)
     middle = root_a @ ((s_b + s_b.T) / 2) @ root_a
     trace_root = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)))
@@ -216,20 +214,29 @@ def fpd(
         values = []
         for _ in range(num_batches):
             a, b = x[rng.choice(len(x), size=size)], y[rng.choice(len(y), size=size)]
-            values.append(frechet_distance(a.mean(axis=0), np.cov(a, rowvar=False),
-                                           b.mean(axis=0), np.cov(b, rowvar=False)))
+            values.append(
+                frechet_distance(a.mean(axis=0), np.cov(a, rowvar=False), b.mean(axis=0), np.cov(b, rowvar=False))
+            )
         means.append(float(np.mean(values)))
     intercept, error = _extrapolate(1.0 / sizes, np.asarray(means))
-    return FPDResult(value=intercept, error=error, n_real=len(x),
-                     n_generated=len(y), n_features=x.shape[1], batch_sizes=tuple(int(s) for s in sizes),
-                     mean_values=tuple(means), num_batches=int(num_batches), normalise=bool(normalise),
-                     seed=int(seed))
+    return FPDResult(
+        value=intercept,
+        error=error,
+        n_real=len(x),
+        n_generated=len(y),
+        n_features=x.shape[1],
+        batch_sizes=tuple(int(s) for s in sizes),
+        mean_values=tuple(means),
+        num_batches=int(num_batches),
+        normalise=bool(normalise),
+        seed=int(seed),
+    )
 
 
 def _kernel_sum(a: np.ndarray, b: np.ndarray) -> float:
     """``sum_ij (a_i . b_j / d + 1)^4`` in blocks of rows."""
     d = a.shape[1]
-    return float(sum((((a[i:i + _BLOCK] @ b.T) / d + 1.0) ** 4).sum() for i in range(0, len(a), _BLOCK)))
+    return float(sum((((a[i : i + _BLOCK] @ b.T) / d + 1.0) ** 4).sum() for i in range(0, len(a), _BLOCK)))
 
 
 def mmd2_polynomial_unbiased(x: np.ndarray, y: np.ndarray) -> float:
@@ -240,8 +247,11 @@ def mmd2_polynomial_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     m, n, d = len(x), len(y), x.shape[1]
     diag_x = float(((np.einsum("ij,ij->i", x, x) / d + 1.0) ** 4).sum())
     diag_y = float(((np.einsum("ij,ij->i", y, y) / d + 1.0) ** 4).sum())
-    return ((_kernel_sum(x, x) - diag_x) / (m * (m - 1)) + (_kernel_sum(y, y) - diag_y) / (n * (n - 1))
-            - 2.0 * _kernel_sum(x, y) / (m * n))
+    return (
+        (_kernel_sum(x, x) - diag_x) / (m * (m - 1))
+        + (_kernel_sum(y, y) - diag_y) / (n * (n - 1))
+        - 2.0 * _kernel_sum(x, y) / (m * n)
+    )
 
 
 def kpd(
@@ -283,9 +293,18 @@ def kpd(
     values = []
     for i in range(num_batches):
         rng = np.random.default_rng(seed + 1000 * i)
-        values.append(mmd2_polynomial_unbiased(x[rng.choice(len(x), size=batch_size)],
-                                               y[rng.choice(len(y), size=batch_size)]))
+        values.append(
+            mmd2_polynomial_unbiased(x[rng.choice(len(x), size=batch_size)], y[rng.choice(len(y), size=batch_size)])
+        )
     low, high = np.percentile(values, [16.275, 83.725])
-    return KPDResult(value=float(np.median(values)), error=float((high - low) / 2), n_real=len(x),
-                     n_generated=len(y), n_features=x.shape[1], batch_size=int(batch_size),
-                     batch_values=tuple(float(v) for v in values), normalise=bool(normalise), seed=int(seed))
+    return KPDResult(
+        value=float(np.median(values)),
+        error=float((high - low) / 2),
+        n_real=len(x),
+        n_generated=len(y),
+        n_features=x.shape[1],
+        batch_size=int(batch_size),
+        batch_values=tuple(float(v) for v in values),
+        normalise=bool(normalise),
+        seed=int(seed),
+    )

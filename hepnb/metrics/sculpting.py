@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from hepnb.errors import InputError, as_finite_array, check_same_length
+from hepnb.metrics.weighted import _weights_per_score
 
 __all__ = ["Rejection", "SculptingJSD", "background_rejection", "background_jsd", "jensen_shannon"]
 
@@ -72,8 +73,9 @@ class SculptingJSD:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _inputs(score: ArrayLike, protected: ArrayLike, labels: ArrayLike | None,
-            weights: ArrayLike | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+def _inputs(
+    score: ArrayLike, protected: ArrayLike, labels: ArrayLike | None, weights: ArrayLike | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
     s = as_finite_array(score, "score", ndim=1)
     m = as_finite_array(protected, "protected variable", ndim=1)
     y = None if labels is None else as_finite_array(labels, "labels y", ndim=1)
@@ -91,8 +93,9 @@ def _axis(bins: Bins, values: np.ndarray, label: str) -> bh.axis.Axis:
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
         if bins < 1 or values.size == 0 or values.min() == values.max():
             raise InputError(f"cannot make {bins} bins over the range of {values.size} values; give explicit edges")
-        return hist.axis.Regular(int(bins), float(values.min()), float(np.nextafter(values.max(), np.inf)),
-                                 name="protected", label=label)
+        return hist.axis.Regular(
+            int(bins), float(values.min()), float(np.nextafter(values.max(), np.inf)), name="protected", label=label
+        )
     if isinstance(bins, tuple) and len(bins) == 3 and isinstance(bins[0], (int, np.integer)):
         n, low, high = bins
         if n < 1 or not high > low:
@@ -120,9 +123,8 @@ def _roc_cut(s: np.ndarray, y: np.ndarray, w: np.ndarray, signal_efficiency: flo
     w_sig, w_bkg = float(w[y == 1].sum()), float(w[y == 0].sum())
     if not (w_sig > 0 and w_bkg > 0):
         raise InputError(f"need positive total signal and background weights, got {w_sig:g} and {w_bkg:g}")
-    unique, inverse = np.unique(s, return_inverse=True)
-    sig_at = np.bincount(inverse, weights=np.where(y == 1, w, 0.0), minlength=len(unique))[::-1]
-    bkg_at = np.bincount(inverse, weights=np.where(y == 0, w, 0.0), minlength=len(unique))[::-1]
+    unique, sig_at, bkg_at = _weights_per_score(s, y == 1, w)
+    sig_at, bkg_at = sig_at[::-1], bkg_at[::-1]
     eff_s = np.concatenate([[0.0], np.cumsum(sig_at) / w_sig])  # cutting at score >= unique[::-1][i-1]
     eff_b = np.concatenate([[0.0], np.cumsum(bkg_at) / w_bkg])
     cuts = np.concatenate([[unique[-1]], unique[::-1]])
@@ -135,7 +137,7 @@ def _roc_cut(s: np.ndarray, y: np.ndarray, w: np.ndarray, signal_efficiency: flo
 
 
 def background_rejection(
-    labels: ArrayLike, score: ArrayLike, weights: ArrayLike | None = None, *, signal_efficiency: float = 0.5,
+    labels: ArrayLike, score: ArrayLike, weights: ArrayLike | None = None, *, signal_efficiency: float = 0.5
 ) -> Rejection:
     """R50: the background rejection ``1/eps_B`` at the cut that keeps half the signal (DisCo, MoDe).
 
@@ -177,13 +179,18 @@ def jensen_shannon(first: hist.Hist | ArrayLike, second: hist.Hist | ArrayLike) 
     >>> round(jensen_shannon([1, 0], [0, 1]), 6) == round(float(np.log(2)), 6)
     True
     """
-    p, q = (np.asarray(h.values(), dtype=float) if isinstance(h, hist.Hist) else
-            as_finite_array(h, "histogram contents", ndim=1) for h in (first, second))
+    p, q = (
+        np.asarray(h.values(), dtype=float)
+        if isinstance(h, hist.Hist)
+        else as_finite_array(h, "histogram contents", ndim=1)
+        for h in (first, second)
+    )
     if p.shape != q.shape:
         raise InputError(f"the histograms have different binnings: {p.shape} and {q.shape} bins")
     if np.any(p < 0) or np.any(q < 0) or not (p.sum() > 0 and q.sum() > 0):
-        raise InputError("histogram contents must be >= 0 with a positive sum (negative weights made a bin < 0: "
-                         "use wider bins)")
+        raise InputError(
+            "histogram contents must be >= 0 with a positive sum (negative weights made a bin < 0: use wider bins)"
+        )
     p, q = p / p.sum(), q / q.sum()
     mid = 0.5 * (p + q)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -192,8 +199,13 @@ def jensen_shannon(first: hist.Hist | ArrayLike, second: hist.Hist | ArrayLike) 
 
 
 def background_jsd(
-    labels: ArrayLike, score: ArrayLike, protected: ArrayLike, weights: ArrayLike | None = None, *,
-    signal_efficiency: float = 0.5, bins: Bins = 50,
+    labels: ArrayLike,
+    score: ArrayLike,
+    protected: ArrayLike,
+    weights: ArrayLike | None = None,
+    *,
+    signal_efficiency: float = 0.5,
+    bins: Bins = 50,
 ) -> SculptingJSD:
     """JSD50: Jensen-Shannon divergence of the background's protected variable passing vs failing the R50 cut.
 
@@ -233,5 +245,12 @@ def background_jsd(
         with np.errstate(divide="ignore", invalid="ignore"):
             g = np.where(p > 0, 0.5 * np.log(p / (0.5 * (p + q))), 0.0)
         error += float(np.sum(((g - np.sum(p * g)) / contents.sum()) ** 2 * variances))
-    return SculptingJSD(value, float(np.sqrt(error)), eff, threshold, np.asarray(axis.edges, dtype=float),
-                        int(passing.sum()), int(failing.sum()))
+    return SculptingJSD(
+        value,
+        float(np.sqrt(error)),
+        eff,
+        threshold,
+        np.asarray(axis.edges, dtype=float),
+        int(passing.sum()),
+        int(failing.sum()),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import hist
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -52,6 +53,23 @@ def effective_sample_size(weights: ArrayLike, definition: Literal["kish", "max_w
     raise InputError(f"definition must be 'kish' or 'max_weight', got {definition!r}")
 
 
+def _weights_per_score(
+    score: np.ndarray, signal: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct scores (increasing) and the summed weights of the signal and of the background at each.
+
+    A histogram with one bin per distinct score and one per class (``signal`` is a boolean mask).
+    """
+    unique, index = np.unique(score, return_inverse=True)
+    h = hist.Hist(
+        hist.axis.Integer(0, len(unique), underflow=False, overflow=False),
+        hist.axis.Boolean(),
+        storage=hist.storage.Double(),
+    )
+    sums = h.fill(index, signal, weight=w).values()
+    return unique, sums[:, 1], sums[:, 0]
+
+
 def weighted_auc(y: ArrayLike, score: ArrayLike, weights: ArrayLike | None = None) -> float:
     """Area under the ROC curve with event weights, correct for negative weights.
 
@@ -80,9 +98,7 @@ def weighted_auc(y: ArrayLike, score: ArrayLike, weights: ArrayLike | None = Non
     signal = labels == 1
     w_sig, w_bkg = float(w[signal].sum()), float(w[~signal].sum())
     if w_sig == 0 or w_bkg == 0:
-        raise InputError(
-            f"the AUC needs non-zero total signal and background weights, got {w_sig:g} and {w_bkg:g}"
-        )
+        raise InputError(f"the AUC needs non-zero total signal and background weights, got {w_sig:g} and {w_bkg:g}")
     for total, mask, name in ((w_sig, signal, "signal"), (w_bkg, ~signal, "background")):
         magnitude = float(np.abs(w[mask]).sum())
         if abs(total) < _AUC_CANCELLATION * magnitude:
@@ -94,8 +110,6 @@ def weighted_auc(y: ArrayLike, score: ArrayLike, weights: ArrayLike | None = Non
     # the AUC depends on weight ratios only: an exact power-of-two rescaling keeps W_sig * W_bkg finite
     w = np.ldexp(w, -np.frexp(np.max(np.abs(w)))[1])
     w_sig, w_bkg = float(w[signal].sum()), float(w[~signal].sum())
-    unique, index = np.unique(s, return_inverse=True)
-    sig_at = np.bincount(index, weights=np.where(signal, w, 0.0), minlength=len(unique))
-    bkg_at = np.bincount(index, weights=np.where(signal, 0.0, w), minlength=len(unique))
+    _, sig_at, bkg_at = _weights_per_score(s, signal, w)
     bkg_below = np.cumsum(bkg_at) - bkg_at
     return float(np.sum(sig_at * (bkg_below + 0.5 * bkg_at)) / (w_sig * w_bkg))

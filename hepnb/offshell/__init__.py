@@ -6,6 +6,41 @@ per event ``w(z|mu) = mu w_S + sqrt(mu) w_I + w_B >= 0`` with ``mu = kappa^4``, 
 with m4l (I/S -> -2 rho), a mu = 0 <-> mu* = (2<rho>(1 - mH^2/s))^2 ~ 3-4 degeneracy in m4l, broken by the jets
 because the coherence rho falls with the tagging-jet virtuality. Backgrounds qqbar->ZZ and gg->ZZ do not interfere.
 
+Where things are
+----------------
+Importing :mod:`hepnb.offshell` is light: each name below loads its module (numpy, awkward, coffea, ...) on first
+use. Every submodule is also an attribute (``osh.strategies``, the ch6 classifier strategies; ``osh.plots``, the
+figures; ``osh.degeneracy``, the mu = 0 <-> mu* tables; ``osh.generator``, whose model, weights and sampling live
+in ``models``, ``amplitudes`` and ``phasespace``; ``osh.kinematics``, four-vectors through scikit-hep ``vector``).
+
+=====================================================  ====================  =======================================
+name                                                   module                what it is
+=====================================================  ====================  =======================================
+``generate``, ``unweighted``                           :mod:`~.simulation`   weighted / unweighted ``Events``
+``Events``, ``GenerationConfig``, ``concatenate``      :mod:`~.events`       sample container, its config, joining
+``build_events``, ``build_unweighted``, ``as_config``  :mod:`~.events`       the chunked, seeded generation
+``DEFAULT_CHUNK_SIZE``                                 :mod:`~.events`       events per seeded chunk (50 000)
+``PROCESSES``, ``CHANNELS``                            :mod:`~.models`       process ids, helicity channels
+``VBFModel``, ``BackgroundModel``, ``DEFAULT_MODELS``  :mod:`~.models`       model knobs, calibrated presets
+``DETECTORS``, ``PRESETS``                             :mod:`~.detector`     detector flavours, selections
+``OBSERVABLES``, ``feature_matrix``                    :mod:`~.features`     fields of ``x``, design matrices
+``CH6_FEATURES``, ``CH7_FEATURES``                     :mod:`~.features`     the 15 ch6 / 35 ch7 features
+``histogram_yields``                                   :mod:`~.histograms`   mu templates (``hist``, Weight storage)
+``read_parquet``, ``write_parquet``                    :mod:`~.io`           parquet files with seed and config
+``BENCHMARK_KAPPAS``, ``BASIS_KAPPAS``                 :mod:`~.morphing`     the ch7 benchmarks, morphing basis
+``VALIDATION_KAPPA``                                   :mod:`~.morphing`     the held-out benchmark (1.35)
+``benchmark_weights``, ``morphing_matrix``             :mod:`~.morphing`     weights at the benchmarks
+``morphing_coefficients``, ``morph``                   :mod:`~.morphing`     quartic kappa morphing
+``joint_log_ratio``, ``joint_score``                   :mod:`~.morphing`     joint ``log r(x, z)``, ``t(x, z)``
+``effective_sample_size``, ``EffectiveSampleSize``     :mod:`~.morphing`     N_eff (MadMiner, Kish)
+``unweight``, ``degenerate_partner``                   :mod:`~.morphing`     accept-reject at mu; mu* of mu = 0
+``oracle_components``, ``oracle_log_likelihood``       :mod:`~.morphing`     exact densities (no detector)
+``oracle_log_ratio``                                   :mod:`~.morphing`     exact ``log r(x | mu0, mu1)``
+``OffshellProcessor``, ``run_processor``               :mod:`~.processor`    coffea scale-out (dask)
+``TARGETS``, ``YieldTable``, ``measure_yields``        :mod:`~.calibration`  ATLAS ch6 yields, the toy's table
+``THESIS_LUMI``                                        :mod:`~.simulation`   36.1 fb^-1 of ``hepnb.stats.constants``
+=====================================================  ====================  =======================================
+
 Quick start (minutes of simulation, so shown rather than run as a doctest)::
 
     from hepnb import offshell as osh
@@ -57,119 +92,129 @@ Units: GeV, fb, fb^-1. Default luminosity 36.1 fb^-1; yields are calibrated to t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
-import numpy as np
+from hepnb._lazy import lazy_exports
 
-from hepnb.errors import InputError
-from hepnb.offshell.calibration import TARGETS, YieldTable, measure_yields
-from hepnb.offshell.detector import DETECTORS, PRESETS
-from hepnb.offshell.events import (
-    DEFAULT_CHUNK_SIZE,
-    Events,
-    GenerationConfig,
-    as_config,
-    build_events,
-    build_unweighted,
-    concatenate,
-)
-from hepnb.offshell.features import CH6_FEATURES, CH7_FEATURES, OBSERVABLES, feature_matrix
-from hepnb.offshell.generator import CHANNELS, DEFAULT_MODELS, PROCESSES, BackgroundModel, VBFModel
-from hepnb.offshell.histograms import histogram_yields
-from hepnb.offshell.io import read_parquet, write_parquet
-from hepnb.offshell.morphing import (
-    BASIS_KAPPAS,
-    BENCHMARK_KAPPAS,
-    VALIDATION_KAPPA,
-    EffectiveSampleSize,
-    benchmark_weights,
-    degenerate_partner,
-    effective_sample_size,
-    joint_log_ratio,
-    joint_score,
-    morph,
-    morphing_coefficients,
-    morphing_matrix,
-    oracle_components,
-    oracle_log_likelihood,
-    oracle_log_ratio,
-    unweight,
-)
-from hepnb.offshell.processor import OffshellProcessor, run_processor
-from hepnb.stats.constants import THESIS_LUMI
+if TYPE_CHECKING:
+    from hepnb.offshell import (
+        amplitudes,
+        calibration,
+        degeneracy,
+        detector,
+        events,
+        features,
+        generator,
+        histograms,
+        io,
+        kinematics,
+        models,
+        morphing,
+        phasespace,
+        plots,
+        processor,
+        simulation,
+        strategies,
+    )
+    from hepnb.offshell.calibration import TARGETS, YieldTable, measure_yields
+    from hepnb.offshell.detector import DETECTORS, PRESETS
+    from hepnb.offshell.events import (
+        DEFAULT_CHUNK_SIZE,
+        Events,
+        GenerationConfig,
+        as_config,
+        build_events,
+        build_unweighted,
+        concatenate,
+    )
+    from hepnb.offshell.features import CH6_FEATURES, CH7_FEATURES, OBSERVABLES, feature_matrix
+    from hepnb.offshell.histograms import histogram_yields
+    from hepnb.offshell.io import read_parquet, write_parquet
+    from hepnb.offshell.models import CHANNELS, DEFAULT_MODELS, PROCESSES, BackgroundModel, VBFModel
+    from hepnb.offshell.morphing import (
+        BASIS_KAPPAS,
+        BENCHMARK_KAPPAS,
+        VALIDATION_KAPPA,
+        EffectiveSampleSize,
+        benchmark_weights,
+        degenerate_partner,
+        effective_sample_size,
+        joint_log_ratio,
+        joint_score,
+        morph,
+        morphing_coefficients,
+        morphing_matrix,
+        oracle_components,
+        oracle_log_likelihood,
+        oracle_log_ratio,
+        unweight,
+    )
+    from hepnb.offshell.processor import OffshellProcessor, run_processor
+    from hepnb.offshell.simulation import THESIS_LUMI, generate, unweighted
 
-__all__ = [
-    "generate", "unweighted", "Events", "GenerationConfig", "concatenate", "PROCESSES", "CHANNELS", "DETECTORS",
-    "PRESETS", "OBSERVABLES", "CH6_FEATURES", "CH7_FEATURES", "feature_matrix", "VBFModel", "BackgroundModel",
-    "DEFAULT_MODELS", "histogram_yields", "read_parquet", "write_parquet", "BENCHMARK_KAPPAS", "BASIS_KAPPAS",
-    "VALIDATION_KAPPA", "benchmark_weights", "morphing_matrix", "morphing_coefficients", "morph", "joint_log_ratio",
-    "joint_score", "EffectiveSampleSize", "effective_sample_size", "unweight", "degenerate_partner",
-    "oracle_components", "oracle_log_likelihood", "oracle_log_ratio", "OffshellProcessor", "run_processor",
-    "TARGETS", "YieldTable", "measure_yields",
-]
+_EXPORTS = {
+    "generate": "simulation",
+    "unweighted": "simulation",
+    "THESIS_LUMI": "simulation",
+    "Events": "events",
+    "GenerationConfig": "events",
+    "concatenate": "events",
+    "build_events": "events",
+    "build_unweighted": "events",
+    "as_config": "events",
+    "DEFAULT_CHUNK_SIZE": "events",
+    "PROCESSES": "models",
+    "CHANNELS": "models",
+    "VBFModel": "models",
+    "BackgroundModel": "models",
+    "DEFAULT_MODELS": "models",
+    "DETECTORS": "detector",
+    "PRESETS": "detector",
+    "OBSERVABLES": "features",
+    "CH6_FEATURES": "features",
+    "CH7_FEATURES": "features",
+    "feature_matrix": "features",
+    "histogram_yields": "histograms",
+    "read_parquet": "io",
+    "write_parquet": "io",
+    "BENCHMARK_KAPPAS": "morphing",
+    "BASIS_KAPPAS": "morphing",
+    "VALIDATION_KAPPA": "morphing",
+    "benchmark_weights": "morphing",
+    "morphing_matrix": "morphing",
+    "morphing_coefficients": "morphing",
+    "morph": "morphing",
+    "joint_log_ratio": "morphing",
+    "joint_score": "morphing",
+    "EffectiveSampleSize": "morphing",
+    "effective_sample_size": "morphing",
+    "unweight": "morphing",
+    "degenerate_partner": "morphing",
+    "oracle_components": "morphing",
+    "oracle_log_likelihood": "morphing",
+    "oracle_log_ratio": "morphing",
+    "OffshellProcessor": "processor",
+    "run_processor": "processor",
+    "TARGETS": "calibration",
+    "YieldTable": "calibration",
+    "measure_yields": "calibration",
+    "amplitudes": "amplitudes",
+    "calibration": "calibration",
+    "degeneracy": "degeneracy",
+    "detector": "detector",
+    "events": "events",
+    "features": "features",
+    "generator": "generator",
+    "histograms": "histograms",
+    "io": "io",
+    "kinematics": "kinematics",
+    "models": "models",
+    "morphing": "morphing",
+    "phasespace": "phasespace",
+    "plots": "plots",
+    "processor": "processor",
+    "simulation": "simulation",
+    "strategies": "strategies",
+}
 
-
-def generate(
-    n: int,
-    seed: int,
-    process: str = "vbf",
-    detector: str = "atlas",
-    preset: str | None = "thesis-ch6",
-    lumi: float = THESIS_LUMI,
-    *,
-    chunk_size: int = 50_000,
-    zero_weight_fraction: float = 0.0,
-    negative_pocket: tuple[float, float] | None = None,
-    model: Mapping[str, Any] | VBFModel | BackgroundModel | None = None,
-    progress: bool | None = None,
-) -> Events:
-    """Generate ``n`` weighted events and return those passing ``preset``.
-
-    Parameters
-    ----------
-    n
-        Events to generate before the selection (the returned sample is smaller).
-    seed
-        Master seed; chunk ``c`` uses ``SeedSequence([seed, process, c])``, so the same seed gives the same bytes.
-    process
-        ``"vbf"`` (VBF + VBS with interference), ``"qqzz"`` or ``"ggzz"``.
-    detector
-        ``"atlas"``, ``"delphes"`` or ``"none"`` (truth objects; enables the oracle likelihood).
-    preset
-        ``"thesis-ch6"``, ``"thesis-ch7"``, ``"4l"`` or ``None`` (see :data:`PRESETS`).
-    lumi
-        Integrated luminosity in fb^-1; weights are expected events.
-    chunk_size
-        Events per seeded chunk (part of the sample's identity: change it and the events change).
-    zero_weight_fraction
-        Backgrounds only: fraction of events given weight exactly 0 (others scaled up; ch6 qqZZ had 0.33).
-    negative_pocket
-        Backgrounds only: ``(min leading truth-jet pT, min |Delta eta|)`` of a pocket whose weights are negative.
-    model
-        Model knobs: a :class:`VBFModel`/:class:`BackgroundModel` or a dict of overrides of the calibrated default.
-    progress
-        Show a tqdm bar (default: when there are more than two chunks).
-    """
-    config = as_config(process, detector, preset, lumi, chunk_size, zero_weight_fraction, negative_pocket, model)
-    return build_events(config, n, seed, progress)
-
-
-def unweighted(mu: float, n: int, seed: int, *, source: Events | None = None, process: str = "vbf",
-               detector: str = "atlas", preset: str | None = "thesis-ch6", lumi: float = THESIS_LUMI,
-               max_generated: int = 20_000_000, progress: bool | None = None) -> Events:
-    """``n`` unweighted events distributed as ``p(x, z | mu)``.
-
-    From ``source`` if given (accept-reject on its weights, :func:`hepnb.offshell.morphing.unweight`). Otherwise
-    weighted events are generated with ``seed`` chunk by chunk (the chunks of :func:`generate`) and accept-rejected
-    as they come, keeping only the accepted events, so the memory stays that of one chunk plus the result
-    (:func:`hepnb.offshell.events.build_unweighted`); an ``InputError`` says how many events would be needed when
-    ``max_generated`` generated events (counted before the selection) do not give ``n``. The returned events weigh
-    ``sigma(mu) / n`` each at ``mu`` and still reweight to any other mu.
-    """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise InputError(f"n must be a positive number of unweighted events, got {n!r}")
-    if source is not None:
-        return unweight(source, mu, n, seed)
-    config = as_config(process, detector, preset, lumi, DEFAULT_CHUNK_SIZE, 0.0, None, None)
-    return build_unweighted(config, mu, int(n), seed, max_generated, progress)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

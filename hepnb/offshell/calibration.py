@@ -69,8 +69,9 @@ def _component_sums(chunk: dict, mask: np.ndarray) -> dict[str, float]:
     }
 
 
-def _raw_sums(process: str, n: int, seed: int, lumi: float, detector: str,
-              model: gen.VBFModel | gen.BackgroundModel | None = None) -> dict[str, dict[str, float]]:
+def _raw_sums(
+    process: str, n: int, seed: int, lumi: float, detector: str, model: gen.VBFModel | gen.BackgroundModel | None = None
+) -> dict[str, dict[str, float]]:
     config = ev.GenerationConfig(process=process, detector=detector, preset=None, lumi=lumi, model=model)
     total: dict[str, dict[str, float]] = {}
     for chunk in ev.iter_chunks(config, n, seed):
@@ -94,10 +95,26 @@ def measure_yields(n: int = 200_000, seed: int = 1, lumi: float = THESIS_LUMI, d
     errors: list[dict[str, float]] = []
     for name in ("4l", "thesis-ch6"):
         v = vbf[name]
-        tables.append({"S": v["S"], "V": v["V"], "SVI": v["S"] + v["I"] + v["V"], "I": v["I"],
-                       "qqzz": qq[name]["V"], "ggzz": gg[name]["V"]})
-        errors.append({"S": np.sqrt(v["S2"]), "V": np.sqrt(v["V2"]), "SVI": np.sqrt(v["SVI2"]), "I": np.sqrt(v["I2"]),
-                       "qqzz": np.sqrt(qq[name]["V2"]), "ggzz": np.sqrt(gg[name]["V2"])})
+        tables.append(
+            {
+                "S": v["S"],
+                "V": v["V"],
+                "SVI": v["S"] + v["I"] + v["V"],
+                "I": v["I"],
+                "qqzz": qq[name]["V"],
+                "ggzz": gg[name]["V"],
+            }
+        )
+        errors.append(
+            {
+                "S": np.sqrt(v["S2"]),
+                "V": np.sqrt(v["V2"]),
+                "SVI": np.sqrt(v["SVI2"]),
+                "I": np.sqrt(v["I2"]),
+                "qqzz": np.sqrt(qq[name]["V2"]),
+                "ggzz": np.sqrt(gg[name]["V2"]),
+            }
+        )
     return YieldTable(tables[0], tables[1], errors[0], errors[1], lumi, n, seed)
 
 

@@ -118,8 +118,11 @@ def simulate(truth: dict, rng: np.random.Generator, detector: str) -> dict[str, 
     else:
         lpt_reco = lpt.copy()
     ok = rng.random((n, 4)) < cfg.lepton_efficiency
-    ok &= np.where(is_e, (lpt_reco > cfg.electron_pt_min) & (np.abs(leta) < cfg.electron_eta_max),
-                   (lpt_reco > cfg.muon_pt_min) & (np.abs(leta) < cfg.muon_eta_max))
+    ok &= np.where(
+        is_e,
+        (lpt_reco > cfg.electron_pt_min) & (np.abs(leta) < cfg.electron_eta_max),
+        (lpt_reco > cfg.muon_pt_min) & (np.abs(leta) < cfg.muon_eta_max),
+    )
     if cfg.smear:
         reco_leptons = kin.from_pt_eta_phi_m(lpt_reco, leta, lphi, np.where(is_e, 0.000511, 0.10566))
     else:
@@ -138,7 +141,12 @@ def simulate(truth: dict, rng: np.random.Generator, detector: str) -> dict[str, 
     keep = present & (jpt_reco > cfg.jet_pt_min) & (np.abs(jeta) < cfg.jet_eta_max)
     order = np.argsort(-np.where(keep, jpt_reco, -1.0), axis=1, kind="stable")
     reco_jets = {
-        "pt": jpt_reco, "eta": jeta, "phi": jphi, "e": energy * scale, "width": width, "track_width": track,
+        "pt": jpt_reco,
+        "eta": jeta,
+        "phi": jphi,
+        "e": energy * scale,
+        "width": width,
+        "track_width": track,
         "present": keep,
     }
     reco_jets = {k: np.take_along_axis(v, order, axis=1) for k, v in reco_jets.items()}
@@ -164,9 +172,15 @@ def select(x: dict[str, np.ndarray], preset: str | None) -> np.ndarray:
         if preset == "thesis-ch7":
             return four & (x["pt_j2"] > 20.0)
         atlas = (
-            four & x["sfos"].astype(bool)
-            & (x["pt_l1"] > 20.0) & (x["pt_l2"] > 15.0) & (x["pt_l3"] > 10.0)
-            & (x["m12"] > 50.0) & (x["m12"] < 106.0) & (x["m34"] > 50.0) & (x["m34"] < 115.0)
+            four
+            & x["sfos"].astype(bool)
+            & (x["pt_l1"] > 20.0)
+            & (x["pt_l2"] > 15.0)
+            & (x["pt_l3"] > 10.0)
+            & (x["m12"] > 50.0)
+            & (x["m12"] < 106.0)
+            & (x["m34"] > 50.0)
+            & (x["m34"] < 115.0)
         )
         if preset == "4l":
             return atlas

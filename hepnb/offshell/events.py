@@ -15,6 +15,7 @@ from hepnb.errors import InputError
 from hepnb.offshell import detector as det
 from hepnb.offshell import features as feat
 from hepnb.offshell import generator as gen
+from hepnb.offshell import kinematics as kin
 from hepnb.stats.constants import THESIS_LUMI
 from hepnb.stats.yields import combine
 
@@ -22,8 +23,27 @@ __all__ = ["Events", "GenerationConfig", "generate_chunk", "iter_chunks", "conca
 
 DEFAULT_CHUNK_SIZE = 50_000
 TRUTH_FIELDS = (
-    "m4l", "y_zz", "pt_zz", "x_v1", "x_v2", "pt_q1", "pt_q2", "phi_q1", "phi_q2", "rho", "cos_theta_zz", "phi_zz",
-    "cos_theta_z1", "cos_theta_z2", "phi_z1", "phi_z2", "m_z1", "m_z2", "channel", "hel_z1", "hel_z2",
+    "m4l",
+    "y_zz",
+    "pt_zz",
+    "x_v1",
+    "x_v2",
+    "pt_q1",
+    "pt_q2",
+    "phi_q1",
+    "phi_q2",
+    "rho",
+    "cos_theta_zz",
+    "phi_zz",
+    "cos_theta_z1",
+    "cos_theta_z2",
+    "phi_z1",
+    "phi_z2",
+    "m_z1",
+    "m_z2",
+    "channel",
+    "hel_z1",
+    "hel_z2",
 )
 
 
@@ -63,16 +83,20 @@ class GenerationConfig:
         if not 0.0 <= self.zero_weight_fraction < 1.0:
             raise InputError(f"zero_weight_fraction must be in [0, 1), got {self.zero_weight_fraction!r}")
         if self.process == "vbf" and (self.zero_weight_fraction or self.negative_pocket):
-            raise InputError("the weight pathologies (zero_weight_fraction, negative_pocket) are for the "
-                             "backgrounds 'qqzz'/'ggzz' only; the VBF weights must stay exact")
+            raise InputError(
+                "the weight pathologies (zero_weight_fraction, negative_pocket) are for the "
+                "backgrounds 'qqzz'/'ggzz' only; the VBF weights must stay exact"
+            )
         if self.negative_pocket is not None:
             try:
                 pocket = np.asarray(self.negative_pocket, dtype=float)
             except (TypeError, ValueError):
                 pocket = np.full(1, np.nan)
             if pocket.shape != (2,) or not np.all(np.isfinite(pocket) & (pocket >= 0)):
-                raise InputError("negative_pocket must be two finite numbers >= 0, (min leading-jet pT in GeV, "
-                                 f"min |Delta eta_jj|), e.g. (100.0, 3.0); got {self.negative_pocket!r}")
+                raise InputError(
+                    "negative_pocket must be two finite numbers >= 0, (min leading-jet pT in GeV, "
+                    f"min |Delta eta_jj|), e.g. (100.0, 3.0); got {self.negative_pocket!r}"
+                )
         if self.model is None:
             object.__setattr__(self, "model", gen.DEFAULT_MODELS[self.process])
         expected = gen.VBFModel if self.process == "vbf" else gen.BackgroundModel
@@ -153,25 +177,46 @@ def iter_chunks(config: GenerationConfig, n: int, seed: int, progress: bool | No
 def _to_awkward(cols: dict[str, Any]) -> ak.Array:
     n = len(cols["event"])
     lep = cols["leptons"]
-    from hepnb.offshell import kinematics as kin
-
     leptons = ak.unflatten(
-        ak.zip({"pt": kin.pt(lep).ravel(), "eta": kin.eta(lep).ravel(), "phi": kin.phi(lep).ravel(),
-                "e": lep[..., 0].ravel(), "pdg": cols["pdg"].ravel()}),
+        ak.zip(
+            {
+                "pt": kin.pt(lep).ravel(),
+                "eta": kin.eta(lep).ravel(),
+                "phi": kin.phi(lep).ravel(),
+                "e": lep[..., 0].ravel(),
+                "pdg": cols["pdg"].ravel(),
+            }
+        ),
         np.full(n, 4, dtype=np.int64),
     )
     jets = cols["jets"]
     present = jets["present"]
     counts = present.sum(axis=1).astype(np.int64)
     truth_jets = ak.unflatten(
-        ak.zip({"pt": jets["pt"][present], "eta": jets["eta"][present], "phi": jets["phi"][present],
-                "parton": jets["parton"][present]}),
+        ak.zip(
+            {
+                "pt": jets["pt"][present],
+                "eta": jets["eta"][present],
+                "phi": jets["phi"][present],
+                "parton": jets["parton"][present],
+            }
+        ),
         counts,
     )
     z = ak.zip({**cols["z"], "leptons": leptons, "jets": truth_jets}, depth_limit=1)
     x = ak.zip(cols["x"], depth_limit=1)
-    return ak.zip({"event": cols["event"], "process": cols["process"], "w_S": cols["w_S"], "w_I": cols["w_I"],
-                   "w_B": cols["w_B"], "z": z, "x": x}, depth_limit=1)
+    return ak.zip(
+        {
+            "event": cols["event"],
+            "process": cols["process"],
+            "w_S": cols["w_S"],
+            "w_I": cols["w_I"],
+            "w_B": cols["w_B"],
+            "z": z,
+            "x": x,
+        },
+        depth_limit=1,
+    )
 
 
 def _concat_columns(chunks: list[dict]) -> dict:
@@ -180,8 +225,9 @@ def _concat_columns(chunks: list[dict]) -> dict:
             keys = parts[0].keys()
             if "present" in keys:  # padded jets: pad to the widest chunk
                 width = max(p["pt"].shape[1] for p in parts)
-                return {k: np.concatenate([np.pad(p[k], ((0, 0), (0, width - p[k].shape[1]))) for p in parts])
-                        for k in keys}
+                return {
+                    k: np.concatenate([np.pad(p[k], ((0, 0), (0, width - p[k].shape[1]))) for p in parts]) for k in keys
+                }
             return {k: merge([p[k] for p in parts]) for k in keys}
         return np.concatenate(parts)
 
@@ -238,8 +284,11 @@ class Events:
         """Summed components ``S, I, B`` (expected events at the sample's luminosity) and their MC errors."""
         w_s, w_i, w_b = self.components()
         return {
-            "S": float(w_s.sum()), "I": float(w_i.sum()), "B": float(w_b.sum()),
-            "S_err": float(np.sqrt((w_s**2).sum())), "I_err": float(np.sqrt((w_i**2).sum())),
+            "S": float(w_s.sum()),
+            "I": float(w_i.sum()),
+            "B": float(w_b.sum()),
+            "S_err": float(np.sqrt((w_s**2).sum())),
+            "I_err": float(np.sqrt((w_i**2).sum())),
             "B_err": float(np.sqrt((w_b**2).sum())),
         }
 
@@ -289,8 +338,9 @@ def _accepted(cols: dict[str, Any], u: np.ndarray, w: np.ndarray, w_max: float) 
     return [(_take(cols, ok), u[ok], w[ok])] if ok.any() else []
 
 
-def build_unweighted(config: GenerationConfig, mu: float, n: int, seed: int, max_generated: int,
-                     progress: bool | None = None) -> Events:
+def build_unweighted(
+    config: GenerationConfig, mu: float, n: int, seed: int, max_generated: int, progress: bool | None = None
+) -> Events:
     """``n`` unweighted events at ``mu``: accept-reject chunk by chunk, in bounded memory.
 
     Chunk ``c`` holds the events of chunk ``c`` of ``generate(N, seed)``. Its selected events are kept with
@@ -337,14 +387,27 @@ def build_unweighted(config: GenerationConfig, mu: float, n: int, seed: int, max
     w_mu = np.concatenate([wk for _, _, wk in kept])[:n]
     scale = total / generated / (n * w_mu)  # sigma(mu) / (n w(mu)) with sigma in expected events at lumi
     cols.update({k: cols[k] * scale for k in ("w_S", "w_I", "w_B")})
-    meta = {"seed": int(seed), "n_generated": generated, "kind": "unweighted", "config": config.metadata(), "mu": m,
-            "unweight_seed": int(seed)}
+    meta = {
+        "seed": int(seed),
+        "n_generated": generated,
+        "kind": "unweighted",
+        "config": config.metadata(),
+        "mu": m,
+        "unweight_seed": int(seed),
+    }
     return Events(_to_awkward(cols), meta)
 
 
-def as_config(process: str, detector: str, preset: str | None, lumi: float, chunk_size: int,
-              zero_weight_fraction: float, negative_pocket: tuple[float, float] | None,
-              model: Mapping | gen.VBFModel | gen.BackgroundModel | None) -> GenerationConfig:
+def as_config(
+    process: str,
+    detector: str,
+    preset: str | None,
+    lumi: float,
+    chunk_size: int,
+    zero_weight_fraction: float,
+    negative_pocket: tuple[float, float] | None,
+    model: Mapping | gen.VBFModel | gen.BackgroundModel | None,
+) -> GenerationConfig:
     """Build a :class:`GenerationConfig`; ``model`` may be a dict of overrides of the default model."""
     if isinstance(model, Mapping):
         base = gen.DEFAULT_MODELS.get(process)
@@ -354,6 +417,13 @@ def as_config(process: str, detector: str, preset: str | None, lumi: float, chun
         if unknown:
             raise InputError(f"unknown model parameters {sorted(unknown)} for process {process!r}")
         model = dataclasses.replace(base, **model)
-    return GenerationConfig(process, detector, preset, float(lumi), int(chunk_size), float(zero_weight_fraction),
-                            tuple(negative_pocket) if isinstance(negative_pocket, (tuple, list, np.ndarray))
-                            else negative_pocket, model)
+    return GenerationConfig(
+        process,
+        detector,
+        preset,
+        float(lumi),
+        int(chunk_size),
+        float(zero_weight_fraction),
+        tuple(negative_pocket) if isinstance(negative_pocket, (tuple, list, np.ndarray)) else negative_pocket,
+        model,
+    )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from hepnb.errors import InputError
-from hepnb.offshell import generator as gen
+from hepnb.offshell import amplitudes as amp
 from hepnb.offshell import kinematics as kin
+from hepnb.offshell.models import DEFAULT_MODELS, M_Z, VEV
 
 __all__ = ["OBSERVABLES", "CH6_FEATURES", "CH7_FEATURES", "FEATURE_LISTS", "observables", "feature_matrix", "mela"]
 
@@ -92,14 +93,14 @@ OBSERVABLES: dict[str, str] = {
 
 def mela(m4l: np.ndarray, cos_star: np.ndarray, cos1: np.ndarray, cos2: np.ndarray) -> dict[str, np.ndarray]:
     """Toy matrix-element densities and the MELA discriminant ``log10(P_H / (P_gg + 0.1 P_qq))`` (eq 6.3)."""
-    vbf, qq, gg = (gen.DEFAULT_MODELS[p] for p in ("vbf", "qqzz", "ggzz"))
+    vbf, qq, gg = (DEFAULT_MODELS[p] for p in ("vbf", "qqzz", "ggzz"))
     s = m4l**2
-    _, abs_r2 = gen._higgs_propagator(s)
+    _, abs_r2 = amp.higgs_propagator(s)
     d_l = 0.75 * (1.0 - cos1**2) * 0.75 * (1.0 - cos2**2)
     d_t = 0.375 * (1.0 + cos1**2) * 0.375 * (1.0 + cos2**2)
-    p_h = vbf.norm_ll * gen._luminosity(m4l, vbf.lumi_power, vbf.lumi_slope) * (s / gen.VEV**2) ** 2 * abs_r2 * d_l
-    p_qq = qq.norm * gen._luminosity(m4l, qq.lumi_power, qq.lumi_slope) * gen._phi_t(cos_star, gen._beta(m4l)) * d_t
-    p_gg = gg.norm * gen._luminosity(m4l, gg.lumi_power, gg.lumi_slope) * (d_l + 2.0 * d_t) / 3.0
+    p_h = vbf.norm_ll * amp.luminosity(m4l, vbf.lumi_power, vbf.lumi_slope) * (s / VEV**2) ** 2 * abs_r2 * d_l
+    p_qq = qq.norm * amp.luminosity(m4l, qq.lumi_power, qq.lumi_slope) * amp.phi_t(cos_star, amp.zz_beta(m4l)) * d_t
+    p_gg = gg.norm * amp.luminosity(m4l, gg.lumi_power, gg.lumi_slope) * (d_l + 2.0 * d_t) / 3.0
     tiny = 1e-300
     return {
         "mela": np.log10((p_h + tiny) / (p_gg + 0.1 * p_qq + tiny)),
@@ -113,13 +114,13 @@ def _pairing(lep: np.ndarray, pdg: np.ndarray, ok: np.ndarray) -> tuple[np.ndarr
     same = np.abs(pdg[:, 0]) == np.abs(pdg[:, 2])
     a1, a2 = lep[:, 0] + lep[:, 1], lep[:, 2] + lep[:, 3]
     b1, b2 = lep[:, 0] + lep[:, 3], lep[:, 2] + lep[:, 1]
-    da = np.minimum(np.abs(kin.mass(a1) - gen.M_Z), np.abs(kin.mass(a2) - gen.M_Z))
-    db = np.minimum(np.abs(kin.mass(b1) - gen.M_Z), np.abs(kin.mass(b2) - gen.M_Z))
+    da = np.minimum(np.abs(kin.mass(a1) - M_Z), np.abs(kin.mass(a2) - M_Z))
+    db = np.minimum(np.abs(kin.mass(b1) - M_Z), np.abs(kin.mass(b2) - M_Z))
     use_b = same & (db < da)
     p1 = np.where(use_b[:, None], b1, a1)
     p2 = np.where(use_b[:, None], b2, a2)
     m_p1, m_p2 = lep[:, 0], lep[:, 2]  # the negative lepton of each pair (indices 0 and 2 in both pairings)
-    swap = np.abs(kin.mass(p2) - gen.M_Z) < np.abs(kin.mass(p1) - gen.M_Z)
+    swap = np.abs(kin.mass(p2) - M_Z) < np.abs(kin.mass(p1) - M_Z)
     z1 = np.where(swap[:, None], p2, p1)
     z2 = np.where(swap[:, None], p1, p2)
     l1 = np.where(swap[:, None], m_p2, m_p1)
@@ -148,9 +149,14 @@ def observables(reco: dict) -> dict[str, np.ndarray]:
     for i in range(4):
         p = lep_sorted[:, i]
         good = ok_sorted[:, i]
-        for name, val in (("e", p[:, 0]), ("pt", kin.pt(p)), ("eta", kin.eta(p)), ("phi", kin.phi(p)),
-                          ("charge", -np.sign(pdg_sorted[:, i]).astype(float)),
-                          ("flavour", np.abs(pdg_sorted[:, i]).astype(float))):
+        for name, val in (
+            ("e", p[:, 0]),
+            ("pt", kin.pt(p)),
+            ("eta", kin.eta(p)),
+            ("phi", kin.phi(p)),
+            ("charge", -np.sign(pdg_sorted[:, i]).astype(float)),
+            ("flavour", np.abs(pdg_sorted[:, i]).astype(float)),
+        ):
             x[f"{name}_l{i + 1}"] = np.where(good, val, np.nan)
 
     # 4l system, Z pairing and angles
@@ -178,9 +184,14 @@ def observables(reco: dict) -> dict[str, np.ndarray]:
     j4 = kin.from_pt_eta_phi_m(jp["pt"], jp["eta"], jp["phi"], 0.0)
     for i in range(2):
         good = jp["present"][:, i]
-        for name, val in (("e", j4[:, i, 0]), ("pt", jp["pt"][:, i]), ("eta", jp["eta"][:, i]),
-                          ("phi", jp["phi"][:, i]), ("width", jp["width"][:, i]),
-                          ("track_width", jp["track_width"][:, i])):
+        for name, val in (
+            ("e", j4[:, i, 0]),
+            ("pt", jp["pt"][:, i]),
+            ("eta", jp["eta"][:, i]),
+            ("phi", jp["phi"][:, i]),
+            ("width", jp["width"][:, i]),
+            ("track_width", jp["track_width"][:, i]),
+        ):
             x[f"{name}_j{i + 1}"] = np.where(good, val, np.nan)
     two = jp["present"][:, 0] & jp["present"][:, 1]
     jj = j4[:, 0] + j4[:, 1]

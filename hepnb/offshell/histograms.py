@@ -49,8 +49,15 @@ def empty_histogram(observable: str, bins: BinSpec, mus: Any, processes: Sequenc
     return hist.Hist(*axes, storage=hist.storage.Weight())
 
 
-def fill_histogram(h: hist.Hist, values: np.ndarray, w_s: np.ndarray, w_i: np.ndarray, w_b: np.ndarray,
-                   mus: Any, process: str | None = None) -> hist.Hist:
+def fill_histogram(
+    h: hist.Hist,
+    values: np.ndarray,
+    w_s: np.ndarray,
+    w_i: np.ndarray,
+    w_b: np.ndarray,
+    mus: Any,
+    process: str | None = None,
+) -> hist.Hist:
     """Fill ``h`` at every mu with weights ``mu w_S + sqrt(mu) w_I + w_B``; events with NaN values are skipped."""
     values = np.asarray(values, dtype=np.float64)
     ok = ~np.isnan(values)

@@ -45,8 +45,10 @@ def read_parquet(path: str | os.PathLike[str]) -> Events:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as err:  # truncated, corrupt or not parquet at all
-        raise InputError(f"{path} is not a readable parquet file ({err}); regenerate it with "
-                         "hepnb.offshell.write_parquet(events, path)") from None
+        raise InputError(
+            f"{path} is not a readable parquet file ({err}); regenerate it with "
+            "hepnb.offshell.write_parquet(events, path)"
+        ) from None
     raw = (table.schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
         raise InputError(

@@ -141,8 +141,9 @@ class EffectiveSampleSize:
         return self.value / self.n if self.n else float("nan")
 
 
-def effective_sample_size(weights: Events | np.ndarray, mu: float | None = None,
-                          definition: str = "madminer") -> EffectiveSampleSize:
+def effective_sample_size(
+    weights: Events | np.ndarray, mu: float | None = None, definition: str = "madminer"
+) -> EffectiveSampleSize:
     """``N_eff = sum(w)/max(w)`` (``"madminer"``) or ``(sum w)^2/sum w^2`` (``"kish"``).
 
     Parameters
@@ -179,8 +180,10 @@ def unweight(events: Events, mu: float, n: int | None = None, seed: int = 0) -> 
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     w = events.weight(m)
     if np.any(w < 0):
-        raise InputError(f"{int((w < 0).sum())} events have negative weight at mu={m}; unweighting needs w >= 0 "
-                         "(switch off the negative_pocket pathology)")
+        raise InputError(
+            f"{int((w < 0).sum())} events have negative weight at mu={m}; unweighting needs w >= 0 "
+            "(switch off the negative_pocket pathology)"
+        )
     if w.max(initial=0.0) <= 0:
         raise InputError(f"no event has positive weight at mu={m}")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7919]))
@@ -189,9 +192,11 @@ def unweight(events: Events, mu: float, n: int | None = None, seed: int = 0) -> 
         if n > len(accept):
             generated = events.meta.get("n_generated")  # generate(N) counts the events before the selection
             pool, what = (int(generated), "generated") if generated else (len(events), "weighted (selected)")
-            raise InputError(f"only {len(accept)} events accepted at mu={m}, fewer than the n={n} requested; the "
-                             f"source holds {pool:,} {what} events: make it about "
-                             f"{int(np.ceil(n / max(len(accept), 1) * pool * 1.1)):,} {what} events")
+            raise InputError(
+                f"only {len(accept)} events accepted at mu={m}, fewer than the n={n} requested; the "
+                f"source holds {pool:,} {what} events: make it about "
+                f"{int(np.ceil(n / max(len(accept), 1) * pool * 1.1)):,} {what} events"
+            )
         accept = accept[:n]
     sigma = float(events.expected(m))
     scale = sigma / (len(accept) * w[accept])
@@ -223,8 +228,10 @@ def _vbf_model(events: Events) -> gen.VBFModel:
     if cfg.get("process") != "vbf":
         raise InputError("the oracle likelihood exists for the VBF/VBS sample (process='vbf') only")
     if cfg.get("detector") != "none":
-        raise InputError("the oracle likelihood is exact only without a detector: generate with detector='none' "
-                         "(with smearing only joint quantities are exact, as in real life)")
+        raise InputError(
+            "the oracle likelihood is exact only without a detector: generate with detector='none' "
+            "(with smearing only joint quantities are exact, as in real life)"
+        )
     params = dict(cfg["model"])
     for key, value in params.items():
         if isinstance(value, list):
@@ -239,8 +246,10 @@ def oracle_components(events: Events) -> dict[str, np.ndarray]:
     ``mean_i(f(u_i)/q(u_i))`` over the generated events estimates the total cross-section (normalisation check).
     """
     model = _vbf_model(events)
-    z = {k: np.asarray(events.z[k], dtype=np.float64) for k in
-         ("m4l", "y_zz", "x_v1", "x_v2", "pt_q1", "pt_q2", "cos_theta_zz", "cos_theta_z1", "cos_theta_z2")}
+    z = {
+        k: np.asarray(events.z[k], dtype=np.float64)
+        for k in ("m4l", "y_zz", "x_v1", "x_v2", "pt_q1", "pt_q2", "cos_theta_zz", "cos_theta_z1", "cos_theta_z2")
+    }
     f_s, f_i, f_b, q = gen.vbf_helicity_sums(z, model)
     cfg = events.meta["config"]
     scale = cfg["lumi"]

@@ -2,7 +2,10 @@
 
 Every histogram is a ``hist.Hist`` (``Weight`` storage, so MC errors come from the sums of squared weights) and every
 plot goes through :mod:`hepnb.style` and mplhep. Each function returns its figure (or widget) and shows nothing,
-so it works headless; :class:`MuSlider` redraws on :meth:`MuSlider.update`, which tests can call directly.
+so it works headless; :class:`MuSlider` (a :class:`~hepnb.widgets.slider.SliderWidget`) redraws on
+:meth:`MuSlider.update`, which tests can call directly. The numbers behind the degeneracy figures (histograms of
+S, I, B, per-bin partners, the degeneracy table) are computed in :mod:`hepnb.offshell.degeneracy`; its names are
+importable from here too.
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import mplhep as mh
 import numpy as np
-import pandas as pd
-from IPython.display import display
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -25,9 +26,19 @@ from hepnb.errors import InputError
 from hepnb.hists import Comparison
 from hepnb.metrics.importance import PermutationImportance
 from hepnb.metrics.thresholds import ThresholdScan
+from hepnb.offshell.degeneracy import (
+    DEGENERACY_OBSERVABLES,
+    LABELS,
+    _label,
+    bin_partners,
+    component_histograms,
+    degeneracy_comparisons,
+    degeneracy_table,
+)
 from hepnb.offshell.events import Events, mu_array
-from hepnb.offshell.histograms import BinSpec, make_axis
+from hepnb.offshell.histograms import BinSpec
 from hepnb.stats.yields import combine, degenerate_mu
+from hepnb.widgets.slider import SliderWidget
 
 __all__ = [
     "LABELS",
@@ -46,72 +57,14 @@ __all__ = [
     "plot_importance",
 ]
 
-#: Axis labels (with units) of the observables the notebook shows.
-LABELS: dict[str, str] = {
-    "m4l": style.axis_label("$m_{4\\ell}$", "GeV"),
-    "pt_j1": style.axis_label("$p_{T}^{j_1}$ (leading jet)", "GeV"),
-    "pt_j2": style.axis_label("$p_{T}^{j_2}$", "GeV"),
-    "delta_eta_jj": "$\\Delta\\eta_{jj}$",
-    "mjj": style.axis_label("$m_{jj}$", "GeV"),
-}
-
 #: The amplitude picture written on the component plots.
 AMPLITUDE_PICTURE = (
     "$|\\mu^{1/2}\\,A_H + A_V|^2 = \\mu\\,|A_H|^2 + \\mu^{1/2}\\,2\\mathrm{Re}(A_H^* A_V) + |A_V|^2$\n"
     "$N(\\mu) = \\mu\\,S + \\mu^{1/2}\\,I + B$"
 )
 
-#: Default binnings of the degeneracy plots (the high-m4l region, where I/S no longer depends on m4l).
-DEGENERACY_OBSERVABLES: dict[str, tuple[int, float, float]] = {
-    "m4l": (8, 500.0, 1300.0), "pt_j1": (8, 30.0, 430.0), "delta_eta_jj": (8, 2.0, 9.0),
-}
-
 # (mathtext's \\sqrt has no glyph in the ATLAS fonts: the labels write ^{1/2})
-_COLOURS = {"S": "#1f77b4", "I": "#d62728", "B": "#7f7f7f", "N": "black", "partner": "#2ca02c",
-            "zero": "#ff7f0e"}
-
-
-def _label(observable: str) -> str:
-    return LABELS.get(observable, observable)
-
-
-def _check_events(events: Any, name: str = "vbf") -> Events:
-    if not isinstance(events, Events):
-        raise InputError(f"{name} must be hepnb.offshell Events (osh.generate), got {type(events).__name__}")
-    if len(events) == 0:
-        raise InputError(f"{name} has no events: generate more or loosen the selection")
-    return events
-
-
-def _values(events: Events, observable: str) -> np.ndarray:
-    if observable not in events.x.fields:
-        raise InputError(f"unknown observable {observable!r}; choose one of {sorted(events.x.fields)}")
-    return np.asarray(events.x[observable], dtype=np.float64)
-
-
-def component_histograms(
-    vbf: Events, observable: str = "m4l", bins: BinSpec = (32, 220.0, 1020.0), *, b2: Events | None = None
-) -> dict[str, hist.Hist]:
-    """Weighted histograms ``S``, ``I``, ``B`` of an observable (expected events per bin).
-
-    ``B`` is the VBS part V of the VBF sample, plus the background sample ``b2`` (qqZZ + ggZZ) if given. Events with
-    a missing value (NaN) are left out.
-    """
-    _check_events(vbf)
-    out: dict[str, hist.Hist] = {}
-    x = _values(vbf, observable)
-    ok = ~np.isnan(x)
-    w_s, w_i, w_b = vbf.components()
-    for name, w in (("S", w_s), ("I", w_i), ("B", w_b)):
-        h = hist.Hist(make_axis(observable, bins), storage=hist.storage.Weight())
-        h.fill(x[ok], weight=w[ok])
-        out[name] = h
-    if b2 is not None:
-        _check_events(b2, "b2")
-        xb = _values(b2, observable)
-        okb = ~np.isnan(xb)
-        out["B"].fill(xb[okb], weight=b2.weight(1.0)[okb])
-    return out
+_COLOURS = {"S": "#1f77b4", "I": "#d62728", "B": "#7f7f7f", "N": "black", "partner": "#2ca02c", "zero": "#ff7f0e"}
 
 
 def _n_of_mu(h: Mapping[str, hist.Hist], mu: float) -> tuple[np.ndarray, np.ndarray]:
@@ -147,8 +100,15 @@ def plot_components(
     s, i, b = h["S"].values(), h["I"].values(), h["B"].values()
     errs = {k: np.sqrt(h[k].variances()) for k in "SIB"}
     mh.histplot(s, edges, yerr=errs["S"], ax=ax, color=_COLOURS["S"], label="S: $|A_H|^2$ (Higgs only)")
-    mh.histplot(-i, edges, yerr=errs["I"], ax=ax, color=_COLOURS["I"], ls="--",
-                label="$-I$: $-2\\mathrm{Re}(A_H^* A_V)$ (destructive)")
+    mh.histplot(
+        -i,
+        edges,
+        yerr=errs["I"],
+        ax=ax,
+        color=_COLOURS["I"],
+        ls="--",
+        label="$-I$: $-2\\mathrm{Re}(A_H^* A_V)$ (destructive)",
+    )
     b_label = "B: $|A_V|^2$ (VBS)" + (" + qqZZ + ggZZ" if b2 is not None else "")
     mh.histplot(b, edges, yerr=errs["B"], ax=ax, color=_COLOURS["B"], label=b_label)
     for k, mu in enumerate(m):
@@ -157,8 +117,15 @@ def plot_components(
     ax.set_yscale("log")
     ax.set_ylabel("Expected events / bin")
     ax.legend(loc="upper right", fontsize="small")
-    ax.text(0.03, 0.05, AMPLITUDE_PICTURE, transform=ax.transAxes, fontsize="small", va="bottom",
-            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "0.7"})
+    ax.text(
+        0.03,
+        0.05,
+        AMPLITUDE_PICTURE,
+        transform=ax.transAxes,
+        fontsize="small",
+        va="bottom",
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "0.7"},
+    )
     style.experiment_label(ax, "Simulation", lumi=vbf.meta.get("config", {}).get("lumi"))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(s > 0, i / s, np.nan)
@@ -172,7 +139,7 @@ def plot_components(
     return fig
 
 
-class MuSlider:
+class MuSlider(SliderWidget):
     """An ipywidgets slider for mu that redraws ``N(mu) = mu S + sqrt(mu) I + B``, its components and the partner.
 
     The partner of mu is the other signal strength with the same total yield,
@@ -203,6 +170,7 @@ class MuSlider:
         mu_max: float = 10.0,
         step: float = 0.05,
     ) -> None:
+        super().__init__()
         if not (np.isfinite(mu_max) and mu_max > 0 and 0 < step < mu_max):
             raise InputError(f"need mu_max > 0 and 0 < step < mu_max, got mu_max={mu_max!r}, step={step!r}")
         self.observable = observable
@@ -214,11 +182,7 @@ class MuSlider:
         self.step = float(step)
         self.lumi = vbf.meta.get("config", {}).get("lumi")
         self.mu = self._check_mu(mu)
-        self.last_figure: Figure | None = None
-        self._output: widgets.Output | None = None
-        self._slider: widgets.FloatSlider | None = None
         self._text: widgets.HTML | None = None
-        self._syncing = False
 
     def _check_mu(self, mu: float) -> float:
         value = float(mu_array(mu))
@@ -244,9 +208,11 @@ class MuSlider:
         mu = self.mu if mu is None else float(mu)
         t = self.totals
         partner = self.partner(mu)
-        text = (f"mu = {mu:.3g}: N = {self.expected(mu):.3f} = {mu * t['S']:.3f} (mu S) "
-                f"{np.sqrt(mu) * t['I']:+.3f} (sqrt(mu) I) + {t['B']:.3f} (B); ")
-        text += (f"same yield at mu' = {partner:.3g}" if np.isfinite(partner) else "no other mu has this yield")
+        text = (
+            f"mu = {mu:.3g}: N = {self.expected(mu):.3f} = {mu * t['S']:.3f} (mu S) "
+            f"{np.sqrt(mu) * t['I']:+.3f} (sqrt(mu) I) + {t['B']:.3f} (B); "
+        )
+        text += f"same yield at mu' = {partner:.3g}" if np.isfinite(partner) else "no other mu has this yield"
         return text + f"; mu* = {self.mu_star:.3g}"
 
     def plot(self, mu: float | None = None, fig: Figure | None = None) -> Figure:
@@ -260,13 +226,18 @@ class MuSlider:
         n, n_err = _n_of_mu(h, mu)
         mh.histplot(n, edges, yerr=n_err, ax=ax, color=_COLOURS["N"], lw=2, label=f"$N(\\mu={mu:.3g})$")
         mh.histplot(mu * h["S"].values(), edges, ax=ax, color=_COLOURS["S"], label="$\\mu S$")
-        mh.histplot(np.sqrt(mu) * h["I"].values(), edges, ax=ax, color=_COLOURS["I"], ls="--",
-                    label="$\\mu^{1/2} I$")
+        mh.histplot(np.sqrt(mu) * h["I"].values(), edges, ax=ax, color=_COLOURS["I"], ls="--", label="$\\mu^{1/2} I$")
         mh.histplot(h["B"].values(), edges, ax=ax, color=_COLOURS["B"], ls=":", label="$B$")
         partner = self.partner(mu)
         if np.isfinite(partner) and abs(partner - mu) > 1e-9:
-            mh.histplot(_n_of_mu(h, partner)[0], edges, ax=ax, color=_COLOURS["partner"], ls="-.",
-                        label=f"$N(\\mu'={partner:.3g})$, same total")
+            mh.histplot(
+                _n_of_mu(h, partner)[0],
+                edges,
+                ax=ax,
+                color=_COLOURS["partner"],
+                ls="-.",
+                label=f"$N(\\mu'={partner:.3g})$, same total",
+            )
         if mu > 0:
             mh.histplot(_n_of_mu(h, 0.0)[0], edges, ax=ax, color=_COLOURS["zero"], alpha=0.6, label="$N(\\mu=0)$")
         ax.axhline(0.0, color="black", lw=0.6)
@@ -278,8 +249,13 @@ class MuSlider:
         ax_rate.plot(grid, self.expected(grid), color="black")
         ax_rate.plot([mu], [self.expected(mu)], "o", color=_COLOURS["N"], label=f"$\\mu = {mu:.3g}$")
         if np.isfinite(partner) and partner <= self.mu_max:
-            ax_rate.plot([partner], [self.expected(partner)], "s", color=_COLOURS["partner"],
-                         label=f"partner $\\mu' = {partner:.3g}$")
+            ax_rate.plot(
+                [partner],
+                [self.expected(partner)],
+                "s",
+                color=_COLOURS["partner"],
+                label=f"partner $\\mu' = {partner:.3g}$",
+            )
         ax_rate.axhline(self.expected(mu), color="0.6", ls=":", lw=1)
         ax_rate.axvline(self.mu_star, color=_COLOURS["zero"], ls="--", lw=1, label=f"$\\mu^* = {self.mu_star:.3g}$")
         ax_rate.set_xlabel("$\\mu$")
@@ -293,168 +269,38 @@ class MuSlider:
 
         Headless runs do not keep what a widget's output area shows: display the returned figure there.
         """
-        self.mu = self._check_mu(mu)
-        if self.last_figure is not None:
-            plt.close(self.last_figure)
-        fig = self.plot()
-        self.last_figure = fig
+        fig = super().update(mu)
         if self._text is not None:
             self._text.value = f"<code>{self.summary()}</code>"
-        if self._slider is not None and abs(self._slider.value - self.mu) > 1e-12:
-            self._syncing = True  # move the slider without triggering a second redraw
-            try:
-                self._slider.value = self.mu
-            finally:
-                self._syncing = False
-        if self._output is not None:
-            with self._output:
-                self._output.clear_output(wait=True)
-                display(fig)
-            plt.close(fig)  # shown in the widget; closing it keeps the inline backend from showing it twice
         return fig
 
-    def widget(self) -> widgets.Widget:
-        """Slider, a "go to mu*" button, the numbers and the redrawn figure."""
-        self._slider = widgets.FloatSlider(value=self.mu, min=0.0, max=self.mu_max, step=self.step,
-                                           description="$\\mu$", continuous_update=False, readout_format=".2f")
-        button = widgets.Button(description="go to mu*")
-        self._text = widgets.HTML()
-        self._output = widgets.Output()
-        self._slider.observe(self._on_slider, names="value")
-        button.on_click(lambda _: self.update(round(self.mu_star / self.step) * self.step))
-        self.update(self.mu)
-        return widgets.VBox([widgets.HBox([self._slider, button]), self._text, self._output])
+    def _start(self) -> float:
+        return self.mu
 
-    def _on_slider(self, change: Mapping[str, Any]) -> None:
-        if not self._syncing:
-            self.update(change["new"])
-
-    def _ipython_display_(self) -> None:
-        display(self.widget())
-
-
-def degeneracy_comparisons(
-    vbf: Events,
-    mu_star: float,
-    observables: Mapping[str, BinSpec] | None = None,
-    *,
-    mu: float = 0.0,
-    split: bool = False,
-    seed: int = 0,
-) -> dict[str, Comparison]:
-    """Distributions at ``mu`` and at its rate partner ``mu_star``, one :class:`~hepnb.hists.Comparison` each.
-
-    By default the same events are weighted at both values (what a reweighted analysis does): the ratio panel then
-    shows the true change of shape without sampling noise between the two, and the chi2 of the comparison, which
-    treats them as independent samples, is an underestimate (use :func:`degeneracy_table` for the exact one).
-    ``split=True`` weights two disjoint random halves instead (independent samples: an honest but weaker chi2).
-
-    Parameters
-    ----------
-    vbf
-        VBF events.
-    mu_star
-        The partner signal strength (e.g. ``(I/S)^2`` for mu = 0).
-    observables
-        Name -> binning; default m4l, leading-jet pT and Delta eta_jj.
-    mu
-        The reference signal strength.
-    split, seed
-        Disjoint halves (seeded) instead of the same events.
-    """
-    _check_events(vbf)
-    mu_ref, mu_other = float(mu_array(mu)), float(mu_array(mu_star, "mu_star"))
-    if observables is None:
-        observables = DEGENERACY_OBSERVABLES
-    if split:
-        half = np.random.default_rng(seed).random(len(vbf)) < 0.5
-        first, second, scale = half, ~half, 2.0
-    else:
-        first = second = np.ones(len(vbf), dtype=bool)
-        scale = 1.0
-    w_ref = scale * vbf.weight(mu_ref)
-    w_other = scale * vbf.weight(mu_other)
-    ref_label, other_label = f"$\\mu = {mu_ref:.3g}$", f"$\\mu = {mu_other:.3g}$"
-    out = {}
-    for observable, bins in observables.items():
-        x = _values(vbf, observable)
-        ok = ~np.isnan(x)
-        a, b = first & ok, second & ok
-        out[observable] = Comparison(
-            x[a], {other_label: x[b]}, bins=bins, weights={ref_label: w_ref[a], other_label: w_other[b]},
-            reference_label=ref_label, xlabel=_label(observable),
+    def _make_slider(self, value: float) -> widgets.FloatSlider:
+        return widgets.FloatSlider(
+            value=value,
+            min=0.0,
+            max=self.mu_max,
+            step=self.step,
+            description="$\\mu$",
+            continuous_update=False,
+            readout_format=".2f",
         )
-    return out
 
+    def _select(self, value: float) -> float:
+        self.mu = self._check_mu(value)
+        return self.mu
 
-def bin_partners(vbf: Events, observable: str, bins: BinSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rate partner of mu = 0 in every bin, ``mu*_k = (I_k/S_k)^2``, with its MC error.
+    def _panels(self) -> list[list[Figure]]:
+        return [[self.plot()]]
 
-    If an observable cannot see the degeneracy, every bin has the same partner; where ``I/S`` changes across the
-    bins (through the coherence rho of the tagging jets), the bins disagree on mu* and the degeneracy is broken.
-    The error uses the shared events of S and I: ``var(I/S) = sum_i ((w_I - R w_S)/S)^2``.
-
-    Returns
-    -------
-    edges, mu_k, error_k
-        NaN where a bin has no signal.
-    """
-    _check_events(vbf)
-    axis = make_axis(observable, bins)
-    edges = np.asarray(axis.edges)
-    x = _values(vbf, observable)
-    w_s, w_i, _ = vbf.components()
-    k = np.digitize(x, edges) - 1
-    ok = (k >= 0) & (k < len(edges) - 1) & ~np.isnan(x)
-    n = len(edges) - 1
-    s = np.bincount(k[ok], weights=w_s[ok], minlength=n)
-    i = np.bincount(k[ok], weights=w_i[ok], minlength=n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(s > 0, i / s, np.nan)
-        residual = w_i[ok] - ratio[k[ok]] * w_s[ok]
-        var = np.bincount(k[ok], weights=np.nan_to_num(residual) ** 2, minlength=n) / s**2
-        mu_k = ratio**2
-        err = 2 * np.abs(ratio) * np.sqrt(var)
-    return edges, mu_k, np.where(s > 0, err, np.nan)
-
-
-def degeneracy_table(
-    vbf: Events, mu_star: float, observables: Mapping[str, BinSpec] | None = None, *, mu: float = 0.0
-) -> pd.DataFrame:
-    """How well each observable separates ``mu`` from ``mu_star`` (one row per observable).
-
-    Columns: ``chi2/ndf (Comparison)``, the shape chi2 of :func:`degeneracy_comparisons` (same events treated as
-    independent samples); ``chi2/ndf (exact)``, the bin-by-bin difference ``N_k(mu*) - N_k(mu)`` against its exact
-    MC error (same events: ``var = sum_i (w_i(mu*) - w_i(mu))^2``); ``max |ratio - 1|``, the largest relative change
-    of a bin; ``mu*_k min`` and ``mu*_k max``, the spread of the per-bin partners of :func:`bin_partners`.
-    """
-    _check_events(vbf)
-    if observables is None:
-        observables = DEGENERACY_OBSERVABLES
-    comparisons = degeneracy_comparisons(vbf, mu_star, observables, mu=mu)
-    delta = vbf.weight(float(mu_array(mu_star, "mu_star"))) - vbf.weight(float(mu_array(mu)))
-    w_ref = vbf.weight(float(mu_array(mu)))
-    rows = []
-    for observable, bins in observables.items():
-        edges = np.asarray(make_axis(observable, bins).edges)
-        x = _values(vbf, observable)
-        k = np.digitize(x, edges) - 1
-        ok = (k >= 0) & (k < len(edges) - 1) & ~np.isnan(x)
-        n = len(edges) - 1
-        d = np.bincount(k[ok], weights=delta[ok], minlength=n)
-        var = np.bincount(k[ok], weights=delta[ok] ** 2, minlength=n)
-        ref = np.bincount(k[ok], weights=w_ref[ok], minlength=n)
-        used = var > 0
-        _, mu_k, _ = bin_partners(vbf, observable, bins)
-        rows.append({
-            "observable": observable,
-            "chi2/ndf (Comparison)": comparisons[observable].chi2().reduced,
-            "chi2/ndf (exact)": float(np.sum(d[used] ** 2 / var[used]) / max(int(used.sum()), 1)),
-            "max |ratio - 1|": float(np.nanmax(np.abs(np.where(ref > 0, d / ref, np.nan)))),
-            "mu*_k min": float(np.nanmin(mu_k)),
-            "mu*_k max": float(np.nanmax(mu_k)),
-        })
-    return pd.DataFrame(rows).set_index("observable")
+    def _layout(self, slider: widgets.FloatSlider, outputs: Sequence[widgets.Output]) -> widgets.Widget:
+        """Slider, a "go to mu*" button, the numbers and the redrawn figure."""
+        button = widgets.Button(description="go to mu*")
+        button.on_click(lambda _: self.update(round(self.mu_star / self.step) * self.step))
+        self._text = widgets.HTML()
+        return widgets.VBox([widgets.HBox([slider, button]), self._text, *outputs])
 
 
 def plot_bin_partners(
@@ -465,8 +311,7 @@ def plot_bin_partners(
         observables = DEGENERACY_OBSERVABLES
     if not observables:
         raise InputError("plot_bin_partners needs at least one observable")
-    fig, axes = plt.subplots(1, len(observables), figsize=(4.5 * len(observables), 3.8), sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(observables), figsize=(4.5 * len(observables), 3.8), sharey=True, squeeze=False)
     for ax, (observable, bins) in zip(axes[0], observables.items()):
         edges, mu_k, err = bin_partners(vbf, observable, bins)
         mh.histplot(mu_k, edges, yerr=np.nan_to_num(err), ax=ax, histtype="errorbar", color="C0")
@@ -489,6 +334,8 @@ def _normalised(h: hist.Hist) -> tuple[np.ndarray, np.ndarray]:
 def plot_degeneracy(comparisons: Mapping[str, Comparison], fig: Figure | None = None) -> Figure:
     """The comparisons of :func:`degeneracy_comparisons` side by side: normalised shapes, ratio panels, chi2/ndf.
 
+    ``comparisons`` come from :func:`hepnb.offshell.degeneracy.degeneracy_comparisons`.
+
     Drawn like :meth:`hepnb.hists.Comparison.plot` (which needs a figure of its own) in one row of panels.
     """
     if not comparisons:
@@ -507,13 +354,26 @@ def plot_degeneracy(comparisons: Mapping[str, Comparison], fig: Figure | None = 
         mh.histplot(ref, edges, ax=ax, color="black", label=comparison.reference_label, yerr=False)
         ax.stairs(ref + ref_err, edges, baseline=ref - ref_err, fill=True, color="black", alpha=0.15, lw=0)
         safe = np.where(ref > 0, ref, np.nan)
-        rax.stairs(1 + np.nan_to_num(ref_err / safe), edges, baseline=1 - np.nan_to_num(ref_err / safe), fill=True,
-                   color="black", alpha=0.15, lw=0)
+        rax.stairs(
+            1 + np.nan_to_num(ref_err / safe),
+            edges,
+            baseline=1 - np.nan_to_num(ref_err / safe),
+            fill=True,
+            color="black",
+            alpha=0.15,
+            lw=0,
+        )
         for k, (label, sample) in enumerate(comparison.others.items()):
             values, errors = _normalised(sample.hist)
             c = comparison.chi2(label)
-            mh.histplot(values, edges, yerr=errors, ax=ax, color=f"C{k}",
-                        label=f"{label} ($\\chi^2$/ndf = {c.chi2:.1f}/{c.ndf})")
+            mh.histplot(
+                values,
+                edges,
+                yerr=errors,
+                ax=ax,
+                color=f"C{k}",
+                label=f"{label} ($\\chi^2$/ndf = {c.chi2:.1f}/{c.ndf})",
+            )
             mh.histplot(values / safe, edges, yerr=errors / safe, ax=rax, color=f"C{k}", histtype="errorbar")
         rax.axhline(1, color="black", lw=0.8)
         rax.set_ylim(0.7, 1.3)
@@ -527,10 +387,7 @@ def plot_degeneracy(comparisons: Mapping[str, Comparison], fig: Figure | None = 
 
 
 def plot_iz_curves(
-    results: Mapping[str, ThresholdScan] | Sequence[Any],
-    *,
-    no_cut: float | None = None,
-    ax: Axes | None = None,
+    results: Mapping[str, ThresholdScan] | Sequence[Any], *, no_cut: float | None = None, ax: Axes | None = None
 ) -> Figure:
     """iZ versus the score threshold with its MC error band; the best point of each curve in the legend.
 
@@ -554,8 +411,13 @@ def plot_iz_curves(
     for k, (label, scan) in enumerate(curves.items()):
         colour = f"C{k}"
         t, v, e = scan.thresholds, scan.values, scan.errors
-        ax.plot(t, v, color=colour, ls=styles[k % len(styles)],
-                label=f"{label}: max {scan.value:.3f} $\\pm$ {scan.error:.3f} at {scan.threshold:.2f}")
+        ax.plot(
+            t,
+            v,
+            color=colour,
+            ls=styles[k % len(styles)],
+            label=f"{label}: max {scan.value:.3f} $\\pm$ {scan.error:.3f} at {scan.threshold:.2f}",
+        )
         ax.fill_between(t, v - e, v + e, color=colour, alpha=0.2, lw=0)
         ax.plot([scan.threshold], [scan.value], "o", color=colour)
     if no_cut is not None:
@@ -591,7 +453,9 @@ def plot_scores(
         axis = hist.axis.Variable(np.asarray(bins, dtype=float), name="score")
     vbf = evaluation.is_vbf
     parts: dict[str, tuple[np.ndarray, np.ndarray]] = {
-        "S": (vbf, evaluation.w_S), "V": (vbf, evaluation.w_B), "SVI": (vbf, evaluation.w_SVI),
+        "S": (vbf, evaluation.w_S),
+        "V": (vbf, evaluation.w_B),
+        "SVI": (vbf, evaluation.w_SVI),
     }
     if pocket is None:
         parts["B2"] = (~vbf, evaluation.w_B)

@@ -48,8 +48,13 @@ class OffshellProcessor(processor.ProcessorABC):
         ``{observable: bins}`` with ``bins`` as ``(n, lo, hi)`` or edges.
     """
 
-    def __init__(self, configs: Mapping[str, ev.GenerationConfig], seed: int, mus: Sequence[float],
-                 observables: Mapping[str, BinSpec]) -> None:
+    def __init__(
+        self,
+        configs: Mapping[str, ev.GenerationConfig],
+        seed: int,
+        mus: Sequence[float],
+        observables: Mapping[str, BinSpec],
+    ) -> None:
         self.configs = dict(configs)
         self.seed = int(seed)
         self.mus = [float(m) for m in ev.mu_array(mus, "mus").ravel()]
@@ -87,11 +92,15 @@ class OffshellProcessor(processor.ProcessorABC):
 def write_manifest(path: str | Path, n: int, chunk_size: int) -> Path:
     """Write the chunk manifest of an ``n``-event sample (one row per generation chunk)."""
     sizes = ev._chunk_sizes(int(n), int(chunk_size))
-    table = ak.to_arrow_table(ak.zip({
-        "chunk": np.arange(len(sizes), dtype=np.int64),
-        "n_events": np.asarray(sizes, dtype=np.int64),
-        "n_total": np.full(len(sizes), int(n), dtype=np.int64),
-    }))
+    table = ak.to_arrow_table(
+        ak.zip(
+            {
+                "chunk": np.arange(len(sizes), dtype=np.int64),
+                "n_events": np.asarray(sizes, dtype=np.int64),
+                "n_total": np.full(len(sizes), int(n), dtype=np.int64),
+            }
+        )
+    )
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -115,8 +124,9 @@ def local_client(n_workers: int = 2, worker_processes: bool = True) -> Iterator[
     if not isinstance(n_workers, (int, np.integer)) or n_workers < 1:
         raise InputError(f"n_workers must be a positive integer, got {n_workers!r}")
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-        cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=worker_processes,
-                               dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=int(n_workers), threads_per_worker=1, processes=worker_processes, dashboard_address=None
+        )
     client = Client(cluster)
     try:
         yield client
@@ -190,14 +200,14 @@ def run_processor(
     proc = OffshellProcessor(configs, seed, mus, observables)
     with contextlib.ExitStack() as stack:
         folder = Path(workdir) if workdir is not None else Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        fileset = {p: [str(write_manifest(folder / f"manifest_{p}_{seed}.parquet", counts[p], chunk_size))]
-                   for p in counts}
+        fileset = {
+            p: [str(write_manifest(folder / f"manifest_{p}_{seed}.parquet", counts[p], chunk_size))] for p in counts
+        }
         if executor == "iterative":
             exe: processor.executor.ExecutorBase = processor.IterativeExecutor(status=status)
         else:
             if client is None:
                 client = stack.enter_context(_dask_client(scheduler, n_workers, worker_processes))
             exe = processor.DaskExecutor(client=client, status=status, retries=0)
-        runner = processor.Runner(executor=exe, schema=BaseSchema, format="parquet", chunksize=1,
-                                  metadata_cache={})
+        runner = processor.Runner(executor=exe, schema=BaseSchema, format="parquet", chunksize=1, metadata_cache={})
         return runner(fileset, proc, treename="events")

@@ -82,13 +82,7 @@ class AsimovScan(Scan):
 
 
 def asimov_scan(
-    mu_test: ArrayLike,
-    s: ArrayLike,
-    i: ArrayLike,
-    b: ArrayLike,
-    *,
-    mu_true: float = 1.0,
-    shape_only: bool = False,
+    mu_test: ArrayLike, s: ArrayLike, i: ArrayLike, b: ArrayLike, *, mu_true: float = 1.0, shape_only: bool = False
 ) -> AsimovScan:
     """Asimov test statistic ``q(mu_test; mu_true)`` for binned ``N_k(mu) = mu S_k + sqrt(mu) I_k + B_k``.
 
@@ -181,9 +175,7 @@ def confidence_interval(
             lo = None
     if lo is not None:
         intervals.append((lo, float(mu_[-1])))
-    return ConfidenceInterval(
-        float(cl), level, tuple(intervals), tuple(crossings), bool(inside[0] or inside[-1])
-    )
+    return ConfidenceInterval(float(cl), level, tuple(intervals), tuple(crossings), bool(inside[0] or inside[-1]))
 
 
 def refine_minimum(mu: np.ndarray, values: np.ndarray, function: Callable[[float], float]) -> tuple[float, float]:
@@ -199,7 +191,9 @@ def refine_minimum(mu: np.ndarray, values: np.ndarray, function: Callable[[float
     lo, hi = np.sqrt(mu[max(k - 1, 0)]), np.sqrt(mu[min(k + 1, len(mu) - 1)])
     if hi > lo:
         result = optimize.minimize_scalar(
-            lambda r: function(float(r) ** 2), bounds=(lo, hi), method="bounded",
+            lambda r: function(float(r) ** 2),
+            bounds=(lo, hi),
+            method="bounded",
             options={"xatol": 1e-10 * max(hi, 1.0)},
         )
         if result.fun < best:

@@ -94,9 +94,7 @@ def q_tilde(
     options = {"include_rate": include_rate, "profile_mc_stat": profile_mc_stat}
     grid = np.linspace(0.0, np.sqrt(mu_max), _FIT_POINTS) ** 2
     deviance = model.twice_nll_deviance(grid, n, **options)
-    mu_hat, minimum = refine_minimum(
-        grid, deviance, lambda m: float(model.twice_nll_deviance(m, n, **options)[0])
-    )
+    mu_hat, minimum = refine_minimum(grid, deviance, lambda m: float(model.twice_nll_deviance(m, n, **options)[0]))
     if mu_hat > mu:
         return 0.0
     return max(float(model.twice_nll_deviance(mu, n, **options)[0]) - minimum, 0.0)
@@ -145,9 +143,7 @@ def cls(
     if not q_asimov > 0:
         raise InputError(f"the data cannot tell mu = {mu:g} from mu = 0 (q~_A = 0): test a larger mu")
     clsb, clb = _cls_parts(q, q_asimov)
-    expected = tuple(
-        float(stats.norm.cdf(-(n + np.sqrt(q_asimov))) / stats.norm.cdf(-n)) for n in N_SIGMA
-    )
+    expected = tuple(float(stats.norm.cdf(-(n + np.sqrt(q_asimov))) / stats.norm.cdf(-n)) for n in N_SIGMA)
     return CLs(float(mu), q, q_asimov, clsb / clb, clsb, clb, expected)
 
 

@@ -74,9 +74,7 @@ def fisher_information(
     return info
 
 
-def sigma_mu(
-    s: ArrayLike, i: ArrayLike, b: ArrayLike, mu: float = 1.0, *, shape_only: bool = False
-) -> float:
+def sigma_mu(s: ArrayLike, i: ArrayLike, b: ArrayLike, mu: float = 1.0, *, shape_only: bool = False) -> float:
     """Expected uncertainty on mu at ``mu``: ``1/sqrt(F_mu)`` (thesis eq 4.42 at mu = 1).
 
     ``sigma_mu = 2 sqrt(mu) sigma_sqrt_mu``; it goes to 0 at mu = 0 when I != 0 (the parameterisation in mu is
@@ -89,9 +87,7 @@ def sigma_mu(
     return float(1 / np.sqrt(info)) if info > 0 else float("inf")
 
 
-def sigma_sqrt_mu(
-    s: ArrayLike, i: ArrayLike, b: ArrayLike, mu: float = 1.0, *, shape_only: bool = False
-) -> float:
+def sigma_sqrt_mu(s: ArrayLike, i: ArrayLike, b: ArrayLike, mu: float = 1.0, *, shape_only: bool = False) -> float:
     """Expected uncertainty on ``sqrt(mu)`` at ``mu``: ``1/sqrt(F_sqrt_mu)``; at mu = 0 ``F = sum I_k^2/B_k``.
 
     >>> sigma_sqrt_mu(1.0, 2.0, 4.0, 0.0)

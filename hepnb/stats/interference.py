@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import hist
 import numpy as np
@@ -137,7 +136,12 @@ class BinnedInterferenceModel:
     ) -> BinnedInterferenceModel:
         """Model from bin contents (1-d or 2-d arrays of the same shape), optionally MC variances and edges."""
         return cls(
-            s, i, b, s_var, i_var, b_var,  # type: ignore[arg-type]
+            s,
+            i,
+            b,
+            s_var,
+            i_var,
+            b_var,  # type: ignore[arg-type]
             None if edges is None else tuple(edges),  # type: ignore[arg-type]
             None if axis_names is None else tuple(axis_names),
         )
@@ -183,7 +187,9 @@ class BinnedInterferenceModel:
             np.asarray(s.values(), dtype=float),
             np.asarray(i.values(), dtype=float),
             np.asarray(b.values(), dtype=float),
-            variances(s), variances(i), variances(b),
+            variances(s),
+            variances(i),
+            variances(b),
             tuple(np.asarray(a.edges, dtype=float) for a in s.axes),
             tuple(a.name for a in s.axes),
         )
@@ -201,9 +207,9 @@ class BinnedInterferenceModel:
     ) -> BinnedInterferenceModel:
         """Model from events carrying three weights (e.g. morphed S, I and B weights of the same events).
 
-        Templates are ``sum w`` per bin with variances ``sum w^2``. Binning as ``numpy.histogramdd``: an int
-        (equal-width bins over the data range, the largest value included), an array of edges, or one of those
-        per axis for 2-d; events outside explicit edges are dropped.
+        Templates are ``sum w`` per bin with variances ``sum w^2`` (a ``hist`` ``Weight`` storage per template).
+        Binning as ``numpy.histogramdd``: an int (equal-width bins over the data range), an array of edges, or one
+        of those per axis for 2-d; the last bin includes its upper edge, events outside the edges are dropped.
 
         Parameters
         ----------
@@ -235,22 +241,30 @@ class BinnedInterferenceModel:
         per_axis = [bins] * dim if np.isscalar(bins) else ([bins] if dim == 1 else list(bins))  # type: ignore[arg-type]
         if len(per_axis) != dim:
             raise InputError(f"2-d values need an int or one binning per axis (2), got {len(per_axis)}")
-        bins_dd: list[Any] = []
+        edges: list[np.ndarray] = []
         for k, axis_bins in enumerate(per_axis):
             if np.isscalar(axis_bins):
                 if int(axis_bins) != axis_bins or int(axis_bins) < 1:  # type: ignore[arg-type]
                     raise InputError(f"the number of bins must be an integer >= 1, got {axis_bins!r}")
-                bins_dd.append(int(axis_bins))  # type: ignore[arg-type]
+                axis_edges = np.histogram_bin_edges(x2[:, k], bins=int(axis_bins))  # type: ignore[arg-type]
             else:
-                bins_dd.append(as_finite_array(axis_bins, f"bin edges of axis {k}", ndim=1))
-        try:
-            sums = {k: np.histogramdd(x2, bins=bins_dd, weights=w) for k, w in weights.items()}
-            sq = {k: np.histogramdd(x2, bins=bins_dd, weights=w**2)[0] for k, w in weights.items()}
-        except ValueError as err:
-            raise InputError(f"cannot bin the events with bins={bins!r}: {err}") from None
-        edges = tuple(sums["w_s"][1])
+                axis_edges = as_finite_array(axis_bins, f"bin edges of axis {k}", ndim=1)
+            if len(axis_edges) < 2 or np.any(np.diff(axis_edges) <= 0):
+                raise InputError(
+                    f"cannot bin the events with bins={bins!r}: the edges of axis {k} must be at least "
+                    f"two strictly increasing numbers, got {axis_edges}"
+                )
+            edges.append(axis_edges)
+        # the last bin is closed (numpy's convention): an event on the upper edge joins it instead of the overflow
+        columns = [np.where(x2[:, k] == e[-1], e[-2], x2[:, k]) for k, e in enumerate(edges)]
+        templates = [
+            hist.Hist(*(hist.axis.Variable(e) for e in edges), storage=hist.storage.Weight()).fill(*columns, weight=w)
+            for w in weights.values()
+        ]
         return cls(
-            sums["w_s"][0], sums["w_i"][0], sums["w_b"][0], sq["w_s"], sq["w_i"], sq["w_b"], edges,
+            *(h.values() for h in templates),
+            *(h.variances() for h in templates),
+            tuple(edges),
             None if axis_names is None else tuple(axis_names),
         )
 
@@ -369,9 +383,7 @@ class BinnedInterferenceModel:
         # n = 0 with nu sigma^2 > 1 puts the optimum at the boundary gamma = 0: keep pyhf's lower bound 1e-10
         return np.where(has, np.maximum(gamma, 1e-10), 1.0), sigma
 
-    def nll(
-        self, mu: float, data: ArrayLike, *, include_rate: bool = True, profile_mc_stat: bool = False
-    ) -> float:
+    def nll(self, mu: float, data: ArrayLike, *, include_rate: bool = True, profile_mc_stat: bool = False) -> float:
         """Negative log-likelihood of ``data`` at ``mu``, with all constants (Poisson: pyhf's ``-logpdf``).
 
         Poisson: ``sum_k [nu_k - n_k ln nu_k + ln Gamma(n_k + 1)]``; shape only (multinomial):
@@ -396,9 +408,7 @@ class BinnedInterferenceModel:
             gamma, sigma = self._profiled_gamma(nu, n)
             nu = gamma * nu
             has = sigma > 0
-            constraint = np.sum(
-                0.5 * ((gamma[has] - 1) / sigma[has]) ** 2 + np.log(sigma[has] * np.sqrt(2 * np.pi))
-            )
+            constraint = np.sum(0.5 * ((gamma[has] - 1) / sigma[has]) ** 2 + np.log(sigma[has] * np.sqrt(2 * np.pi)))
         else:
             constraint = 0.0
         if include_rate:
@@ -478,18 +488,23 @@ class BinnedInterferenceModel:
         else:
             n = self._data(data).ravel()
         if asimov and not profile_mc_stat:
-            raw = asimov_scan(mu, self.s.ravel(), self.i.ravel(), self.b.ravel(),
-                              mu_true=float(mu_true), shape_only=not include_rate).q
+            raw = asimov_scan(
+                mu, self.s.ravel(), self.i.ravel(), self.b.ravel(), mu_true=float(mu_true), shape_only=not include_rate
+            ).q
         else:
             raw = np.array([self._deviance(float(m), n, include_rate, profile_mc_stat) for m in mu])
-        mu_hat, minimum = refine_minimum(
-            mu, raw, lambda m: self._deviance(m, n, include_rate, profile_mc_stat)
-        )
+        mu_hat, minimum = refine_minimum(mu, raw, lambda m: self._deviance(m, n, include_rate, profile_mc_stat))
         if asimov and not profile_mc_stat and mu[0] <= mu_true <= mu[-1]:
             mu_hat, minimum = float(mu_true), 0.0  # the Asimov deviance vanishes exactly at mu_true
         q = np.maximum(raw - minimum, 0.0)
         return InterferenceScan(
-            mu, q, raw, float(mu_hat), float(mu_true) if asimov else None, n.reshape(self.shape),
-            bool(include_rate), bool(profile_mc_stat), "numpy",
+            mu,
+            q,
+            raw,
+            float(mu_hat),
+            float(mu_true) if asimov else None,
+            n.reshape(self.shape),
+            bool(include_rate),
+            bool(profile_mc_stat),
+            "numpy",
         )
-

@@ -65,9 +65,7 @@ def _check_mu_max(mu_max: float) -> float:
     return float(mu_max)
 
 
-def to_pyhf_spec(
-    model: BinnedInterferenceModel, *, mc_stat: bool = False, include_rate: bool = True
-) -> dict[str, Any]:
+def to_pyhf_spec(model: BinnedInterferenceModel, *, mc_stat: bool = False, include_rate: bool = True) -> dict[str, Any]:
     """pyhf model spec (``{"channels": [...]}``, for ``pyhf.Model``) of the three-sample interference model.
 
     2-d templates are flattened (row-major, as ``numpy.ravel``) into one channel.
@@ -207,8 +205,7 @@ def pyhf_scan(
     if data is None:
         model.check_positive([mu_true])
     workspace = to_workspace(
-        model, data, mu_true=mu_true, mc_stat=profile_mc_stat, include_rate=include_rate,
-        mu_max=float(mu[-1]),
+        model, data, mu_true=mu_true, mc_stat=profile_mc_stat, include_rate=include_rate, mu_max=float(mu[-1])
     )
     pdf = workspace.model()
     observed = workspace.data(pdf)
@@ -224,8 +221,13 @@ def pyhf_scan(
             value = -2.0 * float(pdf.logpdf(pars, observed)[0])
         else:
             _, value = pyhf.infer.mle.fit(
-                observed, pdf, init_pars=pars.tolist(), par_bounds=bounds, fixed_params=fixed,
-                return_fitted_val=True, tolerance=tolerance,
+                observed,
+                pdf,
+                init_pars=pars.tolist(),
+                par_bounds=bounds,
+                fixed_params=fixed,
+                return_fitted_val=True,
+                tolerance=tolerance,
             )
             value = float(value)
         if not np.isfinite(value):
@@ -236,17 +238,20 @@ def pyhf_scan(
     mu_hat, minimum = refine_minimum(mu, raw, twice_nll)
     q = np.maximum(raw - minimum, 0.0)
     return InterferenceScan(
-        mu, q, raw, float(mu_hat), float(mu_true) if data is None else None,
+        mu,
+        q,
+        raw,
+        float(mu_hat),
+        float(mu_true) if data is None else None,
         np.asarray(observed[: model.n_bins], dtype=float).reshape(model.shape),  # main data, then auxdata
-        bool(include_rate), bool(profile_mc_stat), "pyhf",
+        bool(include_rate),
+        bool(profile_mc_stat),
+        "pyhf",
     )
 
 
 def export_workspace_json(
-    model: BinnedInterferenceModel,
-    data: ArrayLike | None,
-    path: str | os.PathLike[str],
-    **options: Any,
+    model: BinnedInterferenceModel, data: ArrayLike | None, path: str | os.PathLike[str], **options: Any
 ) -> Path:
     """Write the pyhf workspace of ``model`` and ``data`` as JSON, atomically; returns the path.
 

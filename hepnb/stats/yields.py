@@ -53,9 +53,7 @@ def kappa_from_mu(mu: ArrayLike) -> np.ndarray | float:
     return np.asarray(mu, dtype=float) ** 0.25 if np.ndim(mu) else float(mu) ** 0.25
 
 
-def combine(
-    mu: ArrayLike, s: ArrayLike, i: ArrayLike, b: ArrayLike, *, param: Parameter = "mu"
-) -> np.ndarray | float:
+def combine(mu: ArrayLike, s: ArrayLike, i: ArrayLike, b: ArrayLike, *, param: Parameter = "mu") -> np.ndarray | float:
     """``mu S + sqrt(mu) I + B``, broadcasting (no checks: weights and densities may be negative).
 
     Parameters

@@ -110,8 +110,9 @@ def _check_index(index: Any, where: Path) -> dict[str, Any]:
             raise damaged(f"has a {type(entry).__name__} for epoch {key}, not an object")
         file = entry.get("file")
         if not (isinstance(file, str) and re.fullmatch(r"[\w-][\w.-]*", file)):
-            raise damaged(f"names the file {file!r} for epoch {key}: only a plain file name inside the folder is "
-                          "allowed")
+            raise damaged(
+                f"names the file {file!r} for epoch {key}: only a plain file name inside the folder is allowed"
+            )
         size, digest = entry.get("bytes"), entry.get("sha256")
         if not (isinstance(size, int) and not isinstance(size, bool) and size >= 0):
             raise damaged(f"has no byte count for epoch {key}")
@@ -155,13 +156,15 @@ def _metric_value(key: str, value: Any, epoch: int) -> Any:
         return value
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            raise InputError(f"metric {key!r} of epoch {epoch} must be one number, got a tensor of shape "
-                             f"{tuple(value.shape)}")
+            raise InputError(
+                f"metric {key!r} of epoch {epoch} must be one number, got a tensor of shape {tuple(value.shape)}"
+            )
         value = value.detach().cpu().item()
     array = np.asarray(value)
     if array.size != 1:
-        raise InputError(f"metric {key!r} of epoch {epoch} must be one number, got {type(value).__name__} of "
-                         f"shape {array.shape}")
+        raise InputError(
+            f"metric {key!r} of epoch {epoch} must be one number, got {type(value).__name__} of shape {array.shape}"
+        )
     item = array.reshape(()).item()
     if isinstance(item, (str, bool)):
         return item
@@ -291,12 +294,16 @@ class EpochArchive:
 
     def _unreadable(self, epoch: int, path: Path, err: Exception) -> CheckpointError:
         if isinstance(err, pickle.UnpicklingError):
-            reason = (f"torch.load(weights_only=True) refused it: {_torch_reason(err)}; it is damaged, or holds "
-                      "objects that could run code, which are never loaded")
+            reason = (
+                f"torch.load(weights_only=True) refused it: {_torch_reason(err)}; it is damaged, or holds "
+                "objects that could run code, which are never loaded"
+            )
         else:
             reason = str(err)
-        return CheckpointError(f"the checkpoint of epoch {epoch} ({path}) cannot be read ({reason}); "
-                               f"loadable epochs: {[e for e in self.loadable_epochs() if e != epoch]}")
+        return CheckpointError(
+            f"the checkpoint of epoch {epoch} ({path}) cannot be read ({reason}); "
+            f"loadable epochs: {[e for e in self.loadable_epochs() if e != epoch]}"
+        )
 
     def read_checkpoint(self, epoch: int) -> dict[str, Any]:
         """``epoch``'s checkpoint as a dict of tensors and plain values (``torch.load(weights_only=True)``)."""
@@ -309,8 +316,10 @@ class EpochArchive:
         except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
             raise self._unreadable(epoch, path, err) from None
         if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
-            raise CheckpointError(f"the checkpoint of epoch {epoch} ({path}) holds no state_dict; "
-                                  f"loadable epochs: {[e for e in self.loadable_epochs() if e != epoch]}")
+            raise CheckpointError(
+                f"the checkpoint of epoch {epoch} ({path}) holds no state_dict; "
+                f"loadable epochs: {[e for e in self.loadable_epochs() if e != epoch]}"
+            )
         return checkpoint
 
     def load(self, epoch: int | None = None, *, map_location: str = "cpu") -> Any:
@@ -326,13 +335,14 @@ class EpochArchive:
         compact = self._entry(epoch).get("compact", False)
         path = self.checkpoint_path(epoch)
         stored = set(self._read(epoch, path)["state_dict"]) if compact else set()
+        if compact and not stored:  # refused before Lightning loads (and warns about) an empty state dict
+            self._check_compact(epoch, stored, set())
         cls = _import_class(self.model_class)
         try:
             with warnings.catch_warnings(), safe_loading():
                 if compact:
                     warnings.filterwarnings("ignore", message="Found keys that are in the model state dict but not")
-                model = cls.load_from_checkpoint(path, map_location=map_location, weights_only=True,
-                                                 strict=not compact)
+                model = cls.load_from_checkpoint(path, map_location=map_location, weights_only=True, strict=not compact)
         except (RuntimeError, EOFError, KeyError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
             raise self._unreadable(epoch, path, err) from None
         if compact:
@@ -378,8 +388,10 @@ class EpochArchive:
                     f"the archive {self.path} is in use by pid {busy.owner}; wait for it or choose another folder"
                 ) from None
             except OSError as err:
-                raise InputError(f"the archive {self.path} cannot be written ({err.strerror or err}): make the "
-                                 "folder writable, or choose another folder") from None
+                raise InputError(
+                    f"the archive {self.path} cannot be written ({err.strerror or err}): make the "
+                    "folder writable, or choose another folder"
+                ) from None
             for orphan in self.path.glob(".*.tmp") if fresh else ():
                 if orphan.is_file():
                     orphan.unlink(missing_ok=True)
@@ -396,8 +408,16 @@ class EpochArchive:
         JSON ``hparams`` but no checkpoint."""
         with self.writing():
             write_json(self._history_path, [])
-            write_json(self._index_path, {"format": FORMAT, "model_class": model_class, "checkpoints": {},
-                                          "seed": seed, "hparams": dict(hparams)})
+            write_json(
+                self._index_path,
+                {
+                    "format": FORMAT,
+                    "model_class": model_class,
+                    "checkpoints": {},
+                    "seed": seed,
+                    "hparams": dict(hparams),
+                },
+            )
 
     def add_checkpoint(self, epoch: int, file: Path, model: Any) -> None:
         """Register the already written checkpoint ``file`` (inside the archive) as epoch ``epoch``."""
@@ -476,11 +496,11 @@ class EpochArchive:
             index = self._index()
             unknown = keep - {int(e) for e in index["checkpoints"]}
             if unknown:
-                raise InputError(f"epochs {sorted(unknown, key=str)} have no checkpoint to keep; checkpointed "
-                                 f"epochs: {self.epochs}")
+                raise InputError(
+                    f"epochs {sorted(unknown, key=str)} have no checkpoint to keep; checkpointed epochs: {self.epochs}"
+                )
             removed = [e for e in index["checkpoints"] if int(e) not in keep]
             files = [self.path / index["checkpoints"].pop(e)["file"] for e in removed]
             write_json(self._index_path, index)
             for file in files:
                 file.unlink(missing_ok=True)
-

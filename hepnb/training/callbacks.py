@@ -24,8 +24,11 @@ MetricsFunction = Callable[[L.LightningModule, int], Mapping[str, float]]
 def _rng_state() -> dict[str, Any]:
     """The random-number state as tensors and plain values, so that the checkpoint loads with weights_only."""
     name, keys, position, has_gauss, gauss = np.random.get_state()  # noqa: NPY002 (the global state to restore)
-    return {"torch": torch.get_rng_state(), "numpy": [name, keys.tolist(), position, has_gauss, gauss],
-            "python": random.getstate()}
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": [name, keys.tolist(), position, has_gauss, gauss],
+        "python": random.getstate(),
+    }
 
 
 def _set_rng_state(state: Mapping[str, Any]) -> None:
@@ -103,13 +106,9 @@ class ArchiveCallback(L.Callback):
             fsync_directory(target.parent)
             self.archive.add_checkpoint(epoch, target, pl_module)
 
-    def on_save_checkpoint(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
-    ) -> None:
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         checkpoint["hepnb_rng_state"] = _rng_state()
 
-    def on_load_checkpoint(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
-    ) -> None:
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         if "hepnb_rng_state" in checkpoint:
             _set_rng_state(checkpoint["hepnb_rng_state"])

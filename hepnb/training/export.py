@@ -65,8 +65,9 @@ def export_archive(
         return _export(archive, target.path, wanted, keep, half)  # (a read-only source has no writer to wait for)
 
 
-def _export(archive: EpochArchive, destination: Path, epochs: list[int], keep: tuple[str, ...],
-            half: bool) -> EpochArchive:
+def _export(
+    archive: EpochArchive, destination: Path, epochs: list[int], keep: tuple[str, ...], half: bool
+) -> EpochArchive:
     index = archive._index()
     paths = {epoch: archive.checkpoint_path(epoch) for epoch in epochs}  # all intact before anything is written
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -76,18 +77,27 @@ def _export(archive: EpochArchive, destination: Path, epochs: list[int], keep: t
         entries = {}
         for epoch in epochs:
             checkpoint = archive._read(epoch, paths[epoch])
-            slim = {k: checkpoint[k] for k in ("epoch", "global_step", "pytorch-lightning_version",
-                                               "hyper_parameters", "hparams_name") if k in checkpoint}
+            slim = {
+                k: checkpoint[k]
+                for k in ("epoch", "global_step", "pytorch-lightning_version", "hyper_parameters", "hparams_name")
+                if k in checkpoint
+            }
             slim["state_dict"] = _slim_state(checkpoint["state_dict"], keep, half, epoch)
             file = staging / archive.checkpoint_file(epoch).name
             with atomic_write(file, "wb") as handle:
                 torch.save(slim, handle)
-            entries[str(epoch)] = {"file": file.name, "bytes": file.stat().st_size, "sha256": _sha256(file),
-                                   "compact": True}
+            entries[str(epoch)] = {
+                "file": file.name,
+                "bytes": file.stat().st_size,
+                "sha256": _sha256(file),
+                "compact": True,
+            }
         write_json(staging / "history.json", archive.records)
         provenance = {k: index[k] for k in ("seed", "hparams") if k in index}
-        write_json(staging / "index.json", {"format": FORMAT, "model_class": index["model_class"],
-                                            "checkpoints": entries, **provenance})
+        write_json(
+            staging / "index.json",
+            {"format": FORMAT, "model_class": index["model_class"], "checkpoints": entries, **provenance},
+        )
         try:
             os.rename(staging, destination)
         except OSError as err:
@@ -104,8 +114,9 @@ def _slim_state(state: Mapping[str, torch.Tensor], keep: tuple[str, ...], half: 
     unmatched = [prefix for prefix in keep if not any(name.startswith(prefix) for name in state)]
     if unmatched:
         available = sorted({name.split(".")[0] + "." for name in state})
-        raise InputError(f"keep prefixes {unmatched} match no state-dict entry of epoch {epoch}; "
-                         f"available prefixes: {available}")
+        raise InputError(
+            f"keep prefixes {unmatched} match no state-dict entry of epoch {epoch}; available prefixes: {available}"
+        )
     kept = {name: value for name, value in state.items() if not keep or name.startswith(keep)}
     if not half:
         return kept
@@ -115,7 +126,9 @@ def _slim_state(state: Mapping[str, torch.Tensor], keep: tuple[str, ...], half: 
             value, original = value.half(), value
             if bool((torch.isinf(value) & torch.isfinite(original)).any()):
                 largest = float(original[torch.isfinite(original)].abs().max())
-                raise InputError(f"weight {name} of epoch {epoch} reaches {largest:.3g}, beyond float16's range "
-                                 "(65504): export with half=False (hepnb archive export --full-precision)")
+                raise InputError(
+                    f"weight {name} of epoch {epoch} reaches {largest:.3g}, beyond float16's range "
+                    "(65504): export with half=False (hepnb archive export --full-precision)"
+                )
         slim[name] = value
     return slim

@@ -17,6 +17,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from hepnb.errors import CheckpointError, InputError
 from hepnb.training.archive import EpochArchive, _class_path, safe_loading
 from hepnb.training.callbacks import ArchiveCallback, MetricsFunction
+from hepnb.training.trainers import trainer
 
 __all__ = ["fit", "quiet_lightning"]
 
@@ -88,7 +89,8 @@ def fit(
     progress
         Show Lightning's progress bar.
     trainer_options
-        Passed on to ``lightning.Trainer`` (``accelerator="gpu"``, ``devices=4``, ``strategy="ddp"``, ...).
+        Passed on to :func:`hepnb.training.trainer` (``accelerator="gpu"``, ``devices=4``, ``strategy="ddp"``,
+        ...; the default is the CPU).
     """
     if not isinstance(archive, EpochArchive):
         archive = EpochArchive(archive)
@@ -99,8 +101,9 @@ def fit(
         if not isinstance(model, L.LightningModule):
             raise InputError(f"model must be a LightningModule or a function returning one, got {type(model).__name__}")
     if rank_zero_only.rank != 0:  # the other processes of a distributed training neither check nor write
-        return _train(model, datamodule, archive, archive.last_epoch, max_epochs, every, metrics, progress,
-                      trainer_options)
+        return _train(
+            model, datamodule, archive, archive.last_epoch, max_epochs, every, metrics, progress, trainer_options
+        )
     with archive.writing():
         resume = _resume_point(archive, model, seed)
         if resume is not None and resume >= max_epochs:
@@ -109,8 +112,12 @@ def fit(
 
 
 def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low or (
-            high is not None and value > high):
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, np.integer))
+        or value < low
+        or (high is not None and value > high)
+    ):
         limits = f"from {low} to {high}" if high is not None else f"of at least {low}"
         raise InputError(f"{name} must be an integer {limits}, got {value!r}")
     return int(value)
@@ -133,8 +140,10 @@ def _resume_point(archive: EpochArchive, model: L.LightningModule, seed: int) ->
     _check_same_training(archive, model, seed)
     checkpoint = archive.read_checkpoint(resume)  # refuses an unsafe or damaged file before any training
     if "optimizer_states" not in checkpoint or "loops" not in checkpoint:
-        raise CheckpointError(f"the checkpoint of epoch {resume} in {archive.path} holds weights only (an exported "
-                              "archive): it cannot resume a training; train into a new folder")
+        raise CheckpointError(
+            f"the checkpoint of epoch {resume} in {archive.path} holds weights only (an exported "
+            "archive): it cannot resume a training; train into a new folder"
+        )
     archive.truncate(after_epoch=resume)
     recorded = [record["epoch"] for record in archive.records]
     if recorded != list(range(1, resume + 1)):
@@ -154,17 +163,24 @@ def _check_same_training(archive: EpochArchive, model: L.LightningModule, seed: 
     if recorded["model_class"] != _class_path(model):
         raise InputError(f"{where} holds a {recorded['model_class']}, not a {_class_path(model)}: use a new folder")
     if recorded.get("seed", seed) != seed:
-        raise InputError(f"{where} was trained with seed={recorded['seed']}, not seed={seed}: resume with "
-                         f"seed={recorded['seed']}, or train into a new folder")
+        raise InputError(
+            f"{where} was trained with seed={recorded['seed']}, not seed={seed}: resume with "
+            f"seed={recorded['seed']}, or train into a new folder"
+        )
     if "hparams" not in recorded:  # an archive written before hepnb recorded them
         return
     saved, now = recorded["hparams"], _hparams(model)
-    changed = sorted(k for k in saved.keys() | now.keys()
-                     if json.dumps(saved.get(k), sort_keys=True) != json.dumps(now.get(k), sort_keys=True))
+    changed = sorted(
+        k
+        for k in saved.keys() | now.keys()
+        if json.dumps(saved.get(k), sort_keys=True) != json.dumps(now.get(k), sort_keys=True)
+    )
     if changed:
         described = ", ".join(f"{k}={saved.get(k)!r} in the archive, {now.get(k)!r} now" for k in changed)
-        raise InputError(f"{where} was trained with other hyper-parameters ({described}): resume with the same "
-                         "settings, or train into a new folder")
+        raise InputError(
+            f"{where} was trained with other hyper-parameters ({described}): resume with the same "
+            "settings, or train into a new folder"
+        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -180,24 +196,20 @@ def _hparams(model: L.LightningModule) -> dict[str, Any]:
     return json.loads(json.dumps(dict(model.hparams), sort_keys=True, default=_jsonable))
 
 
-def _train(model: L.LightningModule, datamodule: L.LightningDataModule, archive: EpochArchive, resume: int | None,
-           max_epochs: int, every: int, metrics: MetricsFunction | None, progress: bool,
-           trainer_options: dict[str, Any]) -> EpochArchive:
-    options: dict[str, Any] = {
-        "max_epochs": max_epochs,
-        "deterministic": True,
-        "logger": False,
-        "enable_checkpointing": False,
-        "enable_progress_bar": progress,
-        "enable_model_summary": False,
-        "num_sanity_val_steps": 0,
-        "accelerator": "cpu",
-        **trainer_options,
-    }
-    callbacks = [ArchiveCallback(archive, every=every, metrics=metrics), *progress_bar(progress),
-                 *options.pop("callbacks", [])]
+def _train(
+    model: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    archive: EpochArchive,
+    resume: int | None,
+    max_epochs: int,
+    every: int,
+    metrics: MetricsFunction | None,
+    progress: bool,
+    trainer_options: dict[str, Any],
+) -> EpochArchive:
+    callbacks = [ArchiveCallback(archive, every=every, metrics=metrics), *trainer_options.pop("callbacks", [])]
     ckpt_path = archive.checkpoint_path(resume) if resume is not None else None
     with quiet_lightning(), safe_loading():
-        trainer = L.Trainer(callbacks=callbacks, **options)
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        lightning_trainer = trainer(max_epochs=max_epochs, progress=progress, callbacks=callbacks, **trainer_options)
+        lightning_trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     return archive

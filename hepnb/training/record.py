@@ -30,8 +30,13 @@ def hardware() -> dict[str, object]:
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "gpu": gpu, "torch": torch.__version__}
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": gpu,
+        "torch": torch.__version__,
+    }
 
 
 def check_accelerator(name: str, choices: tuple[str, ...]) -> None:
@@ -42,8 +47,10 @@ def check_accelerator(name: str, choices: tuple[str, ...]) -> None:
     present = {"cpu": True, "auto": True, "cuda": cuda, "mps": mps, "gpu": cuda or mps}
     if not present.get(name, False):
         usable = [k for k in choices if present.get(k, False)]
-        raise InputError(f"--accelerator {name}: torch {torch.__version__} sees no such device on this machine "
-                         f"(CUDA available: {cuda}, MPS available: {mps}); use one of {usable}")
+        raise InputError(
+            f"--accelerator {name}: torch {torch.__version__} sees no such device on this machine "
+            f"(CUDA available: {cuda}, MPS available: {mps}); use one of {usable}"
+        )
 
 
 class TrainingRecord:
@@ -71,8 +78,10 @@ class TrainingRecord:
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise InputError(f"{self.path} is not valid JSON ({err}): restore it, or train into a new folder") from None
         if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
-            raise InputError(f"{self.path} is not a record written by {self.command_name} (it has no 'config' "
-                             "object): restore it, or train into a new folder")
+            raise InputError(
+                f"{self.path} is not a record written by {self.command_name} (it has no 'config' "
+                "object): restore it, or train into a new folder"
+            )
         return record
 
     def check_same(self, key: str, now: Mapping[str, Any], *, ignore: tuple[str, ...] = (), hint: str = "") -> None:
@@ -81,19 +90,24 @@ class TrainingRecord:
             return
         before = {k: v for k, v in self.earlier[key].items() if k not in ignore}
         if before != {k: v for k, v in json.loads(json.dumps(dict(now))).items() if k not in ignore}:
-            raise InputError(f"{self.path.parent} holds a training with {key} {self.earlier[key]}, not "
-                             f"{dict(now)}: {hint or 'resume with the same options'} or use a new folder")
+            raise InputError(
+                f"{self.path.parent} holds a training with {key} {self.earlier[key]}, not "
+                f"{dict(now)}: {hint or 'resume with the same options'} or use a new folder"
+            )
 
     def write(self, epochs_done: int, command: str | None, **fields: Any) -> None:
         """Rewrite the record: ``command`` (the earlier one if None), ``fields``, the hardware, the wall time
         accumulated over all runs, and ``epochs_done``."""
-        write_json(self.path, {
-            "command": command or self.earlier.get("command"),
-            **fields,
-            "hardware": hardware(),
-            "wall_seconds": self.earlier.get("wall_seconds", 0.0) + time.perf_counter() - self._start,
-            "epochs_done": epochs_done,
-        })
+        write_json(
+            self.path,
+            {
+                "command": command or self.earlier.get("command"),
+                **fields,
+                "hardware": hardware(),
+                "wall_seconds": self.earlier.get("wall_seconds", 0.0) + time.perf_counter() - self._start,
+                "epochs_done": epochs_done,
+            },
+        )
 
     def callback(self, write: Callable[[int], None]) -> L.Callback:
         """A callback that calls ``write(epochs_done)`` when the training (re)starts and after each epoch."""

@@ -1,12 +1,13 @@
 """EpochPicker: choose a training epoch from its metric history, by rule or by hand, and remember the choice.
 
 A GAN's loss does not say which epoch is best, so the physicist looks at physics metrics per epoch and at
-comparison plots. The picker shows the metric curves, a slider and a dropdown over the checkpointed epochs,
-and the comparison plots of the selected epoch. Its default is an automatic rule: every metric ranks the
-candidate epochs (1 = best), the ranks are averaged with the user's weights, and the lowest average wins (ties go
-to the later epoch). "Save choice" writes a JSON manifest; when the manifest exists, a headless re-run of the
-notebook takes the same epoch without any interaction. The manifest records the checksum of the chosen epoch's
-checkpoint and its metric values: a manifest that does not match the archive (made on another training) is refused.
+comparison plots. The picker (a :class:`~hepnb.widgets.slider.SliderWidget`) shows the metric curves, a slider and a
+dropdown over the checkpointed epochs, and the comparison plots of the selected epoch. Its default is an automatic
+rule: every metric ranks the candidate epochs (1 = best), the ranks are averaged with the user's weights, and the
+lowest average wins (ties go to the later epoch). "Save choice" writes a JSON manifest; when the manifest exists, a
+headless re-run of the notebook takes the same epoch without any interaction. The manifest records the checksum of
+the chosen epoch's checkpoint and its metric values: a manifest that does not match the archive (made on another
+training) is refused.
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import display
 from matplotlib.figure import Figure
 
 from hepnb.errors import InputError
 from hepnb.hists import Comparison
 from hepnb.io import write_json
 from hepnb.training.archive import EpochArchive
+from hepnb.widgets.slider import SliderWidget
 
 __all__ = ["Choice", "rank_epochs", "EpochPicker"]
 
@@ -48,8 +49,9 @@ def _is_number(value: Any) -> bool:
 def _check_weights(weights: Any, what: str = "weights") -> dict[str, float]:
     """``weights`` as a dict metric name -> float, refusing non-numbers, infinities, negatives and all-zero."""
     if not isinstance(weights, Mapping):
-        raise InputError(f"{what} must be a dict metric name -> weight, e.g. {{'chi2': 1.0}}, "
-                         f"got {type(weights).__name__}")
+        raise InputError(
+            f"{what} must be a dict metric name -> weight, e.g. {{'chi2': 1.0}}, got {type(weights).__name__}"
+        )
     for name, weight in weights.items():
         if not isinstance(name, str) or not _is_number(weight):
             raise InputError(f"{what}: the weight of {name!r} must be a number, got {weight!r}")
@@ -164,7 +166,7 @@ def rank_epochs(
     return table.iloc[order]
 
 
-class EpochPicker:
+class EpochPicker(SliderWidget):
     """Pick the epoch of an EpochArchive: automatic rule, widget, and a manifest that makes it reproducible.
 
     Parameters
@@ -181,6 +183,9 @@ class EpochPicker:
         JSON file of the saved choice; if it exists, it is the choice.
     """
 
+    #: Two output areas: the metric curves, and the metric table with the comparison plots.
+    outputs: ClassVar[int] = 2
+
     def __init__(
         self,
         archive: EpochArchive,
@@ -190,20 +195,25 @@ class EpochPicker:
         higher_is_better: Collection[str] = (),
         manifest: str | os.PathLike[str] | None = None,
     ) -> None:
+        super().__init__()
         self.archive = archive
         self.comparisons = comparisons
         self.weights = _check_weights(weights)
         self.higher_is_better = _check_names(higher_is_better, "higher_is_better")
         self.manifest = Path(manifest) if manifest is not None else None
         if self.manifest is not None and self.manifest.is_dir():
-            raise InputError(f"the manifest {self.manifest} is a folder: pass the path of a JSON file, e.g. "
-                             f"{self.manifest}/choice.json")
+            raise InputError(
+                f"the manifest {self.manifest} is a folder: pass the path of a JSON file, e.g. "
+                f"{self.manifest}/choice.json"
+            )
         self._history = archive.history
         self.candidates = [e for e in archive.epochs if e in self._history.index]
         if not self.candidates:
             raise InputError(f"{archive.path} has no checkpointed epoch with recorded metrics: train first")
         self.ranking(self.weights)  # validate the metric names and weights now
         self._cache: dict[int, Sequence[Comparison]] = {}
+        self._shown = self.candidates[-1]  # the epoch the widget shows (set from the choice when it is built)
+        self._started: Choice | None = None
 
     # ------------------------------------------------------------------------------------------ the rule
     def ranking(self, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -220,8 +230,14 @@ class EpochPicker:
 
     def _choice(self, epoch: int, rule: str, weights: Mapping[str, float]) -> Choice:
         values = self._history.loc[epoch, list(weights)]
-        return Choice(epoch, rule, dict(weights), sorted(self.higher_is_better),
-                      {k: float(v) for k, v in values.items()}, self.archive.checksum(epoch))
+        return Choice(
+            epoch,
+            rule,
+            dict(weights),
+            sorted(self.higher_is_better),
+            {k: float(v) for k, v in values.items()},
+            self.archive.checksum(epoch),
+        )
 
     @property
     def choice(self) -> Choice:
@@ -237,25 +253,36 @@ class EpochPicker:
         """Refuse a manifest that does not describe this archive's training."""
         fix = "delete the manifest to choose again, or pass manifest=None"
         if saved.epoch not in self.candidates:
-            raise InputError(f"{self.manifest} chose epoch {saved.epoch}, which this archive cannot load "
-                             f"(epochs: {self.candidates}); {fix}")
-        unknown = [m for m in [*saved.weights, *saved.higher_is_better, *saved.metrics]
-                   if m not in self._history.columns]
+            raise InputError(
+                f"{self.manifest} chose epoch {saved.epoch}, which this archive cannot load "
+                f"(epochs: {self.candidates}); {fix}"
+            )
+        unknown = [
+            m for m in [*saved.weights, *saved.higher_is_better, *saved.metrics] if m not in self._history.columns
+        ]
         if unknown:
-            raise InputError(f"{self.manifest} names metrics {unknown} that {self.archive.path} does not record: it "
-                             f"was saved for another archive; {fix}")
+            raise InputError(
+                f"{self.manifest} names metrics {unknown} that {self.archive.path} does not record: it "
+                f"was saved for another archive; {fix}"
+            )
         if saved.checkpoint_sha256 is not None and saved.checkpoint_sha256 != self.archive.checksum(saved.epoch):
-            raise InputError(f"{self.manifest} was saved for another archive (or an earlier training in "
-                             f"{self.archive.path}): the checkpoint of epoch {saved.epoch} differs; {fix}")
+            raise InputError(
+                f"{self.manifest} was saved for another archive (or an earlier training in "
+                f"{self.archive.path}): the checkpoint of epoch {saved.epoch} differs; {fix}"
+            )
         if saved.checkpoint_sha256 is None and not saved.metrics:
-            raise InputError(f"{self.manifest} records neither the checkpoint nor the metrics of epoch {saved.epoch}, "
-                             f"so it cannot be checked against {self.archive.path}; {fix}")
+            raise InputError(
+                f"{self.manifest} records neither the checkpoint nor the metrics of epoch {saved.epoch}, "
+                f"so it cannot be checked against {self.archive.path}; {fix}"
+            )
         for metric, value in saved.metrics.items():
             recorded = float(self._history.loc[saved.epoch, metric])
             if not math.isclose(recorded, value, rel_tol=1e-9, abs_tol=1e-12):
-                raise InputError(f"{self.manifest} records {metric}={value:.6g} at epoch {saved.epoch}, but the "
-                                 f"history of {self.archive.path} says {recorded:.6g}: it was saved for another "
-                                 f"archive; {fix}")
+                raise InputError(
+                    f"{self.manifest} records {metric}={value:.6g} at epoch {saved.epoch}, but the "
+                    f"history of {self.archive.path} says {recorded:.6g}: it was saved for another "
+                    f"archive; {fix}"
+                )
 
     @property
     def epoch(self) -> int:
@@ -300,45 +327,56 @@ class EpochPicker:
             if epoch is not None:
                 ax.axvline(epoch, color="C3", lw=1.5)
             ax.set_xlabel("Epoch")
-            ax.set_title(f"{metric} ({'higher' if metric in self.higher_is_better else 'lower'} is better)",
-                         fontsize="small")
+            ax.set_title(
+                f"{metric} ({'higher' if metric in self.higher_is_better else 'lower'} is better)", fontsize="small"
+            )
         return fig
 
-    def widget(self) -> widgets.Widget:
-        """The interactive picker: weight sliders, epoch slider and dropdown, metric curves, comparison plots."""
-        start = self.choice
+    # ------------------------------------------------------------------------------------------ the widget
+    def _start(self) -> int:
+        self._started = self.choice
+        return self._started.epoch
+
+    def _make_slider(self, value: int) -> widgets.SelectionSlider:
+        return widgets.SelectionSlider(
+            options=self.candidates, value=value, description="Epoch", continuous_update=False
+        )
+
+    def _select(self, value: int) -> int:
+        if value not in self.candidates:
+            raise InputError(f"epoch {value} has no checkpoint; choose one of {self.candidates}")
+        self._shown = int(value)
+        return self._shown
+
+    def _panels(self) -> list[list[Any]]:
+        epoch = self._shown
+        values = self._history.loc[epoch, list(self.weights)]
+        table = pd.DataFrame({"value": values}).T.rename(index={"value": f"epoch {epoch}"})
+        return [[self.plot_metrics(epoch)], [table, *(c.plot() for c in self.comparisons_at(epoch))]]
+
+    def _layout(self, slider: widgets.SelectionSlider, outputs: Sequence[widgets.Output]) -> widgets.Widget:
+        """Weight sliders, the epoch slider and dropdown, "Save choice", then metric curves and comparison plots."""
+        start = self._started or self.choice
         sliders = {
-            m: widgets.FloatSlider(value=start.weights.get(m, w), min=0, max=5, step=0.25, description=m,
-                                   style={"description_width": "initial"})
+            m: widgets.FloatSlider(
+                value=start.weights.get(m, w),
+                min=0,
+                max=5,
+                step=0.25,
+                description=m,
+                style={"description_width": "initial"},
+            )
             for m, w in self.weights.items()
         }
-        slider = widgets.SelectionSlider(options=self.candidates, value=start.epoch, description="Epoch",
-                                         continuous_update=False)
         dropdown = widgets.Dropdown(options=self.candidates, value=start.epoch, layout={"width": "120px"})
         widgets.link((slider, "value"), (dropdown, "value"))
         rule_label = widgets.HTML()
         saved = self.manifest is not None and self.manifest.exists()
         status = widgets.HTML(f"<i>Choice read from {self.manifest}</i>" if saved else "")
         save = widgets.Button(description="Save choice", icon="save", button_style="success")
-        curves, plots = widgets.Output(), widgets.Output()
 
         def current_weights() -> dict[str, float]:
             return {m: s.value for m, s in sliders.items()}
-
-        def redraw(epoch: int) -> None:
-            with curves:
-                curves.clear_output(wait=True)
-                fig = self.plot_metrics(epoch)
-                display(fig)
-                plt.close(fig)
-            with plots:
-                plots.clear_output(wait=True)
-                values = self._history.loc[epoch, list(self.weights)]
-                display(pd.DataFrame({"value": values}).T.rename(index={"value": f"epoch {epoch}"}))
-                for comparison in self.comparisons_at(epoch):
-                    fig = comparison.plot()
-                    display(fig)
-                    plt.close(fig)
 
         def on_weights(_: Any) -> None:
             try:
@@ -359,15 +397,15 @@ class EpochPicker:
 
         for s in sliders.values():
             s.observe(on_weights, names="value")
-        slider.observe(lambda change: redraw(change["new"]), names="value")
         save.on_click(on_save)
         rule_label.value = f"Automatic rule (weighted rank): <b>epoch {self.automatic(current_weights()).epoch}</b>"
-        redraw(start.epoch)
-        controls = widgets.VBox([
-            widgets.HTML("<b>Metric weights</b>"), *sliders.values(), rule_label,
-            widgets.HBox([slider, dropdown, save]), status,
-        ])
-        return widgets.VBox([controls, curves, plots])
-
-    def _ipython_display_(self) -> None:
-        display(self.widget())
+        controls = widgets.VBox(
+            [
+                widgets.HTML("<b>Metric weights</b>"),
+                *sliders.values(),
+                rule_label,
+                widgets.HBox([slider, dropdown, save]),
+                status,
+            ]
+        )
+        return widgets.VBox([controls, *outputs])

@@ -46,15 +46,21 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "build" / "screenshots"
 # keep Chromium off the network (no downloads, no sync); the profile is a fresh folder per run
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic"]
-REDRAW_TIMEOUT_S = 120   # one epoch of the calorimeter picker generates ~44k showers before it redraws
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+REDRAW_TIMEOUT_S = 120  # one epoch of the calorimeter picker generates ~44k showers before it redraws
 # JupyterLab settings of the test's own user-settings folder: render every cell (no windowing, so the widgets
 # and images of cells out of view are in the page) and no news or update pop-ups over the notebook.
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
-                                                                        "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
 }
 
 
@@ -90,26 +96,47 @@ class Widget:
 
     notebook: str
     widget: str
-    cell: str                   # text of the code cell that displays the widget
-    slider: str | None          # the slider's description label (None: the cell's only slider)
-    must_change: str            # what a user sees change (documentation; the images are compared)
+    cell: str  # text of the code cell that displays the widget
+    slider: str | None  # the slider's description label (None: the cell's only slider)
+    must_change: str  # what a user sees change (documentation; the images are compared)
     default: Callable[[Path], float]
     manifest: Callable[[Path], Path] | None = None  # where "Save choice" writes (epoch pickers only)
-    run_all_s: float = 300      # limit of Run All in fast mode (measured on 2 shared cores, with margin)
+    run_all_s: float = 300  # limit of Run All in fast mode (measured on 2 shared cores, with margin)
 
 
 WIDGETS = [
-    Widget("00_tour.ipynb", "EpochPicker epoch slider", "picker = EpochPicker(", "Epoch",
-           "the Z lineshape comparison (GAN at the epoch vs reference, ratio panel), the metric curves' epoch "
-           "line, the metric table and the dropdown", tour_default,
-           lambda w: w / "build" / "tour" / "fast-seed12-threads1" / "choice.json", 300),
-    Widget("01_calorimeter_gan.ipynb", "EpochPicker epoch slider (double critic)", "picker_double = EpochPicker(",
-           "Epoch", "the 65.5 GeV total-energy comparison and the p/e alignment comparisons of the epoch's showers, "
-           "the metric curves' epoch line, the metric table and the dropdown", calo_default,
-           lambda w: w / "build" / "01_calorimeter_gan" / "choice_double.json", 1200),
-    Widget("02_interference_metrics.ipynb", "MuSlider mu slider", "slider = plots.MuSlider(", None,
-           "N(mu) and its components, the rate partner mu', the N(mu) parabola's marker and the summary line",
-           mu_default, None, 600),
+    Widget(
+        "00_tour.ipynb",
+        "EpochPicker epoch slider",
+        "picker = EpochPicker(",
+        "Epoch",
+        "the Z lineshape comparison (GAN at the epoch vs reference, ratio panel), the metric curves' epoch "
+        "line, the metric table and the dropdown",
+        tour_default,
+        lambda w: w / "build" / "tour" / "fast-seed12-threads1" / "choice.json",
+        300,
+    ),
+    Widget(
+        "01_calorimeter_gan.ipynb",
+        "EpochPicker epoch slider (double critic)",
+        "picker_double = EpochPicker(",
+        "Epoch",
+        "the 65.5 GeV total-energy comparison and the p/e alignment comparisons of the epoch's showers, "
+        "the metric curves' epoch line, the metric table and the dropdown",
+        calo_default,
+        lambda w: w / "build" / "01_calorimeter_gan" / "choice_double.json",
+        1200,
+    ),
+    Widget(
+        "02_interference_metrics.ipynb",
+        "MuSlider mu slider",
+        "slider = plots.MuSlider(",
+        None,
+        "N(mu) and its components, the rate partner mu', the N(mu) parabola's marker and the summary line",
+        mu_default,
+        None,
+        600,
+    ),
 ]
 
 
@@ -192,18 +219,35 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
     token, port = secrets.token_hex(24), _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "JUPYTER_TOKEN")}
-    env.update(HEPNB_FAST="1", JUPYTER_TOKEN=token, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               JUPYTER_CONFIG_DIR=str(workdir / "jupyter-config"), JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
-               IPYTHONDIR=str(workdir / "ipython"), PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}", "--no-browser",
-               "--ServerApp.port_retries=0", f"--ServerApp.root_dir={workdir / 'notebooks'}",
-               f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workdir / 'lab' / 'workspaces'}"]
+    env.update(
+        HEPNB_FAST="1",
+        JUPYTER_TOKEN=token,
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        JUPYTER_CONFIG_DIR=str(workdir / "jupyter-config"),
+        JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
+        IPYTHONDIR=str(workdir / "ipython"),
+        PYTHONUNBUFFERED="1",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--no-browser",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={workdir / 'notebooks'}",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={workdir / 'lab' / 'workspaces'}",
+    ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     log = workdir / "jupyterlab.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -232,8 +276,12 @@ def browser(lab: Lab):
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run `make test-browser` (it installs Debian's chromium)"
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(lab.workdir / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_FLAGS, viewport={"width": 1500, "height": 1000})
+            str(lab.workdir / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1500, "height": 1000},
+        )
         try:
             yield context
         finally:
@@ -242,10 +290,12 @@ def browser(lab: Lab):
 
 def _api(lab: Lab, method: str, path: str, body: dict | None = None):
     """Call JupyterLab's REST API (with the token)."""
-    request = urllib.request.Request(f"{lab.url}/api/{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Authorization": f"token {lab.token}",
-                                              "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{lab.url}/api/{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"token {lab.token}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=60) as reply:
         text = reply.read()
     return json.loads(text) if text else None
@@ -272,8 +322,10 @@ def _shot(page, target, name: str) -> str:
 def _images(locator) -> list[str]:
     """sha256 of every inline image under ``locator``, in page order."""
     sources = locator.locator("img").evaluate_all("els => els.map(e => e.getAttribute('src') || '')")
-    return [hashlib.sha256(base64.b64decode(s.split(",", 1)[1]) if s.startswith("data:") else s.encode())
-            .hexdigest()[:12] for s in sources]
+    return [
+        hashlib.sha256(base64.b64decode(s.split(",", 1)[1]) if s.startswith("data:") else s.encode()).hexdigest()[:12]
+        for s in sources
+    ]
 
 
 JS_STATE = """() => {
@@ -307,7 +359,8 @@ def _run_all(page, timeout_s: float) -> dict:
         if state["errors"] or (not busy and state["status"] == "idle" and time.monotonic() - started > 2):
             return state
         assert time.monotonic() < deadline, (
-            f"Run All did not finish in {timeout_s:.0f} s; prompts {state['prompts']}, kernel {state['status']}")
+            f"Run All did not finish in {timeout_s:.0f} s; prompts {state['prompts']}, kernel {state['status']}"
+        )
         page.wait_for_timeout(1000)
 
 
@@ -341,8 +394,12 @@ def test_widget_in_jupyterlab(widget: Widget, lab: Lab, browser) -> None:
     try:
         # the notebook's session (kernel python3) is made first, as if it had been opened before: JupyterLab then
         # connects to it instead of asking which kernel to start
-        _api(lab, "POST", "sessions", {"path": widget.notebook, "type": "notebook", "name": widget.notebook,
-                                       "kernel": {"name": "python3"}})
+        _api(
+            lab,
+            "POST",
+            "sessions",
+            {"path": widget.notebook, "type": "notebook", "name": widget.notebook, "kernel": {"name": "python3"}},
+        )
         page.goto(f"{lab.url}/lab/tree/{widget.notebook}?token={lab.token}")
         page.locator(".jp-NotebookPanel .jp-Notebook").wait_for()
         page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
@@ -374,7 +431,8 @@ def test_widget_in_jupyterlab(widget: Widget, lab: Lab, browser) -> None:
         default = widget.default(lab.workdir)
         shown = readout.inner_text().strip()
         assert float(shown) == pytest.approx(default), (
-            f"{widget.notebook}: the {widget.widget} starts at {shown}, the headless run's default is {default}")
+            f"{widget.notebook}: the {widget.widget} starts at {shown}, the headless run's default is {default}"
+        )
 
         # 4. a mouse drag changes the plots
         images = _images(cell)
@@ -386,14 +444,22 @@ def test_widget_in_jupyterlab(widget: Widget, lab: Lab, browser) -> None:
         moved = readout.inner_text().strip()
         assert moved != shown, f"{widget.notebook}: dragging the {widget.widget} did not move it (still {shown})"
         after = _wait_for_change(
-            page, lambda: _images(cell), images, REDRAW_TIMEOUT_S,
+            page,
+            lambda: _images(cell),
+            images,
+            REDRAW_TIMEOUT_S,
             f"{widget.notebook}: moving the {widget.widget} from {shown} to {moved} did not change the plots "
-            f"(it must change: {widget.must_change})")
+            f"(it must change: {widget.must_change})",
+        )
         # all images redrawn: wait until their number is back and none is left as it was
-        _wait_for_change(page, lambda: len(_images(cell)) >= len(images) and not set(_images(cell)) & set(images),
-                         False, REDRAW_TIMEOUT_S,
-                         f"{widget.notebook}: after moving the {widget.widget} to {moved} some plots are not "
-                         f"redrawn: before {images}, after {_images(cell)}")
+        _wait_for_change(
+            page,
+            lambda: len(_images(cell)) >= len(images) and not set(_images(cell)) & set(images),
+            False,
+            REDRAW_TIMEOUT_S,
+            f"{widget.notebook}: after moving the {widget.widget} to {moved} some plots are not "
+            f"redrawn: before {images}, after {_images(cell)}",
+        )
         page.wait_for_timeout(500)
         state = page.evaluate(JS_STATE)
         assert not state["errors"], f"{widget.notebook}: moving the slider raised:\n" + "\n".join(state["errors"])
@@ -405,8 +471,13 @@ def test_widget_in_jupyterlab(widget: Widget, lab: Lab, browser) -> None:
             manifest = widget.manifest(lab.workdir)
             old = manifest.read_bytes() if manifest.exists() else b""
             cell.locator("button", has_text="Save choice").click()
-            _wait_for_change(page, lambda: manifest.read_bytes() if manifest.exists() else b"", old, 30,
-                             f"{widget.notebook}: clicking 'Save choice' did not write {manifest}")
+            _wait_for_change(
+                page,
+                lambda: manifest.read_bytes() if manifest.exists() else b"",
+                old,
+                30,
+                f"{widget.notebook}: clicking 'Save choice' did not write {manifest}",
+            )
             saved = json.loads(manifest.read_text())
             assert saved["epoch"] == int(moved), f"{manifest} holds epoch {saved['epoch']}, the slider shows {moved}"
             assert saved["rule"] == "manual"

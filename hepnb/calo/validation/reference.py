@@ -1,0 +1,172 @@
+"""The reference showers of a validation and generated showers like them.
+
+`training_reference` regenerates the held-out half of a ``hepnb train calo`` training exactly (same seed, fraction
+and 50/50 split), `check_archive` checks that an archive was trained on that data, and `generate_like` makes one
+generated shower per reference shower with the same conditions (E, p, e, d_eta, d_phi). Energies are in **MeV**.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepnb.calo.data import ShowerArrays, split_train_reference
+from hepnb.calo.showers import Showers
+from hepnb.calo.simulate import standard_dataset
+from hepnb.errors import InputError
+from hepnb.units import energy_unit
+
+__all__ = ["as_shower_arrays", "check_archive", "training_reference", "generate_like"]
+
+_SIMULATOR_MODULES = ("hepnb.calo.simulate", "hepnb.calo.gflash", "hepnb.calo.geometry")
+"""The modules whose source decides the simulated cells (a cached reference is stale when one of them changed)."""
+
+
+def as_shower_arrays(showers: Showers) -> ShowerArrays:
+    """The simulator's `Showers` as checked `ShowerArrays` (MeV), negative cells clipped as for training."""
+    return ShowerArrays.from_arrays(
+        np.clip(showers.cells, 0.0, None), showers.energy, showers.p, showers.e, showers.delta_eta, showers.delta_phi
+    )
+
+
+def check_archive(path: str | os.PathLike[str], *, fraction: float, seed: int) -> str:
+    """Check that ``path`` holds a calorimeter-GAN archive trained on ``standard_dataset(fraction, seed)``.
+
+    Raises `InputError` with the command that makes the archive when the folder or its index is missing, and when
+    the ``training.json`` recorded next to the checkpoints names another fraction or seed (the regenerated reference
+    would then not be the training's held-out half). Returns a one-line description.
+    """
+    folder = Path(path)
+    if not (folder / "index.json").is_file():
+        raise InputError(
+            f"no epoch archive at {folder}: train one with `hepnb train calo --output {folder} --seed {seed} "
+            f"--fraction {fraction:g}` (add --single-critic for the ablation), or set RETRAIN = True, or point the "
+            "ARCHIVE parameters at an existing archive"
+        )
+    record_path = folder / "training.json"
+    if not record_path.is_file():
+        return f"{folder}: no training.json, assuming fraction {fraction:g} and seed {seed}"
+    record = json.loads(record_path.read_text())
+    config = record.get("config", {})
+    if float(config.get("fraction", fraction)) != float(fraction) or int(config.get("seed", seed)) != int(seed):
+        raise InputError(
+            f"{folder} was trained with fraction {config.get('fraction')} and seed {config.get('seed')}, not "
+            f"{fraction:g} and {seed}: set the data parameters to the training's so that the reference is its "
+            "held-out half"
+        )
+    critic = "double" if config.get("double_critic", True) else "single"
+    hardware = record.get("hardware", {})
+    return (
+        f"{folder}: {critic} critic, {record.get('epochs_done')} epochs on {record.get('training_showers')} "
+        f"showers in {record.get('wall_seconds', 0) / 3600:.1f} h ({hardware.get('cpu')}, "
+        f"{hardware.get('torch_threads')} torch threads); command: {record.get('command')}"
+    )
+
+
+def _simulator_digest() -> str:
+    """Checksum of the simulator's source: a cached reference is stale when the simulator changed."""
+    digest = hashlib.sha256()
+    for name in _SIMULATOR_MODULES:
+        digest.update(Path(importlib.import_module(name).__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def training_reference(
+    fraction: float = 1.0,
+    seed: int = 1,
+    *,
+    per_energy: int | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+) -> ShowerArrays:
+    """The held-out reference half of a ``hepnb train calo`` training, regenerated exactly.
+
+    The training simulated ``standard_dataset(fraction, seed)`` and split it 50/50 with ``seed``
+    (`hepnb.calo.data.CaloDataModule`, which calls `split_train_reference`); this returns the other half, in MeV.
+
+    Parameters
+    ----------
+    fraction, seed
+        The training's ``--fraction`` and ``--seed`` (``training.json`` of the archive records them).
+    per_energy
+        Keep at most this many reference showers per energy point (a seeded random subset, in order); all by default.
+    cache
+        Optional ``.npz`` file: read if it was written for the same fraction, seed and simulator source, otherwise
+        simulated and written there (the full reference half, before ``per_energy``).
+    progress
+        Progress bar of the simulation.
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    if per_energy is not None and per_energy < 1:
+        raise InputError(f"per_energy={per_energy} must be a positive number of showers (or None for all)")
+    key = f"fraction={float(fraction)!r};seed={int(seed)};simulator={_simulator_digest()}"
+    reference: ShowerArrays | None = None
+    if cache is not None and Path(cache).is_file():
+        try:
+            with np.load(cache, allow_pickle=False) as stored:
+                if "key" in stored.files and str(stored["key"]) == key:
+                    reference = ShowerArrays.from_arrays(
+                        *(stored[n] for n in ("cells", "energy", "p", "e", "deta", "dphi"))
+                    )
+        except (OSError, ValueError, EOFError, KeyError):  # a damaged cache is simulated again and replaced
+            reference = None
+    if reference is None:
+        showers = standard_dataset(fraction, seed=int(seed), progress=progress)
+        _, reference_index = split_train_reference(len(showers), int(seed))
+        reference = as_shower_arrays(showers.subset(reference_index))
+        del showers
+        if cache is not None:
+            from hepnb.io import atomic_write
+
+            with atomic_write(cache, "wb") as handle:
+                # the simulator's cells are float32: storing them as float32 loses nothing
+                np.savez(
+                    handle,
+                    key=np.array(key),
+                    cells=reference.cells.astype(np.float32),
+                    energy=reference.energy,
+                    p=reference.p,
+                    e=reference.e,
+                    deta=reference.deta,
+                    dphi=reference.dphi,
+                )
+    if per_energy is not None:
+        rng = np.random.default_rng(int(seed))
+        keep = []
+        for energy in np.unique(reference.energy):
+            rows = np.flatnonzero(reference.energy == energy)
+            keep.append(rows if len(rows) <= per_energy else np.sort(rng.choice(rows, per_energy, replace=False)))
+        reference = reference.subset(np.sort(np.concatenate(keep)))
+    return reference
+
+
+def generate_like(
+    model: Any, reference: ShowerArrays, *, seed: int, batch_size: int = 8192, extrapolate: bool = False
+) -> np.ndarray:
+    """One generated shower per reference shower, same conditions: cells ``[N, 266]`` in MeV (float64).
+
+    ``model`` is a `hepnb.calo.gan.CaloGAN` (e.g. ``EpochArchive.load(epoch)``); its units are converted.
+    ``extrapolate=True`` allows energies outside the model's trained range (`CaloGAN.generate`).
+    """
+    if not hasattr(model, "generate") or not hasattr(model, "preprocessing"):
+        raise InputError(f"model must be a CaloGAN (with .generate and .preprocessing), got {type(model).__name__}")
+    units = model.preprocessing
+    energy = reference.energy / energy_unit(units.energy_unit)
+    cells = model.generate(
+        energy,
+        reference.p,
+        reference.e,
+        reference.deta,
+        reference.dphi,
+        seed=seed,
+        batch_size=batch_size,
+        extrapolate=extrapolate,
+    )
+    return cells * energy_unit(units.cell_unit)

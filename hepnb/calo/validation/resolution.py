@@ -1,0 +1,270 @@
+"""Response and resolution of the total energy versus E_true, for the reference and any number of models, with
+errors; the generated over reference ratio (the second-critic claim), also checkpoint by checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from hepnb import style
+from hepnb.calo.data import ShowerArrays
+from hepnb.calo.validation.points import ENERGY_65_MEV, energy_point_gev
+from hepnb.calo.validation.reference import generate_like
+from hepnb.errors import InputError, as_finite_array
+from hepnb.units import GeV
+
+__all__ = [
+    "response_resolution",
+    "Ratio",
+    "resolution_ratio",
+    "plot_response_resolution",
+    "resolution_by_epoch",
+    "plot_resolution_by_epoch",
+]
+
+
+def _std_error(values: np.ndarray) -> float:
+    """Standard error of the sample standard deviation, from the fourth central moment (no Gaussian assumption)."""
+    n = len(values)
+    if n < 4:
+        return float("nan")
+    centred = values - values.mean()
+    m2 = np.mean(centred**2)
+    m4 = np.mean(centred**4)
+    var_s2 = max((m4 - m2**2 * (n - 3) / (n - 1)) / n, 0.0)
+    return float(np.sqrt(var_s2) / (2 * np.sqrt(m2))) if m2 > 0 else 0.0
+
+
+def response_resolution(energy: Any, samples: Mapping[str, Any]) -> pd.DataFrame:
+    """Response (mean of sum/E_true) and resolution (its std / mean) per energy point and sample, with errors.
+
+    Parameters
+    ----------
+    energy
+        ``[N]`` true energies in MeV.
+    samples
+        Label -> cells ``[N, 266]`` in MeV (the reference and the generated ones, same conditions), or label ->
+        ``[N]`` responses.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``(sample, energy_gev)``; columns ``n``, ``response``, ``response_error``, ``width`` (std of the
+        response), ``width_error``, ``resolution`` (width / response) and ``resolution_error``. The std's error
+        uses the fourth moment; the resolution's error combines both (their correlation is neglected).
+    """
+    e_true = as_finite_array(energy, "energy", ndim=1)
+    if np.any(e_true <= 0):
+        raise InputError("true energies must be positive (MeV)")
+    if not samples:
+        raise InputError("give at least one sample")
+    rows = []
+    for label, values in samples.items():
+        arr = as_finite_array(values, f"sample {label!r}")
+        response = arr.sum(axis=1) / e_true if arr.ndim == 2 else arr
+        if response.shape != e_true.shape:
+            raise InputError(f"sample {label!r} has {len(response)} showers for {len(e_true)} energies")
+        for point in np.unique(e_true):
+            r = response[e_true == point]
+            n = len(r)
+            mean = float(r.mean())
+            width = float(r.std(ddof=1)) if n > 1 else float("nan")
+            width_error = _std_error(r)
+            mean_error = width / np.sqrt(n) if n > 1 else float("nan")
+            resolution = width / mean if mean != 0 else float("nan")
+            resolution_error = abs(resolution) * float(
+                np.hypot(width_error / width if width > 0 else 0.0, mean_error / mean if mean != 0 else 0.0)
+            )
+            rows.append(
+                {
+                    "sample": label,
+                    "energy_gev": energy_point_gev(point),
+                    "n": n,
+                    "response": mean,
+                    "response_error": mean_error,
+                    "width": width,
+                    "width_error": width_error,
+                    "resolution": resolution,
+                    "resolution_error": resolution_error,
+                }
+            )
+    return pd.DataFrame(rows).set_index(["sample", "energy_gev"])
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio with its error, e.g. a generated resolution over the reference one."""
+
+    value: float
+    error: float
+    what: str
+
+    @property
+    def deviation(self) -> float:
+        """|value - 1|: the relative disagreement."""
+        return abs(self.value - 1.0)
+
+
+def resolution_ratio(
+    table: pd.DataFrame,
+    sample: str,
+    energy_gev: float = energy_point_gev(ENERGY_65_MEV),
+    *,
+    reference: str = "Reference",
+    quantity: str = "resolution",
+) -> Ratio:
+    """``quantity`` (``resolution``, ``width`` or ``response``) of ``sample`` over the reference's at one energy
+    point of a `response_resolution` table, with the errors of both combined.
+    """
+    if quantity not in ("resolution", "width", "response"):
+        raise InputError(f"quantity={quantity!r} must be 'resolution', 'width' or 'response'")
+    samples = table.index.get_level_values("sample").unique().tolist()
+    for name in (sample, reference):
+        if name not in samples:
+            raise InputError(f"no sample {name!r} in the table; samples: {samples}")
+    energies = table.loc[reference].index.tolist()
+    match = [e for e in energies if abs(e - energy_gev) < 1e-3 * max(1.0, energy_gev)]
+    if not match:
+        raise InputError(f"no energy point {energy_gev} GeV in the table; points: {energies}")
+    a = table.loc[(sample, match[0])]
+    b = table.loc[(reference, match[0])]
+    value = a[quantity] / b[quantity]
+    error = abs(value) * np.hypot(a[f"{quantity}_error"] / a[quantity], b[f"{quantity}_error"] / b[quantity])
+    return Ratio(float(value), float(error), f"{quantity} of {sample} / {reference} at {match[0]:g} GeV")
+
+
+def plot_response_resolution(table: pd.DataFrame, *, reference: str = "Reference", fig: Figure | None = None) -> Figure:
+    """Response and resolution versus true energy for every sample of a `response_resolution` table, each with a
+    ratio panel to the reference.
+    """
+    samples = table.index.get_level_values("sample").unique().tolist()
+    if reference not in samples:
+        raise InputError(f"no reference sample {reference!r} in the table; samples: {samples}")
+    if fig is None:
+        fig = plt.figure(figsize=(13, 6.5))
+    axes = fig.subplots(2, 2, sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.06, "wspace": 0.28})
+    ref = table.loc[reference]
+    energies = ref.index.to_numpy()
+    for col, (quantity, ylabel) in enumerate(
+        (
+            ("response", r"Response $\langle\sum E_{cell}/E_{true}\rangle$"),
+            ("resolution", r"Resolution $\sigma/\langle\sum E/E_{true}\rangle$"),
+        )
+    ):
+        ax, rax = axes[0, col], axes[1, col]
+        order = [reference] + [s for s in samples if s != reference]
+        for i, label in enumerate(order):
+            rows = table.loc[label].reindex(energies)
+            shift = 1.0 + 0.025 * (i - (len(order) - 1) / 2)  # small offsets so the error bars do not overlap
+            colour = "black" if label == reference else f"C{i - 1}"
+            ax.errorbar(
+                energies * shift,
+                rows[quantity],
+                yerr=rows[f"{quantity}_error"],
+                fmt="o",
+                color=colour,
+                ms=4,
+                label=label,
+                capsize=2,
+            )
+            ratio = rows[quantity] / ref[quantity]
+            ratio_error = ratio * np.hypot(
+                rows[f"{quantity}_error"] / rows[quantity], ref[f"{quantity}_error"] / ref[quantity]
+            )
+            if label == reference:
+                rax.fill_between(energies, 1 - ratio_error, 1 + ratio_error, color="black", alpha=0.15, lw=0)
+            else:
+                rax.errorbar(energies * shift, ratio, yerr=ratio_error, fmt="o", color=colour, ms=4, capsize=2)
+        rax.axhline(1.0, color="black", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlim(energies.min() / 1.5, energies.max() * 1.5)
+        ax.set_ylabel(ylabel)
+        rax.set_xlabel(style.axis_label("$E_{true}$", "GeV"))
+        rax.set_ylabel(f"Ratio to\n{reference}" if len(reference) < 12 else "Ratio")
+        ratios = [table.loc[s, quantity].reindex(energies).to_numpy() / ref[quantity].to_numpy() for s in samples]
+        finite = np.concatenate(ratios)
+        finite = finite[np.isfinite(finite)]
+        margin = 0.05 if quantity == "response" else 0.2
+        rax.set_ylim(max(0.0, min(1 - margin, finite.min() - margin / 2)), max(1 + margin, finite.max() + margin / 2))
+        if quantity == "resolution":
+            ax.set_yscale("log")
+        ax.legend(loc="best", fontsize="small")
+        style.experiment_label(ax, text="Simulation", com=None)
+    return fig
+
+
+def resolution_by_epoch(
+    archives: Mapping[str, Any],
+    reference: ShowerArrays,
+    *,
+    energy_gev: float = energy_point_gev(ENERGY_65_MEV),
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Generated over reference resolution at one energy point, for every loadable checkpoint of each archive.
+
+    ``archives`` maps a label to a `hepnb.training.EpochArchive` of a `hepnb.calo.gan.CaloGAN`. Only the reference
+    showers at ``energy_gev`` are generated (one per shower, same conditions, ``seed``). Returns a frame indexed
+    by (label, epoch) with the columns ``ratio`` and ``error`` (as `resolution_ratio`).
+    """
+    at = np.isclose(reference.energy, energy_gev * GeV, rtol=1e-6)
+    if at.sum() < 2:
+        points = sorted({energy_point_gev(e) for e in np.unique(reference.energy)})
+        raise InputError(f"no reference showers at {energy_gev} GeV; energy points: {points}")
+    showers = reference.subset(at)
+    rows = {}
+    for label, archive in archives.items():
+        for epoch in archive.loadable_epochs():
+            generated = generate_like(archive.load(epoch), showers, seed=seed)
+            table = response_resolution(showers.energy, {"Reference": showers.cells, label: generated})
+            ratio = resolution_ratio(table, label, energy_gev)
+            rows[label, epoch] = {"ratio": ratio.value, "error": ratio.error}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index = pd.MultiIndex.from_tuples(out.index, names=["sample", "epoch"])
+    return out
+
+
+def plot_resolution_by_epoch(
+    table: pd.DataFrame,
+    *,
+    tolerance: float | None = None,
+    chosen: Mapping[str, int] | None = None,
+    energy_gev: float = energy_point_gev(ENERGY_65_MEV),
+    ax: Any | None = None,
+) -> Figure:
+    """The `resolution_by_epoch` ratios against epoch, one curve per sample, with the ``1 +- tolerance`` band and
+    the ``chosen`` epoch of each sample marked.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+    else:
+        fig = ax.figure
+    chosen = dict(chosen or {})
+    for i, label in enumerate(table.index.get_level_values("sample").unique()):
+        rows = table.loc[label]
+        ax.errorbar(rows.index, rows["ratio"], yerr=rows["error"], fmt="o-", ms=4, color=f"C{i}", label=label)
+        if label in chosen and chosen[label] in rows.index:
+            ax.plot(
+                chosen[label],
+                rows.loc[chosen[label], "ratio"],
+                "*",
+                ms=16,
+                color=f"C{i}",
+                mec="black",
+                label=f"{label}: chosen epoch {chosen[label]}",
+            )
+    if tolerance is not None:
+        ax.axhspan(1 - tolerance, 1 + tolerance, color="0.85", zorder=0, label=f"within {tolerance:.0%}")
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel(rf"$\sigma_{{GAN}}/\sigma_{{ref}}$ at {energy_gev:g} GeV")
+    ax.legend(fontsize="small", loc="upper right")
+    style.experiment_label(ax, text="Simulation", com=None)
+    return fig

@@ -1,0 +1,230 @@
+"""Training of the estimators on an augmented sample: :func:`train_estimator` and :func:`train_ensemble`.
+
+Defaults follow the thesis (section 7.6) and MadMiner: AMSGrad, learning rate 1e-3 decaying exponentially to 1e-4
+over the epochs, batch 128, validation fraction 0.25, early stopping on the validation loss (the best epoch's
+weights are kept). The Trainer is :func:`hepnb.training.trainer`'s (CPU by default; ``accelerator``, ``devices``
+and ``strategy`` are the caller's).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping
+from torch import Tensor, nn
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from hepnb.errors import InputError
+from hepnb.lfi.augmented import DensitySample, LocalScoreSample, RatioSample
+from hepnb.lfi.estimators.base import Estimator
+from hepnb.lfi.estimators.ensemble import Ensemble
+from hepnb.lfi.estimators.ratio import ParameterizedRatioEstimator
+from hepnb.training.loop import fit, quiet_lightning
+from hepnb.training.trainers import trainer
+
+__all__ = ["train_estimator", "train_ensemble"]
+
+
+class _Arrays(Dataset):
+    """Columns as float32 tensors; indexed by a list of rows (one batch per index list)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], rows: np.ndarray) -> None:
+        self.tensors = {k: torch.as_tensor(np.asarray(v)[rows], dtype=torch.float32) for k, v in arrays.items()}
+        self.n = len(rows)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, rows: Any) -> dict[str, Tensor]:
+        return {k: v[rows] for k, v in self.tensors.items()}
+
+
+class _SampleData(L.LightningDataModule):
+    def __init__(
+        self, arrays: dict[str, np.ndarray], train: np.ndarray, val: np.ndarray, batch_size: int, seed: int
+    ) -> None:
+        super().__init__()
+        self.train_set, self.val_set = _Arrays(arrays, train), _Arrays(arrays, val)
+        self.batch_size, self.seed = batch_size, seed
+
+    def train_dataloader(self) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed)
+        sampler = BatchSampler(RandomSampler(self.train_set, generator=generator), self.batch_size, drop_last=False)
+        return DataLoader(self.train_set, sampler=sampler, batch_size=None)
+
+    def val_dataloader(self) -> DataLoader:
+        sampler = BatchSampler(SequentialSampler(self.val_set), max(self.batch_size, 4096), drop_last=False)
+        return DataLoader(self.val_set, sampler=sampler, batch_size=None)
+
+
+class _KeepBest(L.Callback):
+    """Record the losses per epoch and restore the weights of the epoch with the lowest validation loss."""
+
+    def __init__(self) -> None:
+        self.best, self.state, self.best_epoch = float("inf"), None, 0
+        self.train_loss: list[float] = []
+        self.val_loss: list[float] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if "train_loss" in trainer.callback_metrics:
+            self.train_loss.append(float(trainer.callback_metrics["train_loss"]))
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or "val_loss" not in trainer.callback_metrics:
+            return
+        value = float(trainer.callback_metrics["val_loss"])
+        self.val_loss.append(value)
+        if value < self.best:
+            self.best, self.best_epoch = value, trainer.current_epoch + 1
+            self.state = copy.deepcopy(pl_module.state_dict())
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.state is not None:
+            pl_module.load_state_dict(self.state)
+
+
+E = TypeVar("E", bound=Estimator)
+
+
+def train_estimator(
+    estimator: E | Callable[[], E],
+    sample: RatioSample | LocalScoreSample | DensitySample,
+    *,
+    seed: int,
+    max_epochs: int = 50,
+    batch_size: int = 128,
+    validation_split: float = 0.25,
+    patience: int | None = 5,
+    reinitialise: bool = True,
+    archive: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    **trainer_options: Any,
+) -> E:
+    """Train an estimator on an augmented sample and return it, ready to evaluate.
+
+    The input standardisation and the observables are taken from the sample; a random ``validation_split`` of the
+    rows is held out; training stops when the validation loss has not improved for ``patience`` epochs (``None``:
+    run all epochs) and the weights of the best validation epoch are restored (MadMiner's early stopping). The
+    losses per epoch end up in ``estimator.history``.
+
+    Parameters
+    ----------
+    estimator
+        An estimator, or a function returning a fresh one (called after seeding).
+    sample
+        :class:`~hepnb.lfi.RatioSample` (ratio estimators), :class:`~hepnb.lfi.LocalScoreSample`
+        (:class:`~hepnb.lfi.ScoreEstimator`) or :class:`~hepnb.lfi.DensitySample`
+        (:class:`~hepnb.lfi.DensityEstimator`).
+    seed
+        Seeds the initial weights, the split and the batch order: the same seed gives the same weights.
+    max_epochs
+        Maximum number of epochs (thesis: 50 for SALLY, 30 for ALICES); sets the learning-rate decay.
+    batch_size
+        Mini-batch size (128).
+    validation_split
+        Fraction of the sample for the validation loss (0.25).
+    patience
+        Early-stopping patience in epochs, or ``None``.
+    reinitialise
+        Draw fresh initial weights from ``seed`` for an already built estimator (``False`` continues training).
+    archive
+        Optional folder of a :class:`hepnb.training.EpochArchive` (metrics and checkpoints per epoch, resumable).
+    progress
+        Show Lightning's progress bar (default: for more than two million rows times epochs).
+    trainer_options
+        Passed on to :func:`hepnb.training.trainer` (``accelerator``, ``devices``, ``strategy``, ``callbacks``, ...;
+        the default is the CPU).
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(max_epochs, (int, np.integer)) or max_epochs < 1:
+        raise InputError(f"max_epochs must be a positive integer, got {max_epochs!r}")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not 0 < validation_split < 1:
+        raise InputError(f"validation_split must be in (0, 1), got {validation_split!r}")
+    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
+        raise InputError(f"patience must be a positive number of epochs or None, got {patience!r}")
+    L.seed_everything(int(seed), workers=True, verbose=False)
+    model = estimator if isinstance(estimator, Estimator) else estimator()
+    if not isinstance(model, Estimator):
+        raise InputError(
+            f"estimator must be an hepnb.lfi estimator or a function returning one, got {type(model).__name__}"
+        )
+    if not isinstance(sample, model.sample_type):
+        raise InputError(
+            f"{type(model).__name__} trains on a {model.sample_type.__name__}, got "
+            f"{type(sample).__name__} (mine it with the matching hepnb.lfi.augmented function)"
+        )
+    if sample.x.shape[1] != model.n_features:
+        raise InputError(f"the sample has {sample.x.shape[1]} observables, the estimator takes {model.n_features}")
+    if (
+        isinstance(sample, RatioSample)
+        and isinstance(model, ParameterizedRatioEstimator)
+        and sample.doubly_parameterized
+    ):
+        raise InputError("this sample has a varying reference theta1: train a DoublyParameterizedRatioEstimator")
+    if isinstance(estimator, Estimator) and reinitialise:
+        for module in model.modules():
+            if isinstance(module, nn.Linear):
+                module.reset_parameters()
+    model.set_standardisation(sample.scaler, getattr(sample, "theta_scaler", None))
+    model.hparams["observables"] = sample.observables
+    if isinstance(sample, RatioSample) and isinstance(model, ParameterizedRatioEstimator):
+        model.hparams["theta_ref"] = float(sample.theta1[0])
+    if isinstance(sample, LocalScoreSample):
+        model.hparams["theta_ref"] = float(sample.theta)
+
+    n = len(sample)
+    n_val = int(round(validation_split * n))
+    if n_val < 1 or n - n_val < 1:
+        raise InputError(
+            f"{n} rows cannot be split into training and validation with validation_split="
+            f"{validation_split}; mine a larger sample"
+        )
+    order = np.random.default_rng(np.random.SeedSequence([int(seed), 25])).permutation(n)
+    data = _SampleData(sample.arrays(), order[n_val:], order[:n_val], int(batch_size), int(seed))
+    keep = _KeepBest()
+    show = len(sample) * int(max_epochs) > 2_000_000 if progress is None else bool(progress)
+    callbacks: list[L.Callback] = [keep, *trainer_options.pop("callbacks", [])]
+    if patience is not None:
+        callbacks.append(EarlyStopping(monitor="val_loss", patience=int(patience), mode="min"))
+    options: dict[str, Any] = {
+        "inference_mode": False,
+        "use_distributed_sampler": False,
+        "callbacks": callbacks,
+        **trainer_options,
+    }
+    with quiet_lightning():
+        if archive is not None:
+            fit(model, data, archive, max_epochs=int(max_epochs), seed=int(seed), progress=show, **options)
+        else:
+            trainer(max_epochs=int(max_epochs), progress=show, **options).fit(model, datamodule=data)
+    model.history = {
+        "train_loss": keep.train_loss,
+        "val_loss": keep.val_loss,
+        "best_epoch": keep.best_epoch,
+        "best_val_loss": keep.best,
+    }
+    model.eval()
+    return model
+
+
+def train_ensemble(
+    factory: Callable[[], Estimator],
+    sample: RatioSample | LocalScoreSample | DensitySample,
+    k: int,
+    *,
+    seed: int,
+    **options: Any,
+) -> Ensemble:
+    """Train ``k`` estimators made by ``factory`` with seeds ``seed, seed+1, ...`` (:func:`train_estimator` options)."""
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise InputError(f"k must be a positive number of estimators, got {k!r}")
+    return Ensemble([train_estimator(factory, sample, seed=int(seed) + i, **options) for i in range(int(k))])

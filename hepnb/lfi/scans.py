@@ -1,0 +1,284 @@
+"""Study 3's scans: every method and the histogram baselines as Asimov scans at several true mu (notebook 03).
+
+The single scans are those of :mod:`hepnb.lfi.inference`; this module turns them into ``{(mu_true, include_rate):
+scan}`` dictionaries for the notebook's tables and sliders:
+
+* :func:`ratio_log_r_grid` / :func:`scans_from_log_r`: a ratio estimator evaluated once on the kappa grid and turned
+  into scans at any number of true mu (what makes the notebook's mu slider instant);
+* :func:`normalise_log_r`: ``log r_hat - log E_SM[r_hat]``, the calibration that keeps ALICES's Asimov scan from
+  being over-confident;
+* :func:`method_scans`, :func:`oracle_scans`: the scans of a trained method and of the exact likelihood;
+* :func:`adaptive_edges`, :func:`histogram_model`, :func:`histogram_scan`, :func:`histogram_scans`: binned template
+  fits through :class:`hepnb.stats.interference.BinnedInterferenceModel`, returned as
+  :class:`hepnb.lfi.LikelihoodScan` so that every method goes through one :func:`hepnb.lfi.interval_table`.
+
+Evaluation luminosity and grid are the thesis's (:mod:`hepnb.stats.constants`: 36.1 fb^-1, kappa in [0, 2] with
+51 points).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from hepnb.errors import InputError, as_finite_array
+from hepnb.lfi import augmented, inference
+from hepnb.lfi.inference import LikelihoodScan
+from hepnb.lfi.methods import TrainedMethod
+from hepnb.offshell import Events, oracle_components
+from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
+from hepnb.stats.interference import BinnedInterferenceModel
+from hepnb.stats.yields import mu_from_kappa
+
+__all__ = [
+    "HIST_OBSERVABLES",
+    "ratio_log_r_grid",
+    "scans_from_log_r",
+    "method_scans",
+    "normalise_log_r",
+    "oracle_scans",
+    "adaptive_edges",
+    "histogram_model",
+    "histogram_scan",
+    "histogram_scans",
+    "ideal_classifier",
+]
+
+#: 1-D histogram observables of the thesis's baselines.
+HIST_OBSERVABLES: tuple[str, ...] = ("m4l", "pt_j1", "delta_eta_jj")
+
+
+def _scale(events: Events, lumi: float) -> float:
+    return float(lumi) / float(events.meta.get("config", {}).get("lumi", lumi))
+
+
+def _asimov(events: Events, mu_true: float, lumi: float) -> tuple[np.ndarray, dict[str, float]]:
+    scale = _scale(events, lumi)
+    y = events.yields
+    return events.weight(float(mu_true)) * scale, {c: float(y[c]) * scale for c in ("S", "I", "B")}
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# scans
+# ------------------------------------------------------------------------------------------------------------------
+def ratio_log_r_grid(estimator: Any, events: Events, kappa: Any = THESIS_KAPPA_GRID) -> np.ndarray:
+    """``log r_hat(x_i | kappa_j, SM)`` ``(len(kappa), n)``: the estimator evaluated once for every later scan."""
+    x, _ = augmented.observables_matrix(events, estimator.observables)
+    return np.stack([np.asarray(estimator.log_ratio(x, float(k), 1.0), dtype=float) for k in np.asarray(kappa)])
+
+
+def normalise_log_r(log_r: np.ndarray, events: Events, reference_kappa: float = 1.0) -> np.ndarray:
+    """``log r_hat - log E_ref[r_hat]`` per grid row: the estimate divided by its mean under the reference.
+
+    A likelihood ratio satisfies ``E_{theta1}[r(x | theta0, theta1)] = 1``; a network's residual offsets of order
+    0.01 violate it and, summed over the Asimov events, bias the expected log likelihood near the reference (an
+    over-confident scan). Dividing by the Monte-Carlo mean over the events' reference weights (as the normalised
+    local model of :func:`hepnb.lfi.sally_scan`) removes the offset and changes nothing for an exact ratio.
+    """
+    from scipy import special
+
+    w_ref = events.weight(float(reference_kappa) ** 4)
+    if not w_ref.sum() > 0:
+        raise InputError(f"the events have no weight at the reference kappa={reference_kappa}")
+    lr = np.asarray(log_r, dtype=float)
+    b = w_ref / w_ref.sum()
+    # row by row: the temporaries stay one event-array long (the grid has 51 rows of up to 10^6 events)
+    return lr - np.array([special.logsumexp(row, b=b) for row in lr])[:, None]
+
+
+def scans_from_log_r(
+    log_r: np.ndarray,
+    events: Events,
+    mu_trues: Sequence[float],
+    method: str,
+    *,
+    kappa: Any = THESIS_KAPPA_GRID,
+    lumi: float = THESIS_LUMI,
+    normalise: bool = True,
+) -> dict[tuple[float, bool], LikelihoodScan]:
+    """Asimov scans ``{(mu_true, include_rate): scan}`` from a precomputed ``log r`` grid (as :func:`lfi.ratio_scan`),
+    normalised with :func:`normalise_log_r` unless ``normalise=False``."""
+    if normalise:
+        log_r = normalise_log_r(log_r, events)
+    out = {}
+    for mu_true in mu_trues:
+        w, y = _asimov(events, float(mu_true), lumi)
+        scan = inference.scan_from_log_ratios(
+            log_r, w, kappa=kappa, mu_true=float(mu_true), yields=y, include_rate=True, lumi=lumi, method=method
+        )
+        out[float(mu_true), True] = scan
+        out[float(mu_true), False] = scan.with_rate(False)
+    return out
+
+
+def method_scans(
+    trained: TrainedMethod,
+    events: Events,
+    mu_trues: Sequence[float],
+    *,
+    kappa: Any = THESIS_KAPPA_GRID,
+    lumi: float = THESIS_LUMI,
+    bins: int = 25,
+    label: str | None = None,
+    normalise: bool = True,
+) -> dict[tuple[float, bool], LikelihoodScan]:
+    """Scans of one trained method at each true mu, with and without rate.
+
+    Ratio and density estimators: the weighted Asimov sum of ``log r_hat``. SALLY: the local exponential model
+    (:func:`hepnb.lfi.sally_scan`). SALLINO: the binned template fit of the histogram of ``t_hat`` (for one
+    parameter the same as MadMiner's SALLY histogram mode). Ratio and density estimates are normalised
+    (:func:`normalise_log_r`) unless ``normalise=False``.
+    """
+    name = label or trained.method
+    if trained.method == "sally":
+        out = {}
+        for mu_true in mu_trues:
+            scan = inference.sally_scan(trained.estimator, events, float(mu_true), kappa=kappa, lumi=lumi)
+            scan = LikelihoodScan(name, *_fields(scan)[1:])
+            out[float(mu_true), True], out[float(mu_true), False] = scan, scan.with_rate(False)
+        return out
+    if trained.method == "sallino":
+        t_hat = inference.estimated_scores(trained.estimator, events)
+        return histogram_scans(t_hat, events, mu_trues, bins=bins, kappa=kappa, lumi=lumi, method=name)
+    return scans_from_log_r(
+        ratio_log_r_grid(trained.estimator, events, kappa),
+        events,
+        mu_trues,
+        name,
+        kappa=kappa,
+        lumi=lumi,
+        normalise=normalise,
+    )
+
+
+def _fields(scan: LikelihoodScan) -> tuple[Any, ...]:
+    return (
+        scan.method,
+        scan.kappa,
+        scan.mu,
+        scan.log_likelihood_kinematic,
+        scan.log_likelihood_rate,
+        scan.include_rate,
+        scan.mu_true,
+        scan.lumi,
+        scan.n_expected,
+    )
+
+
+def oracle_scans(
+    events: Events, mu_trues: Sequence[float], *, kappa: Any = THESIS_KAPPA_GRID, lumi: float = THESIS_LUMI
+) -> dict[tuple[float, bool], LikelihoodScan]:
+    """The exact (oracle) scans at each true mu, with and without rate (``detector="none"`` only)."""
+    out = {}
+    for mu_true in mu_trues:
+        scan = inference.oracle_scan(events, float(mu_true), kappa=kappa, lumi=lumi)
+        out[float(mu_true), True], out[float(mu_true), False] = scan, scan.with_rate(False)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# histograms (binned template fits through hepnb.stats)
+# ------------------------------------------------------------------------------------------------------------------
+def adaptive_edges(values: Any, events: Events, n_bins: int = 25, *, kappa: Any = THESIS_KAPPA_GRID) -> np.ndarray:
+    """Equal-population bin edges of the grid-averaged weighted distribution (MadMiner ``"auto-grid"``).
+
+    The weight averaged over the kappa grid is ``<mu> w_S + <sqrt mu> w_I + w_B``; the outer edges enclose every
+    event, so no event is lost.
+    """
+    v = as_finite_array(values, "values", ndim=1)
+    if len(v) != len(events):
+        raise InputError(f"values has {len(v)} entries for {len(events)} events")
+    if not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise InputError(f"n_bins must be a positive integer, got {n_bins!r}")
+    k = np.asarray(kappa, dtype=float)
+    w_s, w_i, w_b = events.components()
+    w = np.mean(k**4) * w_s + np.mean(k**2) * w_i + w_b
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(np.clip(w[order], 0.0, None))
+    if not cum[-1] > 0:
+        raise InputError("the events have no positive grid-averaged weight")
+    inner = np.interp(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], cum / cum[-1], v[order])
+    span = max(float(v.max() - v.min()), 1e-12)
+    edges = np.unique(np.r_[v.min() - 1e-9 * span, inner, v.max() + 1e-9 * span])
+    return edges
+
+
+def histogram_model(
+    values: Any,
+    events: Events,
+    bins: int | Sequence[int] = 25,
+    *,
+    kappa: Any = THESIS_KAPPA_GRID,
+    lumi: float = THESIS_LUMI,
+    axis_names: Sequence[str] | None = None,
+) -> BinnedInterferenceModel:
+    """S, I, B templates of ``values`` (``(n,)`` or ``(n, 2)``) at ``lumi``, equal-population edges per axis."""
+    v = as_finite_array(values, "values")
+    scale = _scale(events, lumi)
+    w_s, w_i, w_b = (c * scale for c in events.components())
+    if v.ndim == 1:
+        edges: Any = adaptive_edges(v, events, int(bins), kappa=kappa)  # type: ignore[arg-type]
+    elif v.ndim == 2 and v.shape[1] == 2:
+        per_axis = [bins, bins] if np.isscalar(bins) else list(bins)  # type: ignore[arg-type]
+        edges = [adaptive_edges(v[:, j], events, int(per_axis[j]), kappa=kappa) for j in range(2)]
+    else:
+        raise InputError(f"values must have shape (n,) or (n, 2), got {v.shape}")
+    return BinnedInterferenceModel.from_weighted_events(v, w_s, w_i, w_b, edges, axis_names=axis_names)
+
+
+def histogram_scan(
+    model: BinnedInterferenceModel,
+    mu_true: float,
+    *,
+    method: str,
+    kappa: Any = THESIS_KAPPA_GRID,
+    lumi: float = THESIS_LUMI,
+) -> LikelihoodScan:
+    """The binned Asimov fit as a :class:`~hepnb.lfi.LikelihoodScan` (rate switchable like the unbinned ones).
+
+    The Poisson likelihood of the bins is the multinomial shape term plus the Poisson rate term, so the scan's
+    kinematic part is ``-q_shape/2`` and its rate part ``-(q_full - q_shape)/2``
+    (both from :meth:`BinnedInterferenceModel.scan`).
+    """
+    k = np.asarray(kappa, dtype=float)
+    mu = mu_from_kappa(k)
+    full = model.scan(mu, mu_true=float(mu_true), include_rate=True)
+    shape = model.scan(mu, mu_true=float(mu_true), include_rate=False)
+    n = float(model.asimov_data(float(mu_true)).sum())
+    return LikelihoodScan(
+        method, k, mu, -0.5 * shape.q, -0.5 * (full.q - shape.q), True, float(mu_true), float(lumi), n
+    )
+
+
+def histogram_scans(
+    values: Any,
+    events: Events,
+    mu_trues: Sequence[float],
+    *,
+    method: str,
+    bins: int | Sequence[int] = 25,
+    kappa: Any = THESIS_KAPPA_GRID,
+    lumi: float = THESIS_LUMI,
+) -> dict[tuple[float, bool], LikelihoodScan]:
+    """:func:`histogram_scan` at each true mu, with and without rate.
+
+    ``values`` are the observable per event (templates from :func:`histogram_model` with the thesis grid's
+    binning) or a ready :class:`BinnedInterferenceModel`.
+    """
+    if isinstance(values, BinnedInterferenceModel):
+        model = values
+    else:
+        model = histogram_model(values, events, bins, lumi=lumi)
+    out = {}
+    for mu_true in mu_trues:
+        scan = histogram_scan(model, float(mu_true), method=method, kappa=kappa, lumi=lumi)
+        out[float(mu_true), True], out[float(mu_true), False] = scan, scan.with_rate(False)
+    return out
+
+
+def ideal_classifier(events: Events) -> np.ndarray:
+    """The Bayes-optimal output of an (unphysical) S-vs-B classifier, ``f_S / (f_S + f_B)``, from the oracle."""
+    comp = oracle_components(events)
+    return comp["f_S"] / (comp["f_S"] + comp["f_B"])

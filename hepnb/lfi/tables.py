@@ -1,0 +1,158 @@
+"""Study 3's tables: interval widths, MadMiner's method table with our numbers, the degeneracy (notebook 03).
+
+* :func:`width_table`: 68% / 95% interval widths of every method relative to the oracle;
+* :func:`closure_metrics`, :func:`method_table`: each method's closure against the oracle and its widths;
+* :func:`best_histogram`: the histogram baseline with the narrowest interval;
+* :func:`degeneracy_table`: how strongly each method rejects the rate partner ``mu*`` of ``mu = 0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hepnb.errors import InputError
+from hepnb.lfi import augmented, inference
+from hepnb.lfi.inference import LikelihoodScan
+from hepnb.lfi.methods import METHODS, TrainedMethod
+from hepnb.offshell import Events
+
+__all__ = ["width_table", "method_table", "closure_metrics", "degeneracy_table", "best_histogram"]
+
+
+def width_table(
+    scans: Mapping[str, Mapping[tuple[float, bool], LikelihoodScan]],
+    mu_trues: Sequence[float],
+    reference: str = "oracle",
+) -> pd.DataFrame:
+    """68% / 95% interval widths relative to ``reference`` for every method, true mu and rate choice.
+
+    Rows: method; columns: ``(mu_true, "rate"/"shape", "68%"/"95%")``.
+    """
+    cols = {}
+    for mu_true in mu_trues:
+        for rate in (True, False):
+            table = inference.interval_table({m: s[float(mu_true), rate] for m, s in scans.items()}, reference)
+            for row in table.rows:
+                cols.setdefault((float(mu_true), "rate" if rate else "shape", "68%"), {})[row.method] = row.relative_68
+                cols.setdefault((float(mu_true), "rate" if rate else "shape", "95%"), {})[row.method] = row.relative_95
+    frame = pd.DataFrame(cols)
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["true mu", "rate", "CL"])
+    return frame
+
+
+def closure_metrics(
+    trained: TrainedMethod, events: Events, kappas: Sequence[float] = (0.0, 0.8, 1.2, 1.5)
+) -> dict[str, float]:
+    """Weighted (SM) mean squared error of ``log r_hat`` against the oracle at ``kappas`` (ratio/density methods),
+    or of ``t_hat`` against the oracle score (score methods), and the weighted correlation."""
+    w = events.weight(1.0)
+    est = trained.estimator
+    if METHODS[trained.method]["group"] == "score":
+        learned = inference.estimated_scores(est, events)[None, :]
+        exact = inference.oracle_score(events, 1.0)[None, :]
+    else:
+        x, _ = augmented.observables_matrix(events, est.observables)
+        learned = np.stack([est.log_ratio(x, float(k), 1.0) for k in kappas])
+        exact = np.stack([_oracle_log_r(events, float(k)) for k in kappas])
+    mse = float(np.mean([np.average((a - b) ** 2, weights=w) for a, b in zip(learned, exact)]))
+    corr = float(
+        np.mean(
+            [
+                np.cov(a, b, aweights=w)[0, 1]
+                / np.sqrt(np.cov(a, b, aweights=w)[0, 0] * np.cov(a, b, aweights=w)[1, 1])
+                for a, b in zip(learned, exact)
+            ]
+        )
+    )
+    return {"mse": mse, "correlation": corr}
+
+
+def _oracle_log_r(events: Events, kappa: float) -> np.ndarray:
+    from hepnb.offshell import oracle_log_ratio
+
+    return oracle_log_ratio(events, kappa**4, 1.0)
+
+
+def method_table(
+    trained: Mapping[str, TrainedMethod],
+    events: Events,
+    oracle: Mapping[tuple[float, bool], Any],
+    scans: Mapping[str, Mapping[tuple[float, bool], LikelihoodScan]],
+    *,
+    mu_true: float = 1.0,
+) -> pd.DataFrame:
+    """MadMiner's method table with our numbers: what each method uses, its training rows and seconds, its closure
+    against the oracle (MSE, correlation) and its 68%/95% widths relative to the oracle at ``mu_true``."""
+    rows = []
+    for name, tm in trained.items():
+        info = METHODS[tm.method]
+        closure = closure_metrics(tm, events)
+        row = {
+            "method": name,
+            "group": info["group"],
+            "uses r(x,z)": info["uses_r"],
+            "uses t(x,z)": info["uses_t"],
+            "observables": "3-D summary" if info["group"] == "likelihood" else "35 ch7",
+            "training rows": tm.n_rows,
+            "best epoch": tm.best_epoch,
+            "training time [s]": tm.seconds,
+            "closure MSE": closure["mse"],
+            "closure corr.": closure["correlation"],
+        }
+        for rate in (True, False):
+            table = inference.interval_table(
+                {"oracle": oracle[float(mu_true), rate], name: scans[name][float(mu_true), rate]}
+            )
+            r = table.row(name)
+            tag = "rate" if rate else "shape"
+            row[f"68% / oracle ({tag})"] = r.relative_68
+            row[f"95% / oracle ({tag})"] = r.relative_95
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("method")
+
+
+def best_histogram(
+    scans: Mapping[str, Mapping[tuple[float, bool], LikelihoodScan]],
+    candidates: Sequence[str],
+    mu_true: float = 1.0,
+    include_rate: bool = True,
+) -> str:
+    """The candidate with the narrowest 95% interval at ``mu_true``."""
+    widths = {c: _width(scans[c][float(mu_true), include_rate], 0.95) for c in candidates}
+    return min(widths, key=widths.__getitem__)
+
+
+def _width(scan: Any, cl: float) -> float:
+    return float(sum(hi - lo for lo, hi in scan.interval(cl).intervals))
+
+
+def degeneracy_table(scans: Mapping[str, Mapping[tuple[float, bool], LikelihoodScan]], mu_star: float) -> pd.DataFrame:
+    """``q(mu*)`` for Asimov data at ``mu = 0``: how strongly each method rejects the rate partner ``mu*``.
+
+    ``scans`` are at ``mu_true = 0`` on a grid that contains ``mu*`` (e.g. ``kappa = [0, mu*^(1/4)]``). With the
+    rate, ``N(mu*) = N(0)`` adds nothing: all the separation comes from the shapes. ``Z = sqrt(q)``.
+    """
+    rows = {}
+    for name, by_key in scans.items():
+        row = {}
+        for rate in (True, False):
+            if (0.0, rate) not in by_key:
+                raise InputError(
+                    f"the scans of {name!r} have no Asimov data at mu = 0 (rate={rate}): scan true "
+                    "mu = 0 on kappa = [0, mu*^(1/4)]"
+                )
+            scan = by_key[0.0, rate]
+            j = int(np.argmin(np.abs(scan.mu - float(mu_star))))
+            if not np.isclose(scan.mu[j], float(mu_star), rtol=1e-9, atol=1e-12):
+                raise InputError(
+                    f"the scan of {name!r} has no grid point at mu* = {mu_star:g}: scan kappa = [0, mu*^(1/4)]"
+                )
+            tag = "rate" if rate else "shape"
+            row[f"q(mu*) ({tag})"] = float(scan.q[j])
+            row[f"Z ({tag})"] = float(np.sqrt(scan.q[j]))
+        rows[name] = row
+    return pd.DataFrame(rows).T
