@@ -311,6 +311,15 @@ class Preprocessing:
         """Physical cells in ``cell_unit`` (see :func:`denormalise_cells`)."""
         return denormalise_cells(normalised, energy, energy_unit=self.energy_unit, cell_unit=self.cell_unit)
 
+    def cell_scale(self, energy: np.ndarray) -> np.ndarray:
+        """``E_true`` in ``cell_unit`` (float64 [N]): the factor per shower by which :meth:`denormalise` multiplies the
+        normalised cells, for callers that have checked ``energy`` already (no checks here).
+
+        >>> Preprocessing.thesis_default(energy_unit="GeV", cell_unit="MeV").cell_scale(np.array([1.024, 65.536]))
+        array([ 1024., 65536.])
+        """
+        return energy * _energy_ratio(self.energy_unit, self.cell_unit)
+
 
 def split_train_reference(n: int, seed: int, *, train_fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
     """Random split of ``n`` showers into training and reference indices (each sorted), the same for a seed.

@@ -310,8 +310,13 @@ class CaloGAN(L.LightningModule):
         The inputs are broadcast against each other (scalars are allowed). The latent vectors are drawn row by row
         from ``numpy.random.default_rng(seed)``, so the same seed, inputs and ``batch_size`` give the same bytes, and
         the first k showers of a longer call get the same latent vectors as a call with k showers (the float32
-        products depend on torch's thread count: pin it for bit-identical output). The network runs in eval mode
-        without gradients, in chunks of ``batch_size``.
+        products depend on torch's thread count: pin it for bit-identical output).
+
+        The generator runs through `Generator.infer` (inference mode, activations in place; none of its layers
+        depends on the train/eval mode, which is left as it is) in chunks of ``batch_size`` rows, on CPU in passes of
+        about 1024 rows within a chunk (cache-sized: the same bytes as one pass per chunk at one thread with MKL on
+        x86-64, float32 rounding otherwise), and its float32 fractions are multiplied by the float64 true energy in
+        one step. The result is ``preprocessing.denormalise(generator(z, c), energy)`` on the same latents.
 
         Parameters
         ----------
@@ -333,35 +338,62 @@ class CaloGAN(L.LightningModule):
         for name, value, lowest in (("seed", seed, 0), ("batch_size", batch_size, 1)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < lowest:
                 raise InputError(f"{name}={value!r} must be an integer >= {lowest}")
-        arrays = [
-            as_finite_array(v, name)
-            for v, name in ((energy, "energy"), (p, "p"), (e, "e"), (deta, "deta"), (dphi, "dphi"))
-        ]
+        inputs = (energy, p, e, deta, dphi)
         try:
-            arrays = [a.ravel() for a in np.broadcast_arrays(*(np.atleast_1d(a) for a in arrays))]
-        except ValueError:
-            shapes = [np.shape(a) for a in arrays]
+            arrays = [a.ravel() for a in np.broadcast_arrays(*(np.atleast_1d(v) for v in inputs))]
+        except ValueError:  # checked one by one first, so that a ragged or non-numeric input says so
+            shapes = [as_finite_array(v, name).shape for v, name in zip(inputs, ("energy", "p", "e", "deta", "dphi"))]
             raise InputError(f"energy, p, e, deta, dphi cannot be broadcast together: shapes {shapes}") from None
-        energy_arr = arrays[0]
+        condition = self.preprocessing.condition(*arrays)  # checks all five: finite numbers, categories, offsets
+        energy_arr = arrays[0].astype(float)
         if not extrapolate:
             _check_trained_energy(self.preprocessing, energy_arr)
-        condition = torch.as_tensor(self.preprocessing.condition(*arrays))
-        z = torch.as_tensor(
-            np.random.default_rng(seed).standard_normal((len(energy_arr), self.hparams.latent_dim)), dtype=torch.float32
-        )
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                chunks = [
-                    self.generator(z[i : i + batch_size].to(self.device), condition[i : i + batch_size].to(self.device))
-                    .cpu()
-                    .double()
-                    for i in range(0, len(z), batch_size)
-                ]
-        finally:
-            self.train(was_training)
-        return self.preprocessing.denormalise(torch.cat(chunks).numpy(), energy_arr)
+        generator, n, device = self.generator, len(energy_arr), self.device
+        latent_dim, block_rows = generator.latent_dim, _CPU_BLOCK_ROWS if device.type == "cpu" else batch_size
+        edges = _pass_edges(n, batch_size, block_rows)
+        longest = max((stop - start for start, stop in edges), default=0)
+        scale = self.preprocessing.cell_scale(energy_arr)
+        rng = np.random.default_rng(seed)
+        latents = np.empty((longest, latent_dim))  # float64 draws, rounded to float32 into the rows [z, c]
+        rows = np.empty((longest, latent_dim + generator.n_condition), dtype=np.float32)
+        cells = np.empty((n, generator.output_layer.out_features))
+        for start, stop in edges:
+            block = rows[: stop - start]
+            block[:, :latent_dim] = rng.standard_normal(out=latents[: stop - start])  # the stream continues
+            block[:, latent_dim:] = condition[start:stop]
+            normalised = generator.infer(torch.from_numpy(block).to(device)).cpu().numpy()
+            if np.isnan(normalised).any():
+                raise InputError("the generator gives NaN cells: its weights are not finite (a diverged training?)")
+            # Preprocessing.denormalise without its checks: float32 fractions x float64 E_true, in float64
+            np.multiply(normalised, scale[start:stop, None], out=cells[start:stop])
+        return cells
+
+
+# Rows per pass through the generator on CPU: about 1000 rows keep the activations (at most 1.7 MB at width 428) in
+# the CPU's cache, which makes the network's pass over 10^4 rows about a quarter faster than one pass. A multiple of 16,
+# so that each pass starts on a row where the float32 products of one whole-chunk pass start a block of rows too (MKL
+# on AVX-512, one thread: the same bytes as one pass per chunk, measured; the last pass keeps the chunk's remainder).
+_CPU_BLOCK_ROWS = 1024
+
+
+def _pass_edges(n: int, batch_size: int, block_rows: int) -> list[tuple[int, int]]:
+    """(start, stop) of the generator passes over ``n`` rows: chunks of ``batch_size``, each cut every ``block_rows``
+    rows from its start, a shorter remainder joining the chunk's last pass (no pass is shorter than ``block_rows``
+    unless its chunk is).
+
+    >>> _pass_edges(2500, 8192, 1000)
+    [(0, 1000), (1000, 2500)]
+    >>> _pass_edges(5, 2, 1000)
+    [(0, 2), (2, 4), (4, 5)]
+    """
+    edges = []
+    for chunk in range(0, n, batch_size):
+        end = min(chunk + batch_size, n)
+        cuts = list(range(chunk, end, block_rows))
+        if len(cuts) > 1 and end - cuts[-1] < block_rows:
+            cuts.pop()
+        edges += zip(cuts, cuts[1:] + [end])
+    return edges
 
 
 def _check_trained_energy(preprocessing: Preprocessing, energy: np.ndarray) -> None:

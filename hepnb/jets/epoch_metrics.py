@@ -52,8 +52,16 @@ def epoch_metrics(
 
     Examples
     --------
-    >>> metrics = epoch_metrics(real_jets, n_eval=2000)                    # doctest: +SKIP
-    >>> fit(model, data, "archive", max_epochs=30, seed=1, metrics=metrics)  # doctest: +SKIP
+    >>> from pathlib import Path
+    >>> import hepnb
+    >>> from hepnb.jets import read_jets
+    >>> from hepnb.training import EpochArchive
+    >>> data = Path(hepnb.__file__).parents[1] / "data" / "jets"
+    >>> real = read_jets(data / "jetnet_top").particle_features()[:1000]
+    >>> metrics = epoch_metrics(real, n_eval=200, num_batches=2)
+    >>> model = EpochArchive(data / "archives" / "epic_top").load(40)
+    >>> sorted(metrics(model, 40))   # what hepnb.training.fit(..., metrics=metrics) records every epoch
+    ['fpd', 'fpd_error', 'w1m', 'w1m_error']
     """
     real = check_particles(reference, "reference")
     n_eval = len(real) if n_eval is None else n_eval

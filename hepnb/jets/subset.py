@@ -9,8 +9,20 @@ the cut added as jet fields. ``n_constituents`` keeps the full count. The result
 :func:`hepnb.jets.read_jets` reads like any other; its ``dataset.json`` records the source dataset's settings under
 ``"subset"``. The same source gives the same bytes.
 
+>>> import tempfile
+>>> from pathlib import Path
+>>> import awkward as ak
+>>> from hepnb.jets import generate_jets, read_jets
 >>> from hepnb.jets.subset import write_subset
->>> write_subset("build/jets/top", "data/jets/jetnet_top")   # doctest: +SKIP
+>>> folder = tempfile.TemporaryDirectory()
+>>> full, slim = Path(folder.name) / "qcd", Path(folder.name) / "qcd_slim"
+>>> run = generate_jets(full, 20, preset="jetnet", jet_class="qcd", seed=1, workers=1, chunk_jets=20, progress=False)
+>>> write_subset(full, slim, max_constituents=10) == slim
+True
+>>> jets = read_jets(slim).jets
+>>> len(jets), int(ak.max(ak.num(jets.constituents))), "tau21" in jets.fields
+(20, 10, True)
+>>> folder.cleanup()
 
 The command line does the same: ``hepnb data subset build/jets/top data/jets/jetnet_top``.
 """

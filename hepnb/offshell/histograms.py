@@ -75,8 +75,14 @@ def histogram_yields(events: Events, observable: str, bins: BinSpec, mus: Any = 
 
     Examples
     --------
-    >>> h = histogram_yields(events, "m4l", (20, 220, 1000), mus=[0, 1, 4])   # doctest: +SKIP
-    >>> h[{"mu": "4"}].values()                                              # doctest: +SKIP
+    >>> from hepnb import offshell
+    >>> events = offshell.generate(5_000, seed=1, progress=False)
+    >>> h = histogram_yields(events, "m4l", (20, 220, 1000), mus=[0, 1, 4])
+    >>> [axis.name for axis in h.axes]
+    ['mu', 'm4l']
+    >>> n = {mu: h[{"mu": mu}].values().sum() for mu in ("0", "1", "4")}   # N(mu) = mu S + sqrt(mu) I + B
+    >>> bool(n["1"] < n["0"] < n["4"])   # destructive interference: mu = 1 gives fewer events than B alone
+    True
     """
     h = empty_histogram(observable, bins, mus)
     w_s, w_i, w_b = events.components()
