@@ -100,11 +100,11 @@ def test_channel_probabilities_are_normalised_and_zero_switches_a_channel_off() 
     default = osh.generate(20_000, seed=4, progress=False)
     scaled = osh.generate(20_000, seed=4, model={"channel_probs": (1.0, 1.0, 1.0, 1.0)}, progress=False)
     assert scaled.yields == default.yields  # (1, 1, 1, 1) is (0.25, 0.25, 0.25, 0.25): same events and weights
-    no_ll = osh.generate(
-        20_000, seed=4, detector="none", preset=None, model={"channel_probs": (0.0, 1.0, 1.0, 1.0)}, progress=False
-    )
-    assert np.all(np.asarray(no_ll.z.channel) != 0)
-    assert no_ll.yields["S"] == 0.0 and no_ll.yields["I"] == 0.0 and no_ll.yields["B"] > 0
+    no_higgs = osh.generate(
+        20_000, seed=4, detector="none", preset=None, model={"channel_probs": (0.0, 1.0, 1.0, 0.0)}, progress=False
+    )  # the Higgs is produced by V_L V_L and V_T V_T only
+    assert np.all(np.isin(np.asarray(no_higgs.z.channel), (1, 2)))
+    assert no_higgs.yields["S"] == 0.0 and no_higgs.yields["I"] == 0.0 and no_higgs.yields["B"] > 0
 
 
 @pytest.mark.parametrize("pocket", [(NAN, NAN), (80.0, INF), (80.0,), (-1.0, 2.0), ("a", "b"), 5.0])
@@ -169,6 +169,26 @@ def test_unweighted_cap_counts_generated_events() -> None:
     needed = int(re.search(r"about ([\d,]+) generated events", message).group(1).replace(",", ""))
     assert 0 < accepted < 2000
     assert needed == pytest.approx(1.1 * 2000 / accepted * 100_000, rel=0.3)  # the acceptance per generated event
+
+
+def test_unweighted_cap_message_counts_generated_events_not_selected_ones() -> None:
+    mu, n, seed, cap = 9.0, 2000, 2, 3_000  # a cap below one chunk: one chunk of exactly `cap` generated events
+    pool = osh.generate(cap, seed, progress=False)  # the same events, weighted (generate(n) counts before the cut)
+    assert pool.meta["n_generated"] == cap and 0 < len(pool) < cap  # the preselection keeps a fraction
+    with pytest.raises(InputError, match="max_generated") as info:
+        osh.unweighted(mu, n, seed, max_generated=cap, progress=False)
+    message = str(info.value)
+    assert re.search(r"after generating ([\d,]+) events", message).group(1) == f"{cap:,}"  # not len(pool)
+    accepted = int(re.search(r"only (\d+) of the n=2000", message).group(1))
+    assert accepted <= len(pool)
+    # the acceptance and the estimate are per generated event: sum(w)/max(w) expected accepted events of `cap`
+    w = pool.weight(mu)
+    rate = w.sum() / w.max() / cap
+    quoted = float(re.search(r"at this acceptance \(([^ ]+) per generated event", message).group(1))
+    assert quoted == pytest.approx(rate, rel=5e-3)
+    needed = int(re.search(r"about ([\d,]+) generated events", message).group(1).replace(",", ""))
+    assert needed == pytest.approx(np.ceil(1.1 * n / rate), abs=1)
+    assert needed > 1.1 * n * cap / len(pool)  # more than it takes to generate n *selected* events (x 1.1)
 
 
 def test_unweight_of_a_source_counts_generated_events() -> None:

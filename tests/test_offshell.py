@@ -8,8 +8,8 @@ import pytest
 from hepnb import offshell as osh
 from hepnb.errors import InputError
 from hepnb.hists import chi2
-from hepnb.offshell.generator import GAMMA_H, M_H
 from hepnb.offshell.histograms import mu_label
+from hepnb.offshell.models import M_W, M_Z, VEV
 
 MUS = np.array([0.0, 1e-4, 0.01, 0.1, 0.5, 0.75, 1.0, 2.0, 3.0, 4.0, 9.0, 16.0, 100.0, 1e4])
 
@@ -38,35 +38,84 @@ def test_event_weight_is_non_negative_for_every_mu(vbf: osh.Events) -> None:
     assert weights.shape == (len(MUS), len(vbf))
     scale = np.abs(w_s) + np.abs(w_i) + np.abs(w_b)
     assert np.all(weights >= -1e-12 * scale)
-    # positivity for all mu >= 0 <=> w_I^2 <= 4 w_S w_B where w_I < 0 (sum of squares |rho - kappa^2 r|^2 + 1 - rho^2)
+    # positivity for all mu >= 0 <=> w_I^2 <= 4 w_S w_B where w_I < 0 (a sum of squared amplitudes)
     assert np.all(w_i**2 <= 4 * w_s * w_b * (1 + 1e-12) + 1e-300)
-    assert np.all(w_s >= 0) and np.all(w_b > 0) and np.all(w_i <= 0)
+    assert np.all(w_s >= 0) and np.all(w_b > 0)
+    # destructive in total, but not event by event: where the longitudinal decay amplitude vanishes (a lepton along
+    # its Z's flight direction) the cross term with the Higgs's transverse decays can flip the sign
+    assert w_i.sum() < 0 and 0 < np.mean(w_i > 0) < 0.2
     # the weight at mu is exactly mu w_S + sqrt(mu) w_I + w_B, also for one mu at a time
     assert np.array_equal(vbf.weight(4.0), 4.0 * w_s + 2.0 * w_i + w_b)
 
 
+def _angle_grid(m4l: float, channel: int, n_nodes: int = 8) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """One production point (m4l, jets) on a quadrature grid of the decay angles: Gauss-Legendre nodes in
+    cos(theta1), cos(theta2) (integrated) and n_nodes equally spaced plane angles (averaged); exact for the
+    polynomial and Fourier terms of the amplitudes."""
+    nodes, weights = np.polynomial.legendre.leggauss(n_nodes)
+    c1, c2, phi = np.meshgrid(nodes, nodes, np.linspace(-np.pi, np.pi, n_nodes, endpoint=False), indexing="ij")
+    quad = (weights[:, None, None] * weights[None, :, None] * np.ones_like(phi)).ravel() / n_nodes
+    n = c1.size
+    z = {
+        "m4l": np.full(n, m4l),
+        "y_zz": np.zeros(n),
+        "x_v1": np.full(n, 0.3),
+        "x_v2": np.full(n, 0.3),
+        "pt_q1": np.full(n, 60.0),
+        "pt_q2": np.full(n, 40.0),
+        "cos_theta_zz": np.full(n, 0.2),
+        "cos_theta_z1": c1.ravel(),
+        "cos_theta_z2": c2.ravel(),
+        "phi_z1": phi.ravel(),
+        "phi_z2": np.zeros(n),
+    }
+    return z, quad
+
+
+@pytest.mark.parametrize("m4l", [220.0, 400.0, 1000.0])
+def test_helicity_amplitudes_close_on_the_analytic_decay_averages(m4l: float) -> None:
+    from hepnb.offshell import amplitudes as amp
+
+    model = osh.VBFModel()
+    s = m4l**2
+    x_z = (s - 2 * M_Z**2) / (2 * M_Z**2)
+    re_r, abs_r2 = amp.higgs_propagator(np.array([s]))
+    # decay amplitudes: unit norm for each ZZ helicity, no cross terms once the plane angle is integrated
+    z, quad = _angle_grid(m4l, 0)
+    d = amp.decay_amplitudes(z["cos_theta_z1"], z["cos_theta_z2"], z["phi_z1"] + z["phi_z2"])
+    gram = np.einsum("n,nkl,nkm->lm", quad, np.conj(d), d)
+    np.testing.assert_allclose(gram, np.eye(3), atol=1e-12)
+    # V_L V_L: <S>/<B> = |r|^2 (1 + 2/x_Z^2) (the Higgs's Z_T Z_T decays), <I>/<B> = -2 rho Re r
+    ll = amp.vbf_terms(z, np.zeros(len(quad), int), model)
+    rho = amp.coherence(z["x_v1"], z["pt_q1"] ** 2, z["x_v2"], z["pt_q2"] ** 2, model)[0]
+    s_avg, i_avg, b_avg = (quad @ ll[k] for k in ("s_ll", "i_ll", "b_ll"))
+    assert s_avg / b_avg == pytest.approx(abs_r2[0] * (1 + 2 / x_z**2), rel=1e-10)
+    assert i_avg / b_avg == pytest.approx(-2 * rho * re_r[0], rel=1e-10)
+    # the Z_T Z_T share of H* -> ZZ: a third at threshold, negligible at high mass
+    assert 2 / (x_z**2 + 2) == pytest.approx({220.0: 0.354, 400.0: 0.0262, 1000.0: 0.000572}[m4l], rel=2e-3)
+    # V_T V_T: Higgs produced with 1/x_W of the longitudinal amplitude, against the J = 0 part of transverse VBS
+    tt = amp.vbf_terms(z, np.full(len(quad), 3), model)
+    a_t = s / VEV**2 * 2 * M_W**2 / (s - 2 * M_W**2)
+    s_avg, i_avg, b_avg = (quad @ tt[k] for k in ("s_tt", "i_tt", "b_tt_coherent"))
+    assert s_avg / b_avg == pytest.approx(a_t**2 * abs_r2[0] * (1 + 2 / x_z**2), rel=1e-10)
+    assert i_avg / b_avg == pytest.approx(-2 * a_t * re_r[0] * (1 + 2 / x_z) / np.sqrt(3), rel=1e-10)
+    # S and I are different functions of the decay angles: I/S is not constant over the grid (it would be if the
+    # toy collapsed to one sufficient statistic at fixed production kinematics)
+    ratio = ll["i_ll"] / ll["s_ll"]
+    assert np.ptp(ratio) > (0.5 if m4l < 500 else 1e-3) * abs(np.mean(ratio))
+
+
 def test_interference_is_destructive_and_grows_with_m4l(vbf: osh.Events) -> None:
     m = np.asarray(vbf.z.m4l)
-    rho = np.asarray(vbf.z.rho)
     w_s, w_i, _ = vbf.components()
     edges = [220, 300, 400, 600, 3000]
     ratios = []
     for lo, hi in zip(edges[:-1], edges[1:]):
         sel = (m > lo) & (m < hi)
-        ratio = w_i[sel].sum() / w_s[sel].sum()
-        s = m[sel] ** 2
-        # analytic: I/S = -2 <rho Re r / |r|^2>_S with Re r/|r|^2 = (s - mH^2)/s (width negligible off shell)
-        expected = -2 * np.sum(w_s[sel] * rho[sel] * (s - M_H**2) / s) / w_s[sel].sum()
-        assert ratio == pytest.approx(expected, rel=1e-9)
-        ratios.append(ratio)
+        ratios.append(w_i[sel].sum() / w_s[sel].sum())
     assert all(r < 0 for r in ratios)
     assert np.all(np.diff(ratios) < 0), ratios  # more destructive at higher m4l
-    assert -2.0 < ratios[-1] < -1.7
-    # per event, the amplitude ratio: w_I / w_S = -2 rho Re(r)/|r|^2 exactly
-    ll = w_s > 0
-    s = m[ll] ** 2
-    re_over_abs2 = (s - M_H**2) / s
-    assert np.allclose(w_i[ll] / w_s[ll], -2 * rho[ll] * re_over_abs2, rtol=1e-6, atol=GAMMA_H)
+    assert -2.0 < ratios[-1] < -1.6, ratios
 
 
 def test_degenerate_partner_at_high_m4l_and_jets_break_it(vbf_ch7: osh.Events) -> None:
@@ -74,10 +123,7 @@ def test_degenerate_partner_at_high_m4l_and_jets_break_it(vbf_ch7: osh.Events) -
     y = hi.yields
     mu_star = osh.degenerate_partner(y["S"], y["I"])
     w_s, w_i, _ = hi.components()
-    s = np.asarray(hi.z.m4l) ** 2
-    template = (2 * np.sum(w_s * np.asarray(hi.z.rho) * (1 - M_H**2 / s)) / w_s.sum()) ** 2
-    assert mu_star == pytest.approx(template, rel=1e-6)
-    assert 3.0 <= mu_star <= 4.0
+    assert 2.5 <= mu_star <= 4.0
     # same total yield at mu = 0 and mu*
     assert hi.expected(mu_star) == pytest.approx(hi.expected(0.0), rel=1e-9)
 
@@ -218,12 +264,17 @@ def test_unweighted_events_follow_the_weighted_distribution(vbf: osh.Events) -> 
 # calibration, backgrounds, features
 # ---------------------------------------------------------------------------------------------------------------
 def test_calibrated_yields_match_spec_7_5() -> None:
-    table = osh.measure_yields(n=100_000, seed=5)
-    tolerance_before = {"S": 0.06, "V": 0.06, "SVI": 0.06, "I": 0.08, "qqzz": 0.06, "ggzz": 0.06}
-    tolerance_after = {"S": 0.10, "V": 0.10, "SVI": 0.10, "I": 0.20, "qqzz": 0.12, "ggzz": 0.12}
+    table = osh.measure_yields(n=600_000, seed=5)
+    # measured with seeds 5 and 6 (600k events each): after the cut every yield within 2.5% of its target, before
+    # it within 2% except I (+5.5%, -3.6 against -3.4: I before the cut is a prediction, the calibration fixes I/S
+    # after the cut, where iZ is read)
     for key, (before, after) in osh.TARGETS.items():
-        assert table.before[key] == pytest.approx(before, rel=tolerance_before[key]), key
-        assert table.after[key] == pytest.approx(after, rel=tolerance_after[key]), key
+        assert table.after[key] == pytest.approx(after, rel=0.05), key
+        assert table.before[key] == pytest.approx(before, rel=0.08 if key == "I" else 0.05), key
+    # iZ = (S + I/2)/sqrt(SVI + B2) and the rate partner of mu = 0 after the cut (ATLAS: 0.0173, 2.98); iZ measured
+    # -2.2% and -1.4% (MC error 2.2% at this size), mu* 0.0% (I/S is what the calibration solves)
+    assert table.iz() == pytest.approx(0.0173, rel=0.10)
+    assert table.mu_star() == pytest.approx(2.98, rel=0.10)
     # the efficiencies that motivate an off-shell VBF region: S is cut harder than V (52% vs 71%)
     eff_s = table.after["S"] / table.before["S"]
     eff_v = table.after["V"] / table.before["V"]
@@ -282,6 +333,11 @@ def test_truth_detector_reconstructs_the_generated_angles(vbf_truth: osh.Events)
     same = np.isclose(c1, t1, atol=1e-4) & np.isclose(c2, t2, atol=1e-4)
     swapped = np.isclose(c1, t2, atol=1e-4) & np.isclose(c2, t1, atol=1e-4)
     assert np.mean(same | swapped) > 0.999
+    # the angle between the decay planes (which the coherent Z-helicity sum makes S, I and B depend on) is
+    # reconstructed as generated, whichever Z is called Z1
+    plane = np.asarray(x.phi_planes, dtype=float)[mixed]
+    generated = np.asarray(z.phi_z1)[mixed] + np.asarray(z.phi_z2)[mixed]
+    assert np.mean(np.abs(np.angle(np.exp(1j * (plane - generated)))) < 1e-4) > 0.999
 
 
 def test_bad_input_is_explained() -> None:

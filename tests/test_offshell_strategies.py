@@ -73,16 +73,47 @@ def test_split_is_by_event_seeded_and_keeps_every_yield(
     other = st.make_samples(events["vbf"], events["qqzz"], events["ggzz"], seed=4, exclude=LEAKY)
     assert not np.array_equal(other.train, samples.train)
     counts = samples.counts()
+    assert list(counts.columns) == ["train", "validation", "test"]
     assert counts.loc["vbf"].sum() == len(events["vbf"])
-    assert abs(counts.loc["vbf", "test"] / len(events["vbf"]) - 0.5) < 0.02
-    # test yields scaled by 1/f, train by 1/(1-f): f * test + (1-f) * train is exactly the sample's yield
-    test, train = samples.evaluation_set("test"), samples.evaluation_set("train")
-    y_test, y_train = test.yields(), train.yields()
+    for part, fraction in (("train", 0.5), ("validation", 0.25), ("test", 0.25)):  # the defaults
+        assert samples.fraction(part) == fraction
+        assert abs(counts.loc["vbf", part] / len(events["vbf"]) - fraction) < 0.02
+    # each part's yields are scaled by 1/f: the f-weighted sum over the parts is exactly the sample's yield
+    parts = {part: samples.evaluation_set(part) for part in st.PARTS}
+    assert {part: e.part for part, e in parts.items()} == {part: part for part in st.PARTS}
     vbf = events["vbf"].yields
     b2 = events["qqzz"].yields["B"] + events["ggzz"].yields["B"]
     for name, total in (("S", vbf["S"]), ("V", vbf["B"]), ("SVI", vbf["S"] + vbf["I"] + vbf["B"]), ("B2", b2)):
-        assert 0.5 * y_test[name].value + 0.5 * y_train[name].value == pytest.approx(total, rel=1e-10)
-        assert y_test[name].value == pytest.approx(total, rel=0.15)
+        combined = sum(samples.fraction(part) * e.yields()[name].value for part, e in parts.items())
+        assert combined == pytest.approx(total, rel=1e-10)
+        assert parts["test"].yields()[name].value == pytest.approx(total, rel=0.2)
+
+
+def test_train_validation_and_test_parts_are_disjoint_and_cover_every_event(
+    events: dict[str, osh.Events], samples: st.StrategySamples
+) -> None:
+    masks = [samples.mask(part) for part in st.PARTS]
+    assert np.array_equal(masks[0], samples.train) and np.array_equal(masks[1], samples.validation)
+    assert np.array_equal(masks[2], samples.test)
+    assert np.all(np.sum(masks, axis=0) == 1)  # every event in exactly one part
+    for code in osh.PROCESSES.values():
+        of_process = samples.process == code
+        parts = [set(samples.event[of_process & m].tolist()) for m in masks]
+        assert all(parts)  # every process in every part
+        assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+        assert set().union(*parts) == set(samples.event[of_process].tolist())
+        assert sum(map(len, parts)) == int(of_process.sum())
+    # the evaluation sets are the rows of their part, in order
+    for part, mask in zip(st.PARTS, masks):
+        assert np.array_equal(samples.evaluation_set(part).X, samples.X[mask], equal_nan=True)
+    # a seed and a test fraction fix the test events, whatever the validation fraction
+    wider = st.make_samples(
+        events["vbf"], events["qqzz"], events["ggzz"], validation_fraction=0.4, seed=3, exclude=LEAKY
+    )
+    assert np.array_equal(wider.test, samples.test) and wider.validation.sum() > samples.validation.sum()
+    assert wider.fraction("train") == pytest.approx(0.35)
+    with pytest.raises(InputError, match="part must be one of"):
+        samples.evaluation_set("val")
 
 
 def test_training_sets_of_the_two_approaches(samples: st.StrategySamples) -> None:
@@ -147,6 +178,10 @@ def test_bad_inputs_raise_clear_errors(
         st.make_samples(vbf, pathological, gg)
     with pytest.raises(InputError, match="test_fraction"):
         st.make_samples(vbf, qq, gg, test_fraction=1.0)
+    with pytest.raises(InputError, match="validation_fraction must be in"):
+        st.make_samples(vbf, qq, gg, validation_fraction=0.0)
+    with pytest.raises(InputError, match="leaves no events to train on"):
+        st.make_samples(vbf, qq, gg, test_fraction=0.5, validation_fraction=0.5)
     with pytest.raises(InputError, match="unknown features"):
         st.make_samples(vbf, qq, gg, exclude=("jet_pt_7",))
     with pytest.raises(InputError, match="same events"):
@@ -202,6 +237,60 @@ def test_correlated_iz_error_matches_a_poisson_bootstrap(
     assert replicas.std() == pytest.approx(scan.errors[0], rel=0.2)
 
 
+def test_quoted_iz_is_the_test_iz_at_the_threshold_chosen_on_the_validation_events(
+    samples: st.StrategySamples,
+) -> None:
+    validation, test = samples.evaluation_set("validation"), samples.evaluation_set("test")
+    # validation scores: only the VBF events whose 2 w_S + w_I has the sign of the total pass 0.5. Their |S + I/2|
+    # is at least the total's over a smaller SM yield, so the validation iZ is best at 0.5.
+    a_val = 2 * validation.w_S + validation.w_I
+    total_sign = np.sign(a_val[validation.is_vbf].sum())
+    score_val = np.where(validation.is_vbf & (np.sign(a_val) == total_sign), 0.9, 0.1)
+    # test scores: only the B2 events pass 0.5, where iZ = 0; the test iZ is best without a cut (at 0.0)
+    score_test = np.where(test.is_vbf, 0.1, 0.9)
+    thresholds = [0.0, 0.5]
+    own_val = st.iz_scan(score_val, validation, thresholds=thresholds, min_events=0)
+    own_test = st.iz_scan(score_test, test, thresholds=thresholds, min_events=0)
+    assert own_val.threshold == 0.5 and own_test.threshold == 0.0  # the two parts disagree on the best threshold
+    on_val, on_test = st.validated_iz_scan(score_val, validation, score_test, test, thresholds=thresholds, min_events=0)
+    assert on_val.threshold == on_test.threshold == 0.5
+    assert on_test.value == 0.0 and on_test.error == 0.0  # the test iZ there, not the test's own best
+    assert abs(own_test.value) > 0
+    assert on_val.value == own_val.value
+    np.testing.assert_array_equal(on_test.values, own_test.values)  # the curves are kept whole
+    # only thresholds defined in both parts compete: five B2 events make the validation cut at 0.5 defined with
+    # min_events=5 (and still the best there), but no VBF event passes it in the test part
+    score_val[np.flatnonzero(~validation.is_vbf)[:5]] = 0.9
+    assert st.iz_scan(score_val, validation, thresholds=thresholds, min_events=5).threshold == 0.5
+    on_val, on_test = st.validated_iz_scan(score_val, validation, score_test, test, thresholds=thresholds, min_events=5)
+    assert on_val.threshold == on_test.threshold == 0.0 and not on_test.valid[1]
+    with pytest.raises(InputError, match="evaluation_set\\('validation'\\)"):
+        st.validated_iz_scan(score_test, test, score_val, validation, thresholds=thresholds)
+    with pytest.raises(InputError, match="as validation and the 'test' events as test"):
+        st.validated_iz_scan(score_test, test, score_test, test, thresholds=thresholds)
+
+
+def test_evaluate_quotes_the_test_iz_at_the_validation_threshold(
+    samples: st.StrategySamples, gbdts: dict[str, st.GBDTClassifier]
+) -> None:
+    model = gbdts["s_vs_vb2"]
+    validation, test = samples.evaluation_set("validation"), samples.evaluation_set("test")
+    result = st.evaluate(model, samples)
+    own_val = st.iz_scan(model.score(validation.X), validation)
+    own_test = st.iz_scan(model.score(test.X), test)
+    np.testing.assert_array_equal(result.scan.values, own_test.values)
+    np.testing.assert_array_equal(result.validation_scan.values, own_val.values)
+    both = own_val.valid & own_test.valid
+    chosen = int(np.argmax(np.where(both, np.abs(own_val.values), -np.inf)))  # picked by the validation events
+    assert result.threshold == own_val.thresholds[chosen] == result.validation_scan.threshold
+    assert result.scan.value == own_test.values[chosen] and result.scan.error == own_test.errors[chosen]
+    assert result.validation_scan.value == own_val.values[chosen]
+    np.testing.assert_array_equal(result.score, model.score(test.X))
+    row = result.summary()
+    assert row["iZ (test)"] == result.scan.value and row["iZ (validation)"] == result.validation_scan.value
+    assert row["threshold (validation)"] == result.threshold and row["iZ error (test)"] == result.scan.error
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # models: determinism, ordering of the strategies, the weights conundrum
 # ---------------------------------------------------------------------------------------------------------------
@@ -220,7 +309,7 @@ def test_gbdt_is_deterministic_and_approach_2_beats_approach_1(
         assert result.scan.error > 0
     # the thesis ordering (Fig 6.10), beyond the MC errors of both
     assert two.scan.value - one.scan.value > 2 * np.hypot(one.scan.error, two.scan.error)
-    assert one.label == "GBDT, approach 1" and set(one.summary()) >= {"best iZ", "iZ error", "AUC SVI vs B2"}
+    assert one.label == "GBDT, approach 1" and set(one.summary()) >= {"iZ (test)", "iZ error (test)", "AUC SVI vs B2"}
 
 
 def test_network_is_seeded_learns_and_imputes_missing_values(samples: st.StrategySamples) -> None:
@@ -283,6 +372,11 @@ def test_negative_weight_pocket_is_learnt_as_signal_unless_the_weights_are_fixed
     # zero weights shrink the effective background training sample
     assert table.loc["pathological, abs", "B2 N_eff"] < 0.9 * table.loc["clean weights", "B2 N_eff"]
     assert study.pocket.sum() > 20 and set(study.scores) == set(table.index)
+    # every row quotes the test iZ at the threshold chosen on the validation events
+    clean = st.evaluate(st.train_gbdt(samples.training_set(1), seed=0, max_iter=60), samples)
+    assert table.loc["clean weights", "iZ (test)"] == clean.scan.value
+    assert table.loc["clean weights", "threshold (validation)"] == clean.threshold
+    assert table.loc["clean weights", "iZ (validation)"] == clean.validation_scan.value
     summary = st.weight_summary({"clean": events["qqzz"], "pathological": pathological})
     assert summary.loc["clean", "zero-weight fraction"] == 0
     assert summary.loc["pathological", "zero-weight fraction"] == pytest.approx(0.33, abs=0.03)
@@ -294,11 +388,16 @@ def test_permutation_importance_under_auc_and_iz(
 ) -> None:
     test = samples.evaluation_set()
     model = gbdts["s_vs_vb2"]
-    pi_auc = st.feature_importance(model, test, "auc", n_repeats=2, seed=1)
-    pi_iz = st.feature_importance(model, test, "iz", n_repeats=2, seed=1)
     result = st.evaluate(model, samples)
+    pi_auc = st.feature_importance(model, test, "auc", n_repeats=2, seed=1)
+    pi_iz = st.feature_importance(model, test, "iz", threshold=result.threshold, n_repeats=2, seed=1)
     assert pi_auc.baseline == pytest.approx(result.auc_task)
-    assert pi_iz.baseline == pytest.approx(abs(result.scan.value))
+    # iZ above the threshold chosen on the validation events, on the test events: the quoted iZ
+    assert pi_iz.baseline == pytest.approx(abs(result.scan.value), rel=1e-12)
+    metric = st.iz_metric(test, result.threshold)
+    index = np.arange(len(test))
+    assert metric(index, np.zeros(len(test))) == 0.0  # nothing passes: no sensitivity left
+    assert metric(index, np.ones(len(test))) == pytest.approx(abs(result.iz_no_cut), rel=1e-12)
     top = pi_auc.ranking()[0]
     assert pi_auc[top][0] > 0.02
     assert max(pi_iz.importance) > 0.1 * pi_iz.baseline
@@ -306,9 +405,13 @@ def test_permutation_importance_under_auc_and_iz(
     assert table.shape == (len(samples.feature_names), 6) and table.index[0] == 1
     assert table[("AUC", "feature")].iloc[0] == top
     with pytest.raises(InputError, match="arange"):
-        st.iz_metric(test)(np.arange(len(test))[::-1], np.zeros(len(test)))
+        st.iz_metric(test, 0.5)(np.arange(len(test))[::-1], np.zeros(len(test)))
     with pytest.raises(InputError, match="'auc' or 'iz'"):
         st.feature_importance(model, test, "gini")
+    with pytest.raises(InputError, match="threshold=evaluate"):
+        st.feature_importance(model, test, "iz")
+    with pytest.raises(InputError, match="'iz' only"):
+        st.feature_importance(model, test, "auc", threshold=0.5)
 
 
 def test_counting_metrics_reproduce_the_spec_numbers() -> None:

@@ -8,9 +8,13 @@ A dataset is written in chunks of ``chunk_jets`` jets, one Pythia per chunk with
 user's (:func:`hepnb.jets.presets.chunk_seed`), so that the same seed gives the same bytes whatever the number of
 processes and whether the run was interrupted: a killed run continues with the chunks that are missing.
 
+>>> import pathlib, tempfile
 >>> from hepnb.jets import generate_jets
->>> run = generate_jets("data/jets/top", 50_000, preset="jetnet", jet_class="top", seed=1)  # doctest: +SKIP
->>> sample = run.read()                                                                       # doctest: +SKIP
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     run = generate_jets(pathlib.Path(tmp) / "top", 20, preset="jetnet", jet_class="top", seed=1, progress=False)
+...     n_jets = len(run.read().particle_features())
+>>> n_jets
+20
 """
 
 from __future__ import annotations
@@ -244,9 +248,12 @@ def generate_jets(
 
     Examples
     --------
-    >>> run = generate_jets("jets/qcd", 2000, preset="thesis", jet_class="qcd", seed=3)  # doctest: +SKIP
-    >>> run.read().particle_features().shape                                           # doctest: +SKIP
-    (2000, 100, 5)
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     run = generate_jets(pathlib.Path(tmp) / "qcd", 20, preset="thesis", jet_class="qcd", seed=3, progress=False)
+    ...     shape = run.read().particle_features().shape
+    >>> shape
+    (20, 100, 5)
     """
     preset = get_preset(preset)
     check_jet_class(jet_class)

@@ -195,10 +195,17 @@ def substructure_table(
 
     Examples
     --------
-    >>> from hepnb.jets import read_jets                                       # doctest: +SKIP
-    >>> c = read_jets("data/jets/top").jets.constituents                       # doctest: +SKIP
-    >>> table = substructure_table(c.pt, c.eta, c.phi)                         # doctest: +SKIP
-    >>> float(numpy.nanmedian(table["tau32"]))                                 # doctest: +SKIP
+    Two jets of padded constituents (pt = 0 marks padding): a three-prong one and a one-prong one with soft
+    companions, whose tau21 is smaller.
+
+    >>> pt = [[300.0, 200.0, 100.0, 5.0], [500.0, 20.0, 10.0, 0.0]]
+    >>> eta = [[0.0, 0.3, -0.3, 0.1], [0.0, 0.05, -0.02, 0.0]]
+    >>> phi = [[0.0, 0.3, -0.2, 0.5], [0.0, 0.02, 0.01, 0.0]]
+    >>> table = substructure_table(pt, eta, phi, progress=False)
+    >>> sorted(table)
+    ['c2', 'd2', 'e2', 'e3', 'tau1', 'tau2', 'tau21', 'tau3', 'tau32']
+    >>> bool(table["tau21"][1] < table["tau21"][0])
+    True
     """
     pt, eta, phi = _constituents(pt, eta, phi)
     taus, correlations = np.zeros((len(pt), 3)), np.zeros((len(pt), 2))

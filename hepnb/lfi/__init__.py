@@ -32,6 +32,8 @@ name                                       module                  what it is
 ``estimated_scores``                       :mod:`~.inference`      ``t_hat`` per event of a score estimator
 ``helicity_summed``                        :mod:`~.inference`      events with helicity-summed weights
 ``THESIS_KAPPA_GRID``, ``THESIS_LUMI``     :mod:`~.inference`      the scans' grid (51 kappa in [0, 2]), 36.1 fb^-1
+``ideal_classifier_limits``                :mod:`~.sufficiency`    limits of the ideal S-vs-B classifier / oracle's
+``statistic_limits``                       :mod:`~.sufficiency`    limits of a binned 1-D statistic / unbinned
 ``GaussianToy``                            :mod:`~.toy`            the 1-D toy with exact ratio and score
 ``losses``                                 :mod:`~.losses`         MadMiner's loss functions (torch)
 ``study``                                  :mod:`~.study`          notebook 03's samples, trainings, scans, tables
@@ -83,6 +85,7 @@ if TYPE_CHECKING:
     from hepnb.lfi.mining import THESIS_KAPPAS, THESIS_MUS, Standardizer, observables_matrix
     from hepnb.lfi.ratio_samples import RatioSample, mine_ratio_sample
     from hepnb.lfi.score_samples import DensitySample, LocalScoreSample, mine_density_sample, mine_local_sample
+    from hepnb.lfi.sufficiency import ideal_classifier_limits, statistic_limits
     from hepnb.lfi.toy import GaussianToy
     from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
 
@@ -118,6 +121,8 @@ _EXPORTS = {
     "helicity_summed": "inference",
     "THESIS_KAPPA_GRID": "inference",
     "THESIS_LUMI": "inference",
+    "ideal_classifier_limits": "sufficiency",
+    "statistic_limits": "sufficiency",
     "GaussianToy": "toy",
     "losses": "losses",
     "study": "study",

@@ -70,11 +70,11 @@ One record per selected event:
     ``m4l`` (= sqrt(s-hat)), ``y_zz``, ``pt_zz``; tagging partons ``x_v1, x_v2`` (energy fraction carried by the
     emitted V), ``pt_q1, pt_q2, phi_q1, phi_q2``; coherence ``rho``; ``cos_theta_zz, phi_zz`` (Z1 in the ZZ rest
     frame w.r.t. the beam); ``cos_theta_z1, cos_theta_z2, phi_z1, phi_z2`` (negative lepton in each Z rest frame);
-    ``m_z1, m_z2``; helicities ``channel`` (int8: 0 LL, 1 LT, 2 TL, 3 TT for the emitted V pair; -1 for qqZZ/ggZZ),
-    ``hel_z1, hel_z2`` (int8: -1, 0, +1); ``leptons`` (4 per event in the order Z1 l-, Z1 l+, Z2 l-, Z2 l+, fields
-    ``pt, eta, phi, e, pdg``); ``jets`` (variable length, pT-ordered truth jets: the two VBF tagging partons plus
-    radiation, fields ``pt, eta, phi, parton`` with parton 1 = quark, 21 = gluon). For qqZZ/ggZZ the VBF-only
-    fields (``x_v*``, ``pt_q*``, ``phi_q*``, ``rho``) are NaN.
+    ``m_z1, m_z2``; the production channel ``channel`` (int8: 0 LL, 1 LT, 2 TL, 3 TT for the polarisations of the
+    emitted V pair; -1 for qqZZ/ggZZ; the Z helicities are summed coherently in the weights); ``leptons`` (4 per
+    event in the order Z1 l-, Z1 l+, Z2 l-, Z2 l+, fields ``pt, eta, phi, e, pdg``); ``jets`` (variable length,
+    pT-ordered truth jets: the two VBF tagging partons plus radiation, fields ``pt, eta, phi, parton`` with parton
+    1 = quark, 21 = gluon). For qqZZ/ggZZ the VBF-only fields (``x_v*``, ``pt_q*``, ``phi_q*``, ``rho``) are NaN.
 ``x`` (record; observables after the detector, float32, NaN for a missing object)
     See :data:`OBSERVABLES`: ``m4l, m12, m34, pt_4l, y_4l``, ZZ angles, ``{e,pt,eta,phi,charge,flavour}_l1..4``,
     ``{e,pt,eta,phi,width,track_width}_j1..2`` (1-based in pT: ``pt_j1`` is the leading jet), ``n_leptons,

@@ -1,21 +1,27 @@
 """The weight model of the EVA-interference generator: differential cross-sections and the proposal density.
 
-Every event is drawn from a known proposal ``q(z)`` (channel, m4l, y_ZZ, tagging-jet ``(x, pT)``, ZZ and Z-decay
-angles, Z helicities; :mod:`hepnb.offshell.phasespace`) and carries the three weight components
-``dsigma_k(z) / q(z)`` for ``k = S, I, B``, so that ``dsigma(z|mu) = mu dsigma_S + sqrt(mu) dsigma_I + dsigma_B``
-exactly. This module holds ``dsigma_k`` (:func:`vbf_components`) and ``q`` (:func:`vbf_log_proposal`), shared by the
-generation and the oracle likelihood (:func:`vbf_helicity_sums`).
+Every event is drawn from a known proposal ``q(z)`` (production channel, m4l, y_ZZ, tagging-jet ``(x, pT)``, ZZ and
+Z-decay angles; :mod:`hepnb.offshell.phasespace`) and carries the three weight components ``dsigma_k(z) / q(z)`` for
+``k = S, I, B``, so that ``dsigma(z|mu) = mu dsigma_S + sqrt(mu) dsigma_I + dsigma_B`` exactly. This module holds
+``dsigma_k`` (:func:`vbf_components`) and ``q`` (:func:`vbf_log_proposal`), shared by the generation and the oracle
+likelihood (:func:`vbf_helicity_sums`, which sums over the one latent, the production channel).
 
-Amplitude model (longitudinal unitarity cancellation), with ``kappa^2 = sqrt(mu)``::
+Amplitude model, with ``kappa^2 = sqrt(mu)``, ``a = s/v^2`` and ``r = s / (s - mH^2 + i mH GammaH)``:
 
-    |M_LL|^2 = a^2 (|rho - kappa^2 r|^2 + 1 - rho^2),   a = s/v^2,   r = s / (s - mH^2 + i mH GammaH)
-    |M_LT|^2 = 1 + cos^2(Theta),   |M_TT|^2 = (1 + cos^2 Theta) / (1 - beta^2 cos^2 Theta)
-    rho = rho0 exp(-(Q1^2 + Q2^2) / (2 Lambda_rho^2)),   Q_i^2 = pT_i^2 / (1 - x_i)
+* the longitudinal unitarity cancellation: the J = 0 part of ``V_L V_L -> Z_L Z_L`` VBS (``rho a``) against the
+  Higgs (``-kappa^2 a r``), ``rho = rho0 exp(-(Q1^2 + Q2^2) / (2 Lambda_rho^2))`` with ``Q_i^2 = pT_i^2 / (1 - x_i)``
+  the coherence of the two, falling with the virtuality of the emitted Vs;
+* the Higgs decays to ``Z_L Z_L`` and to ``Z_T Z_T`` (amplitude ratio ``1 / x_Z``, ``x_Z = (s - 2 m_Z^2)/(2 m_Z^2)``)
+  and is also produced by ``V_T V_T`` (ratio ``1 / x_W``), where it interferes with the J = 0 part of transverse
+  VBS (knob ``rho_t``);
+* the Z helicities are summed coherently through the decay amplitudes (:func:`decay_amplitudes`), so S, I and B
+  have different distributions of the decay angles and of the angle between the decay planes;
+* the rest of VBS adds incoherently: ``(1 - rho^2) a^2`` in ``V_L V_L``, ``1 + cos^2 Theta`` in ``V_L V_T``,
+  ``Phi_T = (1 + cos^2 Theta) / (1 - beta^2 cos^2 Theta)`` in ``V_T V_T``.
 
-so ``w_S = N_LL a^2 |r|^2``, ``w_I = -2 rho N_LL a^2 Re r``, ``w_B = N_LL a^2 + N_LT |M_LT|^2 + N_TT |M_TT|^2``
-(times the common kinematic factors) and ``mu w_S + sqrt(mu) w_I + w_B >= 0`` for every event and every ``mu >= 0``.
-The vector-boson emission is the effective vector-boson approximation (EVA; Dawson, Nucl. Phys. B 249 (1985) 42).
-Units: GeV, fb.
+Every weight is a sum of squared amplitudes, so ``mu w_S + sqrt(mu) w_I + w_B >= 0`` for every event and every
+``mu >= 0``. The vector-boson emission is the effective vector-boson approximation (EVA; Dawson, Nucl. Phys. B 249
+(1985) 42). Units: GeV, fb.
 
 >>> import numpy as np
 >>> from hepnb.offshell.amplitudes import higgs_propagator
@@ -31,6 +37,9 @@ import numpy as np
 from hepnb.offshell.models import A_LEPTON, GAMMA_H, M_H, M_W, M_Z, PT_JET_MIN, SQRT_S, VEV, VBFModel
 
 __all__ = [
+    "decay_amplitudes",
+    "vbf_terms",
+    "combine_terms",
     "vbf_components",
     "vbf_log_proposal",
     "vbf_helicity_sums",
@@ -49,6 +58,8 @@ __all__ = [
     "higgs_propagator",
     "channel_pols",
 ]
+
+_SQRT2 = np.sqrt(2.0)
 
 
 def luminosity(m: np.ndarray, power: float, slope: float) -> np.ndarray:
@@ -127,6 +138,11 @@ def coherence(x1: np.ndarray, t1: np.ndarray, x2: np.ndarray, t2: np.ndarray, mo
     return model.rho0 * np.exp(-q2 / (2.0 * model.lambda_rho**2))
 
 
+def _propagator(s: np.ndarray) -> np.ndarray:
+    """The complex ``r = s / (s - mH^2 + i mH GammaH)``."""
+    return s / (s - M_H**2 + 1j * M_H * GAMMA_H)
+
+
 def higgs_propagator(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return (Re r, |r|^2) for r = s / (s - mH^2 + i mH GammaH)."""
     d = s - M_H**2
@@ -139,24 +155,51 @@ def channel_pols(channel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (channel == 2) | (channel == 3), (channel == 1) | (channel == 3)
 
 
-def vbf_components(
-    z: dict[str, np.ndarray], channel: np.ndarray, hel1: np.ndarray, hel2: np.ndarray, model: VBFModel
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Differential cross-section components ``(dS, dI, dB)`` in fb per unit of the hard coordinates.
+def decay_amplitudes(cos1: np.ndarray, cos2: np.ndarray, plane_phi: np.ndarray) -> np.ndarray:
+    """Amplitudes of Z1 Z2 -> 4l for each ZZ helicity ``lambda = 0, +1, -1`` (both Zs alike, J_z = 0).
 
-    Parameters
-    ----------
-    z
-        Hard coordinates: ``m4l, y_zz, x_v1, x_v2, pt_q1, pt_q2, cos_theta_zz, cos_theta_z1, cos_theta_z2``.
-    channel, hel1, hel2
-        Channel index into ``CHANNELS`` and the Z helicities (-1, 0, +1).
-    model
-        The VBF model.
+    Returns an ``(n, 4, 3)`` complex array: rows are the four lepton-helicity pairs (summed incoherently), columns
+    the ZZ helicity. ``D = (3/2) sqrt(w1 w2) d^1_{lambda s1}(theta1) d^1_{lambda s2}(theta2) exp(i lambda Phi)`` with
+    the Wigner functions ``d^1``, the lepton couplings ``w = (1 -+ A_l)/2`` and ``Phi = phi_z1 + phi_z2`` the angle
+    between the decay planes (both azimuths measured in right-handed frames along each Z's flight direction, so the
+    sum is invariant under rotations about the ZZ axis). Normalised as densities: ``sum_rows |D_lambda|^2``
+    integrates to 1 over ``cos1, cos2`` in [-1, 1] (averaged over ``Phi``), the cross terms to 0.
+    """
+    s1, s2 = np.sqrt(np.clip(1.0 - cos1**2, 0.0, None)), np.sqrt(np.clip(1.0 - cos2**2, 0.0, None))
+    phase = np.exp(1j * plane_phi)
+    out = np.empty((len(cos1), 4, 3), dtype=np.complex128)
+    weight = {1: 0.5 * (1.0 - A_LEPTON), -1: 0.5 * (1.0 + A_LEPTON)}
+    for row, (a, b) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1))):
+        norm = 1.5 * np.sqrt(weight[a] * weight[b])
+        out[:, row, 0] = norm * (a * s1 / _SQRT2) * (b * s2 / _SQRT2)
+        out[:, row, 1] = norm * (1.0 + a * cos1) * (1.0 + b * cos2) / 4.0 * phase
+        out[:, row, 2] = norm * (1.0 - a * cos1) * (1.0 - b * cos2) / 4.0 * np.conj(phase)
+    return out
 
-    Notes
-    -----
-    Factors that are identical in the model and the proposal (y_ZZ, Z masses, azimuths, flavours) are left out of
-    both, so densities are relative to that common reference measure.
+
+def vbf_terms(z: dict[str, np.ndarray], channel: np.ndarray, model: VBFModel) -> dict[str, np.ndarray]:
+    """The cross-section terms of each event at unit normalisations (fb per unit of the hard coordinates).
+
+    ``dsigma_S = N_LL (s_ll + s_tt)``, ``dsigma_I = N_LL i_ll + sqrt(N_LL N_TT) rho_t i_tt`` and
+    ``dsigma_B = N_LL b_ll + N_TT (rho_t^2 b_tt_coherent + b_tt) + N_LT b_lt`` (:func:`vbf_components`); each event
+    has one production channel, so the terms of the other channels are 0. :mod:`hepnb.offshell.calibration` solves
+    the normalisations from sums of these terms.
+
+    Amplitudes, with ``kappa^2 = sqrt(mu)``, ``a = s/v^2``, ``r = s/(s - mH^2 + i mH GammaH)`` and the decay
+    amplitudes ``D_lambda`` of :func:`decay_amplitudes`:
+
+    * ``V_L V_L``: VBS ``rho a D_0`` (the J = 0 part coherent with the Higgs; the rest, ``(1 - rho^2) a^2 |D_0|^2``,
+      adds incoherently), Higgs ``-kappa^2 a r (D_0 + (D_+ + D_-)/x_Z)``;
+    * ``V_T V_T``: VBS ``sqrt(N_TT) rho_t (D_0 + D_+ + D_-)/sqrt(3)`` (its J = 0 part, spread evenly over the ZZ
+      helicities) plus the incoherent t-channel
+      ``Phi_T(cos Theta)`` with unpolarised transverse Zs, Higgs ``-kappa^2 sqrt(N_LL) (a/x_W) r (...)`` as above;
+    * ``V_L V_T``, ``V_T V_L``: VBS only, ``1 + cos^2 Theta`` with unpolarised transverse Zs.
+
+    ``x_V = (s - 2 m_V^2)/(2 m_V^2)`` is the ratio of the longitudinal to the transverse HVV amplitude
+    (``epsilon_L(k1).epsilon_L(k2)`` against ``-1``): near threshold the Higgs decays to transverse Zs and is produced
+    by transverse Vs with sizeable rates (about a third of H* -> ZZ at m4l = 220 GeV), at high mass it is purely
+    longitudinal (W.-Y. Keung, I. Phillips, J. van der Bij, Phys. Lett. B 131 (1983) 111 for the angular
+    correlations; Dawson, Nucl. Phys. B 249 (1985) 42 for the EVA).
     """
     m = z["m4l"]
     s = m**2
@@ -173,33 +216,76 @@ def vbf_components(
         & (t1 < jet_energy(x1, big_x1) ** 2)
         & (t2 < jet_energy(x2, big_x2) ** 2)
     )
-    kin_factor = (
+    base = (
         luminosity(m, model.lumi_power, model.lumi_slope)
         * eva_density(x1, t1, pol1.astype(int), big_x1, model)
         * eva_density(x2, t2, pol2.astype(int), big_x2, model)
-        * decay_density(z["cos_theta_z1"], hel1)
-        * decay_density(z["cos_theta_z2"], hel2)
         * np.where(inside, 1.0, 0.0)
     )
-    c = z["cos_theta_zz"]
-    is_ll = channel == 0
-    is_tt = channel == 3
-    hel_weight = np.where(is_ll, 1.0, 0.25)  # transverse Z helicities are summed with equal weight
-    a2 = (s / VEV**2) ** 2
-    re_r, abs_r2 = higgs_propagator(s)
-    rho = coherence(x1, t1, x2, t2, model)
-    ll = model.norm_ll * a2 * 0.5 * kin_factor * hel_weight
-    d_s = np.where(is_ll, ll * abs_r2, 0.0)
-    d_i = np.where(is_ll, -2.0 * rho * ll * re_r, 0.0)
-    angular_b = np.where(is_tt, model.norm_tt * phi_t(c, zz_beta(m)), model.norm_lt * (1.0 + c**2))
-    d_b = np.where(is_ll, ll, angular_b * kin_factor * hel_weight)
-    return d_s, d_i, d_b
+    c1, c2, c = z["cos_theta_z1"], z["cos_theta_z2"], z["cos_theta_zz"]
+    ll, tt = channel == 0, channel == 3
+    unpolarised = 0.375**2 * (1.0 + c1**2) * (1.0 + c2**2)  # transverse Zs, helicities summed
+    terms = {k: np.zeros_like(m) for k in ("s_ll", "i_ll", "b_ll", "s_tt", "i_tt", "b_tt_coherent", "b_tt")}
+    terms["b_lt"] = np.where(ll | tt, 0.0, base * (1.0 + c**2) * unpolarised)
+    terms["b_tt"][tt] = (base * phi_t(c, zz_beta(m)) * unpolarised)[tt]
+    j = np.flatnonzero(ll | tt)  # the J = 0 amplitudes: V_L V_L and V_T V_T only
+    s_j, ll_j = s[j], ll[j]
+    amps = decay_amplitudes(c1[j], c2[j], z["phi_z1"][j] + z["phi_z2"][j])
+    d0 = amps[:, :, 0]
+    transverse = amps[:, :, 1] + amps[:, :, 2]
+    higgs = d0 + transverse / ((s_j - 2.0 * M_Z**2) / (2.0 * M_Z**2))[:, None]
+    gauge = np.where(ll_j[:, None], d0, (d0 + transverse) / np.sqrt(3.0))  # rho a D_0 and its transverse analogue
+    r = _propagator(s_j)
+    a = s_j / VEV**2
+    a_h = np.where(ll_j, a, a * 2.0 * M_W**2 / (s_j - 2.0 * M_W**2))  # Higgs amplitude / r in each channel
+    a_v = np.where(ll_j, a * coherence(x1[j], t1[j], x2[j], t2[j], model), 1.0)  # coherent VBS amplitude
+    flat = 0.5 * base[j]  # cos Theta is flat for the J = 0 parts
+    s_part = flat * a_h**2 * np.abs(r) ** 2 * np.sum(np.abs(higgs) ** 2, axis=1)
+    i_part = -2.0 * flat * a_v * a_h * np.real(r * np.sum(np.conj(gauge) * higgs, axis=1))
+    b_part = flat * np.where(ll_j, a**2, 1.0) * np.sum(np.abs(gauge) ** 2, axis=1)
+    for name, part in (("s", s_part), ("i", i_part)):
+        terms[f"{name}_ll"][j[ll_j]] = part[ll_j]
+        terms[f"{name}_tt"][j[~ll_j]] = part[~ll_j]
+    terms["b_ll"][j[ll_j]] = b_part[ll_j]
+    terms["b_tt_coherent"][j[~ll_j]] = b_part[~ll_j]
+    return terms
 
 
-def vbf_log_proposal(
-    z: dict[str, np.ndarray], channel: np.ndarray, hel1: np.ndarray, hel2: np.ndarray, model: VBFModel
-) -> np.ndarray:
-    """Log density of the VBF proposal at ``(z, channel, helicities)``, same reference measure as ``vbf_components``."""
+def combine_terms(terms: dict[str, np.ndarray], model: VBFModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(dS, dI, dB)`` from :func:`vbf_terms` and the normalisations of ``model``."""
+    n_ll, n_tt = model.norm_ll, model.norm_tt
+    d_s = n_ll * (terms["s_ll"] + terms["s_tt"])
+    d_i = n_ll * terms["i_ll"] + np.sqrt(n_ll * n_tt) * model.rho_t * terms["i_tt"]
+    d_b = n_ll * terms["b_ll"] + n_tt * (model.rho_t**2 * terms["b_tt_coherent"] + terms["b_tt"])
+    return d_s, d_i, d_b + model.norm_lt * terms["b_lt"]
+
+
+def vbf_components(
+    z: dict[str, np.ndarray], channel: np.ndarray, model: VBFModel
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Differential cross-section components ``(dS, dI, dB)`` in fb per unit of the hard coordinates.
+
+    Parameters
+    ----------
+    z
+        Hard coordinates: ``m4l, y_zz, x_v1, x_v2, pt_q1, pt_q2, cos_theta_zz, cos_theta_z1, cos_theta_z2, phi_z1,
+        phi_z2``.
+    channel
+        Production channel, an index into ``CHANNELS`` (the polarisations of the emitted V pair).
+    model
+        The VBF model.
+
+    Notes
+    -----
+    The Z helicities are summed coherently (the decay angles carry their interference); factors that are identical
+    in the model and the proposal (y_ZZ, Z masses, the azimuths of the jets and of the ZZ axis, flavours) are left
+    out of both, so densities are relative to that common reference measure.
+    """
+    return combine_terms(vbf_terms(z, channel, model), model)
+
+
+def vbf_log_proposal(z: dict[str, np.ndarray], channel: np.ndarray, model: VBFModel) -> np.ndarray:
+    """Log density of the VBF proposal at ``(z, channel)``, same reference measure as ``vbf_components``."""
     m = z["m4l"]
     pol1, pol2 = channel_pols(channel)
     probs = np.asarray(model.channel_probs, dtype=float)
@@ -218,24 +304,20 @@ def vbf_log_proposal(
     c = z["cos_theta_zz"]
     beta = zz_beta(m)
     log_q += np.where(channel == 3, np.log(tchannel_density(c, beta)), np.log(0.5))
-    log_q += np.log(0.25) + np.where(channel == 0, 0.0, np.log(0.25))  # uniform decay cosines, Z helicities
-    return log_q
+    return log_q + np.log(0.25)  # uniform decay cosines
 
 
 def vbf_helicity_sums(
     z: dict[str, np.ndarray], model: VBFModel
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sum over the latent helicities: ``(f_S, f_I, f_B, q)`` with ``q`` the proposal density marginalised likewise."""
+    """Sum over the latent production channels: ``(f_S, f_I, f_B, q)``, ``q`` the proposal marginalised likewise."""
     n = len(z["m4l"])
     f_s, f_i, f_b, q = (np.zeros(n) for _ in range(4))
     for ch in range(4):
         channel = np.full(n, ch)
-        hels = [(0, 0)] if ch == 0 else [(a, b) for a in (-1, 1) for b in (-1, 1)]
-        for h1, h2 in hels:
-            h1a, h2a = np.full(n, h1), np.full(n, h2)
-            d_s, d_i, d_b = vbf_components(z, channel, h1a, h2a, model)
-            f_s += d_s
-            f_i += d_i
-            f_b += d_b
-            q += np.exp(vbf_log_proposal(z, channel, h1a, h2a, model))
+        d_s, d_i, d_b = vbf_components(z, channel, model)
+        f_s += d_s
+        f_i += d_i
+        f_b += d_b
+        q += np.exp(vbf_log_proposal(z, channel, model))
     return f_s, f_i, f_b, q

@@ -42,8 +42,6 @@ TRUTH_FIELDS = (
     "m_z1",
     "m_z2",
     "channel",
-    "hel_z1",
-    "hel_z2",
 )
 
 

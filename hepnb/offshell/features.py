@@ -69,6 +69,7 @@ OBSERVABLES: dict[str, str] = {
     "cos_theta_star": "cos of the Z1 direction w.r.t. the beam in the 4l rest frame",
     "cos_theta1": "cos of the negative lepton of Z1 w.r.t. the Z1 flight direction, Z1 rest frame",
     "cos_theta2": "same for Z2",
+    "phi_planes": "angle between the Z1 and Z2 decay planes, 4l rest frame (the negative leptons' azimuths summed)",
     **{f"{v}_l{i}": f"{v} of the lepton number {i} in pT" for i in range(1, 5) for v in _OBJ},
     **{f"charge_l{i}": f"charge of lepton {i}" for i in range(1, 5)},
     **{f"flavour_l{i}": f"|pdg id| of lepton {i} (11 e, 13 mu)" for i in range(1, 5)},
@@ -91,14 +92,23 @@ OBSERVABLES: dict[str, str] = {
 }
 
 
-def mela(m4l: np.ndarray, cos_star: np.ndarray, cos1: np.ndarray, cos2: np.ndarray) -> dict[str, np.ndarray]:
-    """Toy matrix-element densities and the MELA discriminant ``log10(P_H / (P_gg + 0.1 P_qq))`` (eq 6.3)."""
+def mela(
+    m4l: np.ndarray, cos_star: np.ndarray, cos1: np.ndarray, cos2: np.ndarray, phi_planes: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Toy matrix-element densities and the MELA discriminant ``log10(P_H / (P_gg + 0.1 P_qq))`` (eq 6.3).
+
+    ``P_H`` is the Higgs-only density of the simulator's ``V_L V_L`` channel with its coherent Z_L Z_L and Z_T Z_T
+    decays (:func:`hepnb.offshell.amplitudes.decay_amplitudes`); ``P_qq`` and ``P_gg`` are the backgrounds' densities.
+    """
     vbf, qq, gg = (DEFAULT_MODELS[p] for p in ("vbf", "qqzz", "ggzz"))
     s = m4l**2
     _, abs_r2 = amp.higgs_propagator(s)
     d_l = 0.75 * (1.0 - cos1**2) * 0.75 * (1.0 - cos2**2)
     d_t = 0.375 * (1.0 + cos1**2) * 0.375 * (1.0 + cos2**2)
-    p_h = vbf.norm_ll * amp.luminosity(m4l, vbf.lumi_power, vbf.lumi_slope) * (s / VEV**2) ** 2 * abs_r2 * d_l
+    decays = amp.decay_amplitudes(np.nan_to_num(cos1), np.nan_to_num(cos2), np.nan_to_num(phi_planes))
+    higgs = decays[:, :, 0] + (decays[:, :, 1] + decays[:, :, 2]) / ((s - 2.0 * M_Z**2) / (2.0 * M_Z**2))[:, None]
+    p_h = vbf.norm_ll * amp.luminosity(m4l, vbf.lumi_power, vbf.lumi_slope) * (s / VEV**2) ** 2 * abs_r2
+    p_h = p_h * np.sum(np.abs(higgs) ** 2, axis=1)
     p_qq = qq.norm * amp.luminosity(m4l, qq.lumi_power, qq.lumi_slope) * amp.phi_t(cos_star, amp.zz_beta(m4l)) * d_t
     p_gg = gg.norm * amp.luminosity(m4l, gg.lumi_power, gg.lumi_slope) * (d_l + 2.0 * d_t) / 3.0
     tiny = 1e-300
@@ -126,6 +136,17 @@ def _pairing(lep: np.ndarray, pdg: np.ndarray, ok: np.ndarray) -> tuple[np.ndarr
     l1 = np.where(swap[:, None], m_p2, m_p1)
     l2 = np.where(swap[:, None], m_p1, m_p2)
     return z1, z2, l1, l2
+
+
+def _plane_angle(z1: np.ndarray, lep1: np.ndarray, lep2: np.ndarray) -> np.ndarray:
+    """Angle between the decay planes: the azimuths of each Z's negative lepton (in its Z's rest frame) about that Z's
+    flight direction, in right-handed frames along Z1 and Z2, summed (the generator's ``phi_z1 + phi_z2``), in
+    (-pi, pi]. Invariant under rotations about the ZZ axis and under exchanging Z1 and Z2."""
+    ex, ey, _ = kin.orthonormal_frame(z1[:, 1:])
+    l1, l2 = lep1[:, 1:], lep2[:, 1:]
+    phi1 = np.arctan2(np.sum(l1 * ey, axis=1), np.sum(l1 * ex, axis=1))
+    phi2 = np.arctan2(-np.sum(l2 * ey, axis=1), np.sum(l2 * ex, axis=1))  # the frame along -z1 is (ex, -ey, -ez)
+    return np.angle(np.exp(1j * (phi1 + phi2)))
 
 
 def observables(reco: dict) -> dict[str, np.ndarray]:
@@ -175,8 +196,11 @@ def observables(reco: dict) -> dict[str, np.ndarray]:
     x["cos_theta_star"] = np.where(four, cos_star, nan)
     x["cos_theta1"] = np.where(four, cos1, nan)
     x["cos_theta2"] = np.where(four, cos2, nan)
+    x["phi_planes"] = np.where(
+        four, _plane_angle(z1_cm, kin.boost_to_rest(lm1_cm, z1_cm), kin.boost_to_rest(lm2_cm, z2_cm)), nan
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        me = mela(x["m4l"], x["cos_theta_star"], x["cos_theta1"], x["cos_theta2"])
+        me = mela(x["m4l"], x["cos_theta_star"], x["cos_theta1"], x["cos_theta2"], x["phi_planes"])
     x.update(me)
 
     # jets

@@ -68,6 +68,9 @@ class VBFModel:
         Channel normalisations in fb (per unit of the kinematic densities).
     rho0, lambda_rho
         Coherence of the gauge LL amplitude with the Higgs, ``rho = rho0 exp(-(Q1^2+Q2^2)/(2 lambda_rho^2))``.
+    rho_t
+        Amplitude of the J = 0 part of transverse (TT) VBS, which interferes with the Higgs produced by transverse
+        Vs, relative to ``sqrt(norm_tt)``.
     lumi_power, lumi_slope
         VV luminosity ``L(m4l) = (m4l/200)^-p exp(-c (m4l - 200))``.
     jet_form_factor
@@ -81,12 +84,13 @@ class VBFModel:
     Every knob is checked on construction (:data:`KNOB_RANGES`; ``0 <= rho0 <= 1`` keeps ``w(z|mu) >= 0``).
     """
 
-    norm_ll: float = 2.8465e-3
-    norm_lt: float = 4.4157e-3
-    norm_tt: float = 1.9720e-3
+    norm_ll: float = 1.2509e-3
+    norm_lt: float = 2.9980e-3
+    norm_tt: float = 1.0937e-3
     rho0: float = 1.0
     lambda_rho: float = 400.0
-    lumi_power: float = 3.5
+    rho_t: float = 1.0803
+    lumi_power: float = 2.5
     lumi_slope: float = 0.003
     jet_form_factor: float = 110.0
     pdf_power: float = 3.0
@@ -162,6 +166,7 @@ KNOB_RANGES: dict[str, tuple[float, float]] = {
         (0.0, np.inf),
     ),
     **dict.fromkeys(("rho0", "w_fraction", "gluon_fraction"), (0.0, 1.0)),
+    "rho_t": (0.0, 1e3),
     "radiation_mean": (0.0, 100.0),
     "y_sigma": (0.0, 10.0),
     "radiation_pt_index": (2.0, np.inf),
@@ -219,7 +224,7 @@ DEFAULT_MODELS: dict[str, VBFModel | BackgroundModel] = {
         gluon_fraction=0.5,
     ),
     "ggzz": BackgroundModel(
-        norm=0.10105,
+        norm=0.10107,
         lumi_power=6.5,
         lumi_slope=0.006,
         angular="isotropic",

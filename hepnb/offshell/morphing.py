@@ -248,7 +248,19 @@ def oracle_components(events: Events) -> dict[str, np.ndarray]:
     model = _vbf_model(events)
     z = {
         k: np.asarray(events.z[k], dtype=np.float64)
-        for k in ("m4l", "y_zz", "x_v1", "x_v2", "pt_q1", "pt_q2", "cos_theta_zz", "cos_theta_z1", "cos_theta_z2")
+        for k in (
+            "m4l",
+            "y_zz",
+            "x_v1",
+            "x_v2",
+            "pt_q1",
+            "pt_q2",
+            "cos_theta_zz",
+            "cos_theta_z1",
+            "cos_theta_z2",
+            "phi_z1",
+            "phi_z2",
+        )
     }
     f_s, f_i, f_b, q = gen.vbf_helicity_sums(z, model)
     cfg = events.meta["config"]

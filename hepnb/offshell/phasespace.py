@@ -2,7 +2,7 @@
 
 :func:`generate_truth` draws ``n`` parton-level events from the proposal ``q(z)`` whose density is
 :func:`hepnb.offshell.amplitudes.vbf_log_proposal` (channel, m4l from a Pareto law, y_ZZ, the tagging partons'
-``(x, pT)``, ZZ and Z-decay angles, Z helicities), weighs them with the cross-section components of
+``(x, pT)``, ZZ and Z-decay angles), weighs them with the cross-section components of
 :mod:`hepnb.offshell.amplitudes`, and builds the lepton four-vectors (Breit-Wigner Z masses, the ZZ system recoiling
 against all jets, the Z decays). The non-interfering backgrounds qqbar->ZZ and gg->ZZ (B2) have ``w_S = w_I = 0``;
 their jets come from a radiation model (Poisson number of jets, power-law pT, central eta). Units: GeV, fb; weights
@@ -12,7 +12,7 @@ are later scaled to events (:mod:`hepnb.offshell.events`).
 >>> from hepnb.offshell.models import DEFAULT_MODELS
 >>> from hepnb.offshell.phasespace import generate_truth
 >>> out = generate_truth("vbf", 100, np.random.default_rng(1), DEFAULT_MODELS["vbf"])
->>> out["leptons"].shape, bool(np.all(out["w_I"] <= 0))
+>>> out["leptons"].shape, bool(out["w_I"].sum() < 0)
 ((100, 4, 4), True)
 """
 
@@ -82,13 +82,18 @@ def _zz_decay(
     p_zz: np.ndarray,
     cos1: np.ndarray,
     cos2: np.ndarray,
+    phi1: np.ndarray,
+    phi2: np.ndarray,
     m1: np.ndarray,
     m2: np.ndarray,
 ) -> tuple[np.ndarray, dict]:
-    """Build the four lepton four-vectors ``(n, 4, 4)`` ordered (Z1 l-, Z1 l+, Z2 l-, Z2 l+)."""
+    """Build the four lepton four-vectors ``(n, 4, 4)`` ordered (Z1 l-, Z1 l+, Z2 l-, Z2 l+).
+
+    ``phi1`` (``phi2``) is the azimuth of Z1's (Z2's) negative lepton about Z1's (Z2's) flight direction, in the
+    right-handed frame of :func:`hepnb.offshell.kinematics.orthonormal_frame`.
+    """
     n = len(m4l)
     phi_zz = rng.uniform(-np.pi, np.pi, n)
-    phi1, phi2 = rng.uniform(-np.pi, np.pi, n), rng.uniform(-np.pi, np.pi, n)
     s = m4l**2
     pstar = np.sqrt(np.clip((s - (m1 + m2) ** 2) * (s - (m1 - m2) ** 2), 0.0, None)) / (2.0 * m4l)
     sin_zz = np.sqrt(1.0 - cos_zz**2)
@@ -106,7 +111,7 @@ def _zz_decay(
         beta_k = (pstar / ek)[:, None] * direction
         for j, lep in enumerate((minus, plus)):
             leptons[:, 2 * k + j] = kin.boost(kin.boost(lep, beta_k), beta_zz)
-    return leptons, {"phi_zz": phi_zz, "phi_z1": phi1, "phi_z2": phi2}
+    return leptons, {"phi_zz": phi_zz}
 
 
 def _lepton_flavours(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -153,12 +158,10 @@ def _generate_vbf(rng: np.random.Generator, n: int, model: VBFModel) -> dict[str
     beta = amp.zz_beta(m4l)
     u = rng.random(n)
     z["cos_theta_zz"] = np.where(channel == 3, _tchannel_sample(u, beta), 2.0 * u - 1.0)
-    hel = np.where(rng.random((n, 2)) < 0.5, -1, 1)
-    hel[channel == 0] = 0
     z["cos_theta_z1"], z["cos_theta_z2"] = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
-    hel1, hel2 = hel[:, 0], hel[:, 1]
-    d_s, d_i, d_b = amp.vbf_components(z, channel, hel1, hel2, model)
-    q = np.exp(amp.vbf_log_proposal(z, channel, hel1, hel2, model))
+    z["phi_z1"], z["phi_z2"] = rng.uniform(-np.pi, np.pi, n), rng.uniform(-np.pi, np.pi, n)
+    d_s, d_i, d_b = amp.vbf_components(z, channel, model)
+    q = np.exp(amp.vbf_log_proposal(z, channel, model))
     radiation = _radiation(
         rng,
         n,
@@ -177,7 +180,7 @@ def _generate_vbf(rng: np.random.Generator, n: int, model: VBFModel) -> dict[str
         "present": np.concatenate([np.ones((n, 2), bool), radiation["present"]], 1),
     }
     z["rho"] = amp.coherence(z["x_v1"], z["pt_q1"] ** 2, z["x_v2"], z["pt_q2"] ** 2, model)
-    out = _finish(rng, z, jets, channel, hel1, hel2)
+    out = _finish(rng, z, jets, channel)
     out["w_S"], out["w_I"], out["w_B"] = d_s / q, d_i / q, d_b / q
     return out
 
@@ -201,6 +204,7 @@ def _generate_background(rng: np.random.Generator, n: int, model: BackgroundMode
     q_m = amp.pareto_density(m4l, model.m4l_min, model.m4l_max, model.proposal_power)
     w_b = model.norm * lumi / q_m * angular * decay
     z = {"m4l": m4l, "y_zz": y_zz, "cos_theta_zz": cos_zz, "cos_theta_z1": cos1, "cos_theta_z2": cos2}
+    z["phi_z1"], z["phi_z2"] = rng.uniform(-np.pi, np.pi, n), rng.uniform(-np.pi, np.pi, n)
     for key in ("x_v1", "x_v2", "pt_q1", "pt_q2", "phi_q1", "phi_q2", "rho"):
         z[key] = np.full(n, np.nan)
     jets = _radiation(
@@ -213,7 +217,7 @@ def _generate_background(rng: np.random.Generator, n: int, model: BackgroundMode
         model.radiation_eta_sigma,
         model.gluon_fraction,
     )
-    out = _finish(rng, z, jets, np.full(n, -1), hel[:, 0], hel[:, 1])
+    out = _finish(rng, z, jets, np.full(n, -1))
     out["w_S"], out["w_I"], out["w_B"] = np.zeros(n), np.zeros(n), w_b
     return out
 
@@ -223,8 +227,6 @@ def _finish(
     z: dict[str, np.ndarray],
     jets: dict[str, np.ndarray],
     channel: np.ndarray,
-    hel1: np.ndarray,
-    hel2: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Z masses, ZZ recoil against all jets, Z decays; returns flat truth columns plus jet/lepton arrays."""
     n = len(z["m4l"])
@@ -233,7 +235,9 @@ def _finish(
     px = -np.sum(np.where(pres, jets["pt"] * np.cos(jets["phi"]), 0.0), axis=1)
     py = -np.sum(np.where(pres, jets["pt"] * np.sin(jets["phi"]), 0.0), axis=1)
     p_zz = kin.from_pt_y_phi_m(np.hypot(px, py), z["y_zz"], np.arctan2(py, px), z["m4l"])
-    leptons, angles = _zz_decay(rng, z["m4l"], z["cos_theta_zz"], p_zz, z["cos_theta_z1"], z["cos_theta_z2"], m1, m2)
+    leptons, angles = _zz_decay(
+        rng, z["m4l"], z["cos_theta_zz"], p_zz, z["cos_theta_z1"], z["cos_theta_z2"], z["phi_z1"], z["phi_z2"], m1, m2
+    )
     pdg = _lepton_flavours(rng, n)
     truth = dict(z)
     truth.update(angles)
@@ -243,8 +247,6 @@ def _finish(
             "m_z2": m2,
             "pt_zz": kin.pt(p_zz),
             "channel": channel.astype(np.int8),
-            "hel_z1": hel1.astype(np.int8),
-            "hel_z2": hel2.astype(np.int8),
         }
     )
     order = np.argsort(-np.where(pres, jets["pt"], -1.0), axis=1, kind="stable")

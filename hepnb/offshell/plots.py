@@ -389,7 +389,10 @@ def plot_degeneracy(comparisons: Mapping[str, Comparison], fig: Figure | None = 
 def plot_iz_curves(
     results: Mapping[str, ThresholdScan] | Sequence[Any], *, no_cut: float | None = None, ax: Axes | None = None
 ) -> Figure:
-    """iZ versus the score threshold with its MC error band; the best point of each curve in the legend.
+    """iZ versus the score threshold with its MC error band; each scan's chosen point marked and in the legend.
+
+    A scan's chosen point is its ``threshold`` and ``value``: for :func:`hepnb.offshell.strategies.evaluate`, the test
+    iZ at the threshold picked on the validation events (not the test curve's maximum).
 
     ``results``: label -> :class:`~hepnb.metrics.thresholds.ThresholdScan`, or objects with ``.scan`` and
     ``.label`` (:class:`hepnb.offshell.strategies.StrategyResult`). ``no_cut``: iZ without a threshold (a line).
@@ -416,7 +419,7 @@ def plot_iz_curves(
             v,
             color=colour,
             ls=styles[k % len(styles)],
-            label=f"{label}: max {scan.value:.3f} $\\pm$ {scan.error:.3f} at {scan.threshold:.2f}",
+            label=f"{label}: {scan.value:.3f} $\\pm$ {scan.error:.3f} at {scan.threshold:.2f}",
         )
         ax.fill_between(t, v - e, v + e, color=colour, alpha=0.2, lw=0)
         ax.plot([scan.threshold], [scan.value], "o", color=colour)

@@ -6,9 +6,12 @@ exist, so a classifier has no natural labels. Chapter 6 of the thesis tried two 
 - **approach 1** (``"svi_vs_b2"``, "original"): the physical VBF SVI sample against ``B2 = qqZZ + ggZZ``;
 - **approach 2** (``"s_vs_vb2"``, "alternate"): the *unphysical* Higgs-only sample S against VBS-only V plus B2.
 
-Both are judged on the same physical test events with the interference significance
+Both are judged on the same physical events with the interference significance
 ``iZ = (S + SVI - V)/(2 sqrt(SVI + B2)) = 1/sigma_mu`` (thesis eq 4.44) of the events above a score threshold, with
-its MC statistical error; approach 2 wins (thesis Fig 6.10: 0.142 +- 0.049 against 0.035 +- 0.012).
+its MC statistical error; approach 2 wins (thesis Fig 6.10: 0.142 +- 0.049 against 0.035 +- 0.012). The threshold
+is the one of the best iZ on the *validation* events and the iZ is quoted on the *test* events
+(:func:`~.evaluation.validated_iz_scan`): the best point of a scan, read on the events it was chosen on, is biased
+upwards.
 
 How the samples are used
 ------------------------
@@ -16,7 +19,7 @@ The simulator gives every VBF event its three weight components, so the S, V and
 events with weights ``w_S``, ``w_B`` and ``w_S + w_I + w_B`` (the thesis had three independently generated samples).
 Consequences, all handled here:
 
-- the train/test split is by event: an event's S, V and SVI copies are always on the same side;
+- the train/validation/test split is by event: an event's S, V and SVI copies are always in the same part;
 - the VBF weights are exact and non-negative: they always enter the training as they are (S and V differ *only*
   by their weights, so dropping them would make approach 2 meaningless);
 - ``S + SVI - V = sum(2 w_S + w_I)`` event by event, so the iZ numerator has no cancellation between samples; its MC
@@ -49,16 +52,18 @@ module imports torch and Lightning).
 name                                          module               what it is
 ============================================  ===================  ===========================================
 ``APPROACHES``, ``WEIGHTINGS``, ``BALANCES``  :mod:`~.samples`     the strategies, weight policies, balancings
+``PARTS``                                     :mod:`~.samples`     ``train``, ``validation``, ``test``
 ``approach_name``                             :mod:`~.samples`     ``1``/``2`` -> ``svi_vs_b2``/``s_vs_vb2``
-``make_samples``, ``StrategySamples``         :mod:`~.samples`     ch6 features, seeded split by event
+``make_samples``, ``StrategySamples``         :mod:`~.samples`     ch6 features, seeded 3-part split by event
 ``TrainingSet``, ``EvaluationSet``            :mod:`~.samples`     rows of one strategy; physical test events
 ``GBDTClassifier``, ``train_gbdt``            :mod:`~.models`      sklearn gradient-boosted trees
 ``train``                                     :mod:`~.models`      ``"gbdt"`` or ``"nn"``
 ``MLPClassifier``, ``train_mlp``              :mod:`~.network`     the thesis's 3 x 32 network (Lightning)
 ``WeightedBCE``                               :mod:`~.network`     its LightningModule (event-weighted BCE)
 ``DEFAULT_THRESHOLDS``, ``iz_scan``           :mod:`~.evaluation`  iZ above score thresholds, its MC error
-``iz_metric``                                 :mod:`~.evaluation`  best iZ as a permutation-importance metric
-``evaluate``, ``StrategyResult``              :mod:`~.evaluation`  iZ scan and weighted AUCs of a model
+``validated_iz_scan``                         :mod:`~.evaluation`  threshold from validation, iZ on test
+``iz_metric``                                 :mod:`~.evaluation`  iZ at a fixed threshold, for importance
+``evaluate``, ``StrategyResult``              :mod:`~.evaluation`  validated iZ and weighted AUCs of a model
 ``feature_importance``                        :mod:`~.evaluation`  permutation importance under AUC or iZ
 ``importance_table``                          :mod:`~.evaluation`  rankings side by side (thesis Table 6.1)
 ``counting_metrics``                          :mod:`~.evaluation`  s/sqrt(b), Z', iZ, mu* of a yield table
@@ -73,7 +78,7 @@ Quick start
 >>> samples = st.make_samples(osh.generate(150_000, 1), osh.generate(200_000, 1, "qqzz"),
 ...                           osh.generate(200_000, 1, "ggzz"), seed=0)                     # doctest: +SKIP
 >>> gbdt = st.train_gbdt(samples.training_set("s_vs_vb2"), seed=0)                          # doctest: +SKIP
->>> st.evaluate(gbdt, samples).scan.value                                                   # doctest: +SKIP
+>>> st.evaluate(gbdt, samples).scan.value  # test iZ at the validation threshold            # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -92,12 +97,14 @@ if TYPE_CHECKING:
         importance_table,
         iz_metric,
         iz_scan,
+        validated_iz_scan,
     )
     from hepnb.offshell.strategies.models import GBDTClassifier, train, train_gbdt
     from hepnb.offshell.strategies.network import MLPClassifier, WeightedBCE, train_mlp
     from hepnb.offshell.strategies.samples import (
         APPROACHES,
         BALANCES,
+        PARTS,
         WEIGHTINGS,
         EvaluationSet,
         StrategySamples,
@@ -111,6 +118,7 @@ _EXPORTS = {
     "APPROACHES": "samples",
     "WEIGHTINGS": "samples",
     "BALANCES": "samples",
+    "PARTS": "samples",
     "TrainingSet": "samples",
     "EvaluationSet": "samples",
     "StrategySamples": "samples",
@@ -125,6 +133,7 @@ _EXPORTS = {
     "DEFAULT_THRESHOLDS": "evaluation",
     "StrategyResult": "evaluation",
     "iz_scan": "evaluation",
+    "validated_iz_scan": "evaluation",
     "iz_metric": "evaluation",
     "evaluate": "evaluation",
     "feature_importance": "evaluation",

@@ -1,5 +1,10 @@
 """How a chapter-6 strategy is judged: iZ against the score threshold with its MC error, weighted AUCs, permutation
 importance under AUC and under iZ, and the counting sensitivities of a yield table (thesis sections 4.9, 4.10, 6.6).
+
+The rule of every quoted iZ: the score threshold is the one of the best iZ on the *validation* events, and the iZ
+(with its MC error) is that of the *test* events above it (:func:`validated_iz_scan`). The best point of a scan is
+the largest of many correlated noisy values, so the iZ at the threshold chosen on the same events overstates what the
+cut gives on new events; the validation value is reported beside the test one to show by how much.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "StrategyResult",
     "iz_scan",
+    "validated_iz_scan",
     "iz_metric",
     "evaluate",
     "feature_importance",
@@ -108,38 +114,120 @@ def iz_scan(
     return dataclasses.replace(scan, errors=err, propagation="correlated")
 
 
-def iz_metric(
-    evaluation: EvaluationSet, *, thresholds: ArrayLike | None = None, min_events: int = 20
-) -> Callable[..., float]:
-    """``metric(index, score, weights) -> |best iZ|`` for :func:`hepnb.metrics.importance.permutation_importance`.
+def validated_iz_scan(
+    score_validation: ArrayLike,
+    validation: EvaluationSet,
+    score_test: ArrayLike,
+    test: EvaluationSet,
+    *,
+    thresholds: ArrayLike | None = None,
+    min_events: int = 20,
+    errors: Literal["correlated", "independent"] = "correlated",
+) -> tuple[ThresholdScan, ThresholdScan]:
+    """The threshold of the best iZ chosen on the validation events, the iZ quoted on the test events.
 
-    Pass ``y = numpy.arange(len(evaluation))`` (event indices) and the evaluation features: the metric rebuilds the
-    S, V, SVI and B2 components itself, so a permutation moves an event's features and its three weights together.
+    Both parts are scanned with :func:`iz_scan` over the same thresholds. The chosen threshold maximises ``|iZ|``
+    of the validation events among the thresholds where both scans are defined (at least ``min_events`` events of
+    every component above it in each part: a condition on counts, not on the iZ of the test events). Both returned
+    scans keep their whole curves and have ``best_index`` set to that threshold, so ``test.value`` and ``test.error``
+    are the quoted iZ and its MC error and ``validation.value`` the (optimistic) value the choice was made on.
+
+    Parameters
+    ----------
+    score_validation, validation
+        Scores of the validation events and the events (``StrategySamples.evaluation_set("validation")``).
+    score_test, test
+        The same for the test events (``StrategySamples.evaluation_set("test")``).
+    thresholds, min_events, errors
+        As in :func:`iz_scan`.
+
+    Returns
+    -------
+    tuple of ThresholdScan
+        ``(validation_scan, test_scan)``, both pointing at the threshold chosen on the validation events.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.offshell import strategies as st
+    >>> vbf, qqzz, ggzz = (osh.generate(4_000, seed=2, process=p, progress=False) for p in ("vbf", "qqzz", "ggzz"))
+    >>> samples = st.make_samples(vbf, qqzz, ggzz, seed=0)
+    >>> val, test = samples.evaluation_set("validation"), samples.evaluation_set("test")
+    >>> tag_val, tag_test = np.where(val.is_vbf, 0.9, 0.1), np.where(test.is_vbf, 0.9, 0.1)  # a perfect VBF tagger
+    >>> on_val, on_test = st.validated_iz_scan(tag_val, val, tag_test, test, thresholds=[0.0, 0.5], min_events=0)
+    >>> on_val.threshold == on_test.threshold == 0.5
+    True
+    >>> bool(on_test.value == on_test.values[1])  # the test iZ at the threshold chosen on the validation events
+    True
     """
+    for part, name in ((validation, "validation"), (test, "test")):
+        if not isinstance(part, EvaluationSet):
+            raise InputError(f"{name} must be an EvaluationSet (StrategySamples.evaluation_set({name!r}))")
+    if validation.part == test.part or validation.part == "test" or test.part == "validation":
+        raise InputError(
+            f"got the {validation.part!r} events as validation and the {test.part!r} events as test: the threshold "
+            "is chosen on evaluation_set('validation') and the iZ quoted on evaluation_set('test')"
+        )
+    on_val = iz_scan(score_validation, validation, thresholds=thresholds, min_events=min_events, errors=errors)
+    on_test = iz_scan(score_test, test, thresholds=thresholds, min_events=min_events, errors=errors)
+    both = on_val.valid & on_test.valid
+    if not both.any():
+        raise InputError(
+            f"no threshold has {min_events} events of every component above it in both the validation and the test "
+            "events: lower min_events, loosen the thresholds or generate more events"
+        )
+    rank = np.abs(on_val.values) if on_val.rank_by == "abs" else on_val.values
+    chosen = int(np.argmax(np.where(both, rank, -np.inf)))
+    return dataclasses.replace(on_val, best_index=chosen), dataclasses.replace(on_test, best_index=chosen)
 
-    def best_iz(y: ArrayLike, score: ArrayLike, weights: ArrayLike | None = None) -> float:
+
+def iz_metric(evaluation: EvaluationSet, threshold: float) -> Callable[..., float]:
+    """``metric(index, score, weights) -> |iZ|`` above a fixed score threshold, for permutation importance.
+
+    For :func:`hepnb.metrics.importance.permutation_importance`: pass ``y = numpy.arange(len(evaluation))`` (event
+    indices) and the evaluation features: the metric rebuilds the S, V, SVI and B2 components itself, so a
+    permutation moves an event's features and its three weights together. ``threshold`` is fixed (the one chosen on
+    the validation events, :attr:`StrategyResult.threshold`): the importance is the loss of iZ of *that* cut on the
+    evaluation (test) events, not of a cut re-optimised on every shuffle. ``|iZ| = 0`` when no event passes.
+    """
+    t = float(as_finite_array(threshold, "threshold", ndim=0))
+    vbf = evaluation.is_vbf
+    a = np.where(vbf, 2 * evaluation.w_S + evaluation.w_I, 0.0)  # S + SVI - V, event by event
+    d = np.where(vbf, evaluation.w_SVI, evaluation.w_B)  # SVI + B2, event by event
+
+    def iz_at_threshold(y: ArrayLike, score: ArrayLike, weights: ArrayLike | None = None) -> float:
         index = np.asarray(y)
         if not np.array_equal(index, np.arange(len(evaluation))):
             raise InputError("iz_metric needs y = numpy.arange(len(evaluation)): the event indices, in order")
-        return abs(iz_scan(score, evaluation, thresholds=thresholds, min_events=min_events).value)
+        s = as_finite_array(score, "score", ndim=1)
+        if len(s) != len(evaluation):
+            raise InputError(f"score has {len(s)} entries for {len(evaluation)} events of the evaluation set")
+        above = s > t
+        big_d = float(d[above].sum())
+        return abs(float(a[above].sum())) / (2.0 * np.sqrt(big_d)) if big_d > 0 else 0.0
 
-    best_iz.__name__ = "best_iz"
-    return best_iz
+    iz_at_threshold.__name__ = "iz_at_threshold"
+    return iz_at_threshold
 
 
 @dataclass(frozen=True, eq=False)
 class StrategyResult:
-    """A trained strategy on the test set: its iZ scan and its AUCs (weighted with the physical weights).
+    """A trained strategy on the test set: its iZ scans and its AUCs (weighted with the physical weights).
 
-    ``auc_physical``: SVI vs B2 on the test set (the same classes for both approaches, so comparable);
-    ``auc_task`` / ``auc_task_train``: the approach's own classes on the test / training events.
-    ``iz_no_cut``: iZ of all test events (no threshold).
+    ``scan``: the iZ of the test events against the threshold, its chosen point (``scan.threshold``, ``scan.value``,
+    ``scan.error``) at the threshold of the best iZ of the validation events; ``validation_scan``: the validation
+    curve, pointing at the same threshold (its value is the optimistic one the choice was made on), see
+    :func:`validated_iz_scan`. ``auc_physical``: SVI vs B2 on the test set (the same classes for both approaches, so
+    comparable); ``auc_task`` / ``auc_task_train``: the approach's own classes on the test / training events.
+    ``iz_no_cut``: iZ of all test events (no threshold). ``score``: the scores of the test events.
     """
 
     approach: str
     model: str
     weighting: str
     scan: ThresholdScan
+    validation_scan: ThresholdScan
     auc_physical: float
     auc_task: float
     auc_task_train: float
@@ -152,16 +240,22 @@ class StrategyResult:
         number = list(APPROACHES).index(self.approach) + 1
         return f"{self.model}, approach {number}"
 
+    @property
+    def threshold(self) -> float:
+        """The score threshold, chosen on the validation events."""
+        return self.scan.threshold
+
     def summary(self) -> dict[str, Any]:
-        """One row for a results table."""
+        """One row for a results table: the test iZ at the validation threshold, the validation iZ beside it."""
         return {
             "model": self.model,
             "approach": self.approach,
             "weighting": self.weighting,
-            "best iZ": self.scan.value,
-            "iZ error": self.scan.error,
-            "threshold": self.scan.threshold,
-            "iZ no cut": self.iz_no_cut,
+            "iZ (test)": self.scan.value,
+            "iZ error (test)": self.scan.error,
+            "threshold (validation)": self.scan.threshold,
+            "iZ (validation)": self.validation_scan.value,
+            "iZ no cut (test)": self.iz_no_cut,
             "AUC SVI vs B2": self.auc_physical,
             "AUC own classes": self.auc_task,
             "AUC own classes (train)": self.auc_task_train,
@@ -176,10 +270,30 @@ def evaluate(
     min_events: int = 20,
     errors: Literal["correlated", "independent"] = "correlated",
 ) -> StrategyResult:
-    """Score the test events and compute the iZ scan (:func:`iz_scan`) and the weighted AUCs."""
+    """Score the validation and test events: the iZ at the validation threshold (:func:`validated_iz_scan`), AUCs.
+
+    Parameters
+    ----------
+    model
+        A trained model (``.score(X)``, ``.approach``, ``.name``, ``.weighting``).
+    samples
+        The samples it was trained on (its ``"train"`` part); the threshold is chosen on their ``"validation"``
+        part and the iZ quoted on their ``"test"`` part.
+    thresholds, min_events, errors
+        As in :func:`iz_scan`.
+    """
     test, train_side = samples.evaluation_set("test"), samples.evaluation_set("train")
+    validation = samples.evaluation_set("validation")
     score = _scores(model, test.X)
-    scan = iz_scan(score, test, thresholds=thresholds, min_events=min_events, errors=errors)
+    validation_scan, scan = validated_iz_scan(
+        _scores(model, validation.X),
+        validation,
+        score,
+        test,
+        thresholds=thresholds,
+        min_events=min_events,
+        errors=errors,
+    )
     y, w, idx = test.auc_inputs("svi_vs_b2")
     auc_physical = weighted_auc(y, score[idx], w)
     y, w, idx = test.auc_inputs(model.approach)
@@ -190,7 +304,16 @@ def evaluate(
     y_all = test.yields()
     no_cut = iz_from_samples(y_all["S"].value, y_all["SVI"].value, y_all["V"].value, y_all["B2"].value)
     return StrategyResult(
-        model.approach, model.name, model.weighting, scan, auc_physical, auc_task, auc_train, float(no_cut), score
+        model.approach,
+        model.name,
+        model.weighting,
+        scan,
+        validation_scan,
+        auc_physical,
+        auc_task,
+        auc_train,
+        float(no_cut),
+        score,
     )
 
 
@@ -199,17 +322,22 @@ def feature_importance(
     evaluation: EvaluationSet,
     metric: Literal["auc", "iz"] = "auc",
     *,
+    threshold: float | None = None,
     n_repeats: int = 3,
     seed: int = 0,
-    thresholds: ArrayLike | None = None,
-    min_events: int = 20,
     progress: bool = False,
 ) -> PermutationImportance:
     """Permutation importance of the features on the evaluation events (thesis sections 4.9, 6.6.3).
 
-    ``"auc"``: the weighted AUC of the model's own classes (negative-weight safe); ``"iz"``: the best-threshold iZ
-    (:func:`iz_metric`), the physically relevant one. Features are shuffled across events.
+    ``"auc"``: the weighted AUC of the model's own classes (negative-weight safe); ``"iz"``: the iZ above
+    ``threshold`` (:func:`iz_metric`), the physically relevant one. Features are shuffled across events.
+
+    For ``"iz"`` the threshold is required and stays fixed: pass the one chosen on the validation events
+    (``evaluate(model, samples).threshold``) and the test events as ``evaluation``, so that the baseline is the
+    quoted test iZ and each importance the iZ that cut loses on the test events when a feature is shuffled.
     """
+    if metric == "auc" and threshold is not None:
+        raise InputError("threshold is for metric='iz' only: the AUC has no threshold")
     if metric == "auc":
         y, w, idx = evaluation.auc_inputs(model.approach)
 
@@ -219,7 +347,12 @@ def feature_importance(
         auc.__name__ = "weighted_auc"
         func: Callable[..., float] = auc
     elif metric == "iz":
-        func = iz_metric(evaluation, thresholds=thresholds, min_events=min_events)
+        if threshold is None:
+            raise InputError(
+                "metric 'iz' needs the score threshold chosen on the validation events: pass "
+                "threshold=evaluate(model, samples).threshold (and the test events as evaluation)"
+            )
+        func = iz_metric(evaluation, threshold)
     else:
         raise InputError(f"metric must be 'auc' or 'iz', got {metric!r}")
     return permutation_importance(

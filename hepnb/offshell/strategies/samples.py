@@ -1,10 +1,13 @@
-"""The samples of the chapter-6 strategies: the seeded train/test split by event, training and evaluation sets.
+"""The samples of the chapter-6 strategies: the seeded train/validation/test split by event, training and
+evaluation sets.
 
 :func:`make_samples` turns the VBF (S, I, V weights), qqZZ and ggZZ samples into ch6 features and splits them by
-event; :meth:`StrategySamples.training_set` builds the rows, labels and weights of one approach under a weight
-policy (:data:`WEIGHTINGS`) and a class balancing (:data:`BALANCES`); :meth:`StrategySamples.evaluation_set` gives
-the physical events of one side, weighted to the full luminosity. See :mod:`hepnb.offshell.strategies` for the
-physics (thesis section 6.6).
+event into three parts (:data:`PARTS`): the models are trained on ``"train"``, the score threshold of the best iZ is
+chosen on ``"validation"`` and the iZ is quoted on ``"test"`` (a threshold chosen on the events it is quoted on
+overstates the iZ: the scan picks the upward fluctuations). :meth:`StrategySamples.training_set` builds the rows,
+labels and weights of one approach under a weight policy (:data:`WEIGHTINGS`) and a class balancing
+(:data:`BALANCES`); :meth:`StrategySamples.evaluation_set` gives the physical events of one part, weighted to the
+full luminosity. See :mod:`hepnb.offshell.strategies` for the physics (thesis section 6.6).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ __all__ = [
     "APPROACHES",
     "WEIGHTINGS",
     "BALANCES",
+    "PARTS",
     "TrainingSet",
     "EvaluationSet",
     "StrategySamples",
@@ -57,6 +61,9 @@ BALANCES: dict[str, str] = {
     "class": "both classes the same total, components in their physical proportions",
     "none": "the weights after the policy, scaled to mean 1",
 }
+
+#: The parts of the split, in the order of their codes in :attr:`StrategySamples.split` (0, 1, 2).
+PARTS: tuple[str, str, str] = ("train", "validation", "test")
 
 _VBF, _QQ, _GG = PROCESSES["vbf"], PROCESSES["qqzz"], PROCESSES["ggzz"]
 _B2_CODES = {"qqzz": _QQ, "ggzz": _GG}
@@ -117,10 +124,10 @@ class TrainingSet:
 
 @dataclass(frozen=True, eq=False)
 class EvaluationSet:
-    """Physical events of one side of the split, weighted to the full luminosity.
+    """Physical events of one part of the split (``part``: one of :data:`PARTS`), weighted to the full luminosity.
 
     One row per event: ``X``, ``process`` (0 vbf, 1 qqzz, 2 ggzz) and the clean weight components ``w_S, w_I, w_B``
-    (``w_B`` is V for VBF and the background weight for qqZZ/ggZZ) divided by the fraction of events on this side.
+    (``w_B`` is V for VBF and the background weight for qqZZ/ggZZ) divided by the fraction of events in this part.
     ``w_B_training`` holds the background weights the training used (pathological ones, if any).
     """
 
@@ -193,10 +200,12 @@ class EvaluationSet:
 
 @dataclass(frozen=True, eq=False)
 class StrategySamples:
-    """VBF (SVI with its S, I, V components), qqZZ and ggZZ events as ch6 features, split into train and test.
+    """VBF (SVI with its S, I, V components), qqZZ and ggZZ events as ch6 features, split into train, validation
+    and test.
 
-    Build with :func:`make_samples`. One row per selected event of the three processes; ``train`` says on which side
-    of the split it is (a VBF event's S, V and SVI copies are always together).
+    Build with :func:`make_samples`. One row per selected event of the three processes; ``split`` holds the part of
+    each (0 train, 1 validation, 2 test: the codes of :data:`PARTS`); a VBF event's S, V and SVI copies are always in
+    the same part. ``train``, ``validation`` and ``test`` are the masks of the parts.
     """
 
     X: np.ndarray
@@ -206,27 +215,59 @@ class StrategySamples:
     w_I: np.ndarray
     w_B: np.ndarray
     w_B_training: np.ndarray
-    train: np.ndarray
+    split: np.ndarray
     feature_names: tuple[str, ...]
     test_fraction: float
+    validation_fraction: float
     seed: int
     lumi: float
 
     def __len__(self) -> int:
         return len(self.process)
 
+    def mask(self, part: str) -> np.ndarray:
+        """Boolean mask of the events of one part (``"train"``, ``"validation"`` or ``"test"``)."""
+        if part not in PARTS:
+            raise InputError(f"part must be one of {PARTS}, got {part!r}")
+        return self.split == PARTS.index(part)
+
+    @property
+    def train(self) -> np.ndarray:
+        """Mask of the training events."""
+        return self.mask("train")
+
+    @property
+    def validation(self) -> np.ndarray:
+        """Mask of the validation events (where the score threshold is chosen)."""
+        return self.mask("validation")
+
+    @property
+    def test(self) -> np.ndarray:
+        """Mask of the test events (where the iZ is quoted)."""
+        return self.mask("test")
+
+    def fraction(self, part: str) -> float:
+        """The nominal fraction of events in ``part``: the evaluation weights of that part are divided by it."""
+        if part not in PARTS:
+            raise InputError(f"part must be one of {PARTS}, got {part!r}")
+        return {
+            "train": 1.0 - self.test_fraction - self.validation_fraction,
+            "validation": self.validation_fraction,
+            "test": self.test_fraction,
+        }[part]
+
     def counts(self) -> pd.DataFrame:
-        """Events per process on each side of the split."""
+        """Events per process in each part of the split."""
         rows = {}
         for name, code in PROCESSES.items():
             mask = self.process == code
-            rows[name] = {"train": int((mask & self.train).sum()), "test": int((mask & ~self.train).sum())}
+            rows[name] = {part: int((mask & self.mask(part)).sum()) for part in PARTS}
         return pd.DataFrame(rows).T
 
     def training_set(
         self, approach: str | int, weighting: str = "weighted", balance: Literal["process", "class", "none"] = "process"
     ) -> TrainingSet:
-        """Rows, labels and training weights of one strategy on the training side.
+        """Rows, labels and training weights of one strategy on the training part.
 
         Parameters
         ----------
@@ -295,12 +336,10 @@ class StrategySamples:
             n_dropped=n_dropped,
         )
 
-    def evaluation_set(self, part: Literal["test", "train"] = "test") -> EvaluationSet:
-        """The physical events of one side, weights scaled by ``1/fraction`` to the full luminosity."""
-        if part not in ("test", "train"):
-            raise InputError(f"part must be 'test' or 'train', got {part!r}")
-        mask = ~self.train if part == "test" else self.train
-        scale = 1.0 / (self.test_fraction if part == "test" else 1.0 - self.test_fraction)
+    def evaluation_set(self, part: Literal["test", "validation", "train"] = "test") -> EvaluationSet:
+        """The physical events of one part, weights scaled by ``1/fraction`` to the full luminosity."""
+        mask = self.mask(part)
+        scale = 1.0 / self.fraction(part)
         return EvaluationSet(
             X=self.X[mask],
             process=self.process[mask],
@@ -348,12 +387,17 @@ def make_samples(
     qqzz: Events,
     ggzz: Events,
     *,
-    test_fraction: float = 0.5,
+    test_fraction: float = 0.25,
+    validation_fraction: float = 0.25,
     seed: int = 0,
     features: str = "thesis-ch6",
     exclude: Sequence[str] = (),
 ) -> StrategySamples:
-    """Ch6 features of the three processes and a seeded train/test split by event.
+    """Ch6 features of the three processes and a seeded train/validation/test split by event.
+
+    Every event draws one uniform number ``u`` (``numpy.random.default_rng(seed)``): ``u < test_fraction`` puts it
+    in the test part, ``u < test_fraction + validation_fraction`` in the validation part, the rest in the training
+    part. The test events of a seed and ``test_fraction`` therefore do not depend on ``validation_fraction``.
 
     Parameters
     ----------
@@ -362,7 +406,10 @@ def make_samples(
         luminosity; the thesis preset ``"thesis-ch6"`` is the natural selection). Clean weights: pathological
         background weights are for training only, see :meth:`StrategySamples.with_training_background`.
     test_fraction
-        Fraction of events (per process, drawn event by event) in the test set.
+        Fraction of events (per process, drawn event by event) in the test part, where the iZ is quoted.
+    validation_fraction
+        Fraction of events in the validation part, where the score threshold of the best iZ is chosen; at least 1 -
+        ``test_fraction`` - ``validation_fraction`` is left to train on.
     seed
         Seed of the split (``numpy.random.default_rng``).
     features
@@ -370,12 +417,33 @@ def make_samples(
         network imputes the training mean).
     exclude
         Feature names (of that list) to leave out.
+
+    Examples
+    --------
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.offshell import strategies as st
+    >>> vbf, qqzz, ggzz = (osh.generate(2_000, seed=1, process=p, progress=False) for p in ("vbf", "qqzz", "ggzz"))
+    >>> samples = st.make_samples(vbf, qqzz, ggzz, test_fraction=0.3, validation_fraction=0.2, seed=0)
+    >>> list(samples.counts().columns)
+    ['train', 'validation', 'test']
+    >>> int(samples.counts().to_numpy().sum()) == len(samples)
+    True
     """
     _process_of(vbf, "vbf", "vbf")
     _process_of(qqzz, "qqzz", "qqzz")
     _process_of(ggzz, "ggzz", "ggzz")
     if not 0.0 < test_fraction < 1.0:
-        raise InputError(f"test_fraction must be in (0, 1), e.g. 0.5, got {test_fraction!r}")
+        raise InputError(f"test_fraction must be in (0, 1), e.g. 0.25, got {test_fraction!r}")
+    if not 0.0 < validation_fraction < 1.0:
+        raise InputError(
+            f"validation_fraction must be in (0, 1), e.g. 0.25, got {validation_fraction!r}: the score threshold "
+            "is chosen on the validation events, so that the iZ quoted on the test events is not biased upwards"
+        )
+    if not test_fraction + validation_fraction < 1.0:
+        raise InputError(
+            f"test_fraction + validation_fraction = {test_fraction + validation_fraction:g} leaves no events to "
+            "train on: keep their sum below 1 (e.g. 0.25 + 0.25)"
+        )
     lumis = {float(e.meta["config"]["lumi"]) for e in (vbf, qqzz, ggzz)}
     if len(lumis) != 1:
         raise InputError(f"the three samples must have the same luminosity, got {sorted(lumis)} fb^-1")
@@ -400,12 +468,12 @@ def make_samples(
     )
     w_s, w_i, w_b = (np.concatenate(parts) for parts in zip(*(e.components() for e in (vbf, qqzz, ggzz))))
     event = np.concatenate([np.asarray(e.array["event"], dtype=np.int64) for e in (vbf, qqzz, ggzz)])
-    rng = np.random.default_rng(seed)
-    train = rng.random(len(process)) >= test_fraction
+    u = np.random.default_rng(seed).random(len(process))
+    split = np.where(u < test_fraction, 2, np.where(u < test_fraction + validation_fraction, 1, 0)).astype(np.int8)
     for name, code in PROCESSES.items():
-        mask = process == code
-        if (mask & train).sum() == 0 or (mask & ~train).sum() == 0:
-            raise InputError(f"the split left no {name} event on one side: generate more events")
+        for index, part in enumerate(PARTS):
+            if not np.any((process == code) & (split == index)):
+                raise InputError(f"the split left no {name} event in the {part} part: generate more events")
     return StrategySamples(
         X=X,
         process=process,
@@ -414,9 +482,10 @@ def make_samples(
         w_I=w_i,
         w_B=w_b,
         w_B_training=w_b.copy(),
-        train=train,
+        split=split,
         feature_names=names,
         test_fraction=float(test_fraction),
+        validation_fraction=float(validation_fraction),
         seed=int(seed),
         lumi=lumis.pop(),
     )

@@ -51,7 +51,7 @@ class WeightStudy:
     """Trainings of one strategy with clean and pathological background weights under several policies.
 
     ``table`` has one row per training; ``scores`` the test scores of each; ``pocket`` marks the test background
-    events whose training weight was negative.
+    events whose training weight was negative; ``evaluation`` holds the test events.
     """
 
     table: pd.DataFrame
@@ -78,9 +78,11 @@ def weight_study(
 
     Trains ``model`` on ``approach`` once with the clean weights and once per policy with the weights of
     ``pathological`` (the same background events with ``zero_weight_fraction`` / ``negative_pocket``), and evaluates
-    every training on the clean test weights: weighted AUC (SVI vs B2), best iZ with error, and the fraction of the
-    test background yield with ``score > high_score`` inside and outside the negative-weight pocket. ``progress``
-    shows a bar over the trainings.
+    every training on the clean weights with :func:`~hepnb.offshell.strategies.evaluation.evaluate`: weighted AUC
+    (SVI vs B2) on the test events, the iZ with its error on the test events at the threshold chosen on the
+    validation events (and the validation iZ there), and the fraction of the test background yield with
+    ``score > high_score`` inside and outside the negative-weight pocket. ``progress`` shows a bar over the
+    trainings.
     """
     name = approach_name(approach)
     bad = samples.with_training_background(pathological)
@@ -109,9 +111,10 @@ def weight_study(
                 "B2 training events": int(b2.sum()),
                 "B2 N_eff": effective_sample_size(used) if np.any(used != 0) else 0.0,
                 "AUC SVI vs B2": result.auc_physical,
-                "best iZ": result.scan.value,
-                "iZ error": result.scan.error,
-                "threshold": result.scan.threshold,
+                "iZ (test)": result.scan.value,
+                "iZ error (test)": result.scan.error,
+                "threshold (validation)": result.threshold,
+                "iZ (validation)": result.validation_scan.value,
                 f"pocket B2 with score > {high_score:g}": frac(pocket),
                 f"other B2 with score > {high_score:g}": frac(~test.is_vbf & ~pocket),
             }
