@@ -198,8 +198,8 @@ def vbf_terms(z: dict[str, np.ndarray], channel: np.ndarray, model: VBFModel) ->
     ``x_V = (s - 2 m_V^2)/(2 m_V^2)`` is the ratio of the longitudinal to the transverse HVV amplitude
     (``epsilon_L(k1).epsilon_L(k2)`` against ``-1``): near threshold the Higgs decays to transverse Zs and is produced
     by transverse Vs with sizeable rates (about a third of H* -> ZZ at m4l = 220 GeV), at high mass it is purely
-    longitudinal (W.-Y. Keung, I. Phillips, J. van der Bij, Phys. Lett. B 131 (1983) 111 for the angular
-    correlations; Dawson, Nucl. Phys. B 249 (1985) 42 for the EVA).
+    longitudinal (the H -> ZZ -> 4l helicity amplitudes and angular correlations: Choi, Miller, Muhlleitner, Zerwas,
+    arXiv:hep-ph/0210077; Gao et al., arXiv:1001.3396; the EVA: Dawson, Nucl. Phys. B 249 (1985) 42).
     """
     m = z["m4l"]
     s = m**2
