@@ -38,6 +38,7 @@ from hepnb.offshell.models import A_LEPTON, GAMMA_H, M_H, M_W, M_Z, PT_JET_MIN, 
 
 __all__ = [
     "decay_amplitudes",
+    "higgs_decay",
     "vbf_terms",
     "combine_terms",
     "vbf_components",
@@ -177,6 +178,14 @@ def decay_amplitudes(cos1: np.ndarray, cos2: np.ndarray, plane_phi: np.ndarray) 
     return out
 
 
+def higgs_decay(amps: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The Higgs's ZZ -> 4l amplitude per lepton-helicity row, ``D_0 + (D_+ + D_-) / x_Z``, from the ``(n, 4, 3)``
+    :func:`decay_amplitudes`; ``x_Z = (s - 2 m_Z^2) / (2 m_Z^2)`` is the ratio of the longitudinal to the transverse
+    H -> ZZ amplitude."""
+    x_z = (s - 2.0 * M_Z**2) / (2.0 * M_Z**2)
+    return amps[:, :, 0] + (amps[:, :, 1] + amps[:, :, 2]) / x_z[:, None]
+
+
 def vbf_terms(z: dict[str, np.ndarray], channel: np.ndarray, model: VBFModel) -> dict[str, np.ndarray]:
     """The cross-section terms of each event at unit normalisations (fb per unit of the hard coordinates).
 
@@ -233,7 +242,7 @@ def vbf_terms(z: dict[str, np.ndarray], channel: np.ndarray, model: VBFModel) ->
     amps = decay_amplitudes(c1[j], c2[j], z["phi_z1"][j] + z["phi_z2"][j])
     d0 = amps[:, :, 0]
     transverse = amps[:, :, 1] + amps[:, :, 2]
-    higgs = d0 + transverse / ((s_j - 2.0 * M_Z**2) / (2.0 * M_Z**2))[:, None]
+    higgs = higgs_decay(amps, s_j)
     gauge = np.where(ll_j[:, None], d0, (d0 + transverse) / np.sqrt(3.0))  # rho a D_0 and its transverse analogue
     r = _propagator(s_j)
     a = s_j / VEV**2

@@ -138,8 +138,9 @@ def _vbf_term_sums(n: int, seed: int, lumi: float, model: gen.VBFModel) -> dict[
         z = {k: np.asarray(v, dtype=float) for k, v in chunk["z"].items()}
         channel = chunk["z"]["channel"].astype(int)
         scale = lumi / n / np.exp(amp.vbf_log_proposal(z, channel, model))
+        masks = [det.select(chunk["x"], name) for name in ("4l", "thesis-ch6")]
         for key, term in amp.vbf_terms(z, channel, model).items():
-            cut = [np.sum((term * scale)[det.select(chunk["x"], name)]) for name in ("4l", "thesis-ch6")]
+            cut = [np.sum((term * scale)[mask]) for mask in masks]
             sums[key] = sums.get(key, np.zeros(2)) + np.array(cut)
     return sums
 

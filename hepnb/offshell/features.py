@@ -106,7 +106,7 @@ def mela(
     d_l = 0.75 * (1.0 - cos1**2) * 0.75 * (1.0 - cos2**2)
     d_t = 0.375 * (1.0 + cos1**2) * 0.375 * (1.0 + cos2**2)
     decays = amp.decay_amplitudes(np.nan_to_num(cos1), np.nan_to_num(cos2), np.nan_to_num(phi_planes))
-    higgs = decays[:, :, 0] + (decays[:, :, 1] + decays[:, :, 2]) / ((s - 2.0 * M_Z**2) / (2.0 * M_Z**2))[:, None]
+    higgs = amp.higgs_decay(decays, s)
     p_h = vbf.norm_ll * amp.luminosity(m4l, vbf.lumi_power, vbf.lumi_slope) * (s / VEV**2) ** 2 * abs_r2
     p_h = p_h * np.sum(np.abs(higgs) ** 2, axis=1)
     p_qq = qq.norm * amp.luminosity(m4l, qq.lumi_power, qq.lumi_slope) * amp.phi_t(cos_star, amp.zz_beta(m4l)) * d_t
