@@ -1,6 +1,7 @@
 # hepnb: two commands on a fresh machine.
 #   make run   create .venv, install, execute every notebook headless -> build/notebooks, build/report/index.html
-#   make test  create .venv if needed, run the unit tests and every notebook (HEPNB_FAST=1) under nbval
+#   make test  create .venv if needed, run the unit tests, every notebook (HEPNB_FAST=1) under nbval, and the
+#              browser test (make test-browser: every notebook's slider in JupyterLab in a headless Chromium)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -24,12 +25,14 @@ $(STAMP): pyproject.toml constraints.txt
 run: venv
 	$(BIN)/hepnb run --output build
 
-# Unit tests draw with Agg; the notebooks under nbval run in kernels that draw inline, as in JupyterLab.
+# Unit tests draw with Agg; the notebooks under nbval run in kernels that draw inline, as in JupyterLab. The browser
+# test runs last, also when an earlier step failed; make test fails if any step did.
 test: venv
 	@status=0; \
 	MPLBACKEND=Agg HEPNB_FAST=1 $(BIN)/python -m pytest tests hepnb --ignore=tests/browser -p no:cacheprovider || status=1; \
 	env -u MPLBACKEND HEPNB_FAST=1 $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env \
 		-p no:cacheprovider || status=1; \
+	$(MAKE) --no-print-directory test-browser || status=1; \
 	exit $$status
 
 # The notebooks as a user meets them (tests/browser): JupyterLab on a loopback port in Debian's Chromium (installed

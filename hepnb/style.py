@@ -20,9 +20,12 @@ def use() -> None:
 
     Constrained layout makes room for every title, suptitle, axis label, colour bar and experiment label, so no
     text runs into another panel (a figure made with ``layout="tight"`` or ``fig.tight_layout()`` keeps that layout;
-    matplotlib's note that the layout engine changed is silenced).
+    matplotlib's note that the layout engine changed is silenced). Tick labels switch to a common power of ten only
+    when the ticks are below 10^-2 (x10^-3 and smaller; the ATLAS style's x10^-2 sat on the x-axis label of
+    cell-size quantities).
     """
     mh.style.use("ATLAS")
+    mpl.rcParams["axes.formatter.limits"] = (-3, 4)
     mpl.rcParams["figure.max_open_warning"] = 0
     mpl.rcParams["figure.constrained_layout.use"] = True
     warnings.filterwarnings("ignore", message="The figure layout has changed to tight", category=UserWarning)

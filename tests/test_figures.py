@@ -45,3 +45,22 @@ def test_tour_figures_reach_the_executed_notebook_and_the_report(tmp_path: Path,
     index = (build / "report" / "index.html").read_text()
     assert f"<td>{figures} (+{widget_figures} in widgets) (at least {declared})</td>" in index
     assert "1 ok, 0 failed" in index
+
+
+def test_the_style_uses_constrained_layout_and_keeps_cell_sizes_in_plain_decimals() -> None:
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    from hepnb import style
+
+    with mpl.rc_context():
+        style.use()
+        fig, (left, right) = plt.subplots(1, 2)
+        left.plot([-0.06, 0.06], [0.0, 1.0])  # a barycentre in cell units: no "x10^-2" under the axis
+        left.set_xlabel("<phi> (impact cell at 0)")
+        right.plot([0.0, 2e-4], [0.0, 1.0])  # below 10^-3 a common power of ten is clearer than 0.0002
+        fig.canvas.draw()
+        assert left.xaxis.get_offset_text().get_text() == ""
+        assert "10^{-4}" in right.xaxis.get_offset_text().get_text()
+        assert fig.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
+        plt.close(fig)

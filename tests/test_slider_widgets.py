@@ -1,4 +1,5 @@
-"""hepnb.widgets.slider: the one body of MuSlider, ScanExplorer and EpochPicker (slider, output areas, redraw)."""
+"""hepnb.widgets.slider: the one body of MuSlider, ScanExplorer, LambdaExplorer and EpochPicker (slider, output areas,
+redraw)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from hepnb.decorrelation.plots import LambdaExplorer  # noqa: E402
 from hepnb.errors import InputError  # noqa: E402
 from hepnb.lfi.inference import LikelihoodScan  # noqa: E402
 from hepnb.lfi.plots import ScanExplorer  # noqa: E402
+from hepnb.metrics import decorrelation as dm  # noqa: E402
 from hepnb.offshell.plots import MuSlider  # noqa: E402
 from hepnb.widgets import EpochPicker, SliderWidget  # noqa: E402
 
@@ -72,7 +75,7 @@ def test_the_base_redraws_on_the_slider_and_on_update_and_closes_what_it_replace
 
 
 def test_every_slider_widget_shares_the_base() -> None:
-    assert all(issubclass(cls, SliderWidget) for cls in (MuSlider, ScanExplorer, EpochPicker))
+    assert all(issubclass(cls, SliderWidget) for cls in (MuSlider, ScanExplorer, EpochPicker, LambdaExplorer))
 
 
 def _scan(mu_true: float, include_rate: bool) -> LikelihoodScan:
@@ -96,3 +99,37 @@ def test_scan_explorer_keeps_its_slider_and_rate_box_in_step_with_update() -> No
     assert explorer.include_rate and explorer.current()["toy"] is scans["toy"][4.0, True]
     slider.value = 1.0
     assert explorer.mu_true == 1.0
+
+
+def test_lambda_explorer_draws_the_chosen_model_and_refuses_a_lambda_outside_the_scan() -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    m, labels = rng.random(6000), rng.integers(0, 2, 6000)
+    sculpted = dm.efficiency_thresholds(m + 0.3 * rng.random(6000), m, labels, np.ones(6000), bins=5)
+    flat = dm.efficiency_thresholds(rng.random(6000), m, labels, np.ones(6000), bins=5)
+    summary = pd.DataFrame(
+        {
+            "method": ["plain", "aspiration", "aspiration", "aspiration"],
+            "lam": [0.0, 1.0, 3.0, 10.0],
+            "r50": [20.0, 16.0, 12.0, 4.0],
+            "inv_jsd50": [5.0, 20.0, 60.0, 200.0],
+        }
+    ).set_index(["method", "lam"])
+    explorer = LambdaExplorer({1.0: sculpted, 3.0: flat, 10.0: flat}, sculpted, summary)
+    box = explorer.widget()
+    slider, output = box.children
+    assert slider.description == "lambda" and slider.value == 3.0  # starts in the middle of the grid
+    drawn = explorer.last_figure
+    (thresholds, front) = drawn.axes[:2]
+    assert front.get_xscale() == "log" and any("lambda=3" in t.get_text() for t in thresholds.get_legend().texts)
+    slider.value = 10.0  # the user moves it: a new figure with the R50 / 1/JSD50 point of lambda = 10
+    assert explorer.lam == 10.0 and explorer.last_figure is not drawn
+    marker = explorer.last_figure.axes[1].lines[-1]
+    assert (marker.get_xdata()[0], marker.get_ydata()[0]) == (200.0, 4.0)
+    with pytest.raises(InputError, match="not in the aspiration scan: choose one of 1, 3, 10"):
+        explorer.update(5.0)
+    with pytest.raises(InputError, match="lacks aspiration at lambda 30"):
+        LambdaExplorer({30.0: flat}, sculpted, summary)
+    with pytest.raises(InputError, match="curves is empty"):
+        LambdaExplorer({}, sculpted, summary)

@@ -23,7 +23,7 @@ name                                           module               what it is
 ``scan``                                       :mod:`~.scan`        resumable lambda x seed scans of every method,
                                                                     epoch picking by flatness, test metrics,
                                                                     summaries over seeds and Pareto fronts
-``plots``                                      :mod:`~.plots`       the notebook's figures
+``plots``                                      :mod:`~.plots`       the notebook's figures and its lambda slider
 =============================================  ===================  ================================================
 
 The metrics (profiles, thresholds at fixed signal efficiency and their flatness, R50, 1/JSD50, distance

@@ -1,5 +1,6 @@
 """The figures of study 4 (notebook 04): mass sculpting, profiles, fixed-efficiency thresholds, real against aspired
-pairs and the R50 against 1/JSD50 plane. Histograms are ``hist.Hist`` drawn with mplhep (``hepnb.style.use()``)."""
+pairs, the R50 against 1/JSD50 plane and the lambda slider (:class:`LambdaExplorer`). Histograms are ``hist.Hist``
+drawn with mplhep (``hepnb.style.use()``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import hist
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import mplhep as mh
 import numpy as np
@@ -17,6 +19,7 @@ from hepnb.decorrelation.datasets import Split
 from hepnb.decorrelation.scan import pareto_front
 from hepnb.errors import InputError
 from hepnb.metrics.decorrelation import EfficiencyThresholds, ScoreProfile
+from hepnb.widgets.slider import SliderWidget
 
 __all__ = [
     "COLOURS",
@@ -26,6 +29,7 @@ __all__ = [
     "plot_thresholds",
     "plot_aspired_pairs",
     "plot_front",
+    "LambdaExplorer",
 ]
 
 COLOURS = {
@@ -218,3 +222,105 @@ def plot_front(
         ax.set_title(title, fontsize="medium")
     ax.legend(fontsize="x-small")
     return ax
+
+
+class LambdaExplorer(SliderWidget):
+    """A slider over the lambda grid of one method's scan: its score cuts at fixed signal efficiency against the
+    protected variable, next to the plain classifier's, and its point in the R50 against 1/JSD50 plane.
+
+    Parameters
+    ----------
+    curves
+        ``{lambda: EfficiencyThresholds}`` of the method's models (one training seed), on the test events.
+    reference
+        The plain classifier's thresholds on the same events and bins.
+    summary
+        The scan's summary over seeds (:func:`hepnb.decorrelation.scan.summarise`), indexed by ``(method, lam)``;
+        it must hold ``plain`` and every lambda of ``curves``.
+    method
+        The method's name in ``summary``.
+    label
+        Axis label of the protected variable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from hepnb.metrics import decorrelation as dm
+    >>> rng = np.random.default_rng(1)
+    >>> m, labels = rng.random(4000), rng.integers(0, 2, 4000)
+    >>> curve = dm.efficiency_thresholds(rng.random(4000), m, labels, np.ones(4000), bins=4)
+    >>> summary = pd.DataFrame({"method": ["plain", "aspiration", "aspiration"], "lam": [0.0, 1.0, 3.0],
+    ...                         "r50": [20.0, 15.0, 10.0], "inv_jsd50": [5.0, 30.0, 90.0]}).set_index(["method", "lam"])
+    >>> explorer = LambdaExplorer({1.0: curve, 3.0: curve}, curve, summary)
+    >>> explorer.lam, float(explorer.point()["r50"])
+    (3.0, 10.0)
+    >>> _ = explorer.update(1.0)
+    >>> explorer.lam
+    1.0
+    >>> explorer.update(2.0)
+    Traceback (most recent call last):
+    ...
+    hepnb.errors.InputError: lambda = 2 is not in the aspiration scan: choose one of 1, 3
+    >>> plt.close("all")
+    """
+
+    def __init__(
+        self,
+        curves: Mapping[float, EfficiencyThresholds],
+        reference: EfficiencyThresholds,
+        summary: pd.DataFrame,
+        *,
+        method: str = "aspiration",
+        label: str = "protected variable",
+    ) -> None:
+        super().__init__()
+        if not curves:
+            raise InputError(f"curves is empty: give the thresholds of at least one {method} model")
+        self.lambdas = sorted(float(lam) for lam in curves)
+        self.curves = {float(lam): curve for lam, curve in curves.items()}
+        lacks = [] if ("plain", 0.0) in summary.index else ["plain"]
+        missing = [lam for lam in self.lambdas if (method, lam) not in summary.index]
+        lacks += [f"{method} at lambda {_lambda_list(missing)}"] if missing else []
+        if lacks:
+            raise InputError(f"the summary lacks {' and '.join(lacks)}: summarise the scan that trained these models")
+        self.reference, self.summary, self.method, self.label = reference, summary, method, label
+        self.lam = self.lambdas[len(self.lambdas) // 2]
+
+    def point(self) -> pd.Series:
+        """The shown lambda's row of the summary (R50, 1/JSD50, ... averaged over seeds)."""
+        return self.summary.loc[(self.method, self.lam)]
+
+    def _start(self) -> float:
+        return self.lam
+
+    def _make_slider(self, value: float) -> widgets.SelectionSlider:
+        return widgets.SelectionSlider(
+            options=[(f"{lam:g}", lam) for lam in self.lambdas],
+            value=value,
+            description="lambda",
+            continuous_update=False,
+        )
+
+    def _select(self, value: float) -> float:
+        if float(value) not in self.curves:
+            raise InputError(
+                f"lambda = {float(value):g} is not in the {self.method} scan: choose one of "
+                f"{_lambda_list(self.lambdas)}"
+            )
+        self.lam = float(value)
+        return self.lam
+
+    def _panels(self) -> list[list[Any]]:
+        fig, axes = plt.subplots(1, 2, figsize=(14, 5), constrained_layout=True)
+        name = f"{self.method}, lambda={self.lam:g}"
+        plot_thresholds({"plain": self.reference, name: self.curves[self.lam]}, label=self.label, ax=axes[0])
+        plot_front(self.summary, methods=["plain", self.method], ax=axes[1])
+        row = self.point()
+        axes[1].plot(row["inv_jsd50"], row["r50"], "s", ms=16, mfc="none", color=_colour(self.method, 1))
+        text = f"{name}: R50 {row['r50']:.3g}, 1/JSD50 {row['inv_jsd50']:.3g} (mean over the scan's seeds)"
+        return [[fig, text]]
+
+
+def _lambda_list(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)

@@ -61,6 +61,10 @@ __all__ = [
 ]
 
 _SQRT2 = np.sqrt(2.0)
+# the four lepton-helicity rows of decay_amplitudes: signs (+1, +1), (+1, -1), (-1, +1), (-1, -1) of the negative
+# leptons of Z1 and Z2, and their coupling weights 1.5 sqrt(w1 w2), w = (1 -+ A_l)/2
+_SIGN_1, _SIGN_2 = np.array([1.0, 1.0, -1.0, -1.0]), np.array([1.0, -1.0, 1.0, -1.0])
+_DECAY_NORM = 1.5 * np.sqrt(0.5 * (1.0 - _SIGN_1 * A_LEPTON) * 0.5 * (1.0 - _SIGN_2 * A_LEPTON))
 
 
 def luminosity(m: np.ndarray, power: float, slope: float) -> np.ndarray:
@@ -167,14 +171,12 @@ def decay_amplitudes(cos1: np.ndarray, cos2: np.ndarray, plane_phi: np.ndarray) 
     integrates to 1 over ``cos1, cos2`` in [-1, 1] (averaged over ``Phi``), the cross terms to 0.
     """
     s1, s2 = np.sqrt(np.clip(1.0 - cos1**2, 0.0, None)), np.sqrt(np.clip(1.0 - cos2**2, 0.0, None))
-    phase = np.exp(1j * plane_phi)
+    phase = np.exp(1j * plane_phi)[:, None]
+    c1, c2, s1, s2 = cos1[:, None], cos2[:, None], s1[:, None], s2[:, None]
     out = np.empty((len(cos1), 4, 3), dtype=np.complex128)
-    weight = {1: 0.5 * (1.0 - A_LEPTON), -1: 0.5 * (1.0 + A_LEPTON)}
-    for row, (a, b) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1))):
-        norm = 1.5 * np.sqrt(weight[a] * weight[b])
-        out[:, row, 0] = norm * (a * s1 / _SQRT2) * (b * s2 / _SQRT2)
-        out[:, row, 1] = norm * (1.0 + a * cos1) * (1.0 + b * cos2) / 4.0 * phase
-        out[:, row, 2] = norm * (1.0 - a * cos1) * (1.0 - b * cos2) / 4.0 * np.conj(phase)
+    out[:, :, 0] = _DECAY_NORM * (_SIGN_1 * s1 / _SQRT2) * (_SIGN_2 * s2 / _SQRT2)
+    out[:, :, 1] = _DECAY_NORM * (1.0 + _SIGN_1 * c1) * (1.0 + _SIGN_2 * c2) / 4.0 * phase
+    out[:, :, 2] = _DECAY_NORM * (1.0 - _SIGN_1 * c1) * (1.0 - _SIGN_2 * c2) / 4.0 * np.conj(phase)
     return out
 
 

@@ -132,12 +132,12 @@ def generate_chunk(config: GenerationConfig, seed: int, chunk: int, n_chunk: int
     w = {k: raw[k] * scale for k in ("w_S", "w_I", "w_B")}
     if config.process != "vbf":
         w["w_B"] = _pathologies(w["w_B"], raw, rng, config)
-    keep = det.select(x, config.preset)
+    keep = np.flatnonzero(det.select(x, config.preset))  # indices: a boolean mask is converted again per column
     truth = raw["truth"]
     first = chunk * config.chunk_size
     out: dict[str, Any] = {
         "event": (first + np.arange(n_chunk, dtype=np.int64))[keep],
-        "process": np.full(int(keep.sum()), gen.PROCESSES[config.process], dtype=np.int8),
+        "process": np.full(len(keep), gen.PROCESSES[config.process], dtype=np.int8),
         **{k: v[keep] for k, v in w.items()},
         "z": {k: truth[k][keep] for k in TRUTH_FIELDS},
         "leptons": raw["leptons"][keep],

@@ -190,22 +190,20 @@ def observables(reco: dict) -> dict[str, np.ndarray]:
     x["pt_4l"] = np.where(four, kin.pt(p4l), nan)
     x["y_4l"] = np.where(four, kin.rapidity(p4l), nan)
     z1_cm, lm1_cm, lm2_cm, z2_cm = (kin.boost_to_rest(v, p4l) for v in (z1, lm1, lm2, z2))
+    lm1_z, lm2_z = kin.boost_to_rest(lm1_cm, z1_cm), kin.boost_to_rest(lm2_cm, z2_cm)  # each in its Z's rest frame
     cos_star = kin.direction_angles(z1_cm[:, 1:], np.broadcast_to([0.0, 0.0, 1.0], z1_cm[:, 1:].shape))
-    cos1 = kin.direction_angles(kin.boost_to_rest(lm1_cm, z1_cm)[:, 1:], z1_cm[:, 1:])
-    cos2 = kin.direction_angles(kin.boost_to_rest(lm2_cm, z2_cm)[:, 1:], z2_cm[:, 1:])
     x["cos_theta_star"] = np.where(four, cos_star, nan)
-    x["cos_theta1"] = np.where(four, cos1, nan)
-    x["cos_theta2"] = np.where(four, cos2, nan)
-    x["phi_planes"] = np.where(
-        four, _plane_angle(z1_cm, kin.boost_to_rest(lm1_cm, z1_cm), kin.boost_to_rest(lm2_cm, z2_cm)), nan
-    )
+    x["cos_theta1"] = np.where(four, kin.direction_angles(lm1_z[:, 1:], z1_cm[:, 1:]), nan)
+    x["cos_theta2"] = np.where(four, kin.direction_angles(lm2_z[:, 1:], z2_cm[:, 1:]), nan)
+    x["phi_planes"] = np.where(four, _plane_angle(z1_cm, lm1_z, lm2_z), nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         me = mela(x["m4l"], x["cos_theta_star"], x["cos_theta1"], x["cos_theta2"], x["phi_planes"])
     x.update(me)
 
     # jets
-    jp = {k: v[:, :2] if v.shape[1] >= 2 else np.pad(v, ((0, 0), (0, 2 - v.shape[1]))) for k, v in jets.items()}
-    j4 = kin.from_pt_eta_phi_m(jp["pt"], jp["eta"], jp["phi"], 0.0)
+    jets = {k: v if v.shape[1] >= 2 else np.pad(v, ((0, 0), (0, 2 - v.shape[1]))) for k, v in jets.items()}
+    jall = kin.from_pt_eta_phi_m(jets["pt"], jets["eta"], jets["phi"], 0.0)
+    jp, j4 = {k: v[:, :2] for k, v in jets.items()}, jall[:, :2]
     for i in range(2):
         good = jp["present"][:, i]
         for name, val in (
@@ -231,7 +229,6 @@ def observables(reco: dict) -> dict[str, np.ndarray]:
     # MET and visible system
     x["et_miss"] = np.hypot(reco["met_x"], reco["met_y"])
     x["phi_miss"] = np.arctan2(reco["met_y"], reco["met_x"])
-    jall = kin.from_pt_eta_phi_m(jets["pt"], jets["eta"], jets["phi"], 0.0)
     vis = np.sum(np.where(ok[:, :, None], lep, 0.0), axis=1) + np.sum(
         np.where(jets["present"][:, :, None], jall, 0.0), axis=1
     )

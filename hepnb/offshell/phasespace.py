@@ -250,7 +250,8 @@ def _finish(
         }
     )
     order = np.argsort(-np.where(pres, jets["pt"], -1.0), axis=1, kind="stable")
-    jets = {k: np.take_along_axis(v, order, axis=1) for k, v in jets.items()}
+    flat = (order + order.shape[1] * np.arange(n)[:, None]).ravel()  # one gather index for all columns
+    jets = {k: v.ravel().take(flat).reshape(order.shape) for k, v in jets.items()}
     return {"truth": truth, "leptons": leptons, "pdg": pdg, "jets": jets}
 
 

@@ -1,7 +1,8 @@
 """The one body of the notebooks' slider widgets: a slider, output areas redrawn when it moves, a headless default.
 
-:class:`hepnb.offshell.plots.MuSlider`, :class:`hepnb.lfi.plots.ScanExplorer` and :class:`hepnb.widgets.EpochPicker`
-are :class:`SliderWidget` subclasses. A subclass says where the slider starts (``_start``, also the value a headless
+:class:`hepnb.offshell.plots.MuSlider`, :class:`hepnb.lfi.plots.ScanExplorer`,
+:class:`hepnb.decorrelation.plots.LambdaExplorer` and :class:`hepnb.widgets.EpochPicker` are :class:`SliderWidget`
+subclasses. A subclass says where the slider starts (``_start``, also the value a headless
 run shows), which ipywidgets slider to build (``_make_slider``), how a value is checked and selected (``_select``),
 what each output area shows for the selected value (``_panels``: figures, tables, text) and, if it has more
 controls, how they are laid out (``_layout``). The base does the rest: moving the slider redraws;
