@@ -321,7 +321,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                         break
             except OSError:
                 pass
-            assert time.monotonic() < deadline, f"JupyterLab did not answer in 120 s:\n{log.read_text()[-3000:]}"
+            if time.monotonic() >= deadline:
+                pytest.fail(f"JupyterLab did not answer in 120 s:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
         yield Lab(url, token, port, workdir, log, process)
     finally:
@@ -409,7 +410,8 @@ def _wait_for_kernel(page, timeout_s: float) -> dict:
         state = page.evaluate(JS_STATE)
         if state["status"] == "idle":
             return state
-        assert time.monotonic() < deadline, f"the kernel did not become idle in {timeout_s:.0f} s: {state}"
+        if time.monotonic() >= deadline:
+            pytest.fail(f"the kernel did not become idle in {timeout_s:.0f} s: {state}")
         page.wait_for_timeout(500)
 
 
@@ -423,9 +425,10 @@ def _run_all(page, timeout_s: float) -> dict:
         busy = any("*" in p for p in state["prompts"])
         if state["errors"] or (not busy and state["status"] == "idle" and time.monotonic() - started > 2):
             return state
-        assert time.monotonic() < deadline, (
-            f"Run All did not finish in {timeout_s:.0f} s; prompts {state['prompts']}, kernel {state['status']}"
-        )
+        if time.monotonic() >= deadline:
+            pytest.fail(
+                f"Run All did not finish in {timeout_s:.0f} s; prompts {state['prompts']}, kernel {state['status']}"
+            )
         page.wait_for_timeout(1000)
 
 
@@ -446,7 +449,8 @@ def _wait_for_change(page, what: Callable[[], object], before: object, timeout_s
         now = what()
         if now != before:
             return now
-        assert time.monotonic() < deadline, message
+        if time.monotonic() >= deadline:
+            pytest.fail(message)
         page.wait_for_timeout(500)
 
 
