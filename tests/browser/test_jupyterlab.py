@@ -459,7 +459,8 @@ def _slider_markers() -> tuple[str, ...]:
     """Code that shows a slider: a SliderWidget subclass of hepnb, or an ipywidgets slider or interact."""
     import hepnb.decorrelation.plots
     import hepnb.lfi.plots
-    import hepnb.offshell.plots  # noqa: F401  (the modules that define the subclasses)
+    import hepnb.offshell.plots
+    import hepnb.widgets.epoch_picker  # noqa: F401  (the modules that define the subclasses)
     from hepnb.widgets import SliderWidget
 
     names = {cls.__name__ for cls in SliderWidget.__subclasses__()}
