@@ -277,3 +277,31 @@ def test_alignment_comparisons_and_features(showers: ShowerArrays, variables: pd
     for fig in (v.plot_alignment_effects(showers), v.plot_mean_images(showers, energy_mev=65536.0)):
         assert len(fig.axes) >= 2
         plt.close(fig)
+
+
+def test_training_history_draws_both_metrics_per_training_without_corner_labels() -> None:
+    from types import SimpleNamespace
+
+    epochs = pd.Index(np.arange(1, 1001), name="epoch")
+    history = pd.DataFrame({"wasserstein": 1.0 / epochs, "resolution_error": 0.1 + 0.0 * epochs}, index=epochs)
+    archives = {"double critic": SimpleNamespace(history=history), "single": SimpleNamespace(history=2 * history)}
+    from hepnb import style
+
+    with matplotlib.rc_context():
+        style.use()  # the notebooks' style: no x margin, so the first and last epochs sit in the corners
+        fig = v.plot_training_history(archives)
+        fig.canvas.draw()
+    left = [ax for ax in fig.axes if ax.get_ylabel() == "Wasserstein estimate"]
+    right = [ax for ax in fig.axes if ax.get_ylabel() == "resolution error"]
+    assert [ax.get_title() for ax in left] == list(archives) and len(right) == 2
+    assert all(ax.get_yscale() == "log" for ax in right)
+    np.testing.assert_array_equal(right[1].lines[0].get_ydata(), 2 * history["resolution_error"])
+    ticks = left[0].get_xticks()
+    shown = ticks[(ticks >= left[0].get_xlim()[0]) & (ticks <= left[0].get_xlim()[1])]
+    lo, hi = left[0].get_xlim()
+    assert shown.min() > lo + 0.05 * (hi - lo) and shown.max() < hi - 0.05 * (hi - lo)  # corners free
+    plt.close(fig)
+    with pytest.raises(InputError, match="lacks \\['resolution_error'\\]"):
+        v.plot_training_history({"bad": SimpleNamespace(history=history[["wasserstein"]])})
+    with pytest.raises(InputError, match="archives is empty"):
+        v.plot_training_history({})

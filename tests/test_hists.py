@@ -120,6 +120,7 @@ def test_plot_has_main_and_ratio_panel_per_comparison() -> None:
     main, ratio = fig.axes
     assert len(main.get_legend().get_texts()) == 3
     assert ratio.get_ylim() == (0.5, 1.5)
+    assert list(ratio.get_yticks()) == [0.75, 1.0, 1.25]  # no tick label on the panel's edges
 
 
 def test_plot_into_subfigures_and_compact_draw_on_given_axes() -> None:

@@ -133,12 +133,20 @@ def plot_profiles(
 
 
 def plot_thresholds(
-    curves: Mapping[str, EfficiencyThresholds], *, label: str = "protected variable", ax: Axes | None = None
+    curves: Mapping[str, EfficiencyThresholds],
+    *,
+    label: str = "protected variable",
+    colours: Mapping[str, Any] | None = None,
+    ax: Axes | None = None,
 ) -> Axes:
-    """The score cut at each fixed signal efficiency against the protected variable (thesis Fig 8.11)."""
+    """The score cut at each fixed signal efficiency against the protected variable (thesis Fig 8.11).
+
+    ``colours`` overrides the colour of some curves (by name); the others take the method's colour of ``COLOURS``.
+    """
     ax = ax or plt.subplots(figsize=(7, 5), constrained_layout=True)[1]
     styles = ("-", "--", ":")
     for index, (name, curve) in enumerate(curves.items()):
+        colour = (colours or {}).get(name, _colour(name, index))
         for row, efficiency in enumerate(curve.efficiencies):
             ax.errorbar(
                 curve.centers,
@@ -147,7 +155,7 @@ def plot_thresholds(
                 fmt="o",
                 ms=3,
                 ls=styles[row % 3],
-                color=_colour(name, index),
+                color=colour,
                 label=f"{name}, {efficiency:.0%}",
             )
     ax.set_xlabel(label)
@@ -313,11 +321,12 @@ class LambdaExplorer(SliderWidget):
 
     def _panels(self) -> list[list[Any]]:
         fig, axes = plt.subplots(1, 2, figsize=(14, 5), constrained_layout=True)
-        name = f"{self.method}, lambda={self.lam:g}"
-        plot_thresholds({"plain": self.reference, name: self.curves[self.lam]}, label=self.label, ax=axes[0])
+        name, colour = f"{self.method}, lambda={self.lam:g}", _colour(self.method, 1)
+        curves = {"plain": self.reference, name: self.curves[self.lam]}
+        plot_thresholds(curves, label=self.label, colours={name: colour}, ax=axes[0])
         plot_front(self.summary, methods=["plain", self.method], ax=axes[1])
         row = self.point()
-        axes[1].plot(row["inv_jsd50"], row["r50"], "s", ms=16, mfc="none", color=_colour(self.method, 1))
+        axes[1].plot(row["inv_jsd50"], row["r50"], "s", ms=16, mfc="none", color=colour)
         text = f"{name}: R50 {row['r50']:.3g}, 1/JSD50 {row['inv_jsd50']:.3g} (mean over the scan's seeds)"
         return [[fig, text]]
 

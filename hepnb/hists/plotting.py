@@ -79,6 +79,7 @@ def draw_comparison(comparison: Comparison, ax: Axes, rax: Axes, *, compact: boo
         )
     rax.axhline(1, color="black", lw=0.8)
     rax.set_ylim(0.5, 1.5)
+    rax.set_yticks([0.75, 1.0, 1.25])  # no label at the panel's edges, where the x tick labels and the main panel are
     rax.set_xlabel(comparison.xlabel, **({"fontsize": "small"} if compact else {}))
     rax.set_ylabel("Ratio", **({"fontsize": "x-small"} if compact else {}))
     ax.set_xlabel("")

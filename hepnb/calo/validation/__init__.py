@@ -32,6 +32,7 @@ name                               module                what it is
 ``plot_response_resolution``       :mod:`~.resolution`   both versus E_true, with ratio panels
 ``resolution_by_epoch``            :mod:`~.resolution`   the ratio at one point for every checkpoint of an archive
 ``plot_resolution_by_epoch``       :mod:`~.resolution`   those ratios against epoch, with the tolerance band
+``plot_training_history``          :mod:`~.resolution`   the critic's loss and the resolution error per epoch
 ``alignment_comparisons``          :mod:`~.inspection`   <phi>_Strips per p, <eta>_Back per e: reference vs generated
 ``plot_alignment_effects``         :mod:`~.inspection`   how the cell geometry shows in the data
 ``plot_mean_images``               :mod:`~.inspection`   the mean shower per layer
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
         Ratio,
         plot_resolution_by_epoch,
         plot_response_resolution,
+        plot_training_history,
         resolution_by_epoch,
         resolution_ratio,
         response_resolution,
@@ -106,6 +108,7 @@ _EXPORTS = {
             "plot_response_resolution",
             "resolution_by_epoch",
             "plot_resolution_by_epoch",
+            "plot_training_history",
         ),
         "resolution",
     ),

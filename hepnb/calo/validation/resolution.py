@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from hepnb import style
 from hepnb.calo.data import ShowerArrays
@@ -27,6 +28,7 @@ __all__ = [
     "plot_response_resolution",
     "resolution_by_epoch",
     "plot_resolution_by_epoch",
+    "plot_training_history",
 ]
 
 
@@ -267,4 +269,48 @@ def plot_resolution_by_epoch(
     ax.set_ylabel(rf"$\sigma_{{GAN}}/\sigma_{{ref}}$ at {energy_gev:g} GeV")
     ax.legend(fontsize="small", loc="upper right")
     style.experiment_label(ax, text="Simulation", com=None)
+    return fig
+
+
+def plot_training_history(archives: Mapping[str, Any], fig: Figure | None = None) -> Figure:
+    """Per epoch, the critic's Wasserstein estimate (left axis) and the resolution error ``|sigma_GAN/sigma_ref - 1|``
+    at the validation energy (right axis, log), one panel per training: the loss keeps drifting while the physics
+    metric jumps from checkpoint to checkpoint, so the loss does not say which generator is best.
+
+    Parameters
+    ----------
+    archives
+        ``{name: EpochArchive}`` of the calorimeter trainings (their history has ``wasserstein`` and
+        ``resolution_error`` columns).
+    fig
+        Figure (or subfigure) to draw into; a new one by default.
+    """
+    if not archives:
+        raise InputError("archives is empty: give {name: EpochArchive} of at least one calorimeter training")
+    for name, archive in archives.items():
+        missing = {"wasserstein", "resolution_error"} - set(archive.history.columns)
+        if missing:
+            raise InputError(
+                f"the history of {name!r} lacks {sorted(missing)}: pass the archive of a calorimeter GAN training"
+            )
+    fig = fig or plt.figure(figsize=(6.5 * len(archives), 4), layout="constrained")
+    for ax, (name, archive) in zip(np.atleast_1d(fig.subplots(1, len(archives))), archives.items()):
+        history = archive.history
+        ax.plot(history.index, history["wasserstein"], label="critic's Wasserstein estimate")
+        twin = ax.twinx()
+        twin.semilogy(
+            history.index,
+            history["resolution_error"],
+            color="C1",
+            lw=0.8,
+            label=r"resolution error $|\sigma_{gen}/\sigma_{ref}-1|$",
+        )
+        # no epoch label in the corners, where the tick labels of both y axes end
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, prune="both"))
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel("Wasserstein estimate")
+        twin.set_ylabel("resolution error")
+        ax.set_title(name, fontsize="medium")
+        (lines, labels), (twin_lines, twin_labels) = ax.get_legend_handles_labels(), twin.get_legend_handles_labels()
+        twin.legend(lines + twin_lines, labels + twin_labels, loc="upper right", fontsize="small")  # one legend box
     return fig
