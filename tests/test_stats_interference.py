@@ -324,3 +324,41 @@ def test_workspace_json_round_trip(model: BinnedInterferenceModel, tmp_path) -> 
         pars[pdf.config.par_slice(bridge.MC_STAT)] = [1.02, 0.97, 1.0, 1.01]
         assert pdf.logpdf(pars, workspace.data(pdf))[0] == pdf0.logpdf(pars, original.data(pdf0))[0]
     assert not list(tmp_path.glob(".*.tmp"))  # atomic write leaves no temporary file
+
+
+@pytest.mark.parametrize("options", [{"mc_stat": True}, {"include_rate": False}, {}], ids=["mc_stat", "shape", "plain"])
+def test_the_workspace_readme_recipe_scans_mu_with_stock_pyhf(
+    model: BinnedInterferenceModel, tmp_path, monkeypatch, options: dict
+) -> None:
+    """The code block of the README written next to an exported workspace runs with stock pyhf.infer and gives
+    hepnb's scan; pyhf's own upper limit, which floats sqrt_mu_I, does not (the README says so)."""
+    path = bridge.export_workspace_json(model, OBSERVED, tmp_path / "ws.json", mu_max=9.0, **options)
+    readme = path.with_suffix(".README.md").read_text()
+    assert "Do not use them on this workspace" in readme and "mu_max" not in readme  # the template is filled in
+    recipe = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)  # the recipe opens the workspace by its file name, as a user next to it would
+    namespace: dict = {}
+    exec(compile(recipe, "README.md", "exec"), namespace)
+    own = bridge.pyhf_scan(
+        model,
+        namespace["mu_grid"],
+        OBSERVED,
+        include_rate=options.get("include_rate", True),
+        profile_mc_stat=options.get("mc_stat", False),
+    )
+    # hepnb refines the minimum between grid points, the recipe takes the grid's smallest value: same up to that
+    # (profiled fits: pyhf's default tolerance in the recipe, 1e-12 in pyhf_scan)
+    np.testing.assert_allclose(namespace["q"] - namespace["q"].min(), own.twice_nll - own.twice_nll.min(), atol=1e-5)
+    assert namespace["q"].max() > (5 if options.get("include_rate", True) else 0.5)  # a real scan, not a flat one
+    if options == {}:
+        workspace = pyhf.Workspace(json.loads(path.read_text()))
+        pdf = workspace.model()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyhf's optimiser may warn at the bounds
+            floating = pyhf.infer.mle.fixed_poi_fit(4.0, workspace.data(pdf), pdf)
+        # stock tools float sqrt_mu_I away from sqrt(mu) = 2 (here to its upper bound, sqrt(mu_max) = 3)
+        assert float(floating[pdf.config.par_slice(bridge.SQRT_MU_I)][0]) == pytest.approx(3.0)
+    negative_at_large_mu = BinnedInterferenceModel.from_arrays([0.01, 1.0], [-1.0, 0.0], [5.0, 5.0])  # N < 0 at 2500
+    with pytest.raises(InputError, match="<= 0"):
+        bridge.export_workspace_json(negative_at_large_mu, [5.0, 5.0], tmp_path / "far.json", mu_max=1e4)
+    assert not (tmp_path / "far.json").exists() and not list(tmp_path.glob(".*.tmp"))

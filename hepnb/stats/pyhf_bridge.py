@@ -29,7 +29,7 @@ import pyhf
 from numpy.typing import ArrayLike
 
 from hepnb.errors import InputError, as_finite_array
-from hepnb.io import write_json
+from hepnb.io import atomic_write, write_json
 from hepnb.stats.asymptotic import refine_minimum
 from hepnb.stats.constants import thesis_mu_grid
 from hepnb.stats.interference import BinnedInterferenceModel, InterferenceScan
@@ -44,6 +44,7 @@ __all__ = [
     "pyhf_parameters",
     "pyhf_scan",
     "export_workspace_json",
+    "README_TEMPLATE",
 ]
 
 #: Normfactor on the signal-only sample S (fixed to mu in a scan).
@@ -250,15 +251,86 @@ def pyhf_scan(
     )
 
 
+#: How to scan mu with stock pyhf, written next to every exported workspace (:func:`export_workspace_json`); the
+#: code block runs as it is (tests/test_stats_interference.py executes it).
+README_TEMPLATE = """# {name}: a pyhf workspace of N(mu) = mu S + sqrt(mu) I + B
+
+Written by hepnb (`hepnb.stats.pyhf_bridge.export_workspace_json`): {n_bins} bins, {data},
+{rate}{mc_stat}. The samples S (signal alone), I (interference, negative in some bins) and B (everything without
+mu) carry the normfactors `mu_S` (S) and `sqrt_mu_I` (I); the measurement's POI is `mu_S`, bounds [0, {mu_max:g}].
+
+## What stock pyhf cannot do with it
+
+pyhf has no sqrt(mu) modifier, so the dependence of I on mu is two normfactors that must move together:
+`mu_S = mu` and `sqrt_mu_I = sqrt(mu)`. pyhf's interval tools (`pyhf.infer.intervals.upper_limits`,
+`pyhf.infer.hypotest`) scan the POI with every other free parameter profiled: they would fit `sqrt_mu_I` as an
+unrelated nuisance in [0, {sqrt_mu_max:g}], which gives wrong limits. Do not use them on this workspace. The total
+N(mu) is positive in every bin for mu in [0, {mu_max:g}] (checked when the workspace was written); beyond that it
+may not be, and pyhf then returns NaN.
+
+## The scan with stock pyhf
+
+Fix both normfactors at each mu and profile the rest (`pyhf.infer.mle.fit`); q(mu) is -2 log L relative to its
+smallest value over the scan:
+
+```python
+import json
+
+import numpy as np
+import pyhf
+
+with open("{file}") as handle:
+    workspace = pyhf.Workspace(json.load(handle))
+pdf = workspace.model()
+data = workspace.data(pdf)
+fixed = pdf.config.suggested_fixed()
+for name in ("mu_S", "sqrt_mu_I"):
+    fixed[pdf.config.par_slice(name).start] = True
+mu_grid = np.linspace(0.0, {mu_max:g}, 65)
+twice_nll = []
+for mu in mu_grid:
+    init = pdf.config.suggested_init()
+    init[pdf.config.par_slice("mu_S").start] = mu
+    init[pdf.config.par_slice("sqrt_mu_I").start] = np.sqrt(mu)
+    if all(fixed):  # nothing to profile
+        twice_nll.append(-2.0 * float(pdf.logpdf(init, data)[0]))
+    else:
+        _, value = pyhf.infer.mle.fit(data, pdf, init_pars=init, fixed_params=fixed, return_fitted_val=True)
+        twice_nll.append(float(value))
+q = np.array(twice_nll) - min(twice_nll)
+```
+
+q(mu) is asymptotically chi2(1) only away from the boundary mu = 0 and from the degenerate partner of the best fit
+(where N(mu) has the same total): read intervals off q with that in mind (A. Ghosh, PhD thesis, Universite
+Paris-Saclay 2020, HAL tel-03324250, section 7.7). hepnb's own scan of the same model is
+`hepnb.stats.pyhf_bridge.pyhf_scan` (it refines the minimum between grid points).
+"""
+
+
 def export_workspace_json(
     model: BinnedInterferenceModel, data: ArrayLike | None, path: str | os.PathLike[str], **options: Any
 ) -> Path:
-    """Write the pyhf workspace of ``model`` and ``data`` as JSON, atomically; returns the path.
+    """Write the pyhf workspace of ``model`` and ``data`` as JSON, and next to it (``<stem>.README.md``) what stock
+    pyhf can and cannot do with it and the scan recipe (:data:`README_TEMPLATE`), atomically; returns the path.
 
     ``pyhf.Workspace(json.load(open(path)))`` rebuilds it. ``options`` go to :func:`to_workspace`
-    (``mu_true``, ``mc_stat``, ``include_rate``, ``mu_max``).
+    (``mu_true``, ``mc_stat``, ``include_rate``, ``mu_max``). The totals must be positive up to ``mu_max``.
     """
     workspace = to_workspace(model, data, **options)
+    mu_max = float(options.get("mu_max", 16.0))
+    model.check_positive([0.0, mu_max])  # the whole interval: the README promises a positive N(mu) there
     path = Path(path)
     write_json(path, dict(workspace))
+    text = README_TEMPLATE.format(
+        name=path.stem,
+        file=path.name,
+        n_bins=model.n_bins,
+        data="Asimov data at mu = {:g}".format(options.get("mu_true", 1.0)) if data is None else "observed data",
+        rate="rate and shape" if options.get("include_rate", True) else "shape only (a free `shape_norm`)",
+        mc_stat=", per-bin MC statistics as a `staterror` `mc_stat`" if options.get("mc_stat") else "",
+        mu_max=mu_max,
+        sqrt_mu_max=float(np.sqrt(mu_max)),
+    )
+    with atomic_write(path.with_suffix(".README.md"), "w") as handle:
+        handle.write(text)
     return path
