@@ -373,6 +373,16 @@ def test_data_module_batches() -> None:
     x, c = batches[0]
     assert x.shape == (16, N_CELLS) and c.shape == (16, N_CONDITION)
     assert x.dtype == torch.float32 and (x >= 0).all()
+    # each row is a training shower's cells over its E_true (cells in MeV, energy in GeV), and column 0 of the
+    # condition is that shower's standardised log energy
+    train = dm.train
+    expected = train.cells / (train.energy * 1e3)[:, None]
+    for x, c in batches:
+        x = x.double().numpy()
+        rows = ((x[:, None, :] - expected[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+        np.testing.assert_allclose(x, expected[rows], rtol=1e-6, atol=1e-9)
+        log_e = c[:, 0].double().numpy() * dm.preprocessing.log_energy_std + dm.preprocessing.log_energy_mean
+        np.testing.assert_allclose(np.exp(log_e), train.energy[rows], rtol=1e-5)
     np.testing.assert_allclose(dm.reference.cells, synthetic_showers(200)["cells"][dm.reference_index])
 
 

@@ -13,8 +13,10 @@ import pytest
 
 import hepnb.calo.epoch_metrics
 import hepnb.calo.train
+from hepnb.calo import shower_shapes as ss
 from hepnb.calo.data import ShowerArrays
 from hepnb.calo.epoch_metrics import METRICS, CaloReference, calo_metrics
+from hepnb.calo.geometry import GEOMETRY, LAYERS
 from hepnb.calo.simulate import simulate
 from hepnb.calo.train import CaloTraining, train_calo
 from hepnb.errors import InputError
@@ -27,14 +29,61 @@ def showers() -> ShowerArrays:
     return ShowerArrays.from_arrays(s.cells, s.energy, s.p, s.e, s.delta_eta, s.delta_phi)
 
 
+def mirrored(cells: np.ndarray, layer: str, axis: int) -> np.ndarray:
+    """``cells`` with one layer's image flipped along eta (axis 1) or phi (axis 2): other layers untouched."""
+    images = {lay.name: GEOMETRY.image(cells, lay.name) for lay in LAYERS}
+    images[layer] = np.flip(images[layer], axis=axis)
+    return GEOMETRY.flatten(images)
+
+
 def test_metrics_vanish_for_identical_showers(showers: ShowerArrays) -> None:
-    values = calo_metrics(CaloReference.from_showers(showers), showers.cells)
+    reference = CaloReference.from_showers(showers)
+    values = calo_metrics(reference, showers.cells)
     assert set(values) == set(METRICS)
-    assert values["cov_mse"] == 0.0
-    assert values["resolution_error"] == 0.0
-    assert values["middle_strip_eta_mse"] == 0.0
-    for name in ("response_chi2", "back_eta_chi2", "strip_phi_chi2"):
-        assert values[name] == pytest.approx(0.0, abs=1e-12)
+    assert all(values[name] == pytest.approx(0.0, abs=1e-12) for name in METRICS)
+    # positive control, cov_mse: cells x 1.1 scale the covariance of cells / E_true by 1.21, so the MSE is
+    # 0.21^2 x mean(C^2), with C from numpy directly; the response width grows by exactly 10 %
+    scaled = calo_metrics(reference, 1.1 * showers.cells.astype(float))
+    c = np.cov(showers.cells / showers.energy[:, None], rowvar=False)
+    assert scaled["cov_mse"] == pytest.approx(0.21**2 * np.mean(c**2), rel=1e-6)
+    assert scaled["resolution_error"] == pytest.approx(0.1, rel=1e-9)
+    assert 10 < scaled["response_chi2"] < 100  # a 10 % shift: 3 (8 GeV) and 7 (65 GeV) resolutions; 34 measured
+
+
+@pytest.mark.parametrize(
+    ("layer", "axis", "metric", "low"),
+    [
+        ("strips", 2, "strip_phi_chi2", 10.0),
+        ("back", 1, "back_eta_chi2", 10.0),
+        ("middle", 1, "middle_strip_eta_mse", 1.0),
+    ],
+)
+def test_each_geometry_metric_sees_only_its_own_layer(
+    showers: ShowerArrays, layer: str, axis: int, metric: str, low: float
+) -> None:
+    """Mirroring one layer moves its <phi> or <eta> and nothing else: one metric grows, the others stay 0."""
+    values = calo_metrics(CaloReference.from_showers(showers), mirrored(showers.cells, layer, axis))
+    assert values[metric] > low  # measured: 22 (Strips phi), 34 (Back eta), 76 (Middle eta)
+    others = {"strip_phi_chi2", "back_eta_chi2", "middle_strip_eta_mse", "response_chi2", "resolution_error"}
+    assert all(values[name] == pytest.approx(0.0, abs=1e-12) for name in others - {metric})
+    assert values["cov_mse"] > 0
+
+
+def test_middle_strip_eta_mse_is_the_mse_of_the_2d_histograms(showers: ShowerArrays) -> None:
+    """Closure with numpy: 20 x 20 bins over the reference's 0.5-99.5 % range widened by 10 % on each side."""
+    middle = ss.eta_mean(showers.cells, "middle")
+    strips = ss.eta_mean(showers.cells, "strips")
+
+    def widened(x: np.ndarray) -> tuple[float, float]:
+        lo, hi = np.quantile(x, [0.005, 0.995])
+        return lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)
+
+    ranges = [widened(middle), widened(strips)]
+    ref, _, _ = np.histogram2d(middle, strips, bins=20, range=ranges)
+    gen, _, _ = np.histogram2d(-middle, strips, bins=20, range=ranges)  # the Middle eta centres are symmetric
+    expected = np.mean((ref - ref.sum() / gen.sum() * gen) ** 2)
+    values = calo_metrics(CaloReference.from_showers(showers), mirrored(showers.cells, "middle", 1))
+    assert values["middle_strip_eta_mse"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_resolution_error_measures_a_doubled_width(showers: ShowerArrays) -> None:

@@ -18,6 +18,7 @@ from hepnb.calo import shower_shapes  # noqa: E402
 from hepnb.calo import validation as v  # noqa: E402
 from hepnb.calo.data import CaloDataModule, Preprocessing, ShowerArrays  # noqa: E402
 from hepnb.calo.gan import CaloGAN  # noqa: E402
+from hepnb.calo.geometry import GEOMETRY, LAYERS  # noqa: E402
 from hepnb.calo.simulate import simulate, standard_dataset  # noqa: E402
 from hepnb.errors import InputError  # noqa: E402
 
@@ -92,7 +93,7 @@ def test_generate_like_returns_mev_whatever_the_models_units(showers: ShowerArra
     assert mev.shape == showers.cells.shape
     np.testing.assert_allclose(gev, mev, rtol=1e-6)
     response = mev.sum(axis=1) / showers.energy
-    assert 0.5 < np.median(response) < 2.0  # 266 cells starting at 0.4 % of E_true each
+    assert np.median(response) == pytest.approx(266 * 0.004, rel=2e-3)  # 266 cells starting at 0.4 % of E_true each
     np.testing.assert_array_equal(v.generate_like(small_gan(), showers, seed=2), mev)
     with pytest.raises(InputError, match="CaloGAN"):
         v.generate_like(object(), showers, seed=0)
@@ -243,9 +244,13 @@ def test_total_energy_comparison_covers_every_sample(showers: ShowerArrays) -> N
 def test_layer_fraction_table(showers: ShowerArrays) -> None:
     table = v.layer_fraction_table(showers.energy, {"Reference": showers.cells})
     at = showers.energy == 65536.0
-    expected = 100 * (shower_shapes.layer_energies(showers.cells[at]) / 65536.0).mean(axis=0)
-    np.testing.assert_allclose(table.loc["Reference", ["PS", "Strips", "Middle", "Back"]], expected)
-    assert table.loc["Geant4 (thesis)", "Middle"] == 79.3
+    cells = showers.cells[at].astype(float)
+    layers = [cells[:, 0:21], cells[:, 21:189], cells[:, 189:238], cells[:, 238:266]]  # flat order 7x3, 56x3, 7x7, 4x7
+    expected = [100 * np.mean(layer.sum(axis=1) / 65536.0) for layer in layers]
+    np.testing.assert_allclose(table.loc["Reference", ["PS", "Strips", "Middle", "Back"]], expected, rtol=1e-12)
+    assert table.loc["Reference", "sum"] == pytest.approx(100 * np.mean(cells.sum(axis=1) / 65536.0), rel=1e-12)
+    thesis = table.loc["Geant4 (thesis)", ["PS", "Strips", "Middle", "Back"]]  # thesis Fig. 5.19 at 65 GeV
+    np.testing.assert_allclose(thesis, [0.7, 17.2, 79.3, 0.4])
     assert 15 < table.loc["Reference", "Strips"] < 20 and 77 < table.loc["Reference", "Middle"] < 82
     low = v.layer_fraction_table(showers.energy, {"Reference": showers.cells}, at_mev=8192.0)
     assert list(low.index) == ["Reference"]
@@ -256,16 +261,30 @@ def test_evaluate_energy_point(showers: ShowerArrays) -> None:
     result = v.evaluate_energy_point({"GAN": small_gan()}, single, seed=1, n_bins=20)
     assert result.energy_mev == 8192.0
     assert result.response.index.get_level_values("sample").unique().tolist() == ["Reference", "GAN"]
-    assert result.variables.chi2_table("GAN").shape[1] == 1
+    response = single.cells.astype(float).sum(axis=1) / 8192.0
+    reference = result.response.loc[("Reference", 8.192)]
+    assert reference["n"] == len(single) and reference["response"] == pytest.approx(response.mean(), rel=1e-12)
+    assert reference["resolution"] == pytest.approx(response.std(ddof=1) / response.mean(), rel=1e-12)
+    # the untrained generator: 266 cells at the output bias's 0.4 % of E_true each
+    assert result.response.loc[("GAN", 8.192), "response"] == pytest.approx(266 * 0.004, rel=2e-3)
+    chi2 = result.variables.chi2_table("GAN")
+    assert list(chi2.columns) == [8.192] and chi2.loc["response", 8.192] > 10  # 1.064 against 0.98 +- 0.035
     assert result.total_energy.others["GAN"].hist.sum().value == len(single)
+    assert 500 < result.total_energy.chi2("GAN").chi2 <= 2 * len(single)  # nearly disjoint: close to N + M
     with pytest.raises(InputError, match="one energy"):
         v.evaluate_energy_point({"GAN": small_gan()}, showers, seed=1)
 
 
 def test_alignment_comparisons_and_features(showers: ShowerArrays, variables: pd.DataFrame) -> None:
-    comparisons = v.alignment_comparisons(showers, {"same": showers.cells})
-    assert len(comparisons) == 6  # p0..p3 and e0, e1
-    assert all(c.chi2().chi2 == pytest.approx(0.0, abs=1e-12) for c in comparisons)
+    images = {lay.name: GEOMETRY.image(showers.cells, lay.name) for lay in LAYERS}
+    strips = GEOMETRY.flatten({**images, "strips": images["strips"][:, :, ::-1]})  # strip phi rows mirrored
+    back = GEOMETRY.flatten({**images, "back": images["back"][:, ::-1]})  # back eta rows mirrored
+    comparisons = v.alignment_comparisons(showers, {"same": showers.cells, "strips": strips, "back": back})
+    assert [c.title for c in comparisons] == ["p0", "p1", "p2", "p3", "e0", "e1"]
+    assert all(c.chi2("same").chi2 == pytest.approx(0.0, abs=1e-12) for c in comparisons)
+    # each mirror moves only its own panels: chi2/ndf 7 to 9 (Strips, p0..p3) and 3.5 (Back, e0/e1) measured
+    assert all(c.chi2("strips").reduced > 4 and c.chi2("back").chi2 == 0.0 for c in comparisons[:4])
+    assert all(c.chi2("back").reduced > 2 and c.chi2("strips").chi2 == 0.0 for c in comparisons[4:])
     features = v.classifier_features(variables, showers)
     assert features.shape == (len(showers), 5 + len(variables.columns))
     e_total = 5 + list(variables.columns).index("e_total")
