@@ -93,13 +93,28 @@ def _raw_sums(
     return total
 
 
-def measure_yields(n: int = 200_000, seed: int = 1, lumi: float = THESIS_LUMI, detector: str = "atlas") -> YieldTable:
-    """Generate ``n`` events of each process and tabulate S, V, SVI, I, qqZZ, ggZZ before/after the VBF cut."""
+def measure_yields(
+    n: int = 200_000,
+    seed: int = 1,
+    lumi: float = THESIS_LUMI,
+    detector: str = "atlas",
+    models: dict[str, gen.VBFModel | gen.BackgroundModel] | None = None,
+) -> YieldTable:
+    """Generate ``n`` events of each process and tabulate S, V, SVI, I, qqZZ, ggZZ before/after the VBF cut.
+
+    ``models`` replaces the shipped model of some processes (``"vbf"``, ``"qqzz"``, ``"ggzz"``), for example the
+    output of :func:`solve_normalisations`; the normalisations do not enter the proposal, so the same seed gives
+    the same events with other weights.
+    """
     if n < 1000:
         raise InputError(f"n must be at least 1000 events per process for a meaningful yield table, got {n}")
-    vbf = _raw_sums("vbf", n, seed, lumi, detector)
-    qq = _raw_sums("qqzz", n, seed, lumi, detector)
-    gg = _raw_sums("ggzz", n, seed, lumi, detector)
+    models = dict(models or {})
+    unknown = set(models) - {"vbf", "qqzz", "ggzz"}
+    if unknown:
+        raise InputError(f"models has unknown processes {sorted(unknown)}; use 'vbf', 'qqzz' and/or 'ggzz'")
+    vbf = _raw_sums("vbf", n, seed, lumi, detector, models.get("vbf"))
+    qq = _raw_sums("qqzz", n, seed, lumi, detector, models.get("qqzz"))
+    gg = _raw_sums("ggzz", n, seed, lumi, detector, models.get("ggzz"))
     tables: list[dict[str, float]] = []
     errors: list[dict[str, float]] = []
     for name in ("4l", "thesis-ch6"):

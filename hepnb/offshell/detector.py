@@ -149,8 +149,7 @@ def simulate(truth: dict, rng: np.random.Generator, detector: str) -> dict[str, 
         "track_width": track,
         "present": keep,
     }
-    flat = (order + reco_jets["pt"].shape[1] * np.arange(n)[:, None]).ravel()  # one gather index for all columns
-    reco_jets = {k: v.ravel().take(flat).reshape(order.shape) for k, v in reco_jets.items()}
+    reco_jets = kin.sort_objects(reco_jets, order)
 
     # MET: mismeasurement of the reconstructed objects plus a Gaussian soft-term noise
     dpx = np.sum(np.where(ok, (lpt_reco - lpt) * np.cos(lphi), 0.0), axis=1)

@@ -38,6 +38,7 @@ __all__ = [
     "delta_r",
     "direction_angles",
     "orthonormal_frame",
+    "sort_objects",
 ]
 
 _P4 = np.dtype([("E", np.float64), ("px", np.float64), ("py", np.float64), ("pz", np.float64)])
@@ -151,3 +152,19 @@ def direction_angles(vec: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """Cosine of the angle between 3-vectors ``vec`` and ``axis``."""
     a, b = _vectors3(vec), _vectors3(axis)
     return a.dot(b) / np.maximum(a.mag * b.mag, 1e-300)
+
+
+def sort_objects(columns: dict[str, np.ndarray], order: np.ndarray) -> dict[str, np.ndarray]:
+    """Every ``(n, k)`` column of an object collection (jets, leptons) reordered per event by ``order``.
+
+    ``order`` is ``(n, k)`` as from ``np.argsort(..., axis=1)``; one flat gather index serves all columns, which is
+    faster than ``np.take_along_axis`` column by column.
+
+    >>> pt_ = np.array([[10.0, 30.0, 20.0], [5.0, 1.0, 7.0]])
+    >>> sort_objects({"pt": pt_}, np.argsort(-pt_, axis=1))["pt"]
+    array([[30., 20., 10.],
+           [ 7.,  5.,  1.]])
+    """
+    n, k = order.shape
+    flat = (order + k * np.arange(n)[:, None]).ravel()
+    return {name: values.ravel().take(flat).reshape(n, k) for name, values in columns.items()}

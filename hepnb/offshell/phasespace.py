@@ -250,8 +250,7 @@ def _finish(
         }
     )
     order = np.argsort(-np.where(pres, jets["pt"], -1.0), axis=1, kind="stable")
-    flat = (order + order.shape[1] * np.arange(n)[:, None]).ravel()  # one gather index for all columns
-    jets = {k: v.ravel().take(flat).reshape(order.shape) for k, v in jets.items()}
+    jets = kin.sort_objects(jets, order)
     return {"truth": truth, "leptons": leptons, "pdg": pdg, "jets": jets}
 
 
