@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -90,18 +91,6 @@ def test_sally_learns_the_true_score() -> None:
     assert sally.hparams["theta_ref"] == 0.0 and sally.observables == ("x",)
 
 
-@pytest.mark.parametrize("method", ["nde", "scandal"])
-def test_mixture_density_network_closes(method: str, x_eval) -> None:
-    sample = TOY.density_sample(6000, seed=9, thetas=THETA0)
-    nde = lfi.train_estimator(
-        lfi.DensityEstimator(1, method, n_components=2, n_hidden=(20,), **FAST), sample, seed=10, max_epochs=8
-    )
-    x = x_eval[:1000]
-    assert np.mean((nde.log_likelihood(x, 1.0) - TOY.log_likelihood(x[:, 0], 1.0)) ** 2) < 0.02
-    assert np.mean((nde.log_ratio(x, 1.0, 0.0) - TOY.log_ratio(x[:, 0], 1.0, 0.0)) ** 2) < 0.02
-    assert np.mean((nde.score(x, 0.0) - TOY.score(x[:, 0], 0.0)) ** 2) < 0.02
-
-
 def test_same_seed_same_weights_and_ensemble_spread(ratio_sample) -> None:
     small = TOY.ratio_sample(1200, seed=11, theta0=THETA0)
 
@@ -120,6 +109,45 @@ def test_same_seed_same_weights_and_ensemble_spread(ratio_sample) -> None:
     assert pred.members.shape == (3, 7) and np.all(pred.std > 0)
     np.testing.assert_allclose(pred.members[0], one.log_ratio(x, 1.0))  # member 0 used seed 12
     np.testing.assert_allclose(ensemble.log_ratio(x, 1.0), pred.members.mean(axis=0))
+
+
+def test_validation_sample_replaces_the_row_split() -> None:
+    import torch
+
+    train, other = TOY.ratio_sample(1800, seed=21, theta0=THETA0), TOY.ratio_sample(900, seed=22, theta0=THETA0)
+    est = lfi.train_estimator(
+        lfi.ParameterizedRatioEstimator(1, "alices", n_hidden=(10,)),
+        train,
+        seed=3,
+        max_epochs=1,
+        patience=None,
+        validation=other,
+    )
+    # the validation loss is the loss of the trained network on the given sample (one batch of 900 rows) ...
+    batch = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in other.arrays().items()}
+    with torch.enable_grad():
+        expected = float(est.loss(batch).detach())
+    assert est.history["val_loss"][0] == pytest.approx(expected, rel=1e-5)
+    # ... and not the loss on the held-out rows of the training sample
+    split = lfi.train_estimator(
+        lfi.ParameterizedRatioEstimator(1, "alices", n_hidden=(10,)), train, seed=3, max_epochs=1, patience=None
+    )
+    assert split.history["val_loss"][0] != pytest.approx(est.history["val_loss"][0], rel=1e-3)
+    make = lfi.ParameterizedRatioEstimator(1, "alices", n_hidden=(10,))
+    with pytest.raises(InputError, match="validation must be a RatioSample"):
+        lfi.train_estimator(make, train, seed=0, max_epochs=1, validation=TOY.local_sample(300, seed=1))
+    empty = dataclasses.replace(other, **{k: v[:0] for k, v in other.arrays().items()})
+    with pytest.raises(InputError, match="validation sample is empty"):
+        lfi.train_estimator(make, train, seed=0, max_epochs=1, validation=empty)
+    rng = np.random.default_rng(0)
+    two_features = lfi.ratio_sample_from_arrays(
+        rng.normal(size=(200, 2)), np.zeros(200), np.arange(200) % 2, feature_names=("a", "b")
+    )
+    with pytest.raises(InputError, match="validation sample has observables"):
+        lfi.train_estimator(make, train, seed=0, max_epochs=1, validation=two_features)
+    doubly = TOY.ratio_sample(400, seed=1, theta0=[0.0, 1.0], theta1=[1.0, 0.0])
+    with pytest.raises(InputError, match="varying reference theta1"):
+        lfi.train_estimator(make, train, seed=0, max_epochs=1, validation=doubly)
 
 
 def test_clear_errors(alices, ratio_sample) -> None:

@@ -13,8 +13,8 @@ import pytest  # noqa: E402
 from hepnb import lfi  # noqa: E402
 from hepnb import offshell as osh  # noqa: E402
 from hepnb.errors import InputError  # noqa: E402
+from hepnb.lfi import methods, study  # noqa: E402
 from hepnb.lfi import plots as lplots  # noqa: E402
-from hepnb.lfi import study  # noqa: E402
 from hepnb.stats.asymptotic import asimov_scan  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")  # expectations measured on one thread
@@ -116,8 +116,8 @@ def test_normalisation_keeps_an_exact_ratio_and_removes_an_offset(held_out) -> N
     np.testing.assert_allclose(study.normalise_log_r(shifted, held_out), exact, atol=1e-10)
     # the unnormalised offset tilts the scan, the normalised one is the oracle
     oracle = study.oracle_scans(held_out, [1.0], kappa=kappa)
-    plain = study.scans_from_log_r(shifted, held_out, [1.0], "shifted", kappa=kappa, normalise=False)
-    fixed = study.scans_from_log_r(shifted, held_out, [1.0], "shifted", kappa=kappa)
+    plain = study.scans_from_log_r(shifted, held_out, [1.0], "shifted", kappa=kappa)  # uncalibrated by default
+    fixed = study.scans_from_log_r(shifted, held_out, [1.0], "shifted", kappa=kappa, normalise=True)
     np.testing.assert_allclose(fixed[1.0, True].q, oracle[1.0, True].q, rtol=1e-8, atol=1e-9)
     assert np.max(np.abs(plain[1.0, False].q - oracle[1.0, False].q)) > 0.1
     # the precomputed grid gives lfi.ratio_scan's scan
@@ -168,9 +168,9 @@ def test_trained_methods_scans_and_table(samples) -> None:
         "nde", train, n_samples=1500, seed=1, max_epochs=1, batch_size=256, n_hidden=(8,), thetas=[0.0, 1.0, 1.5]
     )
     assert nde.estimator.n_features == len(study.SUMMARY)
-    sallino = study.TrainedMethod("sallino", sally.estimator, sally.seconds, sally.n_rows, sally.best_epoch)
+    local = study.TrainedMethod("sally local model", sally.estimator, sally.seconds, sally.n_rows, sally.best_epoch)
     kappa = GRID[::5]
-    trained = {"sally": sally, "sallino": sallino, "alice": alice, "nde": nde}
+    trained = {"sally": sally, "sally local model": local, "alice": alice, "nde": nde}
     scans = {name: study.method_scans(tm, test, [1.0], kappa=kappa, bins=10) for name, tm in trained.items()}
     oracle = study.oracle_scans(test, [1.0], kappa=kappa)
     for name, s in scans.items():
@@ -179,24 +179,34 @@ def test_trained_methods_scans_and_table(samples) -> None:
     table = study.method_table(trained, test, oracle, scans)
     assert list(table.index) == list(trained)
     assert table.loc["sally", "uses t(x,z)"] and not table.loc["nde", "uses r(x,z)"]
+    assert table.loc["sally", "limits"] == "histogram of t_hat (= SALLINO)"
+    assert table.loc["sally local model", "limits"] == "local exponential model"
     assert table.loc["nde", "observables"] == "3-D summary"
     assert (table["95% / oracle (rate)"].drop("nde") > 1.0).all()  # no better than the exact likelihood
+    # a histogram of t_hat with exact templates cannot beat the oracle; a row is flagged iff one of its ratios is low
+    assert not table.loc["sally", "beyond the oracle"]
+    lowest = table.filter(like="/ oracle").min(axis=1)
+    assert (table["beyond the oracle"] == (lowest < 1 - study.BEYOND_ORACLE_MARGIN)).all()
     assert -1 <= table.loc["sally", "closure corr."] <= 1 and table.loc["sally", "closure MSE"] > 0
     with pytest.raises(InputError, match="method"):
         study.train_method("madminer", train, n_samples=100, seed=1, max_epochs=1)
+    with pytest.raises(InputError, match="'sally' for one parameter"):
+        study.train_method("sallino", train, n_samples=100, seed=1, max_epochs=1)
 
 
 def test_numerator_points_and_ratio_defaults(samples) -> None:
     uniform = study.numerator_kappas("uniform")
-    assert len(uniform) == 51 and uniform[0] == 0.0 and uniform[-1] == 2.0
+    assert len(uniform) == 50 and uniform[0] == pytest.approx(0.02) and uniform[-1] == pytest.approx(1.98)
     np.testing.assert_allclose(np.diff(uniform), 0.04)
+    grid = study.numerator_kappas("grid")
+    assert len(grid) == 51 and grid[0] == 0.0 and grid[-1] == 2.0
     assert study.numerator_kappas("thesis") == lfi.THESIS_KAPPAS and len(lfi.THESIS_KAPPAS) == 27
     with pytest.raises(InputError, match="uniform"):
         study.numerator_kappas("prior")
     train, _ = samples
-    # rows are rounded down to a multiple of 2 x (numerator points): 51 uniform points by default, 27 in the thesis
+    # rows are rounded down to a multiple of 2 x (numerator points): 50 uniform points by default, 27 in the thesis
     default = study.train_method("alice", train, n_samples=2040, seed=1, max_epochs=1, batch_size=256)
-    assert default.n_rows == 2040 and tuple(default.estimator.hparams["n_hidden"]) == study.RATIO_HIDDEN == (100, 100)
+    assert default.n_rows == 2000 and tuple(default.estimator.hparams["n_hidden"]) == study.RATIO_HIDDEN == (100, 100)
     thesis = study.train_method(
         "alice",
         train,
@@ -207,7 +217,39 @@ def test_numerator_points_and_ratio_defaults(samples) -> None:
         thetas=study.numerator_kappas("thesis"),
         n_hidden=(8,),
     )
-    assert thesis.n_rows == 2040 // 54 * 54
+    # 1530 training rows and 510 validation rows (25%), each rounded down to a multiple of 2 x 27
+    assert thesis.n_rows == 1530 // 54 * 54 + 510 // 54 * 54
+
+
+def test_train_method_validates_on_other_events(samples, monkeypatch) -> None:
+    train, _ = samples
+    seen: dict[str, lfi.LocalScoreSample] = {}
+    real = methods.estimators.train_estimator
+
+    def spy(estimator, sample, *, validation, **options):
+        seen["train"], seen["validation"] = sample, validation
+        return real(estimator, sample, validation=validation, **options)
+
+    monkeypatch.setattr(methods.estimators, "train_estimator", spy)
+    tm = study.train_method("sally", train, n_samples=4000, seed=2, max_epochs=1, batch_size=256, n_hidden=(8,))
+    fit, val = seen["train"], seen["validation"]
+    assert (len(fit), len(val), tm.n_rows) == (3000, 1000, 4000)
+    # an event is identified by its row of observables: every event's row is distinct in the training events ...
+    x_all, _ = lfi.observables_matrix(train, "thesis-ch7")
+    rows = {r.tobytes() for r in x_all}
+    assert len(rows) == len(train)
+    fit_rows, val_rows = {r.tobytes() for r in fit.x}, {r.tobytes() for r in val.x}
+    assert fit_rows <= rows and val_rows <= rows
+    # ... and no event gives both a training and a validation row; the events split 75% / 25%
+    assert not fit_rows & val_rows
+    fit_events, val_events = methods.split_events(train, seed=2)
+    assert len(val_events) == round(0.25 * len(train)) and len(fit_events) + len(val_events) == len(train)
+    assert fit_rows <= {r.tobytes() for r in lfi.observables_matrix(fit_events, "thesis-ch7")[0]}
+    # mined from all the events with replacement, a random 25% of the rows shares events with the other 75%
+    pooled = lfi.mine_local_sample(train, 4000, 2, observables="thesis-ch7")
+    order = np.random.default_rng(0).permutation(4000)
+    shared = {r.tobytes() for r in pooled.x[order[:1000]]} & {r.tobytes() for r in pooled.x[order[1000:]]}
+    assert len(shared) > 50
 
 
 def test_scan_explorer_redraws_precomputed_scans(held_out) -> None:

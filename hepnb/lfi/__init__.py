@@ -20,7 +20,7 @@ name                                       module                  what it is
 ``mine_density_sample``                    :mod:`~.score_samples`  augmented data for NDE / SCANDAL
 ``ParameterizedRatioEstimator``            :mod:`~.estimators`     ``log r_hat(x | theta, SM)`` (CARL ... ALICES)
 ``DoublyParameterizedRatioEstimator``      :mod:`~.estimators`     ``log r_hat(x | theta0, theta1)``, antisymmetric
-``ScoreEstimator``, ``DensityEstimator``   :mod:`~.estimators`     ``t_hat(x | SM)``; ``log p_hat(x | theta)`` (MDN)
+``ScoreEstimator``, ``DensityEstimator``   :mod:`~.estimators`     ``t_hat(x | SM)``; ``log p_hat(x | theta)`` (MAF)
 ``Ensemble``, ``EnsemblePrediction``       :mod:`~.estimators`     ``k`` estimators: mean and spread
 ``train_estimator``, ``train_ensemble``    :mod:`~.estimators`     training on an augmented sample (Lightning)
 ``LikelihoodScan``                         :mod:`~.inference`      an Asimov likelihood scan in kappa and mu
@@ -35,8 +35,15 @@ name                                       module                  what it is
 ``ideal_classifier_limits``                :mod:`~.sufficiency`    limits of the ideal S-vs-B classifier / oracle's
 ``statistic_limits``                       :mod:`~.sufficiency`    limits of a binned 1-D statistic / unbinned
 ``GaussianToy``                            :mod:`~.toy`            the 1-D toy with exact ratio and score
+``limit_table``, ``method_limits``         :mod:`~.limits`         CLs limits, bands, intervals, q(0) per method
+``event_coverage``, ``oracle_log_r_grid``  :mod:`~.limits`         coverage toys from events; the oracle's log r
+``ratio_sample_from_arrays``               :mod:`~.generic`        a ``RatioSample`` from any simulator's arrays
+``log_ratio_grid``                         :mod:`~.generic`        ``log r_hat(x_i | theta_j)`` on a grid
+``likelihood_scan``, ``GenericScan``       :mod:`~.generic`        a scan in any parameter from ``log r`` per event
 ``losses``                                 :mod:`~.losses`         MadMiner's loss functions (torch)
 ``study``                                  :mod:`~.study`          notebook 03's samples, trainings, scans, tables
+``baselines``                              :mod:`~.baselines`      the chapter-6 S-vs-B classifiers as template fits
+``limits``, ``generic``                    :mod:`~.limits`, ...    the modules above, for notebook imports
 ``plots``                                  :mod:`~.plots`          notebook 03's figures and its scan explorer
 =========================================  ======================  ================================================
 
@@ -58,7 +65,7 @@ from typing import TYPE_CHECKING
 from hepnb._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from hepnb.lfi import losses, plots, study
+    from hepnb.lfi import baselines, generic, limits, losses, plots, study
     from hepnb.lfi.estimators import (
         DensityEstimator,
         DoublyParameterizedRatioEstimator,
@@ -69,6 +76,7 @@ if TYPE_CHECKING:
         train_ensemble,
         train_estimator,
     )
+    from hepnb.lfi.generic import GenericScan, likelihood_scan, log_ratio_grid, ratio_sample_from_arrays
     from hepnb.lfi.inference import (
         IntervalRow,
         IntervalTable,
@@ -82,6 +90,7 @@ if TYPE_CHECKING:
         sally_scan,
         scan_from_log_ratios,
     )
+    from hepnb.lfi.limits import event_coverage, limit_table, method_limits, oracle_log_r_grid
     from hepnb.lfi.mining import THESIS_KAPPAS, THESIS_MUS, Standardizer, observables_matrix
     from hepnb.lfi.ratio_samples import RatioSample, mine_ratio_sample
     from hepnb.lfi.score_samples import DensitySample, LocalScoreSample, mine_density_sample, mine_local_sample
@@ -124,8 +133,19 @@ _EXPORTS = {
     "ideal_classifier_limits": "sufficiency",
     "statistic_limits": "sufficiency",
     "GaussianToy": "toy",
+    "limit_table": "limits",
+    "method_limits": "limits",
+    "event_coverage": "limits",
+    "oracle_log_r_grid": "limits",
+    "ratio_sample_from_arrays": "generic",
+    "log_ratio_grid": "generic",
+    "likelihood_scan": "generic",
+    "GenericScan": "generic",
     "losses": "losses",
     "study": "study",
+    "baselines": "baselines",
+    "limits": "limits",
+    "generic": "generic",
     "plots": "plots",
 }
 

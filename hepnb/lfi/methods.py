@@ -29,46 +29,79 @@ __all__ = [
     "RATIO_HIDDEN",
     "numerator_kappas",
     "make_samples",
+    "make_calibration_sample",
+    "CALIBRATION_SEED_OFFSET",
+    "VALIDATION_FRACTION",
+    "split_events",
     "TrainedMethod",
     "train_method",
 ]
 
 #: The ch7 preselection (m4l > 220 GeV, two jets).
 PRESET = "thesis-ch7"
-#: The 3-D summary the density estimators (an MDN: no flow library) model.
+#: The 3-D summary the density estimators (conditional masked autoregressive flows, zuko) model by default.
 SUMMARY: tuple[str, ...] = ("m4l", "delta_eta_jj", "pt_j1")
 
 #: MadMiner's method table (Brehmer et al., arXiv:1907.10621; as shown in A. Ghosh's talk "Measuring Quantum
 #: Interference in the Off-shell Higgs to 4 Leptons with ML"): group, what the network estimates, uses r(x,z),
-#: uses t(x,z).
+#: uses t(x,z), and how the limits are set. SALLY appears once: MadMiner sets SALLY's limits with a histogram of the
+#: estimated score t_hat, and SALLINO's histogram of t_hat . (theta - theta_ref) is the same histogram for one
+#: parameter, so ``"sally"`` is both. ``"sally local model"`` is the same score network used in hepnb's local
+#: exponential model ``p(x|theta) ~ p(x|SM) exp(t_hat . (theta - SM))`` (:func:`hepnb.lfi.sally_scan`), not a
+#: MadMiner method.
 METHODS: dict[str, dict[str, Any]] = {
-    "carl": {"group": "likelihood ratio", "uses_r": False, "uses_t": False},
-    "rolr": {"group": "likelihood ratio", "uses_r": True, "uses_t": False},
-    "rascal": {"group": "likelihood ratio", "uses_r": True, "uses_t": True},
-    "alice": {"group": "likelihood ratio", "uses_r": True, "uses_t": False},
-    "alices": {"group": "likelihood ratio", "uses_r": True, "uses_t": True},
-    "cascal": {"group": "likelihood ratio", "uses_r": False, "uses_t": True},
-    "sally": {"group": "score", "uses_r": False, "uses_t": True},
-    "sallino": {"group": "score", "uses_r": False, "uses_t": True},
-    "nde": {"group": "likelihood", "uses_r": False, "uses_t": False},
-    "scandal": {"group": "likelihood", "uses_r": False, "uses_t": True},
+    "carl": {"group": "likelihood ratio", "uses_r": False, "uses_t": False, "limits": "unbinned ratio"},
+    "rolr": {"group": "likelihood ratio", "uses_r": True, "uses_t": False, "limits": "unbinned ratio"},
+    "rascal": {"group": "likelihood ratio", "uses_r": True, "uses_t": True, "limits": "unbinned ratio"},
+    "alice": {"group": "likelihood ratio", "uses_r": True, "uses_t": False, "limits": "unbinned ratio"},
+    "alices": {"group": "likelihood ratio", "uses_r": True, "uses_t": True, "limits": "unbinned ratio"},
+    "cascal": {"group": "likelihood ratio", "uses_r": False, "uses_t": True, "limits": "unbinned ratio"},
+    "sally": {"group": "score", "uses_r": False, "uses_t": True, "limits": "histogram of t_hat (= SALLINO)"},
+    "sally local model": {"group": "score", "uses_r": False, "uses_t": True, "limits": "local exponential model"},
+    "nde": {"group": "likelihood", "uses_r": False, "uses_t": False, "limits": "unbinned density"},
+    "scandal": {"group": "likelihood", "uses_r": False, "uses_t": True, "limits": "unbinned density"},
 }
-#: Numerator points of the ratio and density estimators by default: uniform in kappa over the scan range, the 51
-#: points of the thesis's grid on [0, 2] (a prior over theta, as MadMiner's ``sample_train_ratio`` allows). The
-#: thesis's hand-picked list (:data:`hepnb.lfi.THESIS_KAPPAS`) puts 26 of its 27 points at 0.84 <= kappa <= 2 and
-#: the last at kappa = 0: trained on it, ``log r_hat(x | kappa=0)`` does not close against the oracle (notebook 03).
-UNIFORM_KAPPAS: tuple[float, ...] = tuple(float(k) for k in THESIS_KAPPA_GRID)
+#: Numerator points of the ratio and density estimators by default: uniform in kappa over the scan range [0, 2], at
+#: the 50 midpoints of the thesis's evaluation grid (0.02, 0.06, ..., 1.98; a prior over theta, as MadMiner's
+#: ``sample_train_ratio`` allows). No training point is an evaluation point, so the scans test the estimator's
+#: interpolation in kappa, not its memory of the points it was trained on. ``numerator_kappas("grid")`` gives the
+#: 51 grid points themselves (the earlier default), ``"thesis"`` the thesis's hand-picked list
+#: (:data:`hepnb.lfi.THESIS_KAPPAS`): it puts 26 of its 27 points at 0.84 <= kappa <= 2 and the last at kappa = 0,
+#: and trained on it ``log r_hat(x | kappa=0)`` does not close against the oracle (notebook 03).
+UNIFORM_KAPPAS: tuple[float, ...] = tuple(
+    float(k) for k in 0.5 * (np.asarray(THESIS_KAPPA_GRID)[1:] + np.asarray(THESIS_KAPPA_GRID)[:-1])
+)
 #: Hidden layers of the ratio estimators by default: two of 100 tanh units. The thesis's one layer of 300 does not
 #: follow the kappa dependence from kappa = 0 to 2 (notebook 03).
 RATIO_HIDDEN: tuple[int, ...] = (100, 100)
 
 
 def numerator_kappas(choice: str) -> tuple[float, ...]:
-    """The numerator points in kappa: ``"uniform"`` (:data:`UNIFORM_KAPPAS`) or ``"thesis"`` (the ch7 list)."""
-    points = {"uniform": UNIFORM_KAPPAS, "thesis": augmented.THESIS_KAPPAS}
+    """The numerator points in kappa: ``"uniform"`` (:data:`UNIFORM_KAPPAS`, the midpoints of the evaluation grid),
+    ``"grid"`` (the 51 evaluation grid points themselves) or ``"thesis"`` (the ch7 list).
+
+    >>> pts = numerator_kappas("uniform")
+    >>> len(pts), round(pts[0], 2), round(pts[-1], 2)
+    (50, 0.02, 1.98)
+    """
+    points = {
+        "uniform": UNIFORM_KAPPAS,
+        "grid": tuple(float(k) for k in THESIS_KAPPA_GRID),
+        "thesis": augmented.THESIS_KAPPAS,
+    }
     if choice not in points:
         raise InputError(f"numerator points must be one of {list(points)}, got {choice!r}")
     return points[choice]
+
+
+def _check_method(method: str) -> None:
+    if method == "sallino":
+        raise InputError(
+            "'sallino' is 'sally' for one parameter (the same histogram of t_hat, MadMiner's SALLY limits): use "
+            "'sally', or 'sally local model' for the local exponential model"
+        )
+    if method not in METHODS:
+        raise InputError(f"method must be one of {list(METHODS)}, got {method!r}")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -90,9 +123,66 @@ def make_samples(n_train: int, n_test: int, seed: int, *, lumi: float = THESIS_L
     return train, inference.helicity_summed(test)
 
 
+#: The calibration sample of :func:`make_calibration_sample` is generated with ``seed + CALIBRATION_SEED_OFFSET``
+#: (training ``seed``, evaluation ``seed + 1``): three independent event samples for one ``seed``.
+CALIBRATION_SEED_OFFSET = 2
+
+
+def make_calibration_sample(n: int, seed: int, *, lumi: float = THESIS_LUMI) -> Events:
+    """An independent calibration sample: like :func:`make_samples`'s evaluation sample, generated with its own seed.
+
+    ``seed`` is the one given to :func:`make_samples`; the events are generated with
+    ``seed + CALIBRATION_SEED_OFFSET``, so they share no event with the training (``seed``) or evaluation
+    (``seed + 1``) sample. Helicity-summed weights, as the evaluation sample: an exact likelihood ratio then has
+    ``E_SM[r] = 1`` on this sample to rounding, so a calibration computed on it (:func:`hepnb.lfi.scans.
+    calibrate_log_r`) leaves an exact ratio unchanged.
+
+    >>> cal = make_calibration_sample(2000, seed=3)
+    >>> cal.meta["weights"]
+    'helicity-summed'
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1000:
+        raise InputError(f"n must be an integer >= 1000 generated events, got {n!r}")
+    if not isinstance(seed, (int, np.integer)):
+        raise InputError(f"seed must be an integer (the seed given to make_samples), got {seed!r}")
+    events = generate(
+        int(n), int(seed) + CALIBRATION_SEED_OFFSET, detector="none", preset=PRESET, lumi=lumi, progress=False
+    )
+    return inference.helicity_summed(events)
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # training
 # ------------------------------------------------------------------------------------------------------------------
+#: Fraction of the training events (and of the rows) held out for the validation loss: the validation fraction
+#: :func:`hepnb.lfi.train_estimator` uses for its random row split (MadMiner's 0.25).
+VALIDATION_FRACTION = 0.25
+
+
+def split_events(events: Events, seed: int, fraction: float = VALIDATION_FRACTION) -> tuple[Events, Events]:
+    """Split events at random into ``(training, validation)`` events, ``fraction`` of them for validation.
+
+    Rows are mined with replacement from events, so a random split of mined rows puts one event in both the
+    training and the validation rows; :func:`train_method` mines the two from the two parts of this split instead.
+    The split is seeded from ``seed`` (``np.random.SeedSequence([seed, 31])``) and keeps the events' order.
+
+    >>> train, _ = make_samples(2000, 1000, seed=3)
+    >>> fit, val = split_events(train, seed=1)
+    >>> len(fit) + len(val) == len(train), len(val) == round(0.25 * len(train))
+    (True, True)
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    if not 0 < fraction < 1:
+        raise InputError(f"fraction must be in (0, 1), got {fraction!r}")
+    n = len(events)
+    n_val = int(round(fraction * n))
+    if n_val < 1 or n - n_val < 1:
+        raise InputError(f"{n} events cannot be split with fraction={fraction}: use a larger training sample")
+    order = np.random.default_rng(np.random.SeedSequence([int(seed), 31])).permutation(n)
+    return events[np.sort(order[n_val:])], events[np.sort(order[:n_val])]
+
+
 @dataclass(frozen=True, eq=False)
 class TrainedMethod:
     """A trained estimator, its method, its training time in seconds and the size of its training sample."""
@@ -122,28 +212,62 @@ def train_method(
     """Mine the augmented sample the method needs and train it; the time covers mining and training.
 
     Ratio methods get :func:`hepnb.lfi.mine_ratio_sample` (numerators ``thetas`` against the SM, default
-    :data:`RATIO_HIDDEN`), SALLY/SALLINO :func:`~hepnb.lfi.mine_local_sample` at the SM (1x100), NDE/SCANDAL
-    :func:`~hepnb.lfi.mine_density_sample` on :data:`SUMMARY` (an MDN, 1x100). The learning rate decays to lr/10.
+    :data:`RATIO_HIDDEN`), ``"sally"`` and ``"sally local model"`` (one score network, two ways of setting limits,
+    :data:`METHODS`) :func:`~hepnb.lfi.mine_local_sample` at the SM (1x100), NDE/SCANDAL
+    :func:`~hepnb.lfi.mine_density_sample` on :data:`SUMMARY` (a zuko MAF, 5 MADEs of 1x100). The learning rate
+    decays to lr/10.
+    The training events are split by event (:func:`split_events`, :data:`VALIDATION_FRACTION` of them, seeded from
+    ``seed``): the training rows are mined from one part and the validation rows (the same fraction of
+    ``n_samples``) from the other, so early stopping and the kept epoch are judged on events not used for training.
+    Both are mined with the whole sample's yields (``sigma(theta)`` of the joint ratio and score), and ``n_rows``
+    counts both.
     ``trainer_options`` (``accelerator``, ``devices``, ``strategy``) go to :func:`hepnb.lfi.train_estimator`; the
     default is the CPU.
     """
-    if method not in METHODS:
-        raise InputError(f"method must be one of {list(METHODS)}, got {method!r}")
+    _check_method(method)
     start = time.perf_counter()
     group = METHODS[method]["group"]
     opts: dict[str, Any] = {"lr": lr, "final_lr": lr / 10}
+    if not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
+        raise InputError(f"n_samples must be an integer >= 2 (training and validation rows), got {n_samples!r}")
+    fit_events, val_events = split_events(train, seed)
+    n_val = int(round(VALIDATION_FRACTION * int(n_samples)))
+    yields = train.yields  # the whole sample's sigma(theta) for both parts, as when mining from all events
     if group == "likelihood ratio":
-        sample = augmented.mine_ratio_sample(train, n_samples, seed, theta0=thetas, observables=observables)
+
+        def mine(events: Events, n: int) -> Any:
+            return augmented.mine_ratio_sample(events, n, seed, theta0=thetas, observables=observables, yields=yields)
+
+    elif group == "score":
+
+        def mine(events: Events, n: int) -> Any:
+            return augmented.mine_local_sample(events, n, seed, observables=observables, yields=yields)
+
+    else:
+
+        def mine(events: Events, n: int) -> Any:
+            return augmented.mine_density_sample(
+                events, n, seed, thetas=thetas, observables=list(SUMMARY), yields=yields
+            )
+
+    sample, validation = mine(fit_events, int(n_samples) - n_val), mine(val_events, n_val)
+    if group == "likelihood ratio":
         est: Any = estimators.ParameterizedRatioEstimator(
             sample.x.shape[1], method, n_hidden=n_hidden or RATIO_HIDDEN, **opts
         )
     elif group == "score":
-        sample = augmented.mine_local_sample(train, n_samples, seed, observables=observables)
-        est = estimators.ScoreEstimator(sample.x.shape[1], method, n_hidden=n_hidden or (100,), **opts)
+        est = estimators.ScoreEstimator(sample.x.shape[1], "sally", n_hidden=n_hidden or (100,), **opts)
     else:
-        sample = augmented.mine_density_sample(train, n_samples, seed, thetas=thetas, observables=list(SUMMARY))
         est = estimators.DensityEstimator(sample.x.shape[1], method, n_hidden=n_hidden or (100,), **opts)
     est = estimators.train_estimator(
-        est, sample, seed=seed, max_epochs=max_epochs, batch_size=batch_size, patience=patience, **trainer_options
+        est,
+        sample,
+        seed=seed,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        patience=patience,
+        validation=validation,
+        **trainer_options,
     )
-    return TrainedMethod(method, est, time.perf_counter() - start, len(sample), int(est.history["best_epoch"]))
+    n_rows = len(sample) + len(validation)
+    return TrainedMethod(method, est, time.perf_counter() - start, n_rows, int(est.history["best_epoch"]))

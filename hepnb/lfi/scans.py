@@ -5,8 +5,10 @@ scan}`` dictionaries for the notebook's tables and sliders:
 
 * :func:`ratio_log_r_grid` / :func:`scans_from_log_r`: a ratio estimator evaluated once on the kappa grid and turned
   into scans at any number of true mu (what makes the notebook's mu slider instant);
-* :func:`normalise_log_r`: ``log r_hat - log E_SM[r_hat]``, the calibration that keeps ALICES's Asimov scan from
-  being over-confident;
+* :func:`calibrate_log_r` / :func:`apply_calibration`: the offsets ``log E_SM[r_hat]`` per grid point, computed on an
+  independent calibration sample (:func:`hepnb.lfi.methods.make_calibration_sample`) and subtracted from the
+  evaluation grid; :func:`normalise_log_r` is the same correction computed on the evaluation events themselves
+  (kept to show what it hides, not for results);
 * :func:`method_scans`, :func:`oracle_scans`: the scans of a trained method and of the exact likelihood;
 * :func:`adaptive_edges`, :func:`histogram_model`, :func:`histogram_scan`, :func:`histogram_scans`: binned template
   fits through :class:`hepnb.stats.interference.BinnedInterferenceModel`, returned as
@@ -38,6 +40,8 @@ __all__ = [
     "scans_from_log_r",
     "method_scans",
     "normalise_log_r",
+    "calibrate_log_r",
+    "apply_calibration",
     "oracle_scans",
     "adaptive_edges",
     "histogram_model",
@@ -69,23 +73,111 @@ def ratio_log_r_grid(estimator: Any, events: Events, kappa: Any = THESIS_KAPPA_G
     return np.stack([np.asarray(estimator.log_ratio(x, float(k), 1.0), dtype=float) for k in np.asarray(kappa)])
 
 
-def normalise_log_r(log_r: np.ndarray, events: Events, reference_kappa: float = 1.0) -> np.ndarray:
-    """``log r_hat - log E_ref[r_hat]`` per grid row: the estimate divided by its mean under the reference.
-
-    A likelihood ratio satisfies ``E_{theta1}[r(x | theta0, theta1)] = 1``; a network's residual offsets of order
-    0.01 violate it and, summed over the Asimov events, bias the expected log likelihood near the reference (an
-    over-confident scan). Dividing by the Monte-Carlo mean over the events' reference weights (as the normalised
-    local model of :func:`hepnb.lfi.sally_scan`) removes the offset and changes nothing for an exact ratio.
-    """
+def _log_mean_ratio(log_r: Any, events: Events, reference_kappa: float) -> np.ndarray:
+    """``log E_ref[r_hat]`` per grid row: the log of the reference-weighted mean of ``exp(log_r)`` over ``events``."""
     from scipy import special
 
+    lr = np.atleast_2d(as_finite_array(log_r, "log_r"))
+    if lr.ndim != 2 or lr.shape[1] != len(events):
+        raise InputError(
+            f"log_r must have shape (n_kappa, {len(events)}) (one column per event of the sample it was evaluated "
+            f"on), got {np.shape(log_r)}"
+        )
     w_ref = events.weight(float(reference_kappa) ** 4)
     if not w_ref.sum() > 0:
         raise InputError(f"the events have no weight at the reference kappa={reference_kappa}")
-    lr = np.asarray(log_r, dtype=float)
     b = w_ref / w_ref.sum()
     # row by row: the temporaries stay one event-array long (the grid has 51 rows of up to 10^6 events)
-    return lr - np.array([special.logsumexp(row, b=b) for row in lr])[:, None]
+    return np.array([special.logsumexp(row, b=b) for row in lr])
+
+
+def normalise_log_r(log_r: np.ndarray, events: Events, reference_kappa: float = 1.0) -> np.ndarray:
+    """``log r_hat - log E_ref[r_hat]`` per grid row, the mean taken over the same ``events`` (same-sample).
+
+    A likelihood ratio satisfies ``E_{theta1}[r(x | theta0, theta1)] = 1``; a network's residual offsets of order
+    0.01 violate it and, summed over the Asimov events, bias the expected log likelihood near the reference (an
+    over-confident scan). This function divides by the Monte-Carlo mean over the events' reference weights and
+    changes nothing for an exact ratio. Computed on the events that also form the Asimov data it is tuned to those
+    very events: for results use :func:`calibrate_log_r` on an independent calibration sample, which is what a real
+    analysis can do (it has no access to the expectation of its own data) and what this function is compared
+    against in notebook 03.
+
+    >>> from hepnb.lfi.methods import make_calibration_sample
+    >>> ev = make_calibration_sample(2000, seed=1)
+    >>> bool(np.allclose(normalise_log_r(np.full((2, len(ev)), 0.3), ev), 0.0))
+    True
+    """
+    lr = np.asarray(log_r, dtype=float)
+    return lr - _log_mean_ratio(lr, events, reference_kappa)[:, None]
+
+
+def calibrate_log_r(
+    estimator_or_log_r: Any,
+    calibration: Events,
+    kappa: Any = THESIS_KAPPA_GRID,
+    *,
+    reference_kappa: float = 1.0,
+) -> np.ndarray:
+    """Calibration offsets ``c_j = log E_ref[r_hat(x | kappa_j, ref)]`` on an independent calibration sample.
+
+    An exact likelihood ratio has ``E_ref[r] = 1``, ``c_j = 0``; a network's ``c_j`` of order 0.01, summed over the
+    Asimov events, tilt the scan near the reference and make it over-confident. :func:`apply_calibration`
+    subtracts ``c_j`` from the ``log r_hat`` grid of the evaluation events. The offsets depend only on the
+    estimator and the ``calibration`` events: computed on a sample generated with its own seed
+    (:func:`hepnb.lfi.methods.make_calibration_sample`), the correction cannot be tuned to the Asimov data it is
+    applied to, which is the honest version of :func:`normalise_log_r` (the same correction computed on the
+    evaluation events themselves).
+
+    Parameters
+    ----------
+    estimator_or_log_r
+        A ratio or density estimator (``log_ratio(x, kappa, 1)`` and ``observables``), evaluated here on the
+        calibration events, or its ``log r_hat`` grid ``(len(kappa), len(calibration))`` on those events.
+    calibration
+        The calibration events (helicity-summed weights: an exact ratio then gives ``c_j = 0`` to rounding).
+    kappa
+        The grid points (those of the evaluation grid the offsets are applied to).
+    reference_kappa
+        The denominator (reference) point, the SM by default.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(kappa),)`` offsets ``c_j``.
+
+    Examples
+    --------
+    >>> from hepnb.lfi.methods import make_calibration_sample
+    >>> cal = make_calibration_sample(2000, seed=1)
+    >>> offsets = calibrate_log_r(np.full((3, len(cal)), 0.05), cal, kappa=[0.0, 1.0, 2.0])
+    >>> np.round(offsets, 6).tolist()
+    [0.05, 0.05, 0.05]
+    """
+    if not isinstance(calibration, Events):
+        raise InputError(
+            f"calibration must be the calibration Events (methods.make_calibration_sample), got {type(calibration)}"
+        )
+    k = np.atleast_1d(np.asarray(kappa, dtype=float))
+    if hasattr(estimator_or_log_r, "log_ratio"):
+        log_r = ratio_log_r_grid(estimator_or_log_r, calibration, k)
+    else:
+        log_r = np.atleast_2d(np.asarray(estimator_or_log_r, dtype=float))
+        if log_r.shape[0] != len(k):
+            raise InputError(f"the log_r grid has {log_r.shape[0]} rows for {len(k)} kappa points")
+    return _log_mean_ratio(log_r, calibration, reference_kappa)
+
+
+def apply_calibration(log_r: Any, offsets: Any) -> np.ndarray:
+    """``log r_hat(x_i | kappa_j) - c_j``: the calibration offsets of :func:`calibrate_log_r` applied to a grid.
+
+    >>> apply_calibration(np.zeros((2, 3)), [0.1, -0.2]).tolist()
+    [[-0.1, -0.1, -0.1], [0.2, 0.2, 0.2]]
+    """
+    lr = np.atleast_2d(np.asarray(log_r, dtype=float))
+    c = np.atleast_1d(as_finite_array(offsets, "offsets", ndim=1))
+    if len(c) != lr.shape[0]:
+        raise InputError(f"{len(c)} calibration offsets for a log_r grid of {lr.shape[0]} kappa points")
+    return lr - c[:, None]
 
 
 def scans_from_log_r(
@@ -96,11 +188,20 @@ def scans_from_log_r(
     *,
     kappa: Any = THESIS_KAPPA_GRID,
     lumi: float = THESIS_LUMI,
-    normalise: bool = True,
+    offsets: Any = None,
+    normalise: bool = False,
 ) -> dict[tuple[float, bool], LikelihoodScan]:
-    """Asimov scans ``{(mu_true, include_rate): scan}`` from a precomputed ``log r`` grid (as :func:`lfi.ratio_scan`),
-    normalised with :func:`normalise_log_r` unless ``normalise=False``."""
-    if normalise:
+    """Asimov scans ``{(mu_true, include_rate): scan}`` from a precomputed ``log r`` grid (as :func:`lfi.ratio_scan`).
+
+    ``offsets`` (from :func:`calibrate_log_r` on an independent sample) are subtracted per grid point; without them
+    the scan is uncalibrated. ``normalise=True`` applies the same-sample :func:`normalise_log_r` instead (for the
+    comparison only).
+    """
+    if offsets is not None and normalise:
+        raise InputError("give either calibration offsets or normalise=True (same-sample), not both")
+    if offsets is not None:
+        log_r = apply_calibration(log_r, offsets)
+    elif normalise:
         log_r = normalise_log_r(log_r, events)
     out = {}
     for mu_true in mu_trues:
@@ -122,26 +223,29 @@ def method_scans(
     lumi: float = THESIS_LUMI,
     bins: int = 25,
     label: str | None = None,
-    normalise: bool = True,
+    calibration: Events | None = None,
+    normalise: bool = False,
 ) -> dict[tuple[float, bool], LikelihoodScan]:
     """Scans of one trained method at each true mu, with and without rate.
 
-    Ratio and density estimators: the weighted Asimov sum of ``log r_hat``. SALLY: the local exponential model
-    (:func:`hepnb.lfi.sally_scan`). SALLINO: the binned template fit of the histogram of ``t_hat`` (for one
-    parameter the same as MadMiner's SALLY histogram mode). Ratio and density estimates are normalised
-    (:func:`normalise_log_r`) unless ``normalise=False``.
+    Ratio and density estimators: the weighted Asimov sum of ``log r_hat``, calibrated on the independent
+    ``calibration`` events when given (:func:`calibrate_log_r`), uncalibrated otherwise; ``normalise=True`` is the
+    same-sample :func:`normalise_log_r` (comparison only). ``"sally"``: MadMiner's SALLY limits, the binned
+    template fit of the histogram of ``t_hat`` (SALLINO's for one parameter). ``"sally local model"``: the local
+    exponential model (:func:`hepnb.lfi.sally_scan`).
     """
     name = label or trained.method
-    if trained.method == "sally":
+    if trained.method == "sally local model":
         out = {}
         for mu_true in mu_trues:
             scan = inference.sally_scan(trained.estimator, events, float(mu_true), kappa=kappa, lumi=lumi)
             scan = LikelihoodScan(name, *_fields(scan)[1:])
             out[float(mu_true), True], out[float(mu_true), False] = scan, scan.with_rate(False)
         return out
-    if trained.method == "sallino":
+    if trained.method == "sally":
         t_hat = inference.estimated_scores(trained.estimator, events)
         return histogram_scans(t_hat, events, mu_trues, bins=bins, kappa=kappa, lumi=lumi, method=name)
+    offsets = None if calibration is None else calibrate_log_r(trained.estimator, calibration, kappa)
     return scans_from_log_r(
         ratio_log_r_grid(trained.estimator, events, kappa),
         events,
@@ -149,6 +253,7 @@ def method_scans(
         name,
         kappa=kappa,
         lumi=lumi,
+        offsets=offsets,
         normalise=normalise,
     )
 

@@ -4,17 +4,21 @@ Everything the notebook ``03_likelihood_free_inference.ipynb`` computes is reach
 :mod:`hepnb.lfi.plots`), gathered from four modules:
 
 * :mod:`hepnb.lfi.methods`: :func:`make_samples` (detector-free VBF samples with the ch7 preselection, the training
-  one with the generator's weights, the evaluation one with helicity-summed weights), MadMiner's method table
-  :data:`METHODS` and :func:`train_method`, every method with its training time;
+  one with the generator's weights, the evaluation one with helicity-summed weights), :func:`make_calibration_sample`
+  (a third, independent sample for the calibration), MadMiner's method table :data:`METHODS` (SALLY once, its
+  histogram of ``t_hat``; hepnb's ``"sally local model"`` apart) and :func:`train_method`, every method with its
+  training time; the default numerator points :data:`UNIFORM_KAPPAS` lie between the evaluation grid's points;
 * :mod:`hepnb.lfi.illustrations`: :func:`toy_illustration`, :func:`neff_table`, the toy's joint vs exact ratio and
   score and the MadMiner effective sample size;
 * :mod:`hepnb.lfi.scans`: :func:`ratio_log_r_grid` / :func:`scans_from_log_r` (a ratio estimator evaluated once on
-  the kappa grid, scans at any number of true mu), :func:`normalise_log_r` (``log r_hat - log E_SM[r_hat]``),
-  :func:`method_scans`, :func:`oracle_scans` and the histogram baselines :func:`adaptive_edges`,
-  :func:`histogram_model`, :func:`histogram_scan`, returned as :class:`hepnb.lfi.LikelihoodScan` so that every
-  method goes through one :func:`hepnb.lfi.interval_table`;
+  the kappa grid, scans at any number of true mu), :func:`calibrate_log_r` / :func:`apply_calibration`
+  (``log r_hat - log E_SM[r_hat]``, the mean taken on the independent calibration sample; :func:`normalise_log_r`
+  takes it on the evaluation events, for comparison), :func:`method_scans`, :func:`oracle_scans` and the histogram
+  baselines :func:`adaptive_edges`, :func:`histogram_model`, :func:`histogram_scan`, returned as
+  :class:`hepnb.lfi.LikelihoodScan` so that every method goes through one :func:`hepnb.lfi.interval_table`;
 * :mod:`hepnb.lfi.tables`: :func:`width_table`, :func:`method_table` (with its closure against the oracle and its
-  interval widths), :func:`degeneracy_table`.
+  interval widths and whether it is beyond the oracle), :func:`degeneracy_table`, :func:`beyond_oracle`
+  (over-confidence flagged, to be reported).
 
 Evaluation luminosity and grid are the thesis's (:mod:`hepnb.stats.constants`: 36.1 fb^-1, kappa in [0, 2] with
 51 points).
@@ -24,12 +28,14 @@ from __future__ import annotations
 
 from hepnb.lfi.illustrations import ToyIllustration, neff_table, toy_illustration
 from hepnb.lfi.methods import (
+    CALIBRATION_SEED_OFFSET,
     METHODS,
     PRESET,
     RATIO_HIDDEN,
     SUMMARY,
     UNIFORM_KAPPAS,
     TrainedMethod,
+    make_calibration_sample,
     make_samples,
     numerator_kappas,
     train_method,
@@ -37,6 +43,8 @@ from hepnb.lfi.methods import (
 from hepnb.lfi.scans import (
     HIST_OBSERVABLES,
     adaptive_edges,
+    apply_calibration,
+    calibrate_log_r,
     histogram_model,
     histogram_scan,
     histogram_scans,
@@ -47,7 +55,15 @@ from hepnb.lfi.scans import (
     ratio_log_r_grid,
     scans_from_log_r,
 )
-from hepnb.lfi.tables import best_histogram, closure_metrics, degeneracy_table, method_table, width_table
+from hepnb.lfi.tables import (
+    BEYOND_ORACLE_MARGIN,
+    best_histogram,
+    beyond_oracle,
+    closure_metrics,
+    degeneracy_table,
+    method_table,
+    width_table,
+)
 
 __all__ = [
     "PRESET",
@@ -58,6 +74,8 @@ __all__ = [
     "RATIO_HIDDEN",
     "numerator_kappas",
     "make_samples",
+    "make_calibration_sample",
+    "CALIBRATION_SEED_OFFSET",
     "ToyIllustration",
     "toy_illustration",
     "neff_table",
@@ -67,6 +85,8 @@ __all__ = [
     "scans_from_log_r",
     "method_scans",
     "normalise_log_r",
+    "calibrate_log_r",
+    "apply_calibration",
     "oracle_scans",
     "adaptive_edges",
     "histogram_model",
@@ -77,5 +97,7 @@ __all__ = [
     "closure_metrics",
     "degeneracy_table",
     "best_histogram",
+    "beyond_oracle",
+    "BEYOND_ORACLE_MARGIN",
     "ideal_classifier",
 ]

@@ -3,7 +3,9 @@
 * :func:`width_table`: 68% / 95% interval widths of every method relative to the oracle;
 * :func:`closure_metrics`, :func:`method_table`: each method's closure against the oracle and its widths;
 * :func:`best_histogram`: the histogram baseline with the narrowest interval;
-* :func:`degeneracy_table`: how strongly each method rejects the rate partner ``mu*`` of ``mu = 0``.
+* :func:`degeneracy_table`: how strongly each method rejects the rate partner ``mu*`` of ``mu = 0``;
+* :func:`beyond_oracle`: which methods claim more than the exact likelihood allows (narrower intervals, a larger
+  ``q(mu*)``): over-confidence, to be reported, never rewarded.
 """
 
 from __future__ import annotations
@@ -20,7 +22,20 @@ from hepnb.lfi.inference import LikelihoodScan
 from hepnb.lfi.methods import METHODS, TrainedMethod
 from hepnb.offshell import Events
 
-__all__ = ["width_table", "method_table", "closure_metrics", "degeneracy_table", "best_histogram"]
+__all__ = [
+    "BEYOND_ORACLE_MARGIN",
+    "width_table",
+    "method_table",
+    "closure_metrics",
+    "degeneracy_table",
+    "best_histogram",
+    "beyond_oracle",
+]
+
+#: Relative margin of :func:`beyond_oracle`: a width ratio below ``1 - margin`` or a ``q(mu*)`` above
+#: ``(1 + margin)`` times the oracle's is flagged. Every method is evaluated on the same events as the oracle, so the
+#: only slack is the interpolation of the interval ends on the 51-point grid (below 1% of a width).
+BEYOND_ORACLE_MARGIN = 0.02
 
 
 def width_table(
@@ -84,9 +99,12 @@ def method_table(
     scans: Mapping[str, Mapping[tuple[float, bool], LikelihoodScan]],
     *,
     mu_true: float = 1.0,
+    margin: float = BEYOND_ORACLE_MARGIN,
 ) -> pd.DataFrame:
-    """MadMiner's method table with our numbers: what each method uses, its training rows and seconds, its closure
-    against the oracle (MSE, correlation) and its 68%/95% widths relative to the oracle at ``mu_true``."""
+    """MadMiner's method table with our numbers: what each method uses, how its limits are set, its training rows
+    and seconds, its closure against the oracle (MSE, correlation), its 68%/95% widths relative to the oracle at
+    ``mu_true`` and ``"beyond the oracle"`` (:func:`beyond_oracle` with ``margin``: True for an over-confident
+    method, whose scan is sharper than the exact likelihood's)."""
     rows = []
     for name, tm in trained.items():
         info = METHODS[tm.method]
@@ -96,6 +114,7 @@ def method_table(
             "group": info["group"],
             "uses r(x,z)": info["uses_r"],
             "uses t(x,z)": info["uses_t"],
+            "limits": info["limits"],
             "observables": "3-D summary" if info["group"] == "likelihood" else "35 ch7",
             "training rows": tm.n_rows,
             "best epoch": tm.best_epoch,
@@ -112,7 +131,9 @@ def method_table(
             row[f"68% / oracle ({tag})"] = r.relative_68
             row[f"95% / oracle ({tag})"] = r.relative_95
         rows.append(row)
-    return pd.DataFrame(rows).set_index("method")
+    frame = pd.DataFrame(rows).set_index("method")
+    frame["beyond the oracle"] = beyond_oracle(frame, margin=margin)
+    return frame
 
 
 def best_histogram(
@@ -156,3 +177,58 @@ def degeneracy_table(scans: Mapping[str, Mapping[tuple[float, bool], LikelihoodS
             row[f"Z ({tag})"] = float(np.sqrt(scan.q[j]))
         rows[name] = row
     return pd.DataFrame(rows).T
+
+
+def beyond_oracle(table: pd.DataFrame, *, margin: float = BEYOND_ORACLE_MARGIN, reference: str = "oracle") -> pd.Series:
+    """Which rows claim more than the exact likelihood: over-confidence, a failure to report, not a success.
+
+    No estimator evaluated on the oracle's events can honestly beat the oracle. A row is flagged when any of its
+    interval ratios to the oracle (columns with ``"/ oracle"`` in their name, as in :func:`method_table`; or every
+    column of a :func:`width_table`) is below ``1 - margin``, or any of its ``q(mu*)`` (columns starting with
+    ``"q("``, as in :func:`degeneracy_table`) exceeds the ``reference`` row's by more than the factor
+    ``1 + margin``.
+
+    Parameters
+    ----------
+    table
+        A :func:`method_table`, :func:`width_table` or :func:`degeneracy_table` (the last with the ``reference`` row).
+    margin
+        Relative tolerance (grid interpolation of the interval ends).
+    reference
+        The oracle's row name in a degeneracy table.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean per row, named ``"beyond the oracle"``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"95% / oracle (rate)": [1.0, 0.9, 1.3]}, index=["oracle", "a", "b"])
+    >>> beyond_oracle(t).tolist()
+    [False, True, False]
+    >>> d = pd.DataFrame({"q(mu*) (rate)": [0.5, 0.6, 0.2]}, index=["oracle", "a", "b"])
+    >>> beyond_oracle(d).tolist()
+    [False, True, False]
+    """
+    if not 0 <= float(margin) < 1:
+        raise InputError(f"margin must be in [0, 1), got {margin!r}")
+    names = [str(c) for c in table.columns]
+    ratio_cols = [c for c, n in zip(table.columns, names) if "/ oracle" in n]
+    q_cols = [c for c, n in zip(table.columns, names) if n.startswith("q(")]
+    if isinstance(table.columns, pd.MultiIndex) and not ratio_cols and not q_cols:
+        ratio_cols = list(table.columns)  # a width_table: every column is a ratio to the reference
+    if not ratio_cols and not q_cols:
+        raise InputError(
+            "the table has no ratio to the oracle ('/ oracle' columns) and no q(mu*) column: pass a method_table, "
+            "width_table or degeneracy_table"
+        )
+    flag = pd.Series(False, index=table.index, name="beyond the oracle")
+    for c in ratio_cols:
+        flag |= table[c].astype(float) < 1.0 - float(margin)
+    if q_cols:
+        if reference not in table.index:
+            raise InputError(f"the q(mu*) columns need the {reference!r} row to compare with")
+        for c in q_cols:
+            flag |= table[c].astype(float) > (1.0 + float(margin)) * float(table.loc[reference, c])
+    return flag

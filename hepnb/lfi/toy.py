@@ -5,6 +5,12 @@
 (z - theta) / sigma_z^2``; the marginal ``p(x | theta) = N(theta, s)`` with ``s^2 = sigma_z^2 + sigma_x^2`` gives the
 exact ``log r(x | theta0, theta1) = [(x - theta1)^2 - (x - theta0)^2] / (2 s^2)`` and ``t(x | theta) = (x - theta)/s^2``
 that the estimators must learn.
+
+:meth:`GaussianToy.training_arrays` draws the training rows as MadMiner's toy tutorial does
+(``examples/tutorial_toy_simulator`` of github.com/madminer-tool/madminer: ``sigma_z = 2``, ``sigma_x = 1``, ``theta0``
+uniform in [-4, 4], reference 0), as plain arrays for :func:`hepnb.lfi.ratio_sample_from_arrays`. The tutorial's
+``t_xz`` uses ``x`` where the joint score needs ``z``, ``(x - theta) / sigma_z^2``, which is not an unbiased
+estimate of ``t(x | theta)``; here the joint score is the exact ``(z - theta) / sigma_z^2``.
 """
 
 from __future__ import annotations
@@ -96,6 +102,43 @@ class GaussianToy:
             {},
             int(seed),
         )
+
+    def training_arrays(
+        self,
+        n_samples: int,
+        seed: int,
+        *,
+        theta_range: tuple[float, float] = (-4.0, 4.0),
+        theta1: float = 0.0,
+    ) -> dict[str, np.ndarray]:
+        """MadMiner's toy training rows as arrays: ``n_samples // 2`` points ``theta0 ~ U(theta_range)``.
+
+        For each point one event is drawn at ``theta0`` (``y = 0``) and one at the reference ``theta1`` (``y =
+        1``), both with ``theta0`` as parameter, the joint ``log r(x, z | theta0, theta1)`` and the joint scores at
+        ``theta0`` and ``theta1``. The keys are the arguments of :func:`hepnb.lfi.ratio_sample_from_arrays`.
+
+        >>> arrays = GaussianToy().training_arrays(4, seed=0)
+        >>> sorted(arrays), arrays["x"].shape, arrays["y"].tolist()
+        (['log_r_xz', 't1_xz', 't_xz', 'theta0', 'theta1', 'x', 'y'], (4, 1), [0.0, 0.0, 1.0, 1.0])
+        """
+        n_points = int(n_samples) // 2
+        lo, hi = (float(v) for v in theta_range)
+        if n_points < 1 or not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+            raise InputError(f"need n_samples >= 2 and a finite theta_range (lo, hi), got {n_samples}, {theta_range}")
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 6]))
+        a = np.tile(rng.uniform(lo, hi, n_points), 2)
+        b = np.full(2 * n_points, float(theta1))
+        y = np.repeat([0.0, 1.0], n_points)
+        x, z = self.simulate(np.where(y == 0, a, b), rng)
+        return {
+            "x": x[:, None],
+            "theta0": a,
+            "theta1": b,
+            "y": y,
+            "log_r_xz": self._joint(z, a, b),
+            "t_xz": (z - a) / self.sigma_z**2,
+            "t1_xz": (z - b) / self.sigma_z**2,
+        }
 
     def local_sample(self, n_samples: int, seed: int, theta: float = 0.0) -> LocalScoreSample:
         """``x ~ p(x | theta)`` with the joint score at ``theta``."""

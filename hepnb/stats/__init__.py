@@ -26,13 +26,18 @@ name                                             module                 what it 
 ``CLs``, ``UpperLimit``, ``N_SIGMA``             :mod:`~.cls`           CLs and upper limits (``cls.cls`` is the CLs
                                                                         function: ``cls`` is the module)
 ``q_tilde``, ``upper_limit``                     :mod:`~.cls`           the ``q~_mu`` statistic; the upper limit
+``cls_from_q``, ``ScanUpperLimit``               :mod:`~.cls`           the CLs formulae; a limit read off q(mu) scans
+``grid_upper_limit``, ``scan_upper_limit``       :mod:`~.cls`           CLs limits from q(mu) on a grid / two scans
+``unbinned_coverage``, ``binned_coverage``       :mod:`~.coverage`      coverage of intervals and CLs with toys
+``Coverage``, ``coverage_table``                 :mod:`~.coverage`      a coverage result; the table of several
+``clopper_pearson``, ``kish_effective_size``     :mod:`~.coverage`      binomial interval; ``(sum w)^2 / sum w^2``
 ``to_pyhf_spec``, ``to_workspace``               :mod:`~.pyhf_bridge`   the model as a pyhf spec / workspace
 ``pyhf_scan``, ``pyhf_parameters``               :mod:`~.pyhf_bridge`   the pyhf q(mu) scan, its parameter vector
 ``export_workspace_json``                        :mod:`~.pyhf_bridge`   the workspace as a JSON file
 ===============================================  =====================  ================================================
 
 The submodules are exported too (``stats.constants``, ``stats.yields``, ``stats.deviance``, ``stats.fisher``,
-``stats.asymptotic``, ``stats.interference``, ``stats.cls``, ``stats.pyhf_bridge``):
+``stats.asymptotic``, ``stats.interference``, ``stats.cls``, ``stats.coverage``, ``stats.pyhf_bridge``):
 
 - :mod:`hepnb.stats.constants`: the thesis luminosity (``THESIS_LUMI``, 36.1 fb^-1) and scan grid
   (``THESIS_KAPPA_GRID``, :func:`~hepnb.stats.constants.thesis_mu_grid`).
@@ -46,7 +51,9 @@ The submodules are exported too (``stats.constants``, ``stats.yields``, ``stats.
   Poisson / shape-only likelihood of ``N_k(mu) = mu S_k + sqrt(mu) I_k + B_k`` (negative interference allowed,
   positivity checked), q(mu) scans for Asimov or observed data with an MC-statistics nuisance per bin.
 - :mod:`hepnb.stats.cls`: asymptotic CLs with the ``q~_mu`` statistic and one-sided upper limits
-  (arXiv:1007.1727; pyhf's numbers for one bin).
+  (arXiv:1007.1727; pyhf's numbers for one bin), also read off any two q(mu) scans on a grid.
+- :mod:`hepnb.stats.coverage`: the coverage of Wilks intervals and of the CLs test with seeded, vectorised
+  pseudo-experiments (unbinned from a weighted event pool, or binned Poisson toys), Clopper-Pearson errors.
 - :mod:`hepnb.stats.pyhf_bridge`: the same model as a stock pyhf workspace (samples S, I, B with normfactors
   ``mu_S`` and ``sqrt_mu_I`` fixed to mu and sqrt(mu) in a scan), the pyhf q(mu) scan and the JSON export.
 
@@ -68,7 +75,7 @@ from typing import TYPE_CHECKING
 from hepnb._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from hepnb.stats import asymptotic, cls, constants, deviance, fisher, interference, pyhf_bridge, yields
+    from hepnb.stats import asymptotic, cls, constants, coverage, deviance, fisher, interference, pyhf_bridge, yields
     from hepnb.stats.asymptotic import (
         AsimovScan,
         ConfidenceInterval,
@@ -77,8 +84,26 @@ if TYPE_CHECKING:
         confidence_interval,
         refine_minimum,
     )
-    from hepnb.stats.cls import N_SIGMA, CLs, UpperLimit, q_tilde, upper_limit
+    from hepnb.stats.cls import (
+        N_SIGMA,
+        CLs,
+        ScanUpperLimit,
+        UpperLimit,
+        cls_from_q,
+        grid_upper_limit,
+        q_tilde,
+        scan_upper_limit,
+        upper_limit,
+    )
     from hepnb.stats.constants import LUMI_2015_2016, THESIS_KAPPA_GRID, THESIS_LUMI, thesis_kappa_grid, thesis_mu_grid
+    from hepnb.stats.coverage import (
+        Coverage,
+        binned_coverage,
+        clopper_pearson,
+        coverage_table,
+        kish_effective_size,
+        unbinned_coverage,
+    )
     from hepnb.stats.deviance import poisson_half_deviance, signed_asimov_z
     from hepnb.stats.fisher import fisher_information, sigma_mu, sigma_sqrt_mu
     from hepnb.stats.interference import BinnedInterferenceModel, InterferenceScan
@@ -101,6 +126,7 @@ _EXPORTS = {
     "asymptotic": "asymptotic",
     "interference": "interference",
     "cls": "cls",
+    "coverage": "coverage",
     "pyhf_bridge": "pyhf_bridge",
     "THESIS_LUMI": "constants",
     "LUMI_2015_2016": "constants",
@@ -132,6 +158,16 @@ _EXPORTS = {
     "N_SIGMA": "cls",
     "q_tilde": "cls",
     "upper_limit": "cls",
+    "cls_from_q": "cls",
+    "ScanUpperLimit": "cls",
+    "grid_upper_limit": "cls",
+    "scan_upper_limit": "cls",
+    "Coverage": "coverage",
+    "unbinned_coverage": "coverage",
+    "binned_coverage": "coverage",
+    "coverage_table": "coverage",
+    "clopper_pearson": "coverage",
+    "kish_effective_size": "coverage",
     "to_pyhf_spec": "pyhf_bridge",
     "to_workspace": "pyhf_bridge",
     "pyhf_scan": "pyhf_bridge",

@@ -3,8 +3,9 @@
 Importing :mod:`hepnb.lfi.estimators` is light: each name below loads its module (and torch, Lightning) on first
 use. Estimators take raw observables and raw kappa (the inputs are standardised inside the module), with
 ``theta = kappa`` (``mu = kappa^4``); defaults follow the thesis and MadMiner: tanh MLPs (SALLY 1x100, ALICES
-1x300, ``alpha = 1``), AMSGrad with the learning rate decaying from 1e-3 to 1e-4, batch 128, validation fraction
-0.25 and early stopping with the best epoch's weights kept.
+1x300, ``alpha = 1``; NDE/SCANDAL a conditional MAF of 5 MADEs of 1x100 built with zuko, SCANDAL's ``alpha`` on
+standardised theta as in MadMiner), AMSGrad with the learning rate decaying from 1e-3 to 1e-4, batch 128,
+validation fraction 0.25 and early stopping with the best epoch's weights kept.
 
 =======================================  ===================  ======================================================
 name                                     module               what it is
@@ -12,7 +13,7 @@ name                                     module               what it is
 ``ParameterizedRatioEstimator``          :mod:`~.ratio`       ``log r_hat(x | theta, SM)`` and its score by autograd
 ``DoublyParameterizedRatioEstimator``    :mod:`~.ratio`       ``log r_hat(x | theta0, theta1)``, antisymmetric
 ``ScoreEstimator``                       :mod:`~.score`       ``t_hat(x | theta_ref)`` (SALLY / SALLINO)
-``DensityEstimator``                     :mod:`~.density`     ``log p_hat(x | theta)``, a mixture density network
+``DensityEstimator``                     :mod:`~.density`     ``log p_hat(x | theta)``, a masked autoregressive flow
 ``Estimator``                            :mod:`~.base`        their base class (standardisation, batched evaluation)
 ``Ensemble``, ``EnsemblePrediction``     :mod:`~.ensemble`    ``k`` estimators: mean and spread of the predictions
 ``train_estimator``                      :mod:`~.training`    train one estimator on an augmented sample

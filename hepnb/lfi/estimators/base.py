@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from hepnb.errors import InputError
 from hepnb.lfi.augmented import RatioSample, Standardizer
 
-__all__ = ["EVAL_BATCH", "Estimator", "as_tensor", "check_method", "mlp"]
+__all__ = ["ALPHA_CONVENTIONS", "EVAL_BATCH", "Estimator", "as_tensor", "check_alpha", "check_method", "mlp"]
 
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "tanh": nn.Tanh,
@@ -24,6 +24,8 @@ _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 }
 #: Rows per batch when an estimator is evaluated.
 EVAL_BATCH = 8_192
+#: How ``alpha`` weighs the score term: on the standardised parameter (MadMiner) or on the raw one.
+ALPHA_CONVENTIONS = ("standardised", "raw")
 
 
 def mlp(n_in: int, n_hidden: Sequence[int], n_out: int, activation: str) -> nn.Sequential:
@@ -56,6 +58,14 @@ def as_tensor(values: Any, name: str, n: int | None = None) -> Tensor:
         elif arr.shape != (n,):
             raise InputError(f"{name} must be one number or one per event ({n}), got shape {arr.shape}")
     return torch.as_tensor(arr, dtype=torch.float32)
+
+
+def check_alpha(alpha: float, convention: str) -> None:
+    """``alpha >= 0`` and ``convention`` one of :data:`ALPHA_CONVENTIONS`."""
+    if convention not in ALPHA_CONVENTIONS:
+        raise InputError(f"alpha_convention must be one of {list(ALPHA_CONVENTIONS)}, got {convention!r}")
+    if not (isinstance(alpha, (int, float, np.integer, np.floating)) and np.isfinite(alpha) and alpha >= 0):
+        raise InputError(f"alpha must be a finite number >= 0 (weight of the score term), got {alpha!r}")
 
 
 def check_method(method: str, allowed: Sequence[str]) -> str:
@@ -103,6 +113,19 @@ class Estimator(L.LightningModule):
         if theta is not None:
             self.theta_mean.copy_(torch.as_tensor(theta.mean[:1], dtype=torch.float32))
             self.theta_scale.copy_(torch.as_tensor(theta.scale[:1], dtype=torch.float32))
+
+    def score_alpha(self) -> Tensor | float:
+        """The weight of ``MSE(t_hat, t)`` with the scores in raw theta units, as the loss applies it.
+
+        With ``alpha_convention="standardised"`` (MadMiner's: the score term compares scores with respect to the
+        standardised ``theta' = (theta - mean) / sigma_theta``, ``t' = sigma_theta t``) this is ``alpha
+        sigma_theta^2``, ``sigma_theta`` being the stored :attr:`theta_scale`; with ``"raw"`` (or for an estimator
+        without the setting) it is ``alpha``.
+        """
+        alpha = float(self.hparams["alpha"])
+        if self.hparams.get("alpha_convention", "raw") == "standardised":
+            return alpha * self.theta_scale[0] ** 2
+        return alpha
 
     def _x(self, x: Tensor) -> Tensor:
         return (x - self.x_mean) / self.x_scale

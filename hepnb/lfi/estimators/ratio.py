@@ -18,7 +18,7 @@ from torch import Tensor
 
 from hepnb.errors import InputError
 from hepnb.lfi import losses
-from hepnb.lfi.estimators.base import Estimator, check_method, mlp
+from hepnb.lfi.estimators.base import Estimator, check_alpha, check_method, mlp
 
 __all__ = ["ParameterizedRatioEstimator", "DoublyParameterizedRatioEstimator"]
 
@@ -37,7 +37,14 @@ class ParameterizedRatioEstimator(Estimator):
     activation
         ``"tanh"`` (thesis), ``"relu"``, ...
     alpha
-        Weight of the score term (rascal, alices, cascal).
+        Weight of the score term (rascal, alices, cascal), in the convention ``alpha_convention``.
+    alpha_convention
+        ``"standardised"`` (default, MadMiner's): the score term is the MSE of the scores with respect to the
+        standardised parameter ``theta' = (theta - mean) / sigma_theta`` (``t' = sigma_theta t``), so that
+        ``alpha`` does not depend on the units of theta; ``"raw"``: the MSE of the scores in raw theta units (hepnb's
+        earlier convention). The two agree for ``alpha_raw = alpha_standardised * sigma_theta^2``, with
+        ``sigma_theta`` the standard deviation of the training theta (:attr:`theta_scale`, set by
+        :func:`~hepnb.lfi.train_estimator`).
     theta_ref
         The reference kappa (set from the sample by :func:`~hepnb.lfi.train_estimator`).
     lr, final_lr
@@ -54,6 +61,7 @@ class ParameterizedRatioEstimator(Estimator):
         n_hidden: Sequence[int] = (300,),
         activation: str = "tanh",
         alpha: float = 1.0,
+        alpha_convention: str = "standardised",
         theta_ref: float = 1.0,
         lr: float = 1e-3,
         final_lr: float = 1e-4,
@@ -61,6 +69,7 @@ class ParameterizedRatioEstimator(Estimator):
     ) -> None:
         super().__init__(n_features, lr, final_lr)
         check_method(method, tuple(losses.RATIO_LOSSES))
+        check_alpha(alpha, alpha_convention)
         self.save_hyperparameters()
         self.net = mlp(int(n_features) + 1, n_hidden, 1, activation)
 
@@ -76,7 +85,7 @@ class ParameterizedRatioEstimator(Estimator):
         return log_r, t_hat
 
     def loss(self, batch: dict[str, Tensor]) -> Tensor:
-        method, alpha = self.hparams["method"], self.hparams["alpha"]
+        method, alpha = self.hparams["method"], self.score_alpha()
         if losses.RATIO_LOSSES[method][1]:
             log_r, t0 = self.log_ratio_and_score(batch["x"], batch["theta0"], create_graph=True)
         else:
@@ -101,7 +110,8 @@ class ParameterizedRatioEstimator(Estimator):
 class DoublyParameterizedRatioEstimator(Estimator):
     """``log r_hat(x | theta0, theta1) = f(x, theta0, theta1) - f(x, theta1, theta0)`` (antisymmetric by design).
 
-    Parameters are as in :class:`ParameterizedRatioEstimator`; ``reference_score=True`` adds the score term on the
+    Parameters are as in :class:`ParameterizedRatioEstimator` (``alpha_convention`` included, with ``sigma_theta``
+    fitted on theta0 and theta1 together, as MadMiner); ``reference_score=True`` adds the score term on the
     reference (MadMiner's ``*2`` methods: ``alpha MSE(y t1_hat, y t1)``).
     """
 
@@ -113,6 +123,7 @@ class DoublyParameterizedRatioEstimator(Estimator):
         n_hidden: Sequence[int] = (300,),
         activation: str = "tanh",
         alpha: float = 1.0,
+        alpha_convention: str = "standardised",
         reference_score: bool = False,
         lr: float = 1e-3,
         final_lr: float = 1e-4,
@@ -120,6 +131,7 @@ class DoublyParameterizedRatioEstimator(Estimator):
     ) -> None:
         super().__init__(n_features, lr, final_lr)
         check_method(method, tuple(losses.RATIO_LOSSES))
+        check_alpha(alpha, alpha_convention)
         self.save_hyperparameters()
         self.net = mlp(int(n_features) + 2, n_hidden, 1, activation)
 
@@ -141,7 +153,7 @@ class DoublyParameterizedRatioEstimator(Estimator):
         return log_r, t0, t1
 
     def loss(self, batch: dict[str, Tensor]) -> Tensor:
-        method, alpha = self.hparams["method"], self.hparams["alpha"]
+        method, alpha = self.hparams["method"], self.score_alpha()
         if losses.RATIO_LOSSES[method][1]:
             log_r, t0, t1 = self.log_ratio_and_scores(batch["x"], batch["theta0"], batch["theta1"], True)
             # d log r(x|theta0,theta1)/d theta1 = -t(x|theta1): compare with minus the joint score at theta1
@@ -162,7 +174,7 @@ class DoublyParameterizedRatioEstimator(Estimator):
 
 
 def _ratio_loss(
-    method: str, alpha: float, log_r: Tensor, t0: Tensor | None, t1: Tensor | None, batch: dict[str, Tensor]
+    method: str, alpha: Tensor | float, log_r: Tensor, t0: Tensor | None, t1: Tensor | None, batch: dict[str, Tensor]
 ) -> Tensor:
     y, lr_true = batch["y"], batch["log_r_xz"]
     t1_true = batch["t1_xz"] if t1 is not None else None

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from hepnb.errors import InputError
+from hepnb.lfi import losses
 from hepnb.lfi.augmented import DensitySample, LocalScoreSample, RatioSample
 from hepnb.lfi.estimators.base import Estimator
 from hepnb.lfi.estimators.ensemble import Ensemble
@@ -47,10 +48,16 @@ class _Arrays(Dataset):
 
 class _SampleData(L.LightningDataModule):
     def __init__(
-        self, arrays: dict[str, np.ndarray], train: np.ndarray, val: np.ndarray, batch_size: int, seed: int
+        self,
+        arrays: dict[str, np.ndarray],
+        train: np.ndarray,
+        val_arrays: dict[str, np.ndarray],
+        val: np.ndarray,
+        batch_size: int,
+        seed: int,
     ) -> None:
         super().__init__()
-        self.train_set, self.val_set = _Arrays(arrays, train), _Arrays(arrays, val)
+        self.train_set, self.val_set = _Arrays(arrays, train), _Arrays(val_arrays, val)
         self.batch_size, self.seed = batch_size, seed
 
     def train_dataloader(self) -> DataLoader:
@@ -100,6 +107,7 @@ def train_estimator(
     max_epochs: int = 50,
     batch_size: int = 128,
     validation_split: float = 0.25,
+    validation: RatioSample | LocalScoreSample | DensitySample | None = None,
     patience: int | None = 5,
     reinitialise: bool = True,
     archive: str | os.PathLike[str] | None = None,
@@ -109,7 +117,8 @@ def train_estimator(
     """Train an estimator on an augmented sample and return it, ready to evaluate.
 
     The input standardisation and the observables are taken from the sample; a random ``validation_split`` of the
-    rows is held out; training stops when the validation loss has not improved for ``patience`` epochs (``None``:
+    rows is held out (or, with ``validation``, a separate sample is the validation set and every row of ``sample``
+    trains); training stops when the validation loss has not improved for ``patience`` epochs (``None``:
     run all epochs) and the weights of the best validation epoch are restored (MadMiner's early stopping). The
     losses per epoch end up in ``estimator.history``.
 
@@ -128,7 +137,11 @@ def train_estimator(
     batch_size
         Mini-batch size (128).
     validation_split
-        Fraction of the sample for the validation loss (0.25).
+        Fraction of the sample for the validation loss (0.25); not used when ``validation`` is given.
+    validation
+        A validation sample of the same type and observables as ``sample``, mined from other events (rows mined with
+        replacement from the same events share events between a random training/validation split of the rows;
+        :func:`hepnb.lfi.study.train_method` splits the events first). ``None``: the random row split.
     patience
         Early-stopping patience in epochs, or ``None``.
     reinitialise
@@ -170,6 +183,10 @@ def train_estimator(
         and sample.doubly_parameterized
     ):
         raise InputError("this sample has a varying reference theta1: train a DoublyParameterizedRatioEstimator")
+    if isinstance(sample, RatioSample):
+        _check_joint_quantities(model, sample)
+    if validation is not None:
+        _check_validation(model, sample, validation)
     if isinstance(estimator, Estimator) and reinitialise:
         for module in model.modules():
             if isinstance(module, nn.Linear):
@@ -182,14 +199,19 @@ def train_estimator(
         model.hparams["theta_ref"] = float(sample.theta)
 
     n = len(sample)
-    n_val = int(round(validation_split * n))
-    if n_val < 1 or n - n_val < 1:
-        raise InputError(
-            f"{n} rows cannot be split into training and validation with validation_split="
-            f"{validation_split}; mine a larger sample"
-        )
-    order = np.random.default_rng(np.random.SeedSequence([int(seed), 25])).permutation(n)
-    data = _SampleData(sample.arrays(), order[n_val:], order[:n_val], int(batch_size), int(seed))
+    arrays = sample.arrays()
+    if validation is not None:
+        rows = np.arange(n)
+        data = _SampleData(arrays, rows, validation.arrays(), np.arange(len(validation)), int(batch_size), int(seed))
+    else:
+        n_val = int(round(validation_split * n))
+        if n_val < 1 or n - n_val < 1:
+            raise InputError(
+                f"{n} rows cannot be split into training and validation with validation_split="
+                f"{validation_split}; mine a larger sample"
+            )
+        order = np.random.default_rng(np.random.SeedSequence([int(seed), 25])).permutation(n)
+        data = _SampleData(arrays, order[n_val:], arrays, order[:n_val], int(batch_size), int(seed))
     keep = _KeepBest()
     show = len(sample) * int(max_epochs) > 2_000_000 if progress is None else bool(progress)
     callbacks: list[L.Callback] = [keep, *trainer_options.pop("callbacks", [])]
@@ -214,6 +236,46 @@ def train_estimator(
     }
     model.eval()
     return model
+
+
+def _check_validation(
+    model: Estimator,
+    sample: RatioSample | LocalScoreSample | DensitySample,
+    validation: RatioSample | LocalScoreSample | DensitySample,
+) -> None:
+    """Refuse a validation sample that the training sample's estimator cannot be evaluated on."""
+    if type(validation) is not type(sample):
+        raise InputError(
+            f"validation must be a {type(sample).__name__} like the training sample, got {type(validation).__name__}"
+            " (mine it with the same hepnb.lfi.augmented function from other events)"
+        )
+    if len(validation) < 1:
+        raise InputError("the validation sample is empty: mine it with n_samples >= 1 from other events")
+    if validation.x.shape[1] != sample.x.shape[1] or tuple(validation.feature_names) != tuple(sample.feature_names):
+        raise InputError(
+            f"the validation sample has observables {list(validation.feature_names)}, the training sample "
+            f"{list(sample.feature_names)}: mine both with the same observables"
+        )
+    if isinstance(validation, RatioSample):
+        if isinstance(model, ParameterizedRatioEstimator) and validation.doubly_parameterized:
+            raise InputError("the validation sample has a varying reference theta1, the training sample does not")
+        _check_joint_quantities(model, validation)
+
+
+def _check_joint_quantities(model: Estimator, sample: RatioSample) -> None:
+    """Refuse a method whose loss needs a joint ratio or score that the sample does not have (NaN)."""
+    method = model.hparams.get("method")
+    if method not in losses.RATIO_LOSSES:
+        return
+    needs_ratio, needs_score = losses.RATIO_LOSSES[method]
+    columns = {"log_r_xz": needs_ratio, "t_xz": needs_score}
+    columns["t1_xz"] = needs_score and bool(model.hparams.get("reference_score", False))
+    for name, needed in columns.items():
+        if needed and not np.all(np.isfinite(getattr(sample, name))):
+            raise InputError(
+                f"method {method!r} needs the joint {name} for every row, and this sample lacks it (NaN): give it "
+                "to ratio_sample_from_arrays, or use a method without it (carl needs neither)"
+            )
 
 
 def train_ensemble(
