@@ -27,6 +27,7 @@ import numpy as np
 
 from hepnb.errors import InputError, as_finite_array
 from hepnb.lfi import augmented, inference
+from hepnb.lfi.generic import log_ratio_grid
 from hepnb.lfi.inference import LikelihoodScan
 from hepnb.lfi.methods import TrainedMethod
 from hepnb.offshell import Events, oracle_components
@@ -70,7 +71,7 @@ def _asimov(events: Events, mu_true: float, lumi: float) -> tuple[np.ndarray, di
 def ratio_log_r_grid(estimator: Any, events: Events, kappa: Any = THESIS_KAPPA_GRID) -> np.ndarray:
     """``log r_hat(x_i | kappa_j, SM)`` ``(len(kappa), n)``: the estimator evaluated once for every later scan."""
     x, _ = augmented.observables_matrix(events, estimator.observables)
-    return np.stack([np.asarray(estimator.log_ratio(x, float(k), 1.0), dtype=float) for k in np.asarray(kappa)])
+    return log_ratio_grid(estimator, x, kappa, theta_ref=1.0)
 
 
 def _log_mean_ratio(log_r: Any, events: Events, reference_kappa: float) -> np.ndarray:
