@@ -20,19 +20,27 @@ simulator, each in a fresh process (`hepnb.calo.speed`), next to the Geant4 time
 Measured before the change, commit 3e166b4 (data/calo/double epoch 650, one thread, a shared 2-core x86-64 VM with
 AVX-512 and MKL, ``generate`` timed alone, best of 3): 564 showers/s at batch 1 and 35,465 showers/s at batch 10,000.
 
-After it, this script on the same machine (two runs, best of 7; single rates move by about 20 % with the machine's
-other load, the ratios of one run much less):
+This script on the same machine, six runs each, alternating with the script and package of the commit before the
+input checks were made cheap (``lean`` then already without mode switching; the machine's load 1.5-3.3 on its 2
+cores, so single rates move by 20-50 %; the ratios of one run much less). Median (range) of the ratios:
 
-=========  ===========  ===========  ===========  ==========  ============
-batch      lean/s       before/s     bare MLP/s   lean/bare   lean/before
-=========  ===========  ===========  ===========  ==========  ============
-1          1,499-1,527  696-750      3,631-3,749  0.41        2.0-2.2
-10,000     47.5k-48.5k  37.3k-40.5k  69.0k-73.8k  0.66-0.69   1.2-1.3
-=========  ===========  ===========  ===========  ==========  ============
+=========================  ==========================  ====================  ==========
+ratio                      before (lean path of 2.0x)  now                   target
+=========================  ==========================  ====================  ==========
+lean/before at batch 1     1.98 (1.60-2.34)            2.99 (2.50-3.48)      >= 3
+lean/bare at batch 10,000  0.61 (0.52-0.73)            0.66 (0.53-0.72)      >= 0.60
+lean/bare at batch 1       0.34 (0.25-0.42)            0.50 (0.39-0.58)
+=========================  ==========================  ====================  ==========
 
-so the batch-10,000 target is met and the batch-1 target (3x) is not: at batch 1 about 45 % of a call is the network
-itself (ten matrix products of one row, nine Swish steps), 25 % ``Preprocessing.condition`` (which checks its inputs
-again), the rest seeding numpy's generator, the input checks and the conversions. lean and before give the same bytes.
+(rates at batch 1: lean 1,100-1,970/s, before 350-710/s, bare MLP 2,000-4,300/s). The batch-10,000 target is met;
+the batch-1 one is reached at the median but not in every run. At batch 1 a call is now about 290 us at its fastest:
+220 us for the generator (ten matrix products of one row, nine Swish steps and the module walk of `Generator.infer`),
+30 us seeding numpy's generator, 16 us the condition row, 10 us the input checks (numbers and 1-d arrays in range are
+checked by a few comparisons, once; anything else gets the full checks), the rest the latent draw and the products.
+lean and before give the same bytes.
+
+``before`` uses frozen copies of the condition and energy-range checks of commit 3e166b4 (`condition_before`), so
+that making ``Preprocessing.condition`` faster does not make the old path faster too.
 """
 
 from __future__ import annotations
@@ -47,8 +55,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from hepnb.calo.gan import CaloGAN, TrainableSwish, _check_trained_energy
-from hepnb.errors import as_finite_array
+from hepnb.calo.data import (
+    N_CONDITION,
+    N_E_ALIGNMENTS,
+    N_P_ALIGNMENTS,
+    Preprocessing,
+    _as_category,
+    _check_offsets,
+    _unit_factor,
+)
+from hepnb.calo.gan import ENERGY_MARGIN, CaloGAN, TrainableSwish
+from hepnb.errors import InputError, as_finite_array, check_same_length
 from hepnb.training import EpochArchive
 from hepnb.units import energy_unit
 
@@ -73,8 +90,8 @@ def generate_before(
     ]
     arrays = [a.ravel() for a in np.broadcast_arrays(*(np.atleast_1d(a) for a in arrays))]
     energy_arr = arrays[0]
-    _check_trained_energy(model.preprocessing, energy_arr)
-    condition = torch.as_tensor(model.preprocessing.condition(*arrays))
+    _check_trained_energy_before(model.preprocessing, energy_arr)
+    condition = torch.as_tensor(condition_before(model.preprocessing, *arrays))
     z = torch.as_tensor(
         np.random.default_rng(seed).standard_normal((len(energy_arr), model.hparams.latent_dim)), dtype=torch.float32
     )
@@ -91,6 +108,36 @@ def generate_before(
     finally:
         model.train(was_training)
     return model.preprocessing.denormalise(torch.cat(chunks).numpy(), energy_arr)
+
+
+def condition_before(pre: Preprocessing, energy: Any, p: Any, e: Any, deta: Any, dphi: Any) -> np.ndarray:
+    """``Preprocessing.condition`` as of commit 3e166b4 (checks, then float64 columns rounded to float32)."""
+    energy = as_finite_array(energy, "energy", ndim=1)
+    deta = as_finite_array(deta, "deta", ndim=1)
+    dphi = as_finite_array(dphi, "dphi", ndim=1)
+    p = _as_category(p, "p (strip alignment)", N_P_ALIGNMENTS)
+    e = _as_category(e, "e (back alignment)", N_E_ALIGNMENTS)
+    n = check_same_length(energy=energy, p=p, e=e, deta=deta, dphi=dphi)
+    if (energy <= 0).any():
+        raise InputError(f"energy must be positive, got minimum {energy.min()}")
+    _check_offsets(deta, dphi)
+    log_energy = np.log(energy * _unit_factor(pre.energy_unit, "energy_unit"))
+    out = np.zeros((n, N_CONDITION))
+    out[:, 0] = (log_energy - pre.log_energy_mean) / pre.log_energy_std
+    out[np.arange(n), 1 + p] = 1.0
+    out[np.arange(n), 1 + N_P_ALIGNMENTS + e] = 1.0
+    out[:, -2] = (deta - pre.deta_mean) / pre.deta_std
+    out[:, -1] = (dphi - pre.dphi_mean) / pre.dphi_std
+    return out.astype(np.float32)
+
+
+def _check_trained_energy_before(pre: Preprocessing, energy: np.ndarray) -> None:
+    """The energy-range check of commit 3e166b4 (its cost; the message is shortened)."""
+    lo, hi = pre.trained_energy_range()
+    lo, hi = lo / ENERGY_MARGIN, hi * ENERGY_MARGIN
+    outside = (energy > 0) & ((energy < lo) | (energy > hi))
+    if outside.any():
+        raise InputError(f"energies outside {lo:.4g} to {hi:.4g} {pre.energy_unit}")
 
 
 def bare_mlp(model: CaloGAN) -> nn.Sequential:

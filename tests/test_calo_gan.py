@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from hepnb.calo import gan as gan_module
 from hepnb.calo.data import (
     MIDDLE_DETA,
     MIDDLE_DPHI,
@@ -297,6 +298,68 @@ def test_generate_single_shower_and_broadcasting(model: CaloGAN) -> None:
     with pytest.raises(InputError, match="numeric"):  # a ragged list
         model.generate([[65.536, 65.536], [65.536]], 0, 0, 0.0, 0.0)
     assert model.generate(np.array([]), 0, 0, 0.0, 0.0).shape == (0, N_CELLS)
+
+
+PLAIN_INPUTS = {  # (energy [GeV], p, e, deta, dphi): the forms the cheap input checks take
+    "numbers": (65.536, 2, 1, 0.003, -0.004),
+    "integer energy": (65, 3, 0, 0, 0.001),
+    "one-element arrays": (np.full(1, 65.536), np.array([2]), np.array([1]), np.array([0.003]), np.array([-0.004])),
+    "0-d arrays": (np.float64(65.536), np.int64(2), np.array(1, np.uint8), np.float32(0.003), np.array(-0.004)),
+    "arrays and numbers": (np.geomspace(1.5, 250.0, 37), np.arange(37) % 4, 1, np.linspace(-0.012, 0.012, 37), 0.0),
+    "lists and float32": ([2.048, 4.096, 8.192], [0, 1, 3], [1, 0, 1], np.float32([0.01, -0.01, 0.0]), [0.0] * 3),
+}
+
+
+@pytest.mark.parametrize("form", PLAIN_INPUTS)
+def test_cheap_input_checks_give_the_bytes_of_the_full_checks(model: CaloGAN, monkeypatch, form: str) -> None:
+    args = PLAIN_INPUTS[form]
+    plain = gan_module._plain_truth(model.preprocessing, args, False)
+    assert plain is not None  # the cheap checks take them
+    lean = model.generate(*args, seed=3, batch_size=16)
+    monkeypatch.setattr(gan_module, "_plain_truth", lambda *_: None)  # the full checks and broadcasting
+    full = model.generate(*args, seed=3, batch_size=16)
+    assert lean.shape == full.shape and lean.tobytes() == full.tobytes()
+    # the condition rows are those of the public, checked Preprocessing.condition (offset means that are not 0 make
+    # a float32 offset give other numbers unless it is taken as float64 first)
+    truth = [np.broadcast_to(a, full.shape[:1]) for a in args]
+    rows = np.empty((len(full), N_CONDITION), dtype=np.float32)
+    pre = Preprocessing.from_dict({**model.preprocessing.to_dict(), "deta_mean": 1e-3, "dphi_mean": -3e-3})
+    assert pre.fill_condition(rows, *plain).tobytes() == pre.condition(*truth).tobytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((0.0, 0, 0, 0.0, 0.0), "positive"),
+        ((-65.536, 0, 0, 0.0, 0.0), "positive"),
+        ((np.inf, 0, 0, 0.0, 0.0), "infinite"),
+        ((np.array([65.536, np.nan]), 0, 0, 0.0, 0.0), "NaN"),
+        ((1e300, 0, 0, 0.0, 0.0), "extrapolate=True"),
+        ((65.536, 4, 0, 0.0, 0.0), "integer in 0..3"),
+        ((65.536, -1, 0, 0.0, 0.0), "integer in 0..3"),
+        ((65.536, 1.5, 0, 0.0, 0.0), "integer in 0..3"),
+        ((65.536, np.array([0, 1, 4]), 0, 0.0, 0.0), "integer in 0..3"),
+        ((65.536, 0, 2, 0.0, 0.0), "integer in 0..1"),
+        ((65.536, 0, 0, 0.2, 0.0), "relative to the centre"),
+        ((65.536, 0, 0, 0.0, -0.05), "in radians"),
+        ((65.536, 0, 0, np.nan, 0.0), "NaN"),
+        ((65.536 + 1j, 0, 0, 0.0, 0.0), "complex"),
+        ((np.full(3, 65.536), np.zeros(2, int), 0, 0.0, 0.0), "broadcast"),
+        (([[65.536, 65.536], [65.536]], 0, 0, 0.0, 0.0), "numeric"),
+    ],
+)
+def test_bad_inputs_take_the_full_checks(model: CaloGAN, args: tuple, message: str) -> None:
+    assert gan_module._plain_truth(model.preprocessing, args, False) is None
+    with pytest.raises(InputError, match=message):
+        model.generate(*args)
+
+
+def test_generate_accepts_what_the_cheap_checks_leave_to_the_full_ones(model: CaloGAN) -> None:
+    # float alignments, bools and 2-d arrays are valid input that the cheap checks hand on
+    plain = model.generate(np.full((2, 2), 65.536), 1, 1, 0.0, 0.0, seed=2)
+    assert gan_module._plain_truth(model.preprocessing, (65.536, 1.0, True, 0.0, 0.0), False) is None
+    assert model.generate(np.full((2, 2), 65.536), 1.0, True, 0.0, 0.0, seed=2).tobytes() == plain.tobytes()
+    assert plain.shape == (4, N_CELLS)
 
 
 def test_rebuilt_from_hparams_and_state_dict_generates_identical_output(model: CaloGAN) -> None:

@@ -11,7 +11,7 @@ from scipy import stats
 from hepnb import offshell as osh
 from hepnb.errors import InputError
 from hepnb.lfi import study
-from hepnb.lfi.inference import helicity_summed
+from hepnb.lfi.oracle import helicity_summed
 from hepnb.stats import coverage as cv
 from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
 from hepnb.stats.interference import BinnedInterferenceModel
@@ -138,3 +138,28 @@ def test_oracle_coverage_becomes_nominal_at_a_hundred_times_the_luminosity(oracl
         for result in results:
             for level in (0.6827, 0.95):
                 assert abs(result.fraction(level) - level) < 3.5 * _sigma(level, n)
+
+
+def test_refine_maximum_is_vectorised_and_exact_on_a_parabola() -> None:
+    from hepnb.stats.asymptotic import refine_maximum
+
+    grid = np.linspace(0.0, 2.0, 9)
+    peaks = np.array([0.3, 1.1, 1.6, 0.0, 1.9])
+    ll = -((grid[None, :] - peaks[:, None]) ** 2)
+    best, where = refine_maximum(grid, ll)
+    # interior maxima: the vertex; at a grid end (the last row's best point is 2.0) the grid point, unrefined
+    assert np.allclose(where, [0.3, 1.1, 1.6, 0.0, 2.0], atol=1e-12)
+    assert np.allclose(best, [0.0, 0.0, 0.0, 0.0, -0.01], atol=1e-12)
+    # one row at a time gives the same numbers (0-d results)
+    for row, b, w in zip(ll, best, where):
+        assert refine_maximum(grid, row) == (b, w)
+    with pytest.raises(InputError, match="grid along the last axis"):
+        refine_maximum(grid, ll.T)
+
+
+def test_unbinned_coverage_refuses_a_ragged_or_mismatched_log_r() -> None:
+    log_r, w, nu, grid = _gaussian_pool(1.0, 1000, 10.0)
+    with pytest.raises(InputError, match=r"rectangular \(len\(mu\), n_events\) = \(61, n\)"):
+        cv.unbinned_coverage([row[: 5 + k] for k, row in enumerate(log_r)], w, nu, grid, 1.0, n_toys=10)
+    with pytest.raises(InputError, match=r"log_r has 999 events \(columns\), weights 1000"):
+        cv.unbinned_coverage(log_r[:, 1:], w, nu, grid, 1.0, n_toys=10)

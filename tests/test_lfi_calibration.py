@@ -77,12 +77,13 @@ def test_calibration_sample_is_independent_and_deterministic(samples, calibratio
     m4l = np.asarray(calibration.x["m4l"], dtype=float)
     for other in (train, test):
         assert not _rows(calibration) & _rows(other)
-    # the same generator as make_samples, seeded seed + CALIBRATION_SEED_OFFSET (the evaluation sample is seed + 1)
+    # the same generator as make_samples, seeded with the calibration role's own seed (not seed + an offset)
     direct = osh.generate(
-        20_000, 7 + study.CALIBRATION_SEED_OFFSET, detector="none", preset=study.PRESET, progress=False
+        20_000, study.sample_seed(7, "calibration"), detector="none", preset=study.PRESET, progress=False
     )
     np.testing.assert_array_equal(np.asarray(direct.x["m4l"]), m4l)
-    assert study.CALIBRATION_SEED_OFFSET not in (0, 1)  # training: seed, evaluation: seed + 1
+    assert calibration.meta["seed"] == study.sample_seed(7, "calibration")
+    assert calibration.meta["seed"] not in {other.meta["seed"] for other in samples}
     with pytest.raises(InputError, match="n must be"):
         study.make_calibration_sample(10, seed=7)
     with pytest.raises(InputError, match="seed"):

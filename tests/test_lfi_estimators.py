@@ -92,6 +92,8 @@ def test_sally_learns_the_true_score() -> None:
 
 
 def test_same_seed_same_weights_and_ensemble_spread(ratio_sample) -> None:
+    from hepnb.lfi.estimators import member_seeds
+
     small = TOY.ratio_sample(1200, seed=11, theta0=THETA0)
 
     def make() -> lfi.ParameterizedRatioEstimator:
@@ -104,11 +106,30 @@ def test_same_seed_same_weights_and_ensemble_spread(ratio_sample) -> None:
     assert p1 == p2 and p1 != p3
 
     ensemble = lfi.train_ensemble(make, small, 3, seed=12, max_epochs=2)
+    again = lfi.train_ensemble(make, small, 3, seed=12, max_epochs=2)
     x = np.linspace(-3, 3, 7)[:, None]
     pred = ensemble.evaluate("log_ratio", x, 1.0)
     assert pred.members.shape == (3, 7) and np.all(pred.std > 0)
-    np.testing.assert_allclose(pred.members[0], one.log_ratio(x, 1.0))  # member 0 used seed 12
+    np.testing.assert_array_equal(again.evaluate("log_ratio", x, 1.0).members, pred.members)  # deterministic
+    member_1 = lfi.train_estimator(make, small, seed=member_seeds(12, 3)[1], max_epochs=2)
+    np.testing.assert_allclose(pred.members[1], member_1.log_ratio(x, 1.0))  # member i trains with its own seed
     np.testing.assert_allclose(ensemble.log_ratio(x, 1.0), pred.members.mean(axis=0))
+
+
+def test_member_seeds_are_independent_streams_of_the_ensemble_seed() -> None:
+    from hepnb.lfi.estimators import member_seeds
+
+    # seed arithmetic (seed + i) made member i of seed s member i - 1 of seed s + 1
+    for seed in (0, 12, 2**31):
+        assert not set(member_seeds(seed, 5)) & set(member_seeds(seed + 1, 5))
+    every = [s for seed in range(201) for s in member_seeds(seed, 10)]
+    assert len(set(every)) == len(every) and all(0 <= s < 2**32 for s in every)  # what seed_everything accepts
+    assert member_seeds(12, 3) == member_seeds(12, 3) == member_seeds(12, 5)[:3]
+    # pinned: the first 32-bit words of SeedSequence(12)'s children 0, 1, 2 (a change of scheme changes every result)
+    assert member_seeds(12, 3) == [570356716, 741055479, 2285044420]
+    for bad_seed, bad_k in ((-1, 3), (1.5, 3), (12, 0)):
+        with pytest.raises(InputError, match="seed must be|k must be"):
+            member_seeds(bad_seed, bad_k)
 
 
 def test_validation_sample_replaces_the_row_split() -> None:

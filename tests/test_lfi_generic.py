@@ -171,3 +171,62 @@ def test_likelihood_scan_refuses_bad_input() -> None:
     # a zero-weight event may have a non-finite log r (it does not enter)
     scan = lfi.likelihood_scan(np.array([[0.0, -np.inf], [1.0, 0.0], [0.0, 0.0]]), [1.0, 0.0], theta=grid)
     assert scan.theta_hat == pytest.approx(0.5)
+
+
+def test_theta_hat_is_the_vertex_of_the_parabola_through_the_best_point() -> None:
+    grid = np.linspace(-1.0, 1.0, 11)
+    # an exactly quadratic ln L: the refinement returns its maximum between grid points
+    scan = lfi.likelihood_scan(-3.0 * (grid[:, None] - 0.37) ** 2, theta=grid)
+    assert scan.theta_hat == pytest.approx(0.37, abs=1e-12) and scan.mu_hat == scan.theta_hat
+    # at a grid end there is nothing to refine; a two-point grid has its better point
+    assert lfi.likelihood_scan(grid[:, None], theta=grid).theta_hat == 1.0
+    assert lfi.likelihood_scan([[0.0], [1.0]], theta=[0.0, 1.0]).theta_hat == 1.0
+
+
+def test_generic_and_kappa_scans_share_one_extended_likelihood() -> None:
+    """likelihood_scan in mu with nu(mu) equals scan_from_log_ratios in kappa on the same events and yields."""
+    kappa = np.linspace(0.0, 2.0, 21)
+    rng = np.random.default_rng(3)
+    log_r = rng.normal(0.0, 0.2, (21, 50)) * (kappa[:, None] - 1.0)
+    w = rng.uniform(0.0, 0.4, 50)
+    yields = {"S": 3.0, "I": -2.0, "B": 9.0}
+    ours = lfi.scan_from_log_ratios(log_r, w, kappa=kappa, mu_true=1.0, yields=yields)
+    nu = 3.0 * kappa**4 - 2.0 * kappa**2 + 9.0
+    generic = lfi.likelihood_scan(log_r, w * 10.0 / w.sum(), theta=kappa**4, nu=nu)
+    assert np.allclose(generic.log_likelihood_kinematic, ours.log_likelihood_kinematic * 10.0 / w.sum())
+    # the rate terms differ by the constant n ln nu_ref - nu_ref only
+    assert np.allclose(generic.log_likelihood_rate - ours.log_likelihood_rate, 10.0 * np.log(10.0) - 10.0)
+    assert np.allclose(lfi.likelihood_scan(log_r, w, theta=kappa**4).q, ours.with_rate(False).q)
+
+
+class _NoRatio:
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return np.zeros(len(x))
+
+
+class _ColumnRatio:
+    def log_ratio(self, x: np.ndarray, theta: float) -> np.ndarray:
+        return np.zeros((len(x), 1))
+
+
+def test_scans_and_grids_refuse_bad_log_r_and_estimators() -> None:
+    grid = np.linspace(0.0, 1.0, 3)
+    with pytest.raises(InputError, match=r"rectangular \(len\(theta\), n_events\) = \(3, n\).*every row as long"):
+        lfi.likelihood_scan([[0.0, 1.0], [0.0], [1.0, 2.0]], theta=grid)
+    with pytest.raises(InputError, match=r"must have shape .* got \(2, 3\); transpose it"):
+        lfi.likelihood_scan(np.zeros((2, 3)), theta=grid)
+    with pytest.raises(InputError, match="array of numbers"):
+        lfi.likelihood_scan([["a", "b"]] * 3, theta=grid)
+    with pytest.raises(InputError, match=r"detach\(\)"):
+        lfi.likelihood_scan(torch.zeros((3, 2), requires_grad=True), theta=grid)
+    x = np.zeros((4, 1))
+    with pytest.raises(InputError, match=r"must have a log_ratio\(x, theta\[, theta_ref\]\) method.*_NoRatio"):
+        lfi.log_ratio_grid(_NoRatio(), x, grid)
+    with pytest.raises(InputError, match=r"returned shape \(4, 1\) for 4 events; it must return one log r per event"):
+        lfi.log_ratio_grid(_ColumnRatio(), x, grid)
+    with pytest.raises(InputError, match="1-d grid"):
+        lfi.log_ratio_grid(TOY, x[:, 0], np.zeros((2, 2)))
+    # one number is a one-point grid
+    assert lfi.log_ratio_grid(TOY, x[:, 0], 1.0, 0.0).shape == (1, 4)
+    with pytest.raises(InputError, match=r"got \(3,\); for one event pass log_r\[:, None\]"):
+        lfi.likelihood_scan([0.1, 0.2, 0.3], theta=grid)

@@ -171,3 +171,29 @@ def test_clear_errors(summed_events) -> None:
         lfi.ratio_scan(object(), summed_events, 1.0)
     with pytest.raises(InputError, match="local_model"):
         lfi.sally_scan(object(), summed_events, 1.0, local_model="quadratic")
+
+
+def test_scan_from_log_ratios_and_ratio_scan_refuse_bad_input(summed_events) -> None:
+    from types import SimpleNamespace
+
+    yields = {"S": 1.0, "I": -1.0, "B": 5.0}
+    with pytest.raises(InputError, match=r"rectangular \(len\(kappa\), n_events\) = \(2, n\)"):
+        lfi.scan_from_log_ratios([[0.0, 1.0], [0.0]], [1.0, 1.0], kappa=[0.0, 1.0], mu_true=1.0, yields=yields)
+    with pytest.raises(InputError, match=r"\(len\(kappa\), n_events\) = \(2, n\).*got \(3, 2\)"):
+        lfi.scan_from_log_ratios(np.zeros((3, 2)), [1.0, 1.0], kappa=[0.0, 1.0], mu_true=1.0, yields=yields)
+    with pytest.raises(InputError, match=r"weights must have one value per event \(2\)"):
+        lfi.scan_from_log_ratios(np.zeros((2, 2)), [1.0, 1.0, 1.0], kappa=[0.0, 1.0], mu_true=1.0, yields=yields)
+    with pytest.raises(InputError, match="weights must be >= 0"):
+        lfi.scan_from_log_ratios(np.zeros((2, 2)), [1.0, -1.0], kappa=[0.0, 1.0], mu_true=1.0, yields=yields)
+    with pytest.raises(InputError, match=r"log_ratio\(x, theta\[, theta_ref\]\) method.*SimpleNamespace"):
+        lfi.ratio_scan(SimpleNamespace(observables="thesis-ch7"), summed_events, 1.0)
+
+
+def test_oracle_log_density_is_public_and_gives_the_oracle_ratio(summed_events) -> None:
+    log_p = lfi.oracle_log_density(summed_events, [0.0, 1.0, 1.5])
+    assert log_p.shape == (3, len(summed_events))
+    assert np.allclose(log_p[2] - log_p[1], osh.oracle_log_ratio(summed_events, 1.5**4, 1.0))
+    # one number is a one-point grid; p(u | kappa) integrates to one over the sample's proposal (unit weights mean)
+    assert np.array_equal(lfi.oracle_log_density(summed_events, 1.5), log_p[2:])
+    with pytest.raises(InputError, match="kappa >= 0"):
+        lfi.oracle_log_density(summed_events, [-1.0])

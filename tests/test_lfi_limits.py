@@ -8,7 +8,7 @@ import pytest
 from hepnb import offshell as osh
 from hepnb.errors import InputError
 from hepnb.lfi import limits, study
-from hepnb.lfi.inference import helicity_summed
+from hepnb.lfi.oracle import helicity_summed
 from hepnb.stats import cls as cls_mod
 from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
 from hepnb.stats.coverage import unbinned_coverage
@@ -102,3 +102,13 @@ def test_event_coverage_is_unbinned_coverage_of_the_events() -> None:
     assert [r.cls_covered for r in ours] == [r.cls_covered for r in direct]
     with pytest.raises(InputError, match="Events"):
         limits.event_coverage(log_r, log_r, 1.0)
+
+
+def test_limit_table_flags_a_limit_below_the_references_as_beyond_it() -> None:
+    # a model with twice the signal sets a lower limit than the "oracle": over-confidence if it were a learned
+    # likelihood, flagged; the oracle itself and the weak model (no limit below 16) are not
+    sharper = BinnedInterferenceModel.from_arrays([16.0, 2.0, 0.4], [-3.0, -0.5, 0.0], [5.0, 10.0, 20.0])
+    scans = {"oracle": _scans(MODEL, "oracle"), "sharper": _scans(sharper, "sharper"), "weak": _scans(WEAK, "weak")}
+    table = limits.limit_table(scans, 1.0, True)
+    assert table.loc["sharper", "limit / oracle"] < 1 - study.BEYOND_ORACLE_MARGIN
+    assert table["beyond the oracle"].to_dict() == {"oracle": False, "sharper": True, "weak": False}

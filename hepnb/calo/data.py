@@ -38,6 +38,7 @@ __all__ = [
     "MIDDLE_DPHI",
     "Preprocessing",
     "ShowerArrays",
+    "checked_truth",
     "normalise_cells",
     "denormalise_cells",
     "split_train_reference",
@@ -135,6 +136,29 @@ def _check_offsets(deta: np.ndarray, dphi: np.ndarray) -> None:
             f"dphi reaches {np.abs(dphi).max():.4g}: it must be the impact's phi relative to the centre of the "
             f"impact cell (|dphi| <= pi/256 = {MIDDLE_DPHI / 2:.5f}), in radians"
         )
+
+
+def checked_truth(
+    energy: Any, p: Any, e: Any, deta: Any, dphi: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The truth of N showers as checked 1-d arrays: float64 ``energy``, ``deta``, ``dphi`` and int64 ``p``, ``e``.
+
+    Raises :class:`InputError` on non-finite or non-numeric values, other dimensions or lengths, alignments that are
+    not integers in range, energies <= 0 and offsets beyond one middle cell.
+
+    >>> [a.tolist() for a in checked_truth([65.536], [3], [1], [0.01], [0.0])]
+    [[65.536], [3], [1], [0.01], [0.0]]
+    """
+    energy = as_finite_array(energy, "energy", ndim=1)
+    deta = as_finite_array(deta, "deta", ndim=1)
+    dphi = as_finite_array(dphi, "dphi", ndim=1)
+    p = _as_category(p, "p (strip alignment)", N_P_ALIGNMENTS)
+    e = _as_category(e, "e (back alignment)", N_E_ALIGNMENTS)
+    check_same_length(energy=energy, p=p, e=e, deta=deta, dphi=dphi)
+    if (energy <= 0).any():
+        raise InputError(f"energy must be positive, got minimum {energy.min()}")
+    _check_offsets(deta, dphi)
+    return energy, p, e, deta, dphi
 
 
 @dataclass(frozen=True)
@@ -281,27 +305,46 @@ class Preprocessing:
         return cls(**values)
 
     def condition(self, energy: Any, p: Any, e: Any, deta: Any, dphi: Any) -> np.ndarray:
-        """The condition vector [N, 9] (float32) for the given truth.
+        """The condition vector [N, 9] (float32) for the given truth (checked: 1-d, same length, in range).
 
         Columns: standardised ln E, one-hot p (4), one-hot e (2), standardised d_eta, standardised d_phi.
+
+        >>> pre = Preprocessing.thesis_default()
+        >>> pre.condition([16.384], [2], [1], [0.0], [0.0]).round(6).tolist()  # 16.384 GeV: the grid's mean ln E
+        [[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0]]
         """
-        energy = as_finite_array(energy, "energy", ndim=1)
-        deta = as_finite_array(deta, "deta", ndim=1)
-        dphi = as_finite_array(dphi, "dphi", ndim=1)
-        p = _as_category(p, "p (strip alignment)", N_P_ALIGNMENTS)
-        e = _as_category(e, "e (back alignment)", N_E_ALIGNMENTS)
-        n = check_same_length(energy=energy, p=p, e=e, deta=deta, dphi=dphi)
-        if (energy <= 0).any():
-            raise InputError(f"energy must be positive, got minimum {energy.min()}")
-        _check_offsets(deta, dphi)
-        log_energy = np.log(energy * _unit_factor(self.energy_unit, "energy_unit"))
-        out = np.zeros((n, N_CONDITION))
-        out[:, 0] = (log_energy - self.log_energy_mean) / self.log_energy_std
-        out[np.arange(n), 1 + p] = 1.0
-        out[np.arange(n), 1 + N_P_ALIGNMENTS + e] = 1.0
-        out[:, -2] = (deta - self.deta_mean) / self.deta_std
-        out[:, -1] = (dphi - self.dphi_mean) / self.dphi_std
-        return out.astype(np.float32)
+        truth = checked_truth(energy, p, e, deta, dphi)
+        return self.fill_condition(np.empty((len(truth[0]), N_CONDITION), dtype=np.float32), *truth)
+
+    def fill_condition(self, out: np.ndarray, energy: np.ndarray, p: Any, e: Any, deta: Any, dphi: Any) -> np.ndarray:
+        """Write the condition vectors of checked truth (:func:`checked_truth`) into ``out`` [N, 9] and return it.
+
+        No checks: for callers that have checked the truth once already. ``energy`` is a float64 array [N];
+        ``p``, ``e`` (integers), ``deta`` and ``dphi`` (float64) are arrays [N], or numbers or 0-d arrays (the same
+        for every row). The columns are computed in float64 and rounded once into ``out`` (a float32 view, say):
+        the same numbers as :meth:`condition`.
+
+        >>> pre, out = Preprocessing.thesis_default(), np.empty((2, N_CONDITION), dtype=np.float32)
+        >>> energy, offsets = np.array([65.536, 65.536]), np.zeros(2)
+        >>> pre.fill_condition(out, energy, np.array(3), np.array(0), offsets, offsets)[:, 1:7]
+        array([[0., 0., 0., 1., 1., 0.],
+               [0., 0., 0., 1., 1., 0.]], dtype=float32)
+        """
+        out[:, 0] = (np.log(energy * _unit_factor(self.energy_unit, "energy_unit")) - self.log_energy_mean) / (
+            self.log_energy_std
+        )
+        offsets = ((deta - self.deta_mean) / self.deta_std, (dphi - self.dphi_mean) / self.dphi_std)
+        if any(isinstance(v, np.ndarray) and v.ndim for v in (p, e, deta, dphi)):  # (np.ndim converts numbers)
+            out[:, 1 : 1 + N_P_ALIGNMENTS + N_E_ALIGNMENTS] = 0.0
+            rows = np.arange(len(energy))
+            out[rows, 1 + p] = 1.0
+            out[rows, 1 + N_P_ALIGNMENTS + e] = 1.0
+            out[:, -2], out[:, -1] = offsets
+        else:  # one row for all: built in Python, written once
+            tail = [0.0] * (N_P_ALIGNMENTS + N_E_ALIGNMENTS) + list(offsets)
+            tail[int(p)] = tail[N_P_ALIGNMENTS + int(e)] = 1.0
+            out[:, 1:] = tail
+        return out
 
     def normalise(self, cells: Any, energy: Any) -> np.ndarray:
         """``cells / E_true`` in this object's units (see :func:`normalise_cells`)."""

@@ -21,6 +21,7 @@ kernels, zero biases, beta = 1), drawn from ``seed``.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,7 +30,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from hepnb.calo.data import N_CELLS, N_CONDITION, Preprocessing
+from hepnb.calo.data import (
+    _MAX_DETA,
+    _MAX_DPHI,
+    N_CELLS,
+    N_CONDITION,
+    N_E_ALIGNMENTS,
+    N_P_ALIGNMENTS,
+    Preprocessing,
+    checked_truth,
+)
 from hepnb.calo.networks import (
     THESIS_PARAMETER_COUNTS,
     Critic,
@@ -318,6 +328,10 @@ class CaloGAN(L.LightningModule):
         x86-64, float32 rounding otherwise), and its float32 fractions are multiplied by the float64 true energy in
         one step. The result is ``preprocessing.denormalise(generator(z, c), energy)`` on the same latents.
 
+        The inputs are checked once, here: numbers and 1-d arrays of one length that lie in range pass a few cheap
+        comparisons; anything else gets the full checks of `hepnb.calo.data.checked_truth` after broadcasting, which
+        raise `InputError` with what is wrong. Both give the condition rows of ``Preprocessing.condition``.
+
         Parameters
         ----------
         energy
@@ -334,39 +348,108 @@ class CaloGAN(L.LightningModule):
         extrapolate
             Allow energies outside the trained range (``Preprocessing.trained_energy_range`` widened by
             :data:`ENERGY_MARGIN`), which otherwise raise ``InputError``: usually a unit mistake.
+
+        Examples
+        --------
+        >>> model = CaloGAN(preprocessing=Preprocessing.thesis_default(cell_unit="MeV").to_dict())  # untrained
+        >>> cells = model.generate(65.536, 2, 1, 0.003, -0.004, seed=1)  # one 65.5 GeV photon, cells in MeV
+        >>> cells.shape, cells.dtype, bool(cells.min() > 0)
+        ((1, 266), dtype('float64'), True)
         """
         for name, value, lowest in (("seed", seed, 0), ("batch_size", batch_size, 1)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < lowest:
                 raise InputError(f"{name}={value!r} must be an integer >= {lowest}")
-        inputs = (energy, p, e, deta, dphi)
-        try:
-            arrays = [a.ravel() for a in np.broadcast_arrays(*(np.atleast_1d(v) for v in inputs))]
-        except ValueError:  # checked one by one first, so that a ragged or non-numeric input says so
-            shapes = [as_finite_array(v, name).shape for v, name in zip(inputs, ("energy", "p", "e", "deta", "dphi"))]
-            raise InputError(f"energy, p, e, deta, dphi cannot be broadcast together: shapes {shapes}") from None
-        condition = self.preprocessing.condition(*arrays)  # checks all five: finite numbers, categories, offsets
-        energy_arr = arrays[0].astype(float)
-        if not extrapolate:
-            _check_trained_energy(self.preprocessing, energy_arr)
-        generator, n, device = self.generator, len(energy_arr), self.device
-        latent_dim, block_rows = generator.latent_dim, _CPU_BLOCK_ROWS if device.type == "cpu" else batch_size
-        edges = _pass_edges(n, batch_size, block_rows)
-        longest = max((stop - start for start, stop in edges), default=0)
-        scale = self.preprocessing.cell_scale(energy_arr)
+        preprocessing, generator = self.preprocessing, self.generator
+        truth = _plain_truth(preprocessing, (energy, p, e, deta, dphi), extrapolate)
+        if truth is None:  # not plain numbers in range: the full checks, which say what is wrong
+            truth = _checked_broadcast_truth(preprocessing, (energy, p, e, deta, dphi), extrapolate)
+        energy_arr, n = truth[0], len(truth[0])
+        device = self.device
+        on_cpu, latent_dim = device.type == "cpu", generator.latent_dim
+        edges = _pass_edges(n, batch_size, _CPU_BLOCK_ROWS if on_cpu else batch_size)
+        longest = max([stop - start for start, stop in edges], default=0)
+        condition = np.empty((n, generator.n_condition), dtype=np.float32)
+        preprocessing.fill_condition(condition, *truth)
+        scale = preprocessing.cell_scale(energy_arr)
         rng = np.random.default_rng(seed)
         latents = np.empty((longest, latent_dim))  # float64 draws, rounded to float32 into the rows [z, c]
         rows = np.empty((longest, latent_dim + generator.n_condition), dtype=np.float32)
-        cells = np.empty((n, generator.output_layer.out_features))
+        cells = np.empty((n, N_CELLS))
         for start, stop in edges:
             block = rows[: stop - start]
             block[:, :latent_dim] = rng.standard_normal(out=latents[: stop - start])  # the stream continues
             block[:, latent_dim:] = condition[start:stop]
-            normalised = generator.infer(torch.from_numpy(block).to(device)).cpu().numpy()
+            inputs = torch.from_numpy(block)
+            normalised = generator.infer(inputs if on_cpu else inputs.to(device))
+            normalised = (normalised if on_cpu else normalised.cpu()).numpy()
             if np.isnan(normalised).any():
                 raise InputError("the generator gives NaN cells: its weights are not finite (a diverged training?)")
             # Preprocessing.denormalise without its checks: float32 fractions x float64 E_true, in float64
             np.multiply(normalised, scale[start:stop, None], out=cells[start:stop])
         return cells
+
+
+def _plain_truth(preprocessing: Preprocessing, values: tuple[Any, ...], extrapolate: bool) -> tuple[Any, ...] | None:
+    """The truth for `CaloGAN.generate` if plainly valid (numbers or 1-d arrays of one length, real, alignments
+    integer, all in range), checked by a few comparisons; else None (`_checked_broadcast_truth` then says why).
+    ``energy`` comes back as a float64 array [N], the others as `Preprocessing.fill_condition` takes them."""
+    n, checked = 0, []
+    try:
+        for value, integer in zip(values, (False, True, True, False, False)):
+            if type(value) is int or (type(value) is float and not integer):  # Python numbers: compared as they are
+                checked.append(value if integer else float(value))  # float(10**400) overflows
+                continue
+            array = value if type(value) is np.ndarray else np.asarray(value)
+            if array.dtype.kind not in ("iu" if integer else "iuf") or array.ndim > 1 or array.size == 0:
+                return None
+            if array.ndim == 1 and n and len(array) != n:
+                return None
+            n = len(array) if array.ndim == 1 else n
+            checked.append(array if integer or array.dtype == np.float64 else array.astype(float))
+    except (TypeError, ValueError, OverflowError):  # ragged lists, integers too large for a float
+        return None
+    energy, p, e, deta, dphi = checked
+    lowest, highest = _energy_bounds(preprocessing) if not extrapolate else (0.0, np.inf)
+    # every comparison fails on NaN; the energy bounds are > 0 and finite, or 0 and inf
+    if not (
+        _within(energy, lowest, highest, open_=extrapolate)
+        and _within(p, 0, N_P_ALIGNMENTS - 1)
+        and _within(e, 0, N_E_ALIGNMENTS - 1)
+        and _within(deta, -_MAX_DETA, _MAX_DETA)
+        and _within(dphi, -_MAX_DPHI, _MAX_DPHI)
+    ):
+        return None
+    if type(energy) is float or energy.ndim == 0:
+        energy = np.full(max(n, 1), energy, dtype=float)
+    return energy, p, e, deta, dphi
+
+
+def _within(value: Any, lowest: float, highest: float, *, open_: bool = False) -> bool:
+    """Whether a number or array lies in [lowest, highest] (in (lowest, highest) if ``open_``); False on NaN."""
+    if type(value) is not np.ndarray:
+        low = high = value
+    elif value.size == 1:
+        low = high = value.item()
+    else:
+        low, high = value.min(), value.max()
+    return bool(lowest < low and high < highest) if open_ else bool(lowest <= low and high <= highest)
+
+
+def _checked_broadcast_truth(
+    preprocessing: Preprocessing, values: tuple[Any, ...], extrapolate: bool
+) -> tuple[np.ndarray, ...]:
+    """The truth for `CaloGAN.generate` as checked 1-d arrays (`checked_truth` after broadcasting), energies in the
+    trained range unless ``extrapolate``; raises `InputError` on anything else."""
+    try:
+        arrays = [a.ravel() for a in np.broadcast_arrays(*(np.atleast_1d(v) for v in values))]
+    except ValueError:  # checked one by one first, so that a ragged or non-numeric input says so
+        shapes = [as_finite_array(v, name).shape for v, name in zip(values, ("energy", "p", "e", "deta", "dphi"))]
+        raise InputError(f"energy, p, e, deta, dphi cannot be broadcast together: shapes {shapes}") from None
+    energy, p, e, deta, dphi = checked_truth(*arrays)
+    energy = energy.astype(float)
+    if not extrapolate:
+        _check_trained_energy(preprocessing, energy)
+    return energy, p, e, deta, dphi
 
 
 # Rows per pass through the generator on CPU: about 1000 rows keep the activations (at most 1.7 MB at width 428) in
@@ -386,6 +469,8 @@ def _pass_edges(n: int, batch_size: int, block_rows: int) -> list[tuple[int, int
     >>> _pass_edges(5, 2, 1000)
     [(0, 2), (2, 4), (4, 5)]
     """
+    if n <= batch_size and n < 2 * block_rows:  # one pass
+        return [(0, n)] if n else []
     edges = []
     for chunk in range(0, n, batch_size):
         end = min(chunk + batch_size, n)
@@ -396,10 +481,16 @@ def _pass_edges(n: int, batch_size: int, block_rows: int) -> list[tuple[int, int
     return edges
 
 
+@functools.lru_cache(maxsize=64)
+def _energy_bounds(preprocessing: Preprocessing) -> tuple[float, float]:
+    """The energies `CaloGAN.generate` accepts without ``extrapolate``: the trained range widened by ENERGY_MARGIN."""
+    lo, hi = preprocessing.trained_energy_range()
+    return lo / ENERGY_MARGIN, hi * ENERGY_MARGIN
+
+
 def _check_trained_energy(preprocessing: Preprocessing, energy: np.ndarray) -> None:
     """Refuse energies outside the trained range (widened by ``ENERGY_MARGIN``), with a hint at unit mistakes."""
-    lo, hi = preprocessing.trained_energy_range()
-    lo, hi = lo / ENERGY_MARGIN, hi * ENERGY_MARGIN
+    lo, hi = _energy_bounds(preprocessing)
     outside = (energy > 0) & ((energy < lo) | (energy > hi))  # energy <= 0 is refused by Preprocessing.condition
     if not outside.any():
         return

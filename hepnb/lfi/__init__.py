@@ -1,11 +1,11 @@
 """Likelihood-free inference of the off-shell signal strength (Study 3, thesis chapter 7).
 
 Mine augmented data from the simulator (:mod:`~.augmented`), train MadMiner-style estimators with the exact loss
-table (:mod:`~.losses`, :mod:`~.estimators`) and compare expected limits on Asimov data with the exact oracle
-likelihood (:mod:`~.inference`). :class:`GaussianToy` is the closure case with a known answer. :mod:`~.augmented`
-gathers the samplers of :mod:`~.mining`, :mod:`~.ratio_samples` and :mod:`~.score_samples`; :mod:`~.study` gathers
-notebook 03's :mod:`~.methods`, :mod:`~.scans` and :mod:`~.tables`. Importing :mod:`hepnb.lfi` is light: each name
-below loads its module (and torch, Lightning, the simulator) on first use.
+table (:mod:`~.losses`, :mod:`~.estimators`) and compare expected limits on Asimov data (:mod:`~.inference`) with
+the exact oracle likelihood (:mod:`~.oracle`). :class:`GaussianToy` is the closure case with a known answer.
+:mod:`~.augmented` gathers the samplers of :mod:`~.mining`, :mod:`~.ratio_samples` and :mod:`~.score_samples`;
+:mod:`~.study` gathers notebook 03's :mod:`~.methods`, :mod:`~.scans` and :mod:`~.tables`. Importing :mod:`hepnb.lfi`
+is light: each name below loads its module (and torch, Lightning, the simulator) on first use.
 
 =========================================  ======================  ================================================
 name                                       module                  what it is
@@ -28,9 +28,10 @@ name                                       module                  what it is
 ``interval_table``                         :mod:`~.inference`      the table of scans relative to a reference
 ``scan_from_log_ratios``                   :mod:`~.inference`      a scan from ``log r`` per event and grid point
 ``ratio_scan``, ``sally_scan``             :mod:`~.inference`      scans of a ratio / score estimator
-``oracle_scan``, ``oracle_score``          :mod:`~.inference`      the exact likelihood and score (no detector)
 ``estimated_scores``                       :mod:`~.inference`      ``t_hat`` per event of a score estimator
-``helicity_summed``                        :mod:`~.inference`      events with helicity-summed weights
+``oracle_scan``, ``oracle_score``          :mod:`~.oracle`         the exact likelihood and score (no detector)
+``oracle_log_density``                     :mod:`~.oracle`         the exact ``log p(u | kappa)`` on a grid
+``helicity_summed``                        :mod:`~.oracle`         events with helicity-summed weights
 ``THESIS_KAPPA_GRID``, ``THESIS_LUMI``     :mod:`~.inference`      the scans' grid (51 kappa in [0, 2]), 36.1 fb^-1
 ``ideal_classifier_limits``                :mod:`~.sufficiency`    limits of the ideal S-vs-B classifier / oracle's
 ``statistic_limits``                       :mod:`~.sufficiency`    limits of a binned 1-D statistic / unbinned
@@ -82,16 +83,14 @@ if TYPE_CHECKING:
         IntervalTable,
         LikelihoodScan,
         estimated_scores,
-        helicity_summed,
         interval_table,
-        oracle_scan,
-        oracle_score,
         ratio_scan,
         sally_scan,
         scan_from_log_ratios,
     )
     from hepnb.lfi.limits import event_coverage, limit_table, method_limits, oracle_log_r_grid
     from hepnb.lfi.mining import THESIS_KAPPAS, THESIS_MUS, Standardizer, observables_matrix
+    from hepnb.lfi.oracle import helicity_summed, oracle_log_density, oracle_scan, oracle_score
     from hepnb.lfi.ratio_samples import RatioSample, mine_ratio_sample
     from hepnb.lfi.score_samples import DensitySample, LocalScoreSample, mine_density_sample, mine_local_sample
     from hepnb.lfi.sufficiency import ideal_classifier_limits, statistic_limits
@@ -124,10 +123,11 @@ _EXPORTS = {
     "scan_from_log_ratios": "inference",
     "ratio_scan": "inference",
     "sally_scan": "inference",
-    "oracle_scan": "inference",
-    "oracle_score": "inference",
     "estimated_scores": "inference",
-    "helicity_summed": "inference",
+    "oracle_scan": "oracle",
+    "oracle_score": "oracle",
+    "oracle_log_density": "oracle",
+    "helicity_summed": "oracle",
     "THESIS_KAPPA_GRID": "inference",
     "THESIS_LUMI": "inference",
     "ideal_classifier_limits": "sufficiency",

@@ -18,7 +18,8 @@ same total weight. The models are the strategies' own: :func:`hepnb.offshell.str
 gradient-boosted trees) and the thesis's 3 x 32 network (:class:`hepnb.offshell.strategies.WeightedBCE`), on the
 thesis's 15 chapter-6 features (:data:`hepnb.offshell.features.CH6_FEATURES`, the default; ``"thesis-ch7"`` gives
 the 35 observables ALICES sees). Only the training events are used: a seeded event-wise split
-(:func:`validation_split`) keeps a validation part that chooses the number of trees and the network's epoch; the
+(:func:`validation_split`) keeps a validation part that chooses the number of trees (:class:`StagedGBDT`, the trees
+up to the best one, read through sklearn's public ``staged_predict_proba``) and the network's epoch; the
 evaluation events are scored afterwards (:meth:`Baseline.score`) and histogrammed with 25 equal-population bins
 (:func:`hepnb.lfi.study.histogram_scans`), as the notebook's other histograms.
 
@@ -30,7 +31,6 @@ the notebook's ``{name: {(mu_true, include_rate): scan}}`` form and :func:`basel
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,9 +40,10 @@ import numpy as np
 import pandas as pd
 
 from hepnb.errors import InputError
+from hepnb.lfi._baseline_fits import bce, best_iteration, fit_nn, thread_limit
 from hepnb.offshell import Events
 from hepnb.offshell.features import FEATURE_LISTS, feature_matrix
-from hepnb.offshell.strategies.models import GBDTClassifier, _threads, train_gbdt
+from hepnb.offshell.strategies.models import GBDTClassifier, train_gbdt
 from hepnb.offshell.strategies.samples import TrainingSet
 from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
 
@@ -51,6 +52,7 @@ __all__ = [
     "MODELS",
     "FEATURES",
     "Baseline",
+    "StagedGBDT",
     "validation_split",
     "baseline_training_set",
     "train_baseline",
@@ -96,7 +98,25 @@ class Baseline:
     n_validation: int
 
     def score(self, events: Events) -> np.ndarray:
-        """The classifier output (class-1 probability) of every event."""
+        """The classifier output (class-1 probability) of every event.
+
+        ``events`` are :class:`hepnb.offshell.Events` (the classifier's features are computed from them); anything
+        else raises :class:`InputError`.
+
+        Examples
+        --------
+        >>> from hepnb.lfi import study
+        >>> train, test = study.make_samples(2_000, 1_000, seed=1)
+        >>> gbdt = train_baseline(train[:300], 2, "gbdt", max_iter=5)
+        >>> p = gbdt.score(test)
+        >>> p.shape == (len(test),), bool(((p > 0) & (p < 1)).all())
+        (True, True)
+        """
+        if not isinstance(events, Events):
+            raise InputError(
+                f"score takes hepnb.offshell Events (e.g. study.make_samples's evaluation sample), got "
+                f"{type(events).__name__}: for a feature matrix call baseline.classifier.score(X) instead"
+            )
         return np.asarray(self.classifier.score(_features(events, self.features)), dtype=float)
 
 
@@ -187,104 +207,65 @@ def baseline_training_set(events: Events, approach: int, *, features: str = FEAT
     )
 
 
-def _bce(p: np.ndarray, training: TrainingSet) -> float:
-    p = np.clip(p, 1e-12, 1.0 - 1e-12)
-    loss = -(training.y * np.log(p) + (1 - training.y) * np.log1p(-p))
-    return float(np.sum(training.weight * loss) / np.sum(training.weight))
+@dataclass(frozen=True, eq=False)
+class StagedGBDT:
+    """Gradient-boosted trees used up to their best tree: the first ``n_trees`` trees of ``gbdt``, a longer fit.
+
+    :meth:`score` reads the ``n_trees``-th stage of sklearn's public ``staged_predict_proba``: without early stopping
+    it equals a fit with ``max_iter=n_trees`` (same rows and ``random_state``; a test checks it), with no refit and
+    no access to sklearn's internals. ``gbdt.model`` keeps all its ``max_iter`` trees: score through this object.
+
+    Examples
+    --------
+    >>> from hepnb.lfi import study
+    >>> from hepnb.offshell.strategies import train_gbdt
+    >>> train, _ = study.make_samples(2_000, 1_000, seed=1)
+    >>> rows = baseline_training_set(train[:300], 2)
+    >>> staged = StagedGBDT(train_gbdt(rows, max_iter=8), n_trees=5)
+    >>> bool(np.array_equal(staged.score(rows.X), train_gbdt(rows, max_iter=5).score(rows.X)))
+    True
+    """
+
+    gbdt: GBDTClassifier
+    n_trees: int
+
+    def __post_init__(self) -> None:
+        grown = int(self.gbdt.model.n_iter_)
+        if not 1 <= self.n_trees <= grown:
+            raise InputError(f"n_trees must be between 1 and the {grown} trees grown, got {self.n_trees}")
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The features the trees were trained on, in order."""
+        return self.gbdt.feature_names
+
+    def score(self, X: Any) -> np.ndarray:
+        """Probability of the signal class per row of the feature matrix ``X``, from the first ``n_trees`` trees."""
+        if self.n_trees == int(self.gbdt.model.n_iter_):
+            return self.gbdt.score(X)
+        with thread_limit(self.gbdt.threads):
+            for k, p in enumerate(self.gbdt.model.staged_predict_proba(np.asarray(X, dtype=np.float64)), 1):
+                if k == self.n_trees:
+                    return p[:, 1]
+        raise AssertionError("unreachable: n_trees is checked against the trees grown")  # pragma: no cover
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """``(n, 2)`` class probabilities (sklearn convention)."""
+        p = self.score(X)
+        return np.stack([1.0 - p, p], axis=1)
 
 
 def _fit_gbdt(
     training: TrainingSet, validation: TrainingSet, seed: int, threads: int | None, options: dict
-) -> tuple[GBDTClassifier, int, tuple[float, ...]]:
-    """Boost ``max_iter`` trees and keep the first ones up to the smallest validation loss.
-
-    Without early stopping the first ``k`` trees of a fit are those of a fit with ``max_iter=k`` (a test checks it),
-    so the model is cut there; a refit is the fallback should sklearn's private ``_predictors`` change.
-    """
+) -> tuple[StagedGBDT, int, tuple[float, ...]]:
+    """Boost ``max_iter`` trees, read the validation loss after each (``staged_predict_proba``) and keep the trees up
+    to the smallest one (:class:`StagedGBDT`)."""
     opts = {"max_iter": 200, "learning_rate": 0.1, **options}
     gbdt = train_gbdt(training, seed=seed, threads=threads, **opts)
-    with _threads(threads):
-        losses = tuple(_bce(p[:, 1], validation) for p in gbdt.model.staged_predict_proba(validation.X))
-    best = int(np.argmin(losses)) + 1
-    if best < gbdt.model.n_iter_:
-        if isinstance(getattr(gbdt.model, "_predictors", None), list):
-            gbdt.model._predictors = gbdt.model._predictors[:best]
-        else:  # pragma: no cover - sklearn internals changed
-            gbdt = train_gbdt(training, seed=seed, threads=threads, **{**opts, "max_iter": best})
-    return gbdt, best, losses
-
-
-def _fit_nn(
-    training: TrainingSet, validation: TrainingSet, seed: int, threads: int | None, options: dict
-) -> tuple[Any, int, tuple[float, ...]]:
-    """The thesis network (:func:`hepnb.offshell.strategies.train_mlp`'s set-up) with the weights of its best
-    validation epoch; training stops ``patience`` epochs after the best one."""
-    import lightning as L
-    import torch
-    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
-
-    from hepnb.offshell.strategies.network import MLPClassifier, WeightedBCE
-    from hepnb.training import quiet_lightning, trainer
-    from hepnb.training.standardisation import Standardizer
-
-    opts = {"hidden": (32, 32, 32), "epochs": 20, "batch_size": 1024, "learning_rate": 1e-3, "patience": 4, **options}
-    unknown = sorted(set(opts) - {"hidden", "epochs", "batch_size", "learning_rate", "patience", "trainer_options"})
-    if unknown:
-        raise InputError(f"unknown network options {unknown}: use hidden, epochs, batch_size, learning_rate, patience")
-    patience = int(opts.pop("patience"))
-    if int(opts["epochs"]) < 1 or int(opts["batch_size"]) < 1 or patience < 1:
-        raise InputError(f"need epochs, batch_size and patience >= 1, got {opts} and patience {patience}")
-
-    class Validated(WeightedBCE):
-        """The strategies' network, scored on the validation events after every epoch; keeps its best state."""
-
-        def __init__(self, *args: Any) -> None:
-            super().__init__(*args)
-            self.validation_losses: list[float] = []
-            self.best_state: dict | None = None
-            self._sums: list[tuple[float, float]] = []
-
-        def validation_step(self, batch: tuple, _: int) -> None:
-            x, y, w = batch
-            bce = torch.nn.functional.binary_cross_entropy_with_logits(self(x)[:, 0], y, reduction="none")
-            self._sums.append((float((w * bce).sum()), float(w.sum())))
-
-        def on_validation_epoch_end(self) -> None:
-            loss = sum(s for s, _ in self._sums) / sum(n for _, n in self._sums)
-            self._sums = []
-            self.validation_losses.append(loss)
-            if loss <= min(self.validation_losses):
-                self.best_state = copy.deepcopy(self.net.state_dict())
-            elif len(self.validation_losses) - 1 - int(np.argmin(self.validation_losses)) >= patience:
-                self.trainer.should_stop = True
-
-    scaler = Standardizer.fit(training.X, missing="ignore")
-
-    def tensors(rows: TrainingSet) -> TensorDataset:
-        x = torch.from_numpy(scaler.transform(rows.X, fill_missing=True).astype(np.float32))
-        y, w = (torch.from_numpy(a.astype(np.float32)) for a in (rows.y, rows.weight))
-        return TensorDataset(x, y, w)
-
-    with _threads(threads), quiet_lightning():
-        L.seed_everything(int(seed), workers=True, verbose=False)
-        module = Validated(training.X.shape[1], tuple(int(h) for h in opts["hidden"]), float(opts["learning_rate"]))
-        batch = int(opts["batch_size"])
-        generator = torch.Generator().manual_seed(int(seed))
-        data = tensors(training)  # whole batches indexed at once (item by item is ten times slower)
-        order = BatchSampler(RandomSampler(data, generator=generator), batch, drop_last=False)
-        loaders = (
-            DataLoader(data, sampler=order, batch_size=None),
-            DataLoader(tensors(validation), sampler=BatchSampler(range(len(validation)), 8192, False), batch_size=None),
-        )
-        trainer(max_epochs=int(opts["epochs"]), **options.get("trainer_options", {})).fit(module, *loaders)
-    module.net.load_state_dict(module.best_state)
-    network = module.net.cpu().eval()
-    nn = MLPClassifier(
-        network, scaler.mean, scaler.scale, training.approach, "weighted", int(seed), training.feature_names,
-        tuple(module.losses),
-    )  # fmt: skip
-    losses = tuple(module.validation_losses)
-    return nn, int(np.argmin(losses)) + 1, losses
+    with thread_limit(threads):
+        losses = tuple(bce(p[:, 1], validation) for p in gbdt.model.staged_predict_proba(validation.X))
+    best = best_iteration(losses, "trees")
+    return StagedGBDT(gbdt, best), best, losses
 
 
 def train_baseline(
@@ -339,7 +320,7 @@ def train_baseline(
     held_out = validation_split(len(train), validation_fraction, seed)
     training = baseline_training_set(train[np.flatnonzero(~held_out)], approach, features=features)
     validation = baseline_training_set(train[np.flatnonzero(held_out)], approach, features=features)
-    fit = _fit_gbdt if model == "gbdt" else _fit_nn
+    fit = _fit_gbdt if model == "gbdt" else fit_nn
     classifier, best, losses = fit(training, validation, int(seed), threads, dict(options))
     return Baseline(
         name=f"approach {approach} {MODELS[model]}",
@@ -369,6 +350,14 @@ def train_baselines(
 
     ``kwargs`` (``features``, ``validation_fraction``, ``threads``) go to every training; hyper-parameters per
     model as ``gbdt_options`` / ``nn_options`` dicts.
+
+    Examples
+    --------
+    >>> from hepnb.lfi import study
+    >>> train, _ = study.make_samples(2_000, 1_000, seed=1)
+    >>> fitted = train_baselines(train[:300], seed=0, models=("gbdt",), gbdt_options={"max_iter": 5})
+    >>> sorted(fitted), all(1 <= b.best_iteration <= 5 for b in fitted.values())
+    (['approach 1 GBDT', 'approach 2 GBDT'], True)
     """
     per_model = {m: dict(kwargs.pop(f"{m}_options", None) or {}) for m in MODELS}
     out = {}
@@ -422,6 +411,13 @@ def ideal_correlation(score: Any, events: Events) -> float:
 
     1 for any calibrated S-vs-B classifier on balanced classes (its log-odds is ``log(f_S/f_B)`` plus a constant);
     approach 1 learns ``log(f_SVI/f_B)`` instead, a different function of ``x``. ``detector="none"`` only.
+
+    Examples
+    --------
+    >>> from hepnb.lfi import study
+    >>> _, test = study.make_samples(1_000, 2_000, seed=1)
+    >>> round(ideal_correlation(study.ideal_classifier(test), test), 9)
+    1.0
     """
     from hepnb.offshell import oracle_components
 
@@ -437,7 +433,20 @@ def ideal_correlation(score: Any, events: Events) -> float:
 
 
 def baseline_table(baselines: Mapping[str, Baseline], events: Events | None = None) -> pd.DataFrame:
-    """Training seconds, kept trees/epoch, events and (with ``events``) :func:`ideal_correlation` per baseline."""
+    """Training seconds, kept trees/epoch, events and (with ``events``) :func:`ideal_correlation` per baseline.
+
+    Examples
+    --------
+    >>> from hepnb.lfi import study
+    >>> train, test = study.make_samples(2_000, 1_000, seed=1)
+    >>> fitted = train_baselines(train[:300], approaches=(2,), models=("gbdt",), gbdt_options={"max_iter": 5})
+    >>> table = baseline_table(fitted, test)
+    >>> table.index.tolist(), int(table["training events"].iloc[0] + table["validation events"].iloc[0])
+    (['approach 2 GBDT'], 300)
+    >>> list(table.columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['features', 'training s', 'training CPU s', 'trees / epoch kept', 'training events', 'validation events',
+     'corr. with ideal log-odds']
+    """
     rows = {}
     for name, b in baselines.items():
         rows[name] = {

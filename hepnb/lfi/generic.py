@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from hepnb.errors import InputError, as_finite_array
 from hepnb.lfi.augmented import RatioSample, Standardizer
-from hepnb.stats.asymptotic import Scan
+from hepnb.stats.asymptotic import Scan, log_ratio_table, refine_maximum, unbinned_log_likelihood
 
 __all__ = ["GenericScan", "likelihood_scan", "log_ratio_grid", "ratio_sample_from_arrays"]
 
@@ -148,24 +149,53 @@ def ratio_sample_from_arrays(
     )
 
 
-def log_ratio_grid(estimator: Any, x: Any, theta: Any, theta_ref: float | None = None) -> np.ndarray:
+def log_ratio_grid(
+    estimator: Any, x: Any, theta: Any, theta_ref: float | None = None, *, progress: bool | None = None
+) -> np.ndarray:
     """``log r_hat(x_i | theta_j, theta_ref)`` of an estimator, shape ``(len(theta), n_events)``.
 
     Parameters
     ----------
     estimator
-        Anything with ``log_ratio(x, theta)`` (and ``theta_ref`` when given): a trained ratio or density
-        estimator, an ensemble.
+        Anything with ``log_ratio(x, theta)`` (and ``theta_ref`` when given) returning one value per event: a
+        trained ratio or density estimator, an ensemble, :class:`~hepnb.lfi.GaussianToy`.
     x
         Raw observables ``(n_events, d)``.
     theta
         The grid.
     theta_ref
         The reference (default: the estimator's own).
+    progress
+        Show a tqdm bar over the grid (default: above 5 million values).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hepnb import lfi
+    >>> toy = lfi.GaussianToy()
+    >>> lfi.log_ratio_grid(toy, np.array([-1.0, 0.0, 1.0]), [0.0, 1.0], 0.0).round(3).tolist()
+    [[0.0, 0.0, 0.0], [-0.3, -0.1, 0.1]]
     """
-    grid = as_finite_array(theta, "theta grid", ndim=1)
+    if not callable(getattr(estimator, "log_ratio", None)):
+        raise InputError(
+            "the estimator must have a log_ratio(x, theta[, theta_ref]) method (a trained ratio or density "
+            f"estimator, an Ensemble, a GaussianToy); got a {type(estimator).__name__}"
+        )
+    grid = np.atleast_1d(as_finite_array(theta, "theta grid"))
+    if grid.ndim != 1:
+        raise InputError(f"theta must be one number or a 1-d grid, got shape {grid.shape}")
     args = () if theta_ref is None else (float(theta_ref),)
-    return np.stack([np.asarray(estimator.log_ratio(x, float(t), *args), dtype=float) for t in grid])
+    rows = []
+    show = progress if progress is not None else len(grid) * len(x) > 5_000_000
+    for t in tqdm(grid, desc="log r on the grid", disable=not show):
+        row = np.asarray(estimator.log_ratio(x, float(t), *args), dtype=float)
+        if row.shape != (len(x),):
+            raise InputError(
+                f"{type(estimator).__name__}.log_ratio returned shape {row.shape} for {len(x)} events; it must "
+                "return one log r per event (flatten an (n, 1) output, or pass x as (n_events, d))"
+            )
+        rows.append(row)
+    return np.stack(rows)
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,16 +254,9 @@ class GenericScan(Scan):
     @property
     def theta_hat(self) -> float:
         """The best fit: the grid point with the largest likelihood, refined by a parabola through its neighbours."""
-        q, t = self.q, self.theta
-        k = int(np.argmin(q))
-        if 0 < k < len(t) - 1:
-            (x0, x1, x2), (y0, y1, y2) = t[k - 1 : k + 2], q[k - 1 : k + 2]
-            denom = (x0 - x1) * (x0 - x2) * (x1 - x2)
-            a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denom
-            b = (x2**2 * (y0 - y1) + x1**2 * (y2 - y0) + x0**2 * (y1 - y2)) / denom
-            if a > 0:
-                return float(np.clip(-b / (2 * a), x0, x2))
-        return float(t[k])
+        if len(self.theta) < 3:
+            return float(self.theta[int(np.argmin(self.q))])
+        return float(refine_maximum(self.theta, -0.5 * self.q)[1])
 
     @property
     def mu_hat(self) -> float:  # type: ignore[override]
@@ -295,31 +318,11 @@ def likelihood_scan(
     grid = as_finite_array(theta, "theta grid", ndim=1)
     if len(grid) < 2 or np.any(np.diff(grid) <= 0):
         raise InputError(f"theta must be an increasing grid of at least two points, got {theta!r}")
-    lr = np.asarray(log_r, dtype=np.float64)
-    if lr.ndim != 2 or lr.shape[0] != len(grid):
-        raise InputError(f"log_r must have shape (len(theta), n_events) = ({len(grid)}, n), got {lr.shape}")
-    w = np.ones(lr.shape[1]) if weights is None else as_finite_array(weights, "weights", ndim=1)
-    if w.shape != (lr.shape[1],):
-        raise InputError(f"weights must have one value per event ({lr.shape[1]}), got shape {w.shape}")
-    if np.any(w < 0) or not w.sum() > 0:
-        raise InputError("weights must be >= 0 with a positive sum (expected events, or 1 per observed event)")
-    used = w != 0
-    if not np.all(np.isfinite(lr[:, used])):
-        raise InputError(
-            "log_r is not finite for some events with non-zero weight (a zero density at a grid point); drop "
-            "those events or restrict the grid"
-        )
-    ll_kin = lr[:, used] @ w[used]
-    n = float(w.sum())
-    if nu is None:
-        if include_rate:
-            raise InputError("include_rate=True needs nu, the expected number of events per grid point")
+    if nu is None and include_rate:
+        raise InputError("include_rate=True needs nu, the expected number of events per grid point")
+    ll_kin, ll_rate, n = unbinned_log_likelihood(log_ratio_table(log_r, len(grid)), weights, nu)
+    if ll_rate is None:
         ll_rate = np.zeros(len(grid))
-    else:
-        nus = as_finite_array(nu, "nu", ndim=1)
-        if nus.shape != grid.shape or np.any(nus <= 0):
-            raise InputError(f"nu must give one expected yield > 0 per grid point ({len(grid)}), got {nus!r}")
-        ll_rate = n * np.log(nus) - nus
     rate = nu is not None if include_rate is None else bool(include_rate)
     truth = float("nan") if theta_true is None else float(theta_true)
     return GenericScan(grid, ll_kin, ll_rate, rate, n, str(parameter), truth, str(method))

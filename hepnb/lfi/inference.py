@@ -14,9 +14,9 @@ A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL tel-03324250, section 7.
 Espejo, Cranmer, Comput. Softw. Big Sci. 4 (2020) 3, arXiv:1907.10621).
 
 Sources of ``log r``: a ratio estimator (:func:`ratio_scan`), SALLY's estimated score in the local exponential model
-(:func:`sally_scan`), and, for ``detector="none"`` VBF samples, the exact oracle likelihood (:func:`oracle_scan`),
-against which every method is reported (:func:`interval_table`). :func:`estimated_scores` gives the ``t_hat``
-values for a histogram of the estimated score in the binned model.
+(:func:`sally_scan`), and, for ``detector="none"`` VBF samples, the exact oracle likelihood
+(:func:`hepnb.lfi.oracle.oracle_scan`), against which every method is reported (:func:`interval_table`).
+:func:`estimated_scores` gives the ``t_hat`` values for a histogram of the estimated score in the binned model.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 from scipy import special
-from tqdm.auto import tqdm
 
 from hepnb.errors import InputError, as_finite_array
 from hepnb.lfi.augmented import Observables, observables_matrix
-from hepnb.offshell import Events, oracle_components
-from hepnb.stats.asymptotic import ConfidenceInterval, Scan
+from hepnb.lfi.generic import log_ratio_grid
+from hepnb.offshell import Events
+from hepnb.stats.asymptotic import ConfidenceInterval, Scan, log_ratio_table, unbinned_log_likelihood
 from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
 from hepnb.stats.yields import combine, mu_from_kappa
 
@@ -44,9 +44,6 @@ __all__ = [
     "scan_from_log_ratios",
     "ratio_scan",
     "sally_scan",
-    "oracle_scan",
-    "oracle_score",
-    "helicity_summed",
     "estimated_scores",
     "interval_table",
 ]
@@ -165,24 +162,19 @@ def scan_from_log_ratios(
         Integrated luminosity (recorded).
     method
         Label.
+
+    Examples
+    --------
+    >>> yields = {"S": 3.0, "I": -2.0, "B": 9.0}  # no kinematic information: the rate term alone
+    >>> scan = scan_from_log_ratios(np.zeros((3, 2)), [4.0, 6.0], kappa=[0.5, 1.0, 1.5], mu_true=1.0, yields=yields)
+    >>> scan.mu_hat, scan.n_expected, scan.q[[0, 2]].round(3).tolist()
+    (1.0, 10.0, [0.189, 5.827])
     """
     k = _grid(kappa)
     m_true = _check_mu(mu_true)
-    w = as_finite_array(weights, "Asimov weights", ndim=1)
-    lr = np.asarray(log_r, dtype=np.float64)
-    if lr.shape != (len(k), len(w)):
-        raise InputError(f"log_r must have shape (len(kappa), n_events) = ({len(k)}, {len(w)}), got {lr.shape}")
-    used = w != 0
-    finite = np.isfinite(lr).all(axis=0)
-    if not np.all(finite[used]):
-        raise InputError(
-            "log r is not finite for some events with non-zero weight (zero estimated or exact "
-            "density at a grid point); drop those events or restrict the grid"
-        )
     missing = {"S", "I", "B"} - set(yields)
     if missing:
         raise InputError(f"yields must give 'S', 'I' and 'B' (expected events), missing {sorted(missing)}")
-    ll_kin = lr @ w if finite.all() else lr[:, finite] @ w[finite]  # no copy of the (grid x events) array
     mu = mu_from_kappa(k)
     s, i, b = (float(yields[c]) for c in ("S", "I", "B"))
     nu = combine(mu, s, i, b)
@@ -190,7 +182,8 @@ def scan_from_log_ratios(
     n = combine(m_true, s, i, b)
     if np.any(nu <= 0) or nu_ref <= 0 or n <= 0:
         raise InputError("the expected yield mu S + sqrt(mu) I + B must be > 0 on the whole grid")
-    ll_rate = n * np.log(nu / nu_ref) - (nu - nu_ref)
+    lr = log_ratio_table(log_r, len(k), "kappa")
+    ll_kin, ll_rate, _ = unbinned_log_likelihood(lr, weights, nu, n=n, nu_ref=nu_ref, grid="kappa")
     return LikelihoodScan(str(method), k, mu, ll_kin, ll_rate, bool(include_rate), m_true, float(lumi), float(n))
 
 
@@ -267,33 +260,53 @@ def ratio_scan(
         ``S, I, B`` at the events' luminosity for ``sigma(mu)`` (default: the events' own yields).
     method
         Label (default: the estimator's method).
+
+    Examples
+    --------
+    Any object with ``log_ratio(x, kappa, kappa_ref)`` and ``observables`` is an estimator; one that returns the exact
+    ratio of the events gives the oracle's scan:
+
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.oracle import helicity_summed, oracle_scan
+    >>> events = helicity_summed(osh.generate(2_000, seed=1, detector="none", progress=False))
+    >>> class Exact:
+    ...     observables = ["m4l"]
+    ...
+    ...     def log_ratio(self, x, kappa, kappa_ref):
+    ...         return osh.oracle_log_ratio(events, kappa**4, kappa_ref**4)
+    >>> scan = ratio_scan(Exact(), events, 1.0, kappa=[0.5, 1.0, 1.5])
+    >>> scan.method, scan.mu_hat, bool(np.allclose(scan.q, oracle_scan(events, 1.0, kappa=[0.5, 1.0, 1.5]).q))
+    ('ratio', 1.0, True)
     """
     k = _grid(kappa)
     w, y = _asimov(events, mu_true, lumi, yields)
     x, _ = observables_matrix(events, _observables(estimator, observables))
-    show = len(k) * len(x) > 5_000_000
-    log_r = np.stack(
-        [
-            np.asarray(estimator.log_ratio(x, float(kj), reference_kappa), dtype=float)
-            for kj in tqdm(k, desc="log r on the kappa grid", disable=not show)
-        ]
-    )
+    log_r = log_ratio_grid(estimator, x, k, reference_kappa)
     label = method if method is not None else str(getattr(estimator, "hparams", {}).get("method", "ratio"))
+    options: dict[str, Any] = {"yields": y, "include_rate": include_rate, "lumi": lumi}
     return scan_from_log_ratios(
-        log_r,
-        w,
-        kappa=k,
-        mu_true=mu_true,
-        yields=y,
-        include_rate=include_rate,
-        reference_kappa=reference_kappa,
-        lumi=lumi,
-        method=label,
+        log_r, w, kappa=k, mu_true=mu_true, reference_kappa=reference_kappa, method=label, **options
     )
 
 
 def estimated_scores(estimator: Any, events: Events, observables: Observables | None = None) -> np.ndarray:
-    """``t_hat(x_i | SM)`` per event from a score estimator: the observable of the "histogram of the score" fit."""
+    """``t_hat(x_i | SM)`` per event from a score estimator: the observable of the "histogram of the score" fit.
+
+    Examples
+    --------
+    Any object with ``score(x)`` and ``observables`` (here a score that is ``m4l`` in TeV):
+
+    >>> from hepnb import offshell as osh
+    >>> events = osh.generate(2_000, seed=1, detector="none", progress=False)
+    >>> class M4l:
+    ...     observables = ["m4l"]
+    ...
+    ...     def score(self, x):
+    ...         return x[:, 0] / 1000.0
+    >>> t_hat = estimated_scores(M4l(), events)
+    >>> t_hat.shape, bool(np.allclose(1000.0 * t_hat, events.x["m4l"]))
+    ((831,), True)
+    """
     x, _ = observables_matrix(events, _observables(estimator, observables))
     return np.asarray(estimator.score(x), dtype=float)
 
@@ -317,6 +330,24 @@ def sally_scan(
     log ratio is exact to first order in ``dk`` and the expected log likelihood peaks where the model's mean score
     matches the data's. ``"linear"``: ``log r = t_hat(x) dk`` (unnormalised; its kinematic part is linear in kappa
     and only the rate term bounds it).
+
+    Examples
+    --------
+    Any object with ``score(x)``, ``observables`` and ``hparams["theta_ref"]``; even the exact score (here) gives a
+    wider 95% interval than the oracle's (:func:`hepnb.lfi.oracle.oracle_scan`), the local model being exact only
+    near the reference:
+
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.oracle import helicity_summed, oracle_scan, oracle_score
+    >>> events = helicity_summed(osh.generate(2_000, seed=1, detector="none", progress=False))
+    >>> class ExactScore:
+    ...     observables, hparams = ["m4l"], {"method": "sally", "theta_ref": 1.0}
+    ...
+    ...     def score(self, x):
+    ...         return oracle_score(events, 1.0)
+    >>> scan, exact = sally_scan(ExactScore(), events, 1.0), oracle_scan(events, 1.0)
+    >>> scan.method, scan.mu_hat, [[round(v, 2) for v in s.interval(0.95).intervals[0]] for s in (scan, exact)]
+    ('sally', 1.0, [[0.0, 8.8], [0.0, 6.75]])
     """
     if local_model not in ("exponential", "linear"):
         raise InputError(f"local_model must be 'exponential' or 'linear', got {local_model!r}")
@@ -333,98 +364,8 @@ def sally_scan(
         log_z = special.logsumexp(log_r, b=w_ref[None, :] / w_ref.sum(), axis=1)
         log_r = log_r - log_z[:, None]
     label = str(getattr(estimator, "hparams", {}).get("method", "sally"))
-    return scan_from_log_ratios(
-        log_r,
-        w,
-        kappa=k,
-        mu_true=mu_true,
-        yields=y,
-        include_rate=include_rate,
-        reference_kappa=ref,
-        lumi=lumi,
-        method=label,
-    )
-
-
-def oracle_scan(
-    events: Events,
-    mu_true: float,
-    *,
-    kappa: Any = THESIS_KAPPA_GRID,
-    include_rate: bool = True,
-    lumi: float = THESIS_LUMI,
-    reference_kappa: float = 1.0,
-    yields: Mapping[str, float] | None = None,
-) -> LikelihoodScan:
-    """Asimov scan with the exact ``log r(x | mu, mu_ref)`` of a ``detector="none"`` VBF sample (the oracle).
-
-    The same ``log p(u | mu)`` as :func:`hepnb.offshell.oracle_log_ratio`, with the helicity sums evaluated once for
-    the whole grid.
-    """
-    k = _grid(kappa)
-    w, y = _asimov(events, mu_true, lumi, yields)
-    log_p = _oracle_log_density(events, np.r_[k, reference_kappa], yields)
-    log_r = log_p[:-1] - log_p[-1]
-    return scan_from_log_ratios(
-        log_r,
-        w,
-        kappa=k,
-        mu_true=mu_true,
-        yields=y,
-        include_rate=include_rate,
-        reference_kappa=reference_kappa,
-        lumi=lumi,
-        method="oracle",
-    )
-
-
-def _oracle_log_density(events: Events, kappas: np.ndarray, yields: Mapping[str, float] | None) -> np.ndarray:
-    """``log p(u | kappa)`` for several kappa from one evaluation of the helicity sums (as oracle_log_likelihood)."""
-    comp = oracle_components(events)
-    y = events.yields if yields is None else yields
-    k = np.asarray(kappas, dtype=float)[:, None]
-    f = combine(k, comp["f_S"], comp["f_I"], comp["f_B"], param="kappa")
-    sigma = combine(k, float(y["S"]), float(y["I"]), float(y["B"]), param="kappa")
-    with np.errstate(divide="ignore"):
-        return np.log(f) - np.log(sigma)
-
-
-def helicity_summed(events: Events) -> Events:
-    """The same ``detector="none"`` VBF events with weights ``f_c(u) / (q(u) n_generated)`` for c = S, I, B.
-
-    The generator's weights follow the sampled helicities; these sum over them (the oracle densities over the
-    generator's proposal), so they have the same expectation for any function of the observables with less MC noise,
-    and the oracle Asimov scan on them peaks exactly at ``mu_true`` (Gibbs' inequality on the sample). Detector-free
-    VBF samples only (the oracle's domain).
-    """
-    import awkward as ak
-
-    comp = oracle_components(events)
-    n_generated = float(events.meta.get("n_generated", 0))
-    if n_generated <= 0:
-        raise InputError("the events do not record n_generated; use a sample made by hepnb.offshell.generate")
-    new = {f"w_{c}": comp[f"f_{c}"] / (comp["q"] * n_generated) for c in ("S", "I", "B")}
-    arr = events.array
-    fields = {f: (new[f] if f in new else arr[f]) for f in arr.fields}
-    return Events(ak.zip(fields, depth_limit=1), dict(events.meta, weights="helicity-summed"))
-
-
-def oracle_score(events: Events, kappa: float = 1.0, yields: Mapping[str, float] | None = None) -> np.ndarray:
-    """Exact score ``t(x | kappa) = d/dkappa log p(u | kappa)`` of a ``detector="none"`` VBF sample.
-
-    ``(4 k^3 f_S + 2 k f_I) / f - (4 k^3 S + 2 k I) / sigma`` with the helicity-summed densities of
-    :func:`hepnb.offshell.oracle_components`: the target SALLY learns at the SM, and ``E_SM[t^2]`` is the Fisher
-    information per event in kappa.
-    """
-    k = float(kappa)
-    if not np.isfinite(k) or k < 0:
-        raise InputError(f"kappa must be finite and >= 0, got {kappa!r}")
-    comp = oracle_components(events)
-    y = events.yields if yields is None else yields
-    f = combine(k, comp["f_S"], comp["f_I"], comp["f_B"], param="kappa")
-    sigma = combine(k, float(y["S"]), float(y["I"]), float(y["B"]), param="kappa")
-    s, i = float(y["S"]), float(y["I"])
-    return (4 * k**3 * comp["f_S"] + 2 * k * comp["f_I"]) / f - (4 * k**3 * s + 2 * k * i) / sigma
+    options: dict[str, Any] = {"yields": y, "include_rate": include_rate, "lumi": lumi}
+    return scan_from_log_ratios(log_r, w, kappa=k, mu_true=mu_true, reference_kappa=ref, method=label, **options)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -482,6 +423,22 @@ def interval_table(
         ``{label: scan}`` or scans labelled by their ``method``; all on the same grid, ``mu_true`` and rate choice.
     reference
         Label of the scan the others are reported against (the oracle).
+
+    Examples
+    --------
+    The oracle against an estimator without kinematic information (``log r = 0``: the rate term alone):
+
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.oracle import helicity_summed, oracle_scan
+    >>> events = helicity_summed(osh.generate(2_000, seed=1, detector="none", progress=False))
+    >>> class Blind:
+    ...     observables = ["m4l"]
+    ...
+    ...     def log_ratio(self, x, kappa, kappa_ref):
+    ...         return np.zeros(len(x))
+    >>> table = interval_table([oracle_scan(events, 1.0), ratio_scan(Blind(), events, 1.0, method="rate only")])
+    >>> [(row.method, round(row.width_95, 2), round(row.relative_95, 2)) for row in table.rows]
+    [('oracle', 6.75, 1.0), ('rate only', 9.06, 1.34)]
     """
     items = dict(scans) if isinstance(scans, Mapping) else {s.method: s for s in scans}
     if reference not in items:

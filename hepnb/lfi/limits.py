@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from hepnb.errors import InputError
-from hepnb.lfi import inference
 from hepnb.lfi.inference import LikelihoodScan
+from hepnb.lfi.oracle import oracle_log_density
+from hepnb.lfi.tables import BEYOND_ORACLE_MARGIN
 from hepnb.offshell import Events
 from hepnb.stats.cls import ScanUpperLimit, scan_upper_limit
 from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
@@ -129,7 +130,8 @@ def limit_table(
         Columns ``limit`` (CLs limit on the Asimov data at ``mu_true``), ``limit / <reference>``, ``median
         expected`` (background only) and its ratio, the expected 68% / 95% bands, ``islands`` (excluded regions
         below the limit), the Wilks intervals as text (``>`` marks an end at the grid end), ``mu_hat``, ``q(mu=0)``
-        and ``cut at grid end``.
+        ``cut at grid end`` and ``beyond the <reference>`` (the limit or the median expected limit more than
+        :data:`~hepnb.lfi.tables.BEYOND_ORACLE_MARGIN` below the reference's: over-confidence, not a success).
 
     Examples
     --------
@@ -154,6 +156,10 @@ def limit_table(
     ref = frame.loc[reference]
     frame.insert(1, f"limit / {reference}", frame["limit"] / ref["limit"])
     frame.insert(3, f"median / {reference}", frame["median expected"] / ref["median expected"])
+    below = 1.0 - BEYOND_ORACLE_MARGIN  # a limit below the exact likelihood's is over-confidence, not information
+    frame[f"beyond the {reference}"] = (frame[f"limit / {reference}"] < below) | (
+        frame[f"median / {reference}"] < below
+    )
     frame.index.name = "method"
     return frame.astype({c: float for c in ("limit", "median expected", "mu_hat", "q(mu=0)")})
 
@@ -162,10 +168,19 @@ def oracle_log_r_grid(events: Events, kappa: Any = THESIS_KAPPA_GRID, reference_
     """Exact ``log r(x_i | kappa_j, reference)`` ``(len(kappa), n)`` of ``detector="none"`` VBF events.
 
     The same values as :func:`hepnb.offshell.oracle_log_ratio` per grid point, from one evaluation of the helicity
-    sums (as :func:`hepnb.lfi.oracle_scan`).
+    sums (:func:`hepnb.lfi.oracle_log_density`, as :func:`hepnb.lfi.oracle_scan`).
+
+    Examples
+    --------
+    >>> from hepnb import offshell as osh
+    >>> events = osh.generate(2_000, seed=1, detector="none", progress=False)
+    >>> log_r = oracle_log_r_grid(events, [0.5, 1.0, 1.5])
+    >>> exact = osh.oracle_log_ratio(events, 1.5**4, 1.0)
+    >>> log_r.shape, float(abs(log_r[1]).max()), bool(np.allclose(log_r[2], exact))
+    ((3, 831), 0.0, True)
     """
     k = np.asarray(kappa, dtype=float)
-    log_p = inference._oracle_log_density(events, np.r_[k, float(reference_kappa)], None)
+    log_p = oracle_log_density(events, np.r_[k, float(reference_kappa)])
     return log_p[:-1] - log_p[-1]
 
 
@@ -187,6 +202,15 @@ def event_coverage(
     luminosity, as the Asimov scans), ``N(mu) = mu S + sqrt(mu) I + B`` from the events' yields, and the CLs test
     uses the events' mu = 0 weights. ``options`` go to :func:`~hepnb.stats.coverage.unbinned_coverage`
     (``include_rate``, ``levels``, ``max_reuse``, ``progress``).
+
+    Examples
+    --------
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.oracle import helicity_summed
+    >>> events = helicity_summed(osh.generate(5_000, seed=1, detector="none", progress=False))
+    >>> rate, shape = event_coverage(oracle_log_r_grid(events), events, 1.0, n_toys=50, seed=1)
+    >>> rate.n_toys, rate.covered, shape.covered, round(rate.reuse, 2)  # covered at 68.27%, 95%
+    (50, (42, 50), (41, 49), 0.57)
     """
     if not isinstance(events, Events):
         raise InputError(f"events must be hepnb.offshell.Events, got {type(events).__name__}")

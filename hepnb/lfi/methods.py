@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from hepnb.errors import InputError
-from hepnb.lfi import augmented, estimators, inference
+from hepnb.lfi import augmented, estimators, oracle
 from hepnb.offshell import Events, generate
 from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
 
@@ -30,7 +30,8 @@ __all__ = [
     "numerator_kappas",
     "make_samples",
     "make_calibration_sample",
-    "CALIBRATION_SEED_OFFSET",
+    "SAMPLE_ROLES",
+    "sample_seed",
     "VALIDATION_FRACTION",
     "split_events",
     "TrainedMethod",
@@ -107,48 +108,92 @@ def _check_method(method: str) -> None:
 # ------------------------------------------------------------------------------------------------------------------
 # samples
 # ------------------------------------------------------------------------------------------------------------------
+#: The event samples of one seed, each generated with its own seed (:func:`sample_seed`): the training sample, the
+#: evaluation sample (the Asimov data of the scans) and the calibration sample (:func:`make_calibration_sample`).
+SAMPLE_ROLES: tuple[str, ...] = ("train", "evaluation", "calibration")
+
+
+def sample_seed(seed: int, role: str) -> int:
+    """The generator seed of the ``role`` sample of ``seed``: an independent stream per (seed, role) pair.
+
+    The seed is the first 64-bit word of ``numpy.random.SeedSequence(seed, spawn_key=(i,))``, the ``i``-th child of
+    ``SeedSequence(seed)`` (``i`` the role's index in :data:`SAMPLE_ROLES`), halved to 63 bits so that it fits a
+    signed 64-bit integer. Seed arithmetic (evaluation ``seed + 1``, calibration ``seed + 2``) made seed 3's
+    evaluation sample seed 4's training sample, and spreads over seeds correlated; no two (seed, role) pairs share a
+    generator seed (a test checks seeds 0 to 1000).
+
+    Parameters
+    ----------
+    seed
+        The study's seed (notebook 03's ``SEED``), a non-negative integer.
+    role
+        ``"train"``, ``"evaluation"`` or ``"calibration"``.
+
+    Returns
+    -------
+    int
+        The seed given to :func:`hepnb.offshell.generate` (stored in the sample's ``meta["seed"]``).
+
+    Examples
+    --------
+    >>> seeds = {role: sample_seed(3, role) for role in SAMPLE_ROLES}
+    >>> len(set(seeds.values())), sample_seed(3, "train") == seeds["train"], sample_seed(4, "train") in seeds.values()
+    (3, True, False)
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    if role not in SAMPLE_ROLES:
+        raise InputError(f"role must be one of {list(SAMPLE_ROLES)}, got {role!r}")
+    sequence = np.random.SeedSequence(int(seed), spawn_key=(SAMPLE_ROLES.index(role),))
+    return int(sequence.generate_state(1, dtype=np.uint64)[0]) >> 1
+
+
+def _generate(n: int, seed: int, role: str, lumi: float) -> Events:
+    events = generate(int(n), sample_seed(seed, role), detector="none", preset=PRESET, lumi=lumi, progress=False)
+    return events if role == "train" else oracle.helicity_summed(events)
+
+
 def make_samples(n_train: int, n_test: int, seed: int, *, lumi: float = THESIS_LUMI) -> tuple[Events, Events]:
     """Training and evaluation VBF samples, ``detector="none"``, ch7 preselection (about half the events pass).
 
     The training sample keeps the generator's weights (they follow the sampled helicities, a latent variable); the
-    evaluation sample (independent seed ``seed + 1``) gets helicity-summed weights
-    (:func:`hepnb.lfi.helicity_summed`): the same expectation of anything observable, less MC noise, and an Asimov
-    oracle scan that peaks exactly at the true mu.
+    evaluation sample gets helicity-summed weights (:func:`hepnb.lfi.helicity_summed`): the same expectation of
+    anything observable, less MC noise, and an Asimov oracle scan that peaks exactly at the true mu. Each is
+    generated with its own seed, :func:`sample_seed` of ``(seed, "train")`` and ``(seed, "evaluation")``: no
+    event in common, and none with another ``seed``'s samples.
+
+    Examples
+    --------
+    >>> train, test = make_samples(2000, 1000, seed=3)
+    >>> train.meta["seed"] == sample_seed(3, "train"), test.meta["weights"]
+    (True, 'helicity-summed')
     """
     for name, n in (("n_train", n_train), ("n_test", n_test)):
         if not isinstance(n, (int, np.integer)) or n < 1000:
             raise InputError(f"{name} must be an integer >= 1000 generated events, got {n!r}")
-    train = generate(int(n_train), seed, detector="none", preset=PRESET, lumi=lumi, progress=False)
-    test = generate(int(n_test), seed + 1, detector="none", preset=PRESET, lumi=lumi, progress=False)
-    return train, inference.helicity_summed(test)
-
-
-#: The calibration sample of :func:`make_calibration_sample` is generated with ``seed + CALIBRATION_SEED_OFFSET``
-#: (training ``seed``, evaluation ``seed + 1``): three independent event samples for one ``seed``.
-CALIBRATION_SEED_OFFSET = 2
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    return _generate(n_train, seed, "train", lumi), _generate(n_test, seed, "evaluation", lumi)
 
 
 def make_calibration_sample(n: int, seed: int, *, lumi: float = THESIS_LUMI) -> Events:
     """An independent calibration sample: like :func:`make_samples`'s evaluation sample, generated with its own seed.
 
     ``seed`` is the one given to :func:`make_samples`; the events are generated with
-    ``seed + CALIBRATION_SEED_OFFSET``, so they share no event with the training (``seed``) or evaluation
-    (``seed + 1``) sample. Helicity-summed weights, as the evaluation sample: an exact likelihood ratio then has
-    ``E_SM[r] = 1`` on this sample to rounding, so a calibration computed on it (:func:`hepnb.lfi.scans.
-    calibrate_log_r`) leaves an exact ratio unchanged.
+    :func:`sample_seed` ``(seed, "calibration")``, so they share no event with the training or evaluation sample.
+    Helicity-summed weights, as the evaluation sample: an exact likelihood ratio then has ``E_SM[r] = 1`` on this
+    sample to rounding, so a calibration computed on it (:func:`hepnb.lfi.scans.calibrate_log_r`) leaves an exact
+    ratio unchanged.
 
     >>> cal = make_calibration_sample(2000, seed=3)
-    >>> cal.meta["weights"]
-    'helicity-summed'
+    >>> cal.meta["weights"], cal.meta["seed"] == sample_seed(3, "calibration")
+    ('helicity-summed', True)
     """
     if not isinstance(n, (int, np.integer)) or n < 1000:
         raise InputError(f"n must be an integer >= 1000 generated events, got {n!r}")
-    if not isinstance(seed, (int, np.integer)):
-        raise InputError(f"seed must be an integer (the seed given to make_samples), got {seed!r}")
-    events = generate(
-        int(n), int(seed) + CALIBRATION_SEED_OFFSET, detector="none", preset=PRESET, lumi=lumi, progress=False
-    )
-    return inference.helicity_summed(events)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer (the seed given to make_samples), got {seed!r}")
+    return _generate(n, seed, "calibration", lumi)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -223,6 +268,13 @@ def train_method(
     counts both.
     ``trainer_options`` (``accelerator``, ``devices``, ``strategy``) go to :func:`hepnb.lfi.train_estimator`; the
     default is the CPU.
+
+    Examples
+    --------
+    >>> train, _ = make_samples(2000, 1000, seed=3)
+    >>> tm = train_method("sally", train, n_samples=200, seed=1, max_epochs=1, n_hidden=(8,))
+    >>> tm.method, tm.n_rows, tm.best_epoch, tm.seconds > 0
+    ('sally', 200, 1, True)
     """
     _check_method(method)
     start = time.perf_counter()

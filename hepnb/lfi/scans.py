@@ -1,7 +1,7 @@
 """Study 3's scans: every method and the histogram baselines as Asimov scans at several true mu (notebook 03).
 
-The single scans are those of :mod:`hepnb.lfi.inference`; this module turns them into ``{(mu_true, include_rate):
-scan}`` dictionaries for the notebook's tables and sliders:
+The single scans are those of :mod:`hepnb.lfi.inference` and :mod:`hepnb.lfi.oracle`; this module turns them into
+``{(mu_true, include_rate): scan}`` dictionaries for the notebook's tables and sliders:
 
 * :func:`ratio_log_r_grid` / :func:`scans_from_log_r`: a ratio estimator evaluated once on the kappa grid and turned
   into scans at any number of true mu (what makes the notebook's mu slider instant);
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from hepnb.errors import InputError, as_finite_array
-from hepnb.lfi import augmented, inference
+from hepnb.lfi import augmented, inference, oracle
 from hepnb.lfi.generic import log_ratio_grid
 from hepnb.lfi.inference import LikelihoodScan
 from hepnb.lfi.methods import TrainedMethod
@@ -279,7 +279,7 @@ def oracle_scans(
     """The exact (oracle) scans at each true mu, with and without rate (``detector="none"`` only)."""
     out = {}
     for mu_true in mu_trues:
-        scan = inference.oracle_scan(events, float(mu_true), kappa=kappa, lumi=lumi)
+        scan = oracle.oracle_scan(events, float(mu_true), kappa=kappa, lumi=lumi)
         out[float(mu_true), True], out[float(mu_true), False] = scan, scan.with_rate(False)
     return out
 

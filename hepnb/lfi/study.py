@@ -5,9 +5,11 @@ Everything the notebook ``03_likelihood_free_inference.ipynb`` computes is reach
 
 * :mod:`hepnb.lfi.methods`: :func:`make_samples` (detector-free VBF samples with the ch7 preselection, the training
   one with the generator's weights, the evaluation one with helicity-summed weights), :func:`make_calibration_sample`
-  (a third, independent sample for the calibration), MadMiner's method table :data:`METHODS` (SALLY once, its
-  histogram of ``t_hat``; hepnb's ``"sally local model"`` apart) and :func:`train_method`, every method with its
-  training time; the default numerator points :data:`UNIFORM_KAPPAS` lie between the evaluation grid's points;
+  (a third, independent sample for the calibration), :func:`sample_seed` (each sample's own generator seed, derived
+  from the study's seed and the sample's role with ``numpy.random.SeedSequence``), MadMiner's method table
+  :data:`METHODS` (SALLY once, its histogram of ``t_hat``; hepnb's ``"sally local model"`` apart) and
+  :func:`train_method`, every method with its training time; the default numerator points :data:`UNIFORM_KAPPAS`
+  lie between the evaluation grid's points;
 * :mod:`hepnb.lfi.illustrations`: :func:`toy_illustration`, :func:`neff_table`, the toy's joint vs exact ratio and
   score and the MadMiner effective sample size;
 * :mod:`hepnb.lfi.scans`: :func:`ratio_log_r_grid` / :func:`scans_from_log_r` (a ratio estimator evaluated once on
@@ -28,16 +30,17 @@ from __future__ import annotations
 
 from hepnb.lfi.illustrations import ToyIllustration, neff_table, toy_illustration
 from hepnb.lfi.methods import (
-    CALIBRATION_SEED_OFFSET,
     METHODS,
     PRESET,
     RATIO_HIDDEN,
+    SAMPLE_ROLES,
     SUMMARY,
     UNIFORM_KAPPAS,
     TrainedMethod,
     make_calibration_sample,
     make_samples,
     numerator_kappas,
+    sample_seed,
     train_method,
 )
 from hepnb.lfi.scans import (
@@ -75,7 +78,8 @@ __all__ = [
     "numerator_kappas",
     "make_samples",
     "make_calibration_sample",
-    "CALIBRATION_SEED_OFFSET",
+    "SAMPLE_ROLES",
+    "sample_seed",
     "ToyIllustration",
     "toy_illustration",
     "neff_table",

@@ -29,7 +29,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from hepnb.errors import InputError, as_finite_array
-from hepnb.lfi.inference import helicity_summed
+from hepnb.lfi.oracle import helicity_summed
 from hepnb.offshell import Events
 from hepnb.stats.asymptotic import confidence_interval
 from hepnb.stats.constants import THESIS_LUMI, thesis_kappa_grid

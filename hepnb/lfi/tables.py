@@ -20,6 +20,7 @@ from hepnb.errors import InputError
 from hepnb.lfi import augmented, inference
 from hepnb.lfi.inference import LikelihoodScan
 from hepnb.lfi.methods import METHODS, TrainedMethod
+from hepnb.lfi.oracle import oracle_score
 from hepnb.offshell import Events
 
 __all__ = [
@@ -68,7 +69,7 @@ def closure_metrics(
     est = trained.estimator
     if METHODS[trained.method]["group"] == "score":
         learned = inference.estimated_scores(est, events)[None, :]
-        exact = inference.oracle_score(events, 1.0)[None, :]
+        exact = oracle_score(events, 1.0)[None, :]
     else:
         x, _ = augmented.observables_matrix(events, est.observables)
         learned = np.stack([est.log_ratio(x, float(k), 1.0) for k in kappas])

@@ -21,6 +21,9 @@ name                                             module                 what it 
 ``Scan``, ``AsimovScan``, ``asimov_scan``        :mod:`~.asymptotic`    q(mu) scans: z, p-value, interval
 ``ConfidenceInterval``, ``confidence_interval``  :mod:`~.asymptotic`    an interval read off a scan
 ``refine_minimum``                               :mod:`~.asymptotic`    the minimum of a scan between grid points
+``refine_maximum``                               :mod:`~.asymptotic`    the maximum of grid scans (parabola), per row
+``unbinned_log_likelihood``                      :mod:`~.asymptotic`    the extended unbinned log L on a grid
+``rate_log_likelihood``, ``log_ratio_table``     :mod:`~.asymptotic`    its rate term; a checked (grid, events) log r
 ``BinnedInterferenceModel``                      :mod:`~.interference`  the binned S, I, B likelihood
 ``InterferenceScan``                             :mod:`~.interference`  its q(mu) scan (Asimov or observed data)
 ``CLs``, ``UpperLimit``, ``N_SIGMA``             :mod:`~.cls`           CLs and upper limits (``cls.cls`` is the CLs
@@ -82,7 +85,11 @@ if TYPE_CHECKING:
         Scan,
         asimov_scan,
         confidence_interval,
+        log_ratio_table,
+        rate_log_likelihood,
+        refine_maximum,
         refine_minimum,
+        unbinned_log_likelihood,
     )
     from hepnb.stats.cls import (
         N_SIGMA,
@@ -151,6 +158,10 @@ _EXPORTS = {
     "ConfidenceInterval": "asymptotic",
     "confidence_interval": "asymptotic",
     "refine_minimum": "asymptotic",
+    "refine_maximum": "asymptotic",
+    "unbinned_log_likelihood": "asymptotic",
+    "rate_log_likelihood": "asymptotic",
+    "log_ratio_table": "asymptotic",
     "BinnedInterferenceModel": "interference",
     "InterferenceScan": "interference",
     "CLs": "cls",

@@ -30,6 +30,7 @@ from scipy import sparse, stats
 from tqdm.auto import tqdm
 
 from hepnb.errors import InputError, as_finite_array
+from hepnb.stats.asymptotic import log_ratio_table, rate_log_likelihood, refine_maximum, unbinned_log_likelihood
 from hepnb.stats.cls import cls_from_q
 from hepnb.stats.interference import BinnedInterferenceModel
 
@@ -123,7 +124,13 @@ def kish_effective_size(weights: ArrayLike) -> float:
 
 
 def coverage_table(results: Sequence[Coverage]) -> Any:
-    """A pandas DataFrame, one row per :class:`Coverage` (indexed by method and rate choice)."""
+    """A pandas DataFrame, one row per :class:`Coverage` (indexed by method and rate choice).
+
+    >>> model = BinnedInterferenceModel.from_arrays([20.0, 10.0], [0.0, 0.0], [40.0, 90.0])
+    >>> table = coverage_table(binned_coverage(model, np.linspace(0.0, 3.0, 31), 1.0, n_toys=200))
+    >>> table.index.tolist(), table["95.0% coverage"].tolist()
+    ([('binned', 'rate'), ('binned', 'shape')], [0.96, 0.975])
+    """
     import pandas as pd
 
     return pd.DataFrame([r.row() for r in results]).set_index(["method", "rate"])
@@ -137,24 +144,6 @@ def _grid(mu: ArrayLike) -> np.ndarray:
     if len(grid) < 3 or np.any(np.diff(grid) <= 0) or grid[0] < 0:
         raise InputError("the mu grid must be increasing, >= 0, with at least three points")
     return grid
-
-
-def _maximum(grid: np.ndarray, ll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per toy (rows) the maximum of ``ll`` over the grid and its position, refined by a parabola at interior maxima."""
-    k = np.argmax(ll, axis=1)
-    rows = np.arange(len(ll))
-    best, at = ll[rows, k], grid[k]
-    inner = (k > 0) & (k < len(grid) - 1)
-    j = np.clip(k, 1, len(grid) - 2)
-    x0, x1, x2 = grid[j - 1], grid[j], grid[j + 1]
-    y0, y1, y2 = ll[rows, j - 1], ll[rows, j], ll[rows, j + 1]
-    d01, d12 = (y1 - y0) / (x1 - x0), (y2 - y1) / (x2 - x1)
-    curv = (d12 - d01) / (x2 - x0)  # second-order coefficient, < 0 at a maximum
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vertex = np.clip(0.5 * (x0 + x1) - d01 / (2 * curv), x0, x2)
-    value = y0 + d01 * (vertex - x0) + curv * (vertex - x0) * (vertex - x1)
-    use = inner & (curv < 0) & (value > best)
-    return np.where(use, value, best), np.where(use, vertex, at)
 
 
 def _at(grid: np.ndarray, values: np.ndarray, mu: float) -> np.ndarray:
@@ -174,7 +163,7 @@ def _evaluate(
     grid: np.ndarray, ll: np.ndarray, mu_true: float, levels: Sequence[float], q_a_true: float | None, cl: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None]:
     """(covered per level, q(mu_true), mu_hat, CLs-covered count) for the toys' log likelihoods ``ll``."""
-    best, mu_hat = _maximum(grid, ll)
+    best, mu_hat = refine_maximum(grid, ll)
     q_true = np.maximum(-2.0 * (_at(grid, ll, mu_true) - best), 0.0)
     covered = np.array([np.count_nonzero(q_true <= stats.chi2.ppf(lev, 1)) for lev in levels])
     cls_ok = None
@@ -188,10 +177,10 @@ def _q_asimov_at(grid: np.ndarray, ll_asimov: np.ndarray | None, mu_true: float)
     """``q~_A(mu_true)`` of the background-only Asimov log likelihood on the grid (None without one)."""
     if ll_asimov is None:
         return None
-    best, mu_hat = _maximum(grid, ll_asimov[None, :])
-    if mu_hat[0] > mu_true:
+    best, mu_hat = refine_maximum(grid, ll_asimov)
+    if mu_hat > mu_true:
         return 0.0
-    return float(max(-2.0 * (_at(grid, ll_asimov, mu_true) - best[0]), 0.0))
+    return float(max(-2.0 * (_at(grid, ll_asimov, mu_true) - best), 0.0))
 
 
 def _check_common(mu_true: Any, n_toys: Any, levels: Sequence[float], cl: float) -> tuple[float, int]:
@@ -311,10 +300,10 @@ def unbinned_coverage(
     grid = _grid(mu)
     m_true, n_toys = _check_common(mu_true, n_toys, levels, cl)
     w = as_finite_array(weights, "weights", ndim=1)
-    lr = np.asarray(log_r, dtype=float)
+    lr = log_ratio_table(log_r, len(grid), "mu")
     nu = as_finite_array(expected, "expected yields", ndim=1)
-    if lr.shape != (len(grid), len(w)):
-        raise InputError(f"log_r must have shape (len(mu), n_events) = ({len(grid)}, {len(w)}), got {lr.shape}")
+    if lr.shape[1] != len(w):
+        raise InputError(f"log_r has {lr.shape[1]} events (columns), weights {len(w)}: give one weight per event")
     if nu.shape != grid.shape or np.any(nu <= 0):
         raise InputError(f"expected must give N(mu_j) > 0 at each of the {len(grid)} grid points")
     if np.any(w < 0) or not w.sum() > 0:
@@ -362,11 +351,11 @@ def unbinned_coverage(
     if w0 is not None and (w0.shape != w.shape or np.any(w0 < 0) or not np.isfinite(lr[:, w0 > 0]).all()):
         raise InputError("background_weights must be w_i(0) >= 0 of the same events, with finite log r")
     for rate in include_rate:
-        rate_term = (counts[:, None] * np.log(nu)[None, :] - nu[None, :]) if rate else 0.0
         asimov = None
-        if w0 is not None:
-            asimov = lr[:, w0 > 0] @ w0[w0 > 0] + ((w0.sum() * np.log(nu) - nu) if rate else 0.0)
-        lls[bool(rate)] = (sums + rate_term, asimov)
+        if w0 is not None:  # the background-only Asimov scan, as hepnb.lfi.likelihood_scan
+            kinematic, rate_ll, _ = unbinned_log_likelihood(lr, w0, nu if rate else None, grid="mu")
+            asimov = kinematic + (rate_ll if rate else 0.0)
+        lls[bool(rate)] = (sums + (rate_log_likelihood(counts, nu) if rate else 0.0), asimov)
     return _results(label, grid, lls, m_true, levels, cl, float(counts.mean()), n_eff, float(reuse))
 
 

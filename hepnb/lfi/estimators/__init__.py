@@ -17,7 +17,8 @@ name                                     module               what it is
 ``Estimator``                            :mod:`~.base`        their base class (standardisation, batched evaluation)
 ``Ensemble``, ``EnsemblePrediction``     :mod:`~.ensemble`    ``k`` estimators: mean and spread of the predictions
 ``train_estimator``                      :mod:`~.training`    train one estimator on an augmented sample
-``train_ensemble``                       :mod:`~.training`    ``k`` estimators with seeds ``seed, seed+1, ...``
+``train_ensemble``                       :mod:`~.training`    ``k`` estimators, each with its own seed
+``member_seeds``                         :mod:`~.training`    those seeds: independent streams of the ensemble's seed
 =======================================  ===================  ======================================================
 """
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from hepnb.lfi.estimators.ensemble import Ensemble, EnsemblePrediction
     from hepnb.lfi.estimators.ratio import DoublyParameterizedRatioEstimator, ParameterizedRatioEstimator
     from hepnb.lfi.estimators.score import ScoreEstimator
-    from hepnb.lfi.estimators.training import train_ensemble, train_estimator
+    from hepnb.lfi.estimators.training import member_seeds, train_ensemble, train_estimator
 
 _EXPORTS = {
     "ParameterizedRatioEstimator": "ratio",
@@ -45,6 +46,7 @@ _EXPORTS = {
     "EnsemblePrediction": "ensemble",
     "train_estimator": "training",
     "train_ensemble": "training",
+    "member_seeds": "training",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -1,4 +1,5 @@
-"""Training of the estimators on an augmented sample: :func:`train_estimator` and :func:`train_ensemble`.
+"""Training of the estimators on an augmented sample: :func:`train_estimator` and :func:`train_ensemble` (with the
+seeds of its members from :func:`member_seeds`).
 
 Defaults follow the thesis (section 7.6) and MadMiner: AMSGrad, learning rate 1e-3 decaying exponentially to 1e-4
 over the epochs, batch 128, validation fraction 0.25, early stopping on the validation loss (the best epoch's
@@ -29,7 +30,7 @@ from hepnb.lfi.estimators.ratio import ParameterizedRatioEstimator
 from hepnb.training.loop import fit, quiet_lightning
 from hepnb.training.trainers import trainer
 
-__all__ = ["train_estimator", "train_ensemble"]
+__all__ = ["train_estimator", "train_ensemble", "member_seeds"]
 
 
 class _Arrays(Dataset):
@@ -286,7 +287,38 @@ def train_ensemble(
     seed: int,
     **options: Any,
 ) -> Ensemble:
-    """Train ``k`` estimators made by ``factory`` with seeds ``seed, seed+1, ...`` (:func:`train_estimator` options)."""
+    """Train ``k`` estimators made by ``factory``, member ``i`` with the seed ``member_seeds(seed, k)[i]``.
+
+    The member seeds are independent streams of ``seed`` (:func:`member_seeds`), so that ensembles of different seeds
+    share no member; the same ``seed`` gives the same ensemble. ``options`` are those of :func:`train_estimator`.
+    """
+    return Ensemble([train_estimator(factory, sample, seed=s, **options) for s in member_seeds(seed, k)])
+
+
+def member_seeds(seed: int, k: int) -> list[int]:
+    """The :func:`train_estimator` seeds of the ``k`` members of :func:`train_ensemble` with ``seed``.
+
+    Member ``i`` gets the first 32-bit word of ``numpy.random.SeedSequence(seed).spawn(k)[i]`` (the child with
+    ``spawn_key=(i,)``): a non-negative integer below ``2**32``, as Lightning's ``seed_everything`` needs. Seed
+    arithmetic (``seed + i``) made member ``i`` of seed ``s`` member ``i - 1`` of seed ``s + 1``; these seeds are
+    distinct across seeds and members (a test checks seeds 0 to 200 with 10 members), and member ``i`` does not depend
+    on ``k``.
+
+    Parameters
+    ----------
+    seed
+        The ensemble's seed, a non-negative integer.
+    k
+        The number of members.
+
+    Examples
+    --------
+    >>> member_seeds(12, 2) == member_seeds(12, 3)[:2], set(member_seeds(12, 3)) & set(member_seeds(13, 3))
+    (True, set())
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError(f"k must be a positive number of estimators, got {k!r}")
-    return Ensemble([train_estimator(factory, sample, seed=int(seed) + i, **options) for i in range(int(k))])
+    children = np.random.SeedSequence(int(seed)).spawn(int(k))
+    return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
