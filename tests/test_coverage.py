@@ -155,6 +155,16 @@ def test_refine_maximum_is_vectorised_and_exact_on_a_parabola() -> None:
         assert refine_maximum(grid, row) == (b, w)
     with pytest.raises(InputError, match="grid along the last axis"):
         refine_maximum(grid, ll.T)
+    # a -inf neighbour (a zero likelihood) leaves the best grid point unrefined, on either side
+    for values in ([-5.0, -1.0, 0.0, -np.inf], [-np.inf, 0.0, -1.0, -5.0]):
+        best, where = refine_maximum([0.0, 1.0, 2.0, 3.0], values)
+        assert (float(best), float(where)) == (0.0, float(np.argmax(values)))
+
+
+def test_unbinned_coverage_refuses_background_weights_without_background() -> None:
+    log_r, w, nu, grid = _gaussian_pool(1.0, 2_000, 10.0)
+    with pytest.raises(InputError, match="background_weights must be .* positive sum"):
+        cv.unbinned_coverage(log_r, w, nu, grid, 1.0, n_toys=10, background_weights=np.zeros_like(w))
 
 
 def test_unbinned_coverage_refuses_a_ragged_or_mismatched_log_r() -> None:

@@ -127,7 +127,7 @@ def test_member_seeds_are_independent_streams_of_the_ensemble_seed() -> None:
     assert member_seeds(12, 3) == member_seeds(12, 3) == member_seeds(12, 5)[:3]
     # pinned: the first 32-bit words of SeedSequence(12)'s children 0, 1, 2 (a change of scheme changes every result)
     assert member_seeds(12, 3) == [570356716, 741055479, 2285044420]
-    for bad_seed, bad_k in ((-1, 3), (1.5, 3), (12, 0)):
+    for bad_seed, bad_k in ((-1, 3), (1.5, 3), (True, 3), (12, 0), (12, True)):
         with pytest.raises(InputError, match="seed must be|k must be"):
             member_seeds(bad_seed, bad_k)
 

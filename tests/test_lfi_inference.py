@@ -193,7 +193,7 @@ def test_oracle_log_density_is_public_and_gives_the_oracle_ratio(summed_events) 
     log_p = lfi.oracle_log_density(summed_events, [0.0, 1.0, 1.5])
     assert log_p.shape == (3, len(summed_events))
     assert np.allclose(log_p[2] - log_p[1], osh.oracle_log_ratio(summed_events, 1.5**4, 1.0))
-    # one number is a one-point grid; p(u | kappa) integrates to one over the sample's proposal (unit weights mean)
+    # one number is a one-point grid
     assert np.array_equal(lfi.oracle_log_density(summed_events, 1.5), log_p[2:])
     with pytest.raises(InputError, match="kappa >= 0"):
         lfi.oracle_log_density(summed_events, [-1.0])

@@ -31,8 +31,8 @@ import torch
 from torch import nn
 
 from hepnb.calo.data import (
-    _MAX_DETA,
-    _MAX_DPHI,
+    MIDDLE_DETA,
+    MIDDLE_DPHI,
     N_CELLS,
     N_CONDITION,
     N_E_ALIGNMENTS,
@@ -415,8 +415,8 @@ def _plain_truth(preprocessing: Preprocessing, values: tuple[Any, ...], extrapol
         _within(energy, lowest, highest, open_=extrapolate)
         and _within(p, 0, N_P_ALIGNMENTS - 1)
         and _within(e, 0, N_E_ALIGNMENTS - 1)
-        and _within(deta, -_MAX_DETA, _MAX_DETA)
-        and _within(dphi, -_MAX_DPHI, _MAX_DPHI)
+        and _within(deta, -MIDDLE_DETA, MIDDLE_DETA)  # the limits of data.checked_truth
+        and _within(dphi, -MIDDLE_DPHI, MIDDLE_DPHI)
     ):
         return None
     if type(energy) is float or energy.ndim == 0:
@@ -491,7 +491,7 @@ def _energy_bounds(preprocessing: Preprocessing) -> tuple[float, float]:
 def _check_trained_energy(preprocessing: Preprocessing, energy: np.ndarray) -> None:
     """Refuse energies outside the trained range (widened by ``ENERGY_MARGIN``), with a hint at unit mistakes."""
     lo, hi = _energy_bounds(preprocessing)
-    outside = (energy > 0) & ((energy < lo) | (energy > hi))  # energy <= 0 is refused by Preprocessing.condition
+    outside = (energy > 0) & ((energy < lo) | (energy > hi))  # energy <= 0 is refused by data.checked_truth
     if not outside.any():
         return
     unit, first = preprocessing.energy_unit, float(energy[outside][0])

@@ -44,7 +44,7 @@ name                                       module                  what it is
 ``losses``                                 :mod:`~.losses`         MadMiner's loss functions (torch)
 ``study``                                  :mod:`~.study`          notebook 03's samples, trainings, scans, tables
 ``baselines``                              :mod:`~.baselines`      the chapter-6 S-vs-B classifiers as template fits
-``limits``, ``generic``                    :mod:`~.limits`, ...    the modules above, for notebook imports
+``limits``, ``generic``, ``oracle``        :mod:`~.limits`, ...    the modules above, for notebook imports
 ``plots``                                  :mod:`~.plots`          notebook 03's figures and its scan explorer
 =========================================  ======================  ================================================
 
@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING
 from hepnb._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from hepnb.lfi import baselines, generic, limits, losses, plots, study
+    from hepnb.lfi import baselines, generic, limits, losses, oracle, plots, study
     from hepnb.lfi.estimators import (
         DensityEstimator,
         DoublyParameterizedRatioEstimator,
@@ -145,6 +145,7 @@ _EXPORTS = {
     "study": "study",
     "baselines": "baselines",
     "limits": "limits",
+    "oracle": "oracle",
     "generic": "generic",
     "plots": "plots",
 }

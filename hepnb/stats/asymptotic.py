@@ -263,7 +263,7 @@ def refine_maximum(grid: ArrayLike, values: ArrayLike) -> tuple[np.ndarray, np.n
     with np.errstate(divide="ignore", invalid="ignore"):
         vertex = np.clip(0.5 * (x0 + x1) - d01 / (2 * curv), x0, x2)
     value = y0 + d01 * (vertex - x0) + curv * (vertex - x0) * (vertex - x1)
-    use = inner & (curv < 0) & (value > best)
+    use = inner & np.isfinite(value) & (curv < 0) & (value > best)  # a -inf neighbour: no parabola
     shape = ll.shape[:-1]
     return np.where(use, value, best).reshape(shape), np.where(use, vertex, at).reshape(shape)
 

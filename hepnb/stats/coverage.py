@@ -348,8 +348,13 @@ def unbinned_coverage(
         sums[s:e] = (c @ lr.T) if c.nnz else 0.0
     lls: dict[bool, tuple[np.ndarray, np.ndarray | None]] = {}
     w0 = None if background_weights is None else as_finite_array(background_weights, "background_weights", ndim=1)
-    if w0 is not None and (w0.shape != w.shape or np.any(w0 < 0) or not np.isfinite(lr[:, w0 > 0]).all()):
-        raise InputError("background_weights must be w_i(0) >= 0 of the same events, with finite log r")
+    if w0 is not None and (
+        w0.shape != w.shape or np.any(w0 < 0) or not w0.sum() > 0 or not np.isfinite(lr[:, w0 > 0]).all()
+    ):
+        raise InputError(
+            "background_weights must be w_i(0) >= 0 of the same events with a positive sum (the expected background), "
+            "with finite log r"
+        )
     for rate in include_rate:
         asimov = None
         if w0 is not None:  # the background-only Asimov scan, as hepnb.lfi.likelihood_scan

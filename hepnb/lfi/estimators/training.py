@@ -316,9 +316,9 @@ def member_seeds(seed: int, k: int) -> list[int]:
     >>> member_seeds(12, 2) == member_seeds(12, 3)[:2], set(member_seeds(12, 3)) & set(member_seeds(13, 3))
     (True, set())
     """
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(k, (int, np.integer)) or k < 1:
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
         raise InputError(f"k must be a positive number of estimators, got {k!r}")
     children = np.random.SeedSequence(int(seed)).spawn(int(k))
     return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
