@@ -1,4 +1,4 @@
-"""Fitting helpers of :mod:`hepnb.lfi.baselines`: the validation loss, thread limits and the chapter-6 network.
+"""Fitting helpers of :mod:`hepnb.lfi.baselines`: the validation loss, the best epoch and the chapter-6 network.
 
 Private: :mod:`hepnb.lfi.baselines` is the interface (:func:`~hepnb.lfi.baselines.train_baseline`). Split from it to
 keep modules small; torch and Lightning are imported only when the network is trained.
@@ -6,18 +6,17 @@ keep modules small; torch and Lightning are imported only when the network is tr
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from hepnb.errors import InputError
+from hepnb.offshell.strategies.models import thread_limit
 from hepnb.offshell.strategies.samples import TrainingSet
 
-__all__ = ["bce", "thread_limit", "best_iteration", "fit_nn"]
+__all__ = ["bce", "best_iteration", "fit_nn"]
 
 
 def bce(p: np.ndarray, training: TrainingSet) -> float:
@@ -25,26 +24,6 @@ def bce(p: np.ndarray, training: TrainingSet) -> float:
     p = np.clip(p, 1e-12, 1.0 - 1e-12)
     loss = -(training.y * np.log(p) + (1 - training.y) * np.log1p(-p))
     return float(np.sum(training.weight * loss) / np.sum(training.weight))
-
-
-@contextlib.contextmanager
-def thread_limit(n: int | None) -> Iterator[None]:
-    """At most ``n`` OpenMP/BLAS threads (``threadpoolctl``) and torch threads, if torch is in use, in the block."""
-    if n is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    torch = sys.modules.get("torch")  # only when torch is already imported: importing it costs seconds
-    before = torch.get_num_threads() if torch is not None else None
-    if torch is not None:
-        torch.set_num_threads(int(n))
-    try:
-        with threadpool_limits(limits=int(n)):
-            yield
-    finally:
-        if torch is not None:
-            torch.set_num_threads(before)
 
 
 def best_iteration(losses: Sequence[float], what: str) -> int:

@@ -40,10 +40,10 @@ import numpy as np
 import pandas as pd
 
 from hepnb.errors import InputError
-from hepnb.lfi._baseline_fits import bce, best_iteration, fit_nn, thread_limit
+from hepnb.lfi._baseline_fits import bce, best_iteration, fit_nn
 from hepnb.offshell import Events
 from hepnb.offshell.features import FEATURE_LISTS, feature_matrix
-from hepnb.offshell.strategies.models import GBDTClassifier, train_gbdt
+from hepnb.offshell.strategies.models import GBDTClassifier, thread_limit, train_gbdt
 from hepnb.offshell.strategies.samples import TrainingSet
 from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
 

@@ -23,11 +23,11 @@ from hepnb.offshell.strategies.samples import TrainingSet
 if TYPE_CHECKING:
     from hepnb.offshell.strategies.network import MLPClassifier
 
-__all__ = ["GBDTClassifier", "train_gbdt", "train"]
+__all__ = ["GBDTClassifier", "train_gbdt", "train", "thread_limit"]
 
 
 @contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
+def thread_limit(n: int | None) -> Iterator[None]:
     """Limit OpenMP/BLAS (and torch) threads inside the block; ``None`` leaves them alone."""
     if n is None:
         yield
@@ -63,7 +63,7 @@ class GBDTClassifier:
 
         Predicts with ``threads`` OpenMP threads: on a busy machine one thread is many times faster than several.
         """
-        with _threads(self.threads):
+        with thread_limit(self.threads):
             return self.model.predict_proba(np.asarray(X, dtype=np.float64))[:, 1]
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
@@ -126,7 +126,7 @@ def train_gbdt(
         early_stopping=False,
         random_state=int(seed),
     )
-    with _threads(threads), warnings.catch_warnings():
+    with thread_limit(threads), warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeWarning)  # overflow in leaves of negative net hessian
         model.fit(training.X, training.y, sample_weight=training.weight)
     return GBDTClassifier(

@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 from torch import nn
 
 from hepnb.errors import InputError
-from hepnb.offshell.strategies.models import _check_training, _threads
+from hepnb.offshell.strategies.models import _check_training, thread_limit
 from hepnb.offshell.strategies.samples import TrainingSet
 from hepnb.training.standardisation import Standardizer
 
@@ -156,7 +156,7 @@ def train_mlp(
         raise InputError(f"hidden must list positive layer widths, e.g. (32, 32, 32), got {hidden!r}")
     scaler = Standardizer.fit(training.X, missing="ignore")  # missing values -> the training mean
     mean, std = scaler.mean, scaler.scale
-    with _threads(threads), quiet_lightning():
+    with thread_limit(threads), quiet_lightning():
         L.seed_everything(int(seed), workers=True, verbose=False)
         module = WeightedBCE(training.X.shape[1], tuple(int(h) for h in hidden), float(learning_rate))
         x = torch.from_numpy(scaler.transform(training.X, fill_missing=True).astype(np.float32))
