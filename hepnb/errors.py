@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,8 @@ class CheckpointError(RuntimeError):
 
 
 def _dtype(values: Any) -> Any:
-    """The dtype of an array-like (a list's as numpy infers it), or None."""
-    if isinstance(values, (list, tuple)):
+    """The dtype of an array-like (a list's or a Python number's as numpy infers it), or None."""
+    if isinstance(values, (list, tuple, complex)):
         try:
             return np.asarray(values).dtype
         except (TypeError, ValueError):  # ragged: as_finite_array reports it
@@ -34,11 +35,60 @@ def _dtype(values: Any) -> Any:
     return getattr(values, "dtype", None)
 
 
+def _magnitude(number: Any) -> str:
+    """``int of magnitude ~1e400`` for a number too large for a float (the type alone where log10 overflows too)."""
+    try:
+        return f"{type(number).__name__} of magnitude ~1e{math.floor(math.log10(abs(number)))}"
+    except (TypeError, ValueError, OverflowError):  # e.g. a huge Fraction
+        return type(number).__name__
+
+
+def _why_not_numeric(values: Any, name: str, err: Exception) -> str:
+    """The message for ``values`` that numpy cannot turn into floats: the first entry at fault and how to fix it."""
+    generic = f"{name} must be numeric, got {type(values).__name__}: {err}"
+    try:
+        entries = np.asarray(values, dtype=object)
+    except (TypeError, ValueError):  # e.g. a CUDA tensor: numpy's message says what to do (.cpu())
+        return generic
+    for index in np.ndindex(entries.shape):
+        entry = entries[index]
+        at = f" at index {index}" if index else ""
+        if isinstance(entry, (list, tuple)) or getattr(entry, "ndim", 0) > 0:  # also arrays and tensors
+            return (
+                f"{name} must be a numeric array, got a ragged or nested {type(values).__name__} (entry {index} "
+                f"holds {len(entry)} values ({type(entry).__name__}), not a number): pad the rows to one length "
+                "and stack them (numpy.stack), or pass one row at a time"
+            )
+        if isinstance(entry, complex):
+            return f"{name} is complex ({entry!r}{at}): pass the real part (.real) or the modulus (abs(...))"
+        try:
+            float(entry)
+        except OverflowError:
+            return (
+                f"{name} has a number too large for float64{at} ({_magnitude(entry)}; the "
+                "largest float64 is ~1.8e308): rescale it, e.g. to other units, or check how it was computed"
+            )
+        except (TypeError, ValueError):
+            if isinstance(entry, (str, bytes)):
+                text = repr(entry) if len(entry) <= 40 else f"{entry[:40]!r}..."
+                return (
+                    f"{name} must be numeric, got the text {text}{at}: convert it to numbers first, "
+                    "e.g. pandas.to_numeric(..., errors='coerce') and then drop the NaN"
+                )
+            return (
+                f"{name} must be numeric, got {type(entry).__name__}{at}: pass a number or a list or array of "
+                "numbers (list(...) of a generator or a set)"
+            )
+    return generic  # every entry converts on its own: numpy's message is all there is
+
+
 def as_finite_array(values: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
     """Return ``values`` as a float array, refusing NaN, infinities, the wrong dimension and non-real dtypes.
 
     Complex, datetime and timedelta arrays are refused rather than silently cast (the imaginary part would be
-    dropped; dates would become counts of some unit since 1970).
+    dropped; dates would become counts of some unit since 1970). So are ragged lists, text that is not a number,
+    ``None`` and Python integers beyond float64 (numpy would raise a bare ``OverflowError``); the message names
+    the first entry at fault.
 
     Parameters
     ----------
@@ -48,7 +98,18 @@ def as_finite_array(values: Any, name: str, *, ndim: int | None = None) -> np.nd
         How the caller calls this input; it appears in the error message.
     ndim
         Required number of dimensions, if any.
+
+    Examples
+    --------
+    >>> as_finite_array([1, 2.5], "energy")
+    array([1. , 2.5])
+    >>> as_finite_array([1, 10**400], "energy")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hepnb.errors.InputError: energy has a number too large for float64 at index (1,) (int of magnitude ~1e400; ...
     """
+    if values is None:
+        raise InputError(f"{name} is None: pass a number or an array of numbers")
     dtype = _dtype(values)
     if getattr(dtype, "kind", None) == "c" or getattr(dtype, "is_complex", False):  # numpy/pandas, torch
         raise InputError(f"{name} is complex ({dtype}): pass the real part (.real) or the modulus (abs(...))")
@@ -59,14 +120,16 @@ def as_finite_array(values: Any, name: str, *, ndim: int | None = None) -> np.nd
         )
     try:
         array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise InputError(f"{name} must be numeric, got {type(values).__name__}: {err}") from None
+    except (TypeError, ValueError, OverflowError) as err:  # OverflowError: a Python int beyond float64
+        raise InputError(_why_not_numeric(values, name, err)) from None
     if ndim is not None and array.ndim != ndim:
         raise InputError(f"{name} must be {ndim}-dimensional, got shape {array.shape}")
     bad = ~np.isfinite(array)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         kind = "NaN" if np.isnan(array[first]) else "infinite"
+        if kind == "NaN" and getattr(dtype, "kind", None) == "O" and np.asarray(values, dtype=object)[first] is None:
+            kind = "None"  # numpy reads None as NaN
         raise InputError(
             f"{name} has {int(bad.sum())} non-finite entries (first: {kind} at index {first}); "
             "remove or fix them before histogramming or fitting"

@@ -297,6 +297,8 @@ def test_generate_single_shower_and_broadcasting(model: CaloGAN) -> None:
         model.generate(np.nan, 0, 0, 0.0, 0.0)
     with pytest.raises(InputError, match="numeric"):  # a ragged list
         model.generate([[65.536, 65.536], [65.536]], 0, 0, 0.0, 0.0)
+    with pytest.raises(InputError, match=r"energy has a number too large for float64 .*rescale it"):
+        model.generate([65.536, 10**400], 0, 0, 0.0, 0.0)  # numpy alone raises a bare OverflowError
     assert model.generate(np.array([]), 0, 0, 0.0, 0.0).shape == (0, N_CELLS)
 
 

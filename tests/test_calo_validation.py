@@ -196,32 +196,81 @@ def test_resolution_ratio_of_a_wider_model(showers: ShowerArrays) -> None:
     plt.close(fig)
 
 
-class _TwoEpochArchive:
-    """The two methods of an EpochArchive that resolution_by_epoch uses, over two untrained generators."""
+class _SpreadModel:
+    """Stands for a checkpoint whose showers are the reference ones with each total moved to 0.9 (m + k (t - m)),
+    where t is the reference total and m its mean: 0.9 times the response and 0.9 k times the width, so that the
+    generated over reference resolution (width / response) is k exactly."""
 
-    def __init__(self) -> None:
-        self.models = {25: small_gan(), 50: CaloGAN(preprocessing=small_gan().preprocessing.to_dict(), seed=5)}
+    def __init__(self, reference: ShowerArrays, k: float) -> None:
+        totals = reference.cells.sum(axis=1)
+        mean = totals.mean()
+        self.reference, self.k = reference, k
+        self.cells = reference.cells * (0.9 * (mean + k * (totals - mean)) / totals)[:, None]
+        self.preprocessing = Preprocessing.thesis_default(energy_unit="MeV", cell_unit="MeV")
+        self.seeds: list[int] = []
+
+    def generate(self, energy, p, e, deta, dphi, *, seed, batch_size, extrapolate) -> np.ndarray:
+        np.testing.assert_array_equal(energy, self.reference.energy)  # the conditions of the reference showers
+        np.testing.assert_array_equal(deta, self.reference.deta)
+        self.seeds.append(seed)
+        return self.cells
+
+
+class _Archive:
+    """The two methods of an EpochArchive that resolution_by_epoch uses, over a dict epoch -> model."""
+
+    def __init__(self, models: dict) -> None:
+        self.models = models
 
     def loadable_epochs(self) -> list[int]:
         return sorted(self.models)
 
-    def load(self, epoch: int) -> CaloGAN:
+    def load(self, epoch: int):
         return self.models[epoch]
 
 
-def test_resolution_by_epoch_matches_the_ratio_of_each_checkpoint(showers: ShowerArrays) -> None:
-    archive = _TwoEpochArchive()
+def _relative_resolution_error(totals: np.ndarray) -> float:
+    """Large-n error of std/mean over std/mean: var(s) ~ (m4 - m2^2) / (4 n m2), var(mean) = s^2 / n."""
+    n, centred = len(totals), totals - totals.mean()
+    m2, m4 = np.mean(centred**2), np.mean(centred**4)
+    return float(np.hypot(np.sqrt((m4 - m2**2) / (4 * n * m2)) / np.sqrt(m2), np.sqrt(m2 / n) / totals.mean()))
+
+
+def test_resolution_by_epoch_gives_each_checkpoint_its_own_known_ratio(showers: ShowerArrays) -> None:
+    at = showers.energy == 65536.0
+    reference = showers.subset(at)
+    spreads = {"narrow": {10: 0.5, 20: 1.0}, "wide": {10: 2.0, 30: 3.0}}  # every (label, epoch) its own ratio
+    models = {label: {epoch: _SpreadModel(reference, k) for epoch, k in ks.items()} for label, ks in spreads.items()}
+    table = v.resolution_by_epoch({label: _Archive(m) for label, m in models.items()}, showers, seed=4)
+    expected = {(label, epoch): k for label, ks in spreads.items() for epoch, k in ks.items()}
+    assert table.index.names == ["sample", "epoch"] and table.index.tolist() == list(expected)
+    np.testing.assert_allclose(table["ratio"], list(expected.values()), rtol=1e-9)
+    # the error combines the reference's and the checkpoint's: independent large-n estimate, within 0.5 % at n = 300
+    totals = reference.cells.sum(axis=1)
+    ref_error = _relative_resolution_error(totals)
+    for (label, epoch), k in expected.items():
+        model_error = _relative_resolution_error(models[label][epoch].cells.sum(axis=1))
+        assert table.loc[(label, epoch), "error"] == pytest.approx(k * np.hypot(ref_error, model_error), rel=0.005)
+    assert all(m.seeds == [4] for ms in models.values() for m in ms.values())  # each checkpoint generated once
+
+
+def test_resolution_by_epoch_of_real_generators_is_the_ratio_of_their_showers(showers: ShowerArrays) -> None:
+    archive = _Archive({25: small_gan(), 50: CaloGAN(preprocessing=small_gan().preprocessing.to_dict(), seed=5)})
     table = v.resolution_by_epoch({"gan": archive}, showers, energy_gev=65.536, seed=4)
     assert table.index.tolist() == [("gan", 25), ("gan", 50)]
     at = showers.energy == 65536.0
+
+    def resolution(cells: np.ndarray) -> float:  # std / mean of the response sum / E_true, with numpy alone
+        response = cells.sum(axis=1) / 65536.0
+        return float(np.std(response, ddof=1) / np.mean(response))
+
     for epoch in (25, 50):
-        generated = v.generate_like(archive.load(epoch), showers.subset(at), seed=4)
-        direct = v.resolution_ratio(
-            v.response_resolution(showers.energy[at], {"Reference": showers.cells[at], "gan": generated}), "gan"
+        generated = archive.load(epoch).generate(
+            showers.energy[at], showers.p[at], showers.e[at], showers.deta[at], showers.dphi[at], seed=4
         )
-        assert table.loc[("gan", epoch), "ratio"] == pytest.approx(direct.value, rel=1e-12)
-        assert table.loc[("gan", epoch), "error"] == pytest.approx(direct.error, rel=1e-12)
-    assert table.loc[("gan", 25), "ratio"] != table.loc[("gan", 50), "ratio"]
+        expected = resolution(generated.astype(float)) / resolution(showers.cells[at])
+        assert table.loc[("gan", epoch), "ratio"] == pytest.approx(expected, rel=1e-9)
+    assert table.loc[("gan", 25), "ratio"] != pytest.approx(table.loc[("gan", 50), "ratio"], rel=1e-3)
     with pytest.raises(InputError, match="no reference showers at 25"):
         v.resolution_by_epoch({"gan": archive}, showers, energy_gev=25.0)
     fig = v.plot_resolution_by_epoch(table, tolerance=0.2, chosen={"gan": 50})

@@ -226,6 +226,63 @@ def test_complex_and_datetime_inputs_are_refused(values, message: str) -> None:
         as_finite_array(values, "x")
 
 
+# ------------------------------------------------------- Python objects numpy cannot turn into floats (issue 15)
+class _DeviceTensor:
+    """Stands for a CUDA tensor: numpy refuses it even as an object array and says what to do."""
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() first.")
+
+
+UNCONVERTIBLE = {  # id: (values, message)
+    "int 1e400": (10**400, r"^energy has a number too large for float64 \(int of magnitude ~1e400; .*\): rescale it"),
+    "int -1e400": (-(10**400), r"^energy has a number too large for float64 \(int of magnitude ~1e400"),
+    "list with an int 1e400": ([1.0, 10**400], r"too large for float64 at index \(1,\) \(int of magnitude ~1e400"),
+    "tuple with an int 1e400": ((3, 10**400), r"too large for float64 at index \(1,\)"),
+    "nested list with an int 1e400": ([[1, 2], [3, 10**400]], r"too large for float64 at index \(1, 1\)"),
+    "object array with an int 1e400": (
+        np.array([1, 2, 10**400], dtype=object),
+        r"too large for float64 at index \(2,\)",
+    ),
+    "int 2**1024": ([1.0, 2**1024], r"too large for float64 at index \(1,\) \(int of magnitude ~1e308"),
+    "ragged list": ([[1.0, 2.0], [3.0]], r"ragged or nested list \(entry \(0,\) holds 2 values \(list\).*pad the rows"),
+    "ragged deeper": ([[1.0, 2.0], [3.0, [4.0, 5.0]]], r"ragged or nested list \(entry \(1, 1\) holds 2 values"),
+    "list of arrays of two lengths": (
+        [np.zeros(2), np.zeros(3)],
+        r"ragged or nested list \(entry \(0,\) holds 2 values \(ndarray\)",
+    ),
+    "text": (["1.5", "GeV"], r"^energy must be numeric, got the text 'GeV' at index \(1,\): convert it to numbers"),
+    "long text": ("x" * 100, r"got the text '(x){40}'\.\.\.: convert"),
+    "None": (None, r"^energy is None: pass a number or an array of numbers$"),
+    "None in a list": ([1.0, None], r"1 non-finite entries \(first: None at index \(1,\)\)"),
+    "complex number": (1 + 2j, r"^energy is complex \(complex128\): pass the real part"),
+    "complex in an object array": (
+        np.array([1, 1j], dtype=object),
+        r"^energy is complex \(1j at index \(1,\)\): pass the real part",
+    ),
+    "set": ({1.0, 2.0}, r"^energy must be numeric, got set: pass .*list\(\.\.\.\)"),
+    "generator": ((x for x in [1.0]), r"^energy must be numeric, got generator: pass"),
+    "CUDA tensor": (_DeviceTensor(), r"^energy must be numeric, got _DeviceTensor: .*Tensor\.cpu\(\)"),
+}
+
+
+@pytest.mark.parametrize("case", UNCONVERTIBLE)
+def test_python_objects_numpy_cannot_convert_give_an_input_error_naming_the_entry(case: str) -> None:
+    values, message = UNCONVERTIBLE[case]
+    with pytest.raises(InputError, match=message):
+        as_finite_array(values, "energy")
+
+
+def test_integers_up_to_the_float64_limit_are_converted_exactly_and_public_callers_refuse_larger_ones() -> None:
+    assert as_finite_array([2**1023, -(2**1023)], "energy").tolist() == [2.0**1023, -(2.0**1023)]
+    assert as_finite_array(10**300, "energy") == 1e300
+    assert as_finite_array(["1.5", 2], "energy").tolist() == [1.5, 2.0]  # numeric text is read as numpy reads it
+    with pytest.raises(InputError, match=r"weights of sample has a number too large for float64 at index \(0,\)"):
+        make_hist([0.5, 1.5], (2, 0, 2), [10**400, 1])
+    with pytest.raises(InputError, match="too large for float64"):
+        Comparison([0.5, 10**400], np.zeros(2), bins=(3, 0, 1))
+
+
 def test_ks_of_histograms_whose_squared_total_overflows_keeps_a_p_value() -> None:
     values = np.random.default_rng(2).uniform(0, 3, 10_000)
     big = make_hist(values, (3, 0, 3), np.full(10_000, 5e150))  # sum w^2 is finite, (sum w)^2 is not

@@ -118,6 +118,7 @@ def test_same_seed_same_weights_and_ensemble_spread(ratio_sample) -> None:
 
 def test_member_seeds_are_independent_streams_of_the_ensemble_seed() -> None:
     from hepnb.lfi.estimators import member_seeds
+    from hepnb.lfi.estimators.training import MEMBER_SPAWN_TAG
 
     # seed arithmetic (seed + i) made member i of seed s member i - 1 of seed s + 1
     for seed in (0, 12, 2**31):
@@ -125,11 +126,29 @@ def test_member_seeds_are_independent_streams_of_the_ensemble_seed() -> None:
     every = [s for seed in range(201) for s in member_seeds(seed, 10)]
     assert len(set(every)) == len(every) and all(0 <= s < 2**32 for s in every)  # what seed_everything accepts
     assert member_seeds(12, 3) == member_seeds(12, 3) == member_seeds(12, 5)[:3]
-    # pinned: the first 32-bit words of SeedSequence(12)'s children 0, 1, 2 (a change of scheme changes every result)
-    assert member_seeds(12, 3) == [570356716, 741055479, 2285044420]
+    # pinned: the first 32-bit words of the children 0, 1, 2 of SeedSequence(12)'s child MEMBER_SPAWN_TAG (a change
+    # of scheme changes every result)
+    assert member_seeds(12, 3) == [4208398780, 3152773558, 2014264831]
+    tagged = np.random.SeedSequence(12, spawn_key=(MEMBER_SPAWN_TAG,)).spawn(3)
+    assert member_seeds(12, 3) == [int(c.generate_state(1, dtype=np.uint32)[0]) for c in tagged]
     for bad_seed, bad_k in ((-1, 3), (1.5, 3), (True, 3), (12, 0), (12, True)):
         with pytest.raises(InputError, match="seed must be|k must be"):
             member_seeds(bad_seed, bad_k)
+
+
+def test_member_seeds_are_not_drawn_from_the_sample_seeds_streams() -> None:
+    from hepnb.lfi import methods
+    from hepnb.lfi.estimators import member_seeds
+
+    for seed in range(50):
+        members = member_seeds(seed, 10)
+        # the children (i,) of SeedSequence(seed) are the sample roles' streams (and their first words would be
+        # member i's seed if the members spawned the same children)
+        children = np.random.SeedSequence(seed).spawn(10)
+        assert not set(members) & {int(c.generate_state(1, dtype=np.uint32)[0]) for c in children}
+        # nor does a member seed equal the low 32 bits of a sample seed (its first 64-bit word, halved)
+        low = {(methods.sample_seed(seed, role) << 1) & 0xFFFFFFFF for role in methods.SAMPLE_ROLES}
+        assert not {m & 0xFFFFFFFE for m in members} & low
 
 
 def test_validation_sample_replaces_the_row_split() -> None:

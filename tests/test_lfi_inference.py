@@ -10,7 +10,7 @@ from scipy import stats
 from hepnb import lfi
 from hepnb import offshell as osh
 from hepnb.errors import InputError
-from hepnb.stats.asymptotic import asimov_scan
+from hepnb.stats.asymptotic import asimov_scan, refine_maximum
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")  # expectations measured on one thread
 
@@ -37,7 +37,10 @@ def test_helicity_summed_weights_keep_the_yields(truth_events, summed_events) ->
 @pytest.mark.parametrize("include_rate", [True, False])
 def test_exact_log_ratio_peaks_at_mu_true(summed_events, mu_true: float, include_rate: bool) -> None:
     scan = lfi.oracle_scan(summed_events, mu_true, include_rate=include_rate)
-    assert scan.mu_hat == pytest.approx(mu_true, rel=1e-12)  # Gibbs' inequality: exact on the sample
+    assert scan.mu[np.argmin(scan.q)] == pytest.approx(mu_true, rel=1e-12)  # Gibbs' inequality: exact on the sample
+    # the refined mu_hat: the parabola through the best point and its neighbours, unevenly spaced in mu (measured
+    # 0.969 / 0.969 at mu_true = 1, 2.0737 / 2.0770 at 2.0736)
+    assert scan.mu_hat == pytest.approx(mu_true, rel=0.04)
     assert np.all(scan.q[np.abs(scan.mu - mu_true) > 1e-9] > 0)
     np.testing.assert_allclose(scan.p_value, stats.chi2.sf(scan.q, 1))
     assert scan.n_expected == pytest.approx(summed_events.expected(mu_true) * SCALE, rel=1e-12)
@@ -46,6 +49,31 @@ def test_exact_log_ratio_peaks_at_mu_true(summed_events, mu_true: float, include
     j = 40
     expected = w @ osh.oracle_log_ratio(summed_events, GRID[j] ** 4, 1.0)
     assert scan.log_likelihood_kinematic[j] == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("include_rate", [True, False])
+def test_mu_hat_is_refined_between_grid_points(summed_events, include_rate: bool) -> None:
+    # mu_true = 2 lies between the grid points mu = 1.16^4 = 1.81 and 1.2^4 = 2.07; the exact likelihood peaks at 2
+    scan = lfi.oracle_scan(summed_events, 2.0, include_rate=include_rate)
+    best = scan.mu[np.argmin(scan.q)]
+    assert best == pytest.approx(1.2**4)
+    assert abs(scan.mu_hat - 2.0) < 0.1 * abs(best - 2.0)  # measured 1.9998 (rate) and 2.0022 (shape)
+    assert scan.mu_hat == pytest.approx(refine_maximum(scan.mu, scan.log_likelihood)[1], rel=1e-12)
+
+
+def test_mu_hat_is_the_vertex_of_a_quadratic_log_likelihood() -> None:
+    kappa = np.linspace(0.5, 1.5, 11)
+    mu = kappa**4
+    yields = {"S": 3.0, "I": -2.0, "B": 9.0}
+    # ln L exactly quadratic in mu with its maximum at 1.37, between the grid points 1 and 1.1^4 = 1.46
+    log_r = -2.0 * (mu[:, None] - 1.37) ** 2
+    scan = lfi.scan_from_log_ratios(log_r, [1.0], kappa=kappa, mu_true=1.0, yields=yields, include_rate=False)
+    assert scan.mu_hat == pytest.approx(1.37, abs=1e-12) and scan.mu[np.argmin(scan.q)] == pytest.approx(1.1**4)
+    # at a grid end nothing is refined; a two-point grid keeps its better point
+    edge = lfi.scan_from_log_ratios(mu[:, None], [1.0], kappa=kappa, mu_true=1.0, yields=yields, include_rate=False)
+    assert edge.mu_hat == mu[-1]
+    two = lfi.scan_from_log_ratios([[0.0], [1.0]], [1.0], kappa=[0.5, 1.0], mu_true=1.0, yields=yields)
+    assert two.with_rate(False).mu_hat == 1.0
 
 
 def test_oracle_curvature_is_the_fisher_information(summed_events) -> None:
@@ -107,7 +135,8 @@ def test_sally_local_model_with_the_exact_score(summed_events) -> None:
     kappa = np.array([0.9, 0.99, 1.0, 1.01, 1.1])
     sally = lfi.sally_scan(ExactScore(), summed_events, 1.0, kappa=kappa, include_rate=False)
     oracle = lfi.oracle_scan(summed_events, 1.0, kappa=kappa, include_rate=False)
-    assert sally.mu_hat == 1.0  # E_SM[t] = 0: the local model peaks at the reference
+    # E_SM[t] = 0: the local model peaks at the reference (the refined mu_hat: measured 1.00054)
+    assert sally.mu[np.argmin(sally.q)] == 1.0 and sally.mu_hat == pytest.approx(1.0, abs=2e-3)
     # the local model is exact to second order in d kappa: the symmetric average cancels the cubic terms
     assert sally.q[[1, 3]].mean() == pytest.approx(oracle.q[[1, 3]].mean(), rel=0.02)
     assert len(lfi.estimated_scores(ExactScore(), summed_events)) == len(summed_events)

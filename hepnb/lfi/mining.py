@@ -76,6 +76,17 @@ def observables_matrix(events: Events, observables: Observables = "thesis-ch7") 
         A feature list of :func:`hepnb.offshell.feature_matrix` (``"thesis-ch7"``: the 35 MadMiner observables with
         their defaults for missing objects; ``"thesis-ch6"``) or a list of fields of ``events.x`` (``["m4l",
         "delta_eta_jj"]``), which must be defined (not NaN) for every event.
+
+    Examples
+    --------
+    >>> from hepnb import offshell as osh
+    >>> events = osh.generate(2_000, seed=1, detector="none", progress=False)
+    >>> x, names = observables_matrix(events, ["m4l", "pt_4l"])
+    >>> x.shape, names, bool(np.array_equal(x[:, 0], np.asarray(events.x["m4l"], dtype=float)))
+    ((831, 2), ['m4l', 'pt_4l'], True)
+    >>> x, names = observables_matrix(events)  # the 35 observables of ch7, defaults for missing objects
+    >>> x.shape, names[:2]
+    ((831, 35), ['et_miss', 'phi_miss'])
     """
     if not isinstance(events, Events):
         raise InputError(f"events must be hepnb.offshell.Events, got {type(events).__name__}")

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from hepnb.errors import InputError, as_finite_array
-from hepnb.lfi.inference import LikelihoodScan, _asimov, _grid, scan_from_log_ratios
+from hepnb.lfi._asimov import asimov_weights, kappa_grid
+from hepnb.lfi.inference import LikelihoodScan, scan_from_log_ratios
 from hepnb.offshell import Events, oracle_components
 from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
 from hepnb.stats.yields import combine
@@ -159,13 +160,18 @@ def oracle_scan(
     The same ``log p(u | mu)`` as :func:`hepnb.offshell.oracle_log_ratio`, with the helicity sums evaluated once for
     the whole grid (:func:`oracle_log_density`); the arguments are those of :func:`hepnb.lfi.inference.ratio_scan`.
 
+    Examples
+    --------
+    On helicity-summed weights the likelihood peaks at ``mu_true = 1``, a grid point; the refined ``mu_hat`` (the
+    parabola through it and its neighbours ``kappa = 0.96, 1.04``, unevenly spaced in mu) lies 3% below it:
+
     >>> from hepnb import offshell as osh
     >>> scan = oracle_scan(helicity_summed(osh.generate(5_000, seed=1, detector="none", progress=False)), 1.0)
-    >>> scan.method, scan.mu_hat, [round(v, 2) for v in scan.interval(0.95).intervals[0]]
-    ('oracle', 1.0, [0.0, 7.18])
+    >>> scan.method, round(scan.mu_hat, 3), [round(v, 2) for v in scan.interval(0.95).intervals[0]]
+    ('oracle', 0.97, [0.0, 7.18])
     """
-    k = _grid(kappa)
-    w, y = _asimov(events, mu_true, lumi, yields)
+    k = kappa_grid(kappa)
+    w, y = asimov_weights(events, mu_true, lumi, yields)
     log_p = oracle_log_density(events, np.r_[k, reference_kappa], yields)
     log_r = log_p[:-1] - log_p[-1]
     options: dict[str, Any] = {"yields": y, "include_rate": include_rate, "lumi": lumi}

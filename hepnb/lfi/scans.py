@@ -27,6 +27,7 @@ import numpy as np
 
 from hepnb.errors import InputError, as_finite_array
 from hepnb.lfi import augmented, inference, oracle
+from hepnb.lfi._asimov import asimov_weights
 from hepnb.lfi.generic import log_ratio_grid
 from hepnb.lfi.inference import LikelihoodScan
 from hepnb.lfi.methods import TrainedMethod
@@ -59,17 +60,27 @@ def _scale(events: Events, lumi: float) -> float:
     return float(lumi) / float(events.meta.get("config", {}).get("lumi", lumi))
 
 
-def _asimov(events: Events, mu_true: float, lumi: float) -> tuple[np.ndarray, dict[str, float]]:
-    scale = _scale(events, lumi)
-    y = events.yields
-    return events.weight(float(mu_true)) * scale, {c: float(y[c]) * scale for c in ("S", "I", "B")}
-
-
 # ------------------------------------------------------------------------------------------------------------------
 # scans
 # ------------------------------------------------------------------------------------------------------------------
 def ratio_log_r_grid(estimator: Any, events: Events, kappa: Any = THESIS_KAPPA_GRID) -> np.ndarray:
-    """``log r_hat(x_i | kappa_j, SM)`` ``(len(kappa), n)``: the estimator evaluated once for every later scan."""
+    """``log r_hat(x_i | kappa_j, SM)`` ``(len(kappa), n)``: the estimator evaluated once for every later scan.
+
+    Examples
+    --------
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.oracle import helicity_summed
+    >>> events = helicity_summed(osh.generate(2_000, seed=1, detector="none", progress=False))
+    >>> class Exact:  # the exact log ratio of these events (oracle_log_r_grid) as an estimator
+    ...     observables = ["m4l"]
+    ...
+    ...     def log_ratio(self, x, kappa, kappa_ref):
+    ...         return osh.oracle_log_ratio(events, kappa**4, kappa_ref**4)
+    >>> from hepnb.lfi.limits import oracle_log_r_grid
+    >>> log_r = ratio_log_r_grid(Exact(), events, [0.5, 1.0, 1.5])
+    >>> log_r.shape, bool(np.allclose(log_r, oracle_log_r_grid(events, [0.5, 1.0, 1.5])))
+    ((3, 831), True)
+    """
     x, _ = augmented.observables_matrix(events, estimator.observables)
     return log_ratio_grid(estimator, x, kappa, theta_ref=1.0)
 
@@ -197,6 +208,19 @@ def scans_from_log_r(
     ``offsets`` (from :func:`calibrate_log_r` on an independent sample) are subtracted per grid point; without them
     the scan is uncalibrated. ``normalise=True`` applies the same-sample :func:`normalise_log_r` instead (for the
     comparison only).
+
+    Examples
+    --------
+    The exact ``log r`` grid gives the oracle's scans:
+
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.oracle import helicity_summed
+    >>> events = helicity_summed(osh.generate(2_000, seed=1, detector="none", progress=False))
+    >>> from hepnb.lfi.limits import oracle_log_r_grid
+    >>> from hepnb.lfi.oracle import oracle_scan
+    >>> scans = scans_from_log_r(oracle_log_r_grid(events), events, [0.0, 1.0], "oracle")
+    >>> sorted(scans), bool(np.allclose(scans[1.0, True].q, oracle_scan(events, 1.0).q))
+    ([(0.0, False), (0.0, True), (1.0, False), (1.0, True)], True)
     """
     if offsets is not None and normalise:
         raise InputError("give either calibration offsets or normalise=True (same-sample), not both")
@@ -206,7 +230,7 @@ def scans_from_log_r(
         log_r = normalise_log_r(log_r, events)
     out = {}
     for mu_true in mu_trues:
-        w, y = _asimov(events, float(mu_true), lumi)
+        w, y = asimov_weights(events, float(mu_true), lumi, None)
         scan = inference.scan_from_log_ratios(
             log_r, w, kappa=kappa, mu_true=float(mu_true), yields=y, include_rate=True, lumi=lumi, method=method
         )
@@ -234,6 +258,23 @@ def method_scans(
     same-sample :func:`normalise_log_r` (comparison only). ``"sally"``: MadMiner's SALLY limits, the binned
     template fit of the histogram of ``t_hat`` (SALLINO's for one parameter). ``"sally local model"``: the local
     exponential model (:func:`hepnb.lfi.sally_scan`).
+
+    Examples
+    --------
+    A ratio method whose estimator is the exact log ratio has the oracle's scans (:func:`oracle_scans`):
+
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.oracle import helicity_summed
+    >>> events = helicity_summed(osh.generate(2_000, seed=1, detector="none", progress=False))
+    >>> class Exact:  # the exact log ratio of these events (oracle_log_r_grid) as an estimator
+    ...     observables = ["m4l"]
+    ...
+    ...     def log_ratio(self, x, kappa, kappa_ref):
+    ...         return osh.oracle_log_ratio(events, kappa**4, kappa_ref**4)
+    >>> trained = TrainedMethod("alices", Exact(), seconds=0.0, n_rows=0, best_epoch=0)
+    >>> scans, exact = method_scans(trained, events, [1.0], label="exact"), oracle_scans(events, [1.0])
+    >>> sorted(scans), scans[1.0, True].method, bool(np.allclose(scans[1.0, True].q, exact[1.0, True].q))
+    ([(1.0, False), (1.0, True)], 'exact', True)
     """
     name = label or trained.method
     if trained.method == "sally local model":
@@ -276,7 +317,17 @@ def _fields(scan: LikelihoodScan) -> tuple[Any, ...]:
 def oracle_scans(
     events: Events, mu_trues: Sequence[float], *, kappa: Any = THESIS_KAPPA_GRID, lumi: float = THESIS_LUMI
 ) -> dict[tuple[float, bool], LikelihoodScan]:
-    """The exact (oracle) scans at each true mu, with and without rate (``detector="none"`` only)."""
+    """The exact (oracle) scans at each true mu, with and without rate (``detector="none"`` only).
+
+    Examples
+    --------
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.oracle import helicity_summed
+    >>> events = helicity_summed(osh.generate(2_000, seed=1, detector="none", progress=False))
+    >>> scans = oracle_scans(events, [0.0, 1.0])
+    >>> sorted(scans), scans[1.0, False].method, scans[1.0, False].include_rate
+    ([(0.0, False), (0.0, True), (1.0, False), (1.0, True)], 'oracle', False)
+    """
     out = {}
     for mu_true in mu_trues:
         scan = oracle.oracle_scan(events, float(mu_true), kappa=kappa, lumi=lumi)
@@ -292,6 +343,16 @@ def adaptive_edges(values: Any, events: Events, n_bins: int = 25, *, kappa: Any 
 
     The weight averaged over the kappa grid is ``<mu> w_S + <sqrt mu> w_I + w_B``; the outer edges enclose every
     event, so no event is lost.
+
+    Examples
+    --------
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.oracle import helicity_summed
+    >>> events = helicity_summed(osh.generate(2_000, seed=1, detector="none", progress=False))
+    >>> m4l = np.asarray(events.x["m4l"], dtype=float)
+    >>> edges = adaptive_edges(m4l, events, 4)
+    >>> len(edges), bool(edges[0] < m4l.min() and m4l.max() < edges[-1])
+    (5, True)
     """
     v = as_finite_array(values, "values", ndim=1)
     if len(v) != len(events):
@@ -320,7 +381,17 @@ def histogram_model(
     lumi: float = THESIS_LUMI,
     axis_names: Sequence[str] | None = None,
 ) -> BinnedInterferenceModel:
-    """S, I, B templates of ``values`` (``(n,)`` or ``(n, 2)``) at ``lumi``, equal-population edges per axis."""
+    """S, I, B templates of ``values`` (``(n,)`` or ``(n, 2)``) at ``lumi``, equal-population edges per axis.
+
+    Examples
+    --------
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.oracle import helicity_summed
+    >>> events = helicity_summed(osh.generate(2_000, seed=1, detector="none", progress=False))
+    >>> model = histogram_model(np.asarray(events.x["m4l"], dtype=float), events, 4)
+    >>> type(model).__name__, model.shape
+    ('BinnedInterferenceModel', (4,))
+    """
     v = as_finite_array(values, "values")
     scale = _scale(events, lumi)
     w_s, w_i, w_b = (c * scale for c in events.components())
@@ -347,6 +418,19 @@ def histogram_scan(
     The Poisson likelihood of the bins is the multinomial shape term plus the Poisson rate term, so the scan's
     kinematic part is ``-q_shape/2`` and its rate part ``-(q_full - q_shape)/2``
     (both from :meth:`BinnedInterferenceModel.scan`).
+
+    Examples
+    --------
+    Four bins of ``m4l``: the likelihood peaks at the grid point ``mu_true = 1``, ``mu_hat`` is the vertex of the
+    parabola through it and its neighbours:
+
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.oracle import helicity_summed
+    >>> events = helicity_summed(osh.generate(2_000, seed=1, detector="none", progress=False))
+    >>> model = histogram_model(np.asarray(events.x["m4l"], dtype=float), events, 4)
+    >>> scan = histogram_scan(model, 1.0, method="m4l")
+    >>> scan.method, round(scan.mu_hat, 2), [round(v, 2) for v in scan.interval(0.95).intervals[0]]
+    ('m4l', 0.96, [0.0, 8.4])
     """
     k = np.asarray(kappa, dtype=float)
     mu = mu_from_kappa(k)
@@ -372,6 +456,13 @@ def histogram_scans(
 
     ``values`` are the observable per event (templates from :func:`histogram_model` with the thesis grid's
     binning) or a ready :class:`BinnedInterferenceModel`.
+
+    Examples
+    --------
+    >>> model = BinnedInterferenceModel.from_arrays([2.0, 1.0], [-1.0, -0.5], [10.0, 5.0])
+    >>> scans = histogram_scans(model, None, [0.0, 1.0], method="two bins")
+    >>> sorted(scans), scans[1.0, True].q.shape
+    ([(0.0, False), (0.0, True), (1.0, False), (1.0, True)], (51,))
     """
     if isinstance(values, BinnedInterferenceModel):
         model = values
@@ -385,6 +476,14 @@ def histogram_scans(
 
 
 def ideal_classifier(events: Events) -> np.ndarray:
-    """The Bayes-optimal output of an (unphysical) S-vs-B classifier, ``f_S / (f_S + f_B)``, from the oracle."""
+    """The Bayes-optimal output of an (unphysical) S-vs-B classifier, ``f_S / (f_S + f_B)``, from the oracle.
+
+    Examples
+    --------
+    >>> from hepnb import offshell as osh
+    >>> p = ideal_classifier(osh.generate(2_000, seed=1, detector="none", progress=False))
+    >>> p.shape, bool(np.all((p >= 0) & (p <= 1)))
+    ((831,), True)
+    """
     comp = oracle_components(events)
     return comp["f_S"] / (comp["f_S"] + comp["f_B"])

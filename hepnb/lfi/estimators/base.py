@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, as_finite_array
 from hepnb.lfi.augmented import RatioSample, Standardizer
 
 __all__ = ["ALPHA_CONVENTIONS", "EVAL_BATCH", "Estimator", "as_tensor", "check_alpha", "check_method", "mlp"]
@@ -46,12 +46,7 @@ def mlp(n_in: int, n_hidden: Sequence[int], n_out: int, activation: str) -> nn.S
 
 def as_tensor(values: Any, name: str, n: int | None = None) -> Tensor:
     """Finite numbers as a float32 tensor; with ``n``, one number is repeated to ``n`` events."""
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be numeric, got {type(values).__name__}") from None
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} has non-finite values; fix or drop those events")
+    arr = as_finite_array(values, name)
     if n is not None:
         if arr.ndim == 0:
             arr = np.full(n, float(arr))
@@ -143,13 +138,16 @@ class Estimator(L.LightningModule):
         number or one per event. Autograd is on only with ``gradient=True`` (the scores differentiate the network
         with respect to theta).
         """
-        arr = np.asarray(x, dtype=np.float64)
+        arr = as_finite_array(x, "x")
         if arr.ndim != 2 or arr.shape[1] != self.n_features:
             raise InputError(
                 f"x must have shape (n, {self.n_features}) (raw observables, as in training), got {arr.shape}"
             )
         n = len(arr)
-        columns = [as_tensor(arr, "x"), *(as_tensor(value, name, n) for name, value in parameters.items())]
+        columns = [
+            torch.as_tensor(arr, dtype=torch.float32),
+            *(as_tensor(value, name, n) for name, value in parameters.items()),
+        ]
         was_training = self.training
         self.eval()
         try:

@@ -32,6 +32,29 @@ class Ensemble:
     ----------
     members
         Trained estimators (same class and observables).
+
+    Examples
+    --------
+    Members are trained estimators (:func:`hepnb.lfi.train_ensemble`); anything of one class with ``n_features``,
+    ``observables`` and the evaluated method stands in for them here:
+
+    >>> import numpy as np
+    >>> class Line:
+    ...     n_features, observables = 1, ("x",)
+    ...
+    ...     def __init__(self, slope):
+    ...         self.slope = slope
+    ...
+    ...     def log_ratio(self, x, theta, theta_ref=0.0):
+    ...         return self.slope * (theta - theta_ref) * x[:, 0]
+    >>> ensemble = Ensemble([Line(0.9), Line(1.1)])
+    >>> pred = ensemble.evaluate("log_ratio", np.array([[1.0], [2.0]]), 1.0)
+    >>> pred.members.tolist(), pred.mean.tolist(), pred.std.round(4).tolist()
+    ([[0.9, 1.8], [1.1, 2.2]], [1.0, 2.0], [0.1414, 0.2828])
+    >>> Ensemble([])
+    Traceback (most recent call last):
+    ...
+    hepnb.errors.InputError: an Ensemble needs at least one estimator
     """
 
     def __init__(self, members: Sequence[Estimator]) -> None:
