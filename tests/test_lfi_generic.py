@@ -43,17 +43,18 @@ def log_r_mse(method: str, sample: lfi.RatioSample, test_set: tuple[np.ndarray, 
 
 
 def test_carl_on_madminers_toy_is_close_to_madminer(sample, test_set) -> None:
-    # measured on one thread, this data and test set: hepnb seeds 1 / 2: 0.449 / 0.459; MadMiner 0.9.6 trained on
-    # the same arrays (seed 1): 0.394 (issue 17 quotes 0.406 over three seeds). MadMiner's 0.41 is NOT reached at
-    # 50k rows; the bound is the measured value plus twice the seed spread, so a regression fails.
+    # measured on one thread, this data and test set, training seeds 1 / 2 / 3: hepnb 0.449 / 0.435 / 0.560, MadMiner
+    # 0.9.6 on the same arrays 0.394 / 0.463 / 0.442. Over seeds 1-20 both give 0.455 (sd 0.047 hepnb, 0.034
+    # MadMiner; Welch p = 0.89): the seed spread, most of it from |theta| > 4, is the whole gap, and MadMiner's 0.41
+    # (issue 17) is one lucky seed, not its mean. The bound is seed 1's value plus a margin, so a regression fails.
     assert log_r_mse("carl", sample, test_set) <= 0.47
 
 
 def test_alices_on_madminers_toy_is_close_to_madminer(sample, test_set) -> None:
     # alpha = 0.1 in MadMiner's (standardised) convention, = 0.53 in raw theta units here (sigma_theta = 2.31).
-    # Measured on one thread: hepnb seeds 1 / 2 / 3: 0.112 / 0.110 / 0.125 (most of it from |theta| > 4, outside
-    # the training range: 0.026 / 0.028 / 0.031 inside); MadMiner 0.9.6 trained on the same arrays (seed 1): 0.115
-    # (issue 17 quotes 0.099 over three seeds). The bound is the measured value plus the seed spread.
+    # Measured on one thread: hepnb seeds 1 / 2 / 3: 0.112 / 0.129 / 0.128 (most of it from |theta| > 4, outside
+    # the training range: 0.026 / 0.035 / 0.032 inside); MadMiner 0.9.6 trained on the same arrays: 0.115 / 0.124 /
+    # 0.125 (issue 17 quotes 0.099 over three seeds). The bound is seed 1's value plus the seed spread.
     assert log_r_mse("alices", sample, test_set) <= 0.13
 
 

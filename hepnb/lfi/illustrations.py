@@ -29,6 +29,15 @@ class ToyIllustration:
     ``x`` and ``z`` are drawn at ``theta1`` (ratio panel) and at ``theta`` (score panel); ``bin_centres`` and the
     ``*_binned`` arrays are the means of the joint quantities in bins of x, which converge to the exact ones
     (thesis section 4.8.1: ``E[r(x,z) | x] = r(x)`` under ``theta1``, ``E[t(x,z) | x] = t(x)`` under ``theta``).
+
+    Examples
+    --------
+    >>> from hepnb.lfi.illustrations import toy_illustration
+    >>> ill = toy_illustration(2_000, seed=1, bins=[-1.0, 0.0, 1.0])
+    >>> ill.x_ratio.shape, ill.joint_r.shape, ill.x_score.shape, ill.bin_centres.tolist()
+    ((4000,), (4000,), (2000,), [-0.5, 0.5])
+    >>> ill.t_binned.round(1), ill.exact_t(ill.bin_centres).round(1)  # binned joint score vs exact score
+    (array([-0.1,  0.1]), array([-0.1,  0.1]))
     """
 
     toy: GaussianToy
@@ -115,6 +124,18 @@ def neff_table(pool: Events, benchmarks: Sequence[float], kappas: Sequence[float
 
     Rows: kappa; columns: ``"kappa_b = ..."``, the source benchmark. The relative value ``N_eff / n`` is 1 at the
     benchmark itself and falls where the target has events the source rarely makes (Fig 7.7).
+
+    Examples
+    --------
+    >>> from hepnb import offshell as osh
+    >>> from hepnb.lfi.illustrations import neff_table
+    >>> pool = osh.generate(2_000, seed=1, detector="none", progress=False)
+    >>> table = neff_table(pool, benchmarks=[1.0, 1.5], kappas=[0.0, 1.0, 1.5], n=30, seed=3)
+    >>> table.columns.tolist(), table.index.tolist()
+    (['kappa_b = 1', 'kappa_b = 1.5'], [0.0, 1.0, 1.5])
+    >>> (table / 30).round(2).loc[[1.0, 1.5]].to_numpy()  # 1 on the diagonal: every event weighs the same there
+    array([[1.  , 0.74],
+           [0.19, 1.  ]])
     """
     ks = as_finite_array(kappas, "kappas", ndim=1)
     out = {}

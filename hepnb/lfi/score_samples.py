@@ -33,7 +33,29 @@ __all__ = ["LocalScoreSample", "DensitySample", "mine_local_sample", "mine_densi
 
 @dataclass(frozen=True, eq=False)
 class LocalScoreSample:
-    """Training data of a local score estimator (SALLY/SALLINO): ``x ~ p(x | theta)`` with ``t(x, z | theta)``."""
+    """Training data of a local score estimator (SALLY/SALLINO): ``x ~ p(x | theta)`` with ``t(x, z | theta)``.
+
+    Attributes
+    ----------
+    x
+        Raw observables ``(n, d)``.
+    t_xz
+        Joint score in kappa at ``theta``, shape ``(n,)``.
+    theta
+        The reference point (kappa).
+    feature_names, observables, scaler, n_effective, seed
+        As in :class:`~hepnb.lfi.ratio_samples.RatioSample`.
+
+    Examples
+    --------
+    >>> from hepnb import lfi, offshell as osh
+    >>> events = osh.generate(2_000, seed=1, detector="none", progress=False)
+    >>> sample = lfi.mine_local_sample(events, 500, seed=3)
+    >>> len(sample), {name: a.shape for name, a in sample.arrays().items()}
+    (500, {'x': (500, 35), 't_xz': (500,)})
+    >>> sample.scaler.mean.shape, bool(np.allclose(sample.scaler.transform(sample.x).mean(axis=0), 0))
+    ((35,), True)
+    """
 
     x: np.ndarray
     t_xz: np.ndarray
@@ -54,7 +76,31 @@ class LocalScoreSample:
 
 @dataclass(frozen=True, eq=False)
 class DensitySample:
-    """Training data of a conditional density estimator (NDE/SCANDAL): ``x ~ p(x | theta)`` with ``t(x, z|theta)``."""
+    """Training data of a conditional density estimator (NDE/SCANDAL): ``x ~ p(x | theta)`` with ``t(x, z|theta)``.
+
+    Attributes
+    ----------
+    x
+        Raw observables ``(n, d)``.
+    theta
+        The parameter point (kappa) each row was drawn at, shape ``(n,)``.
+    t_xz
+        Joint score in kappa at the row's ``theta``.
+    theta_scaler
+        Standardisation of ``theta``, fitted on this sample.
+    feature_names, observables, scaler, n_effective, seed
+        As in :class:`~hepnb.lfi.ratio_samples.RatioSample`.
+
+    Examples
+    --------
+    >>> from hepnb import lfi, offshell as osh
+    >>> events = osh.generate(2_000, seed=1, detector="none", progress=False)
+    >>> sample = lfi.mine_density_sample(events, 600, seed=4, thetas=[0.5, 1.0, 1.5])
+    >>> len(sample), {name: a.shape for name, a in sample.arrays().items()}
+    (600, {'x': (600, 35), 'theta': (600,), 't_xz': (600,)})
+    >>> sample.theta_scaler.mean.round(2), sorted(sample.n_effective)
+    (array([1.]), [0.5, 1.0, 1.5])
+    """
 
     x: np.ndarray
     theta: np.ndarray
@@ -88,6 +134,16 @@ def mine_local_sample(
 
     Parameters are as in :func:`~hepnb.lfi.ratio_samples.mine_ratio_sample`; ``theta`` is the reference point
     (default the SM).
+
+    Examples
+    --------
+    >>> from hepnb import lfi, offshell as osh
+    >>> events = osh.generate(2_000, seed=1, detector="none", progress=False)
+    >>> sample = lfi.mine_local_sample(events, 1_000, seed=3)
+    >>> len(sample), sample.x.shape, sample.theta, list(sample.n_effective)
+    (1000, (1000, 35), 1.0, [1.0])
+    >>> bool(abs(sample.t_xz.mean()) < 0.1)  # E[t(x,z|theta)] = 0 under theta (0 on the weighted source exactly)
+    True
     """
     _check_common(n_samples, seed, weights)
     kappa = float(_check_kappas(theta, "theta")[0])
@@ -111,7 +167,20 @@ def mine_density_sample(
     yields: Mapping[str, float] | None = None,
     weights: str = "components",
 ) -> DensitySample:
-    """``n_samples // len(thetas)`` events ``x ~ p(x | theta)`` per point with ``t(x, z | theta)`` (NDE/SCANDAL)."""
+    """``n_samples // len(thetas)`` events ``x ~ p(x | theta)`` per point with ``t(x, z | theta)`` (NDE/SCANDAL).
+
+    Parameters are as in :func:`~hepnb.lfi.ratio_samples.mine_ratio_sample`; ``thetas`` are the points in kappa
+    (default :data:`~hepnb.lfi.mining.THESIS_KAPPAS`).
+
+    Examples
+    --------
+    >>> from hepnb import lfi, offshell as osh
+    >>> events = osh.generate(2_000, seed=1, detector="none", progress=False)
+    >>> sample = lfi.mine_density_sample(events, 601, seed=4, thetas=[0.5, 1.0, 1.5])
+    >>> values, counts = np.unique(sample.theta, return_counts=True)
+    >>> len(sample), values.tolist(), counts.tolist()  # 601 // 3 rows per point
+    (600, [0.5, 1.0, 1.5], [200, 200, 200])
+    """
     _check_common(n_samples, seed, weights)
     ks = _check_kappas(thetas, "thetas")
     n_each = int(n_samples) // ks.size
