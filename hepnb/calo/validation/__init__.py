@@ -33,6 +33,12 @@ name                               module                what it is
 ``resolution_by_epoch``            :mod:`~.resolution`   the ratio at one point for every checkpoint of an archive
 ``plot_resolution_by_epoch``       :mod:`~.resolution`   those ratios against epoch, with the tolerance band
 ``plot_training_history``          :mod:`~.resolution`   the critic's loss and the resolution error per epoch
+``response_tails``                 :mod:`~.diagnostics`  showers above 1.05/1.10/1.20 x E_true per energy point
+``plot_response_tails``            :mod:`~.diagnostics`  response histograms (log y) per energy point, thresholds
+``response_vs_condition``          :mod:`~.diagnostics`  response and resolution per bin of d_eta, d_phi, p or e
+``ConditionProfile``               :mod:`~.diagnostics`  what it returns, with the chi2/ndf flatness of the profile
+``plot_response_vs_condition``     :mod:`~.diagnostics`  those profiles with ratio panels to the reference
+``single_variable_aucs``           :mod:`~.diagnostics`  per-variable ROC AUC generated vs reference (what gives away)
 ``alignment_comparisons``          :mod:`~.inspection`   <phi>_Strips per p, <eta>_Back per e: reference vs generated
 ``plot_alignment_effects``         :mod:`~.inspection`   how the cell geometry shows in the data
 ``plot_mean_images``               :mod:`~.inspection`   the mean shower per layer
@@ -59,6 +65,14 @@ if TYPE_CHECKING:
         layer_fraction_table,
         reference_binning,
         total_energy_comparison,
+    )
+    from hepnb.calo.validation.diagnostics import (
+        ConditionProfile,
+        plot_response_tails,
+        plot_response_vs_condition,
+        response_tails,
+        response_vs_condition,
+        single_variable_aucs,
     )
     from hepnb.calo.validation.inspection import alignment_comparisons, plot_alignment_effects, plot_mean_images
     from hepnb.calo.validation.points import ENERGY_65_MEV, energy_point_gev
@@ -111,6 +125,17 @@ _EXPORTS = {
             "plot_training_history",
         ),
         "resolution",
+    ),
+    **dict.fromkeys(
+        (
+            "response_tails",
+            "plot_response_tails",
+            "response_vs_condition",
+            "ConditionProfile",
+            "plot_response_vs_condition",
+            "single_variable_aucs",
+        ),
+        "diagnostics",
     ),
     **dict.fromkeys(("alignment_comparisons", "plot_alignment_effects", "plot_mean_images"), "inspection"),
 }

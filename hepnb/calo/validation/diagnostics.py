@@ -1,0 +1,389 @@
+"""Diagnostics of generated showers beyond means and widths: the tail of the response distribution (unphysical
+overshoots), the response and resolution versus a condition (impact offsets, p / e alignment) with a flatness test,
+and the per-variable classifier AUC that says which variable gives a generator away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import hist
+import matplotlib.pyplot as plt
+import mplhep as mh
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
+
+from hepnb import style
+from hepnb.calo.validation.points import energy_point_gev
+from hepnb.calo.validation.resolution import _std_error
+from hepnb.errors import InputError, as_finite_array
+
+__all__ = [
+    "response_tails",
+    "plot_response_tails",
+    "ConditionProfile",
+    "response_vs_condition",
+    "plot_response_vs_condition",
+    "single_variable_aucs",
+]
+
+
+def _responses(energy: Any, samples: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """True energies (MeV) and per sample the response sum(cells) / E_true (cells ``[N, 266]`` or responses ``[N]``)."""
+    e_true = as_finite_array(energy, "energy", ndim=1)
+    if np.any(e_true <= 0):
+        raise InputError("true energies must be positive (MeV)")
+    if not samples:
+        raise InputError("give at least one sample, e.g. {'Reference': test.cells, **generated}")
+    out = {}
+    for label, values in samples.items():
+        arr = as_finite_array(values, f"sample {label!r}")
+        response = arr.sum(axis=1) / e_true if arr.ndim == 2 and len(arr) == len(e_true) else arr
+        if response.shape != e_true.shape:
+            raise InputError(f"sample {label!r} has shape {arr.shape} for {len(e_true)} energies: one row per shower")
+        out[label] = response
+    return e_true, out
+
+
+def response_tails(
+    energy: Any, samples: Mapping[str, Any], thresholds: Sequence[float] = (1.05, 1.10, 1.20, 1.50)
+) -> pd.DataFrame:
+    """Per energy point and sample, how many showers deposit more than ``threshold x E_true`` (the overshoots that a
+    std-based resolution hides).
+
+    Parameters
+    ----------
+    energy
+        ``[N]`` true energies in MeV; every distinct value is an energy point.
+    samples
+        Label -> cells ``[N, 266]`` in MeV (same conditions as ``energy``), or label -> ``[N]`` responses.
+    thresholds
+        Response thresholds (sum of the cells over E_true). At 1 GeV the simulator itself puts 30 % of the showers
+        above 1.05 and a few % above 1.2; 1.5 is beyond its tail (issue 15 counts one reference shower above it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``(sample, energy_gev)``; columns ``n``, ``max`` (largest response), then per threshold ``t``:
+        ``above_t`` (count) and ``fraction_t`` (count / n).
+
+    Examples
+    --------
+    >>> cells = np.zeros((4, 266)); cells[:, 0] = [900.0, 1000.0, 1080.0, 1300.0]
+    >>> table = response_tails([1000.0] * 4, {"Reference": cells}, thresholds=(1.05, 1.2))
+    >>> table.loc[("Reference", 1.0), ["n", "above_1.05", "fraction_1.05", "above_1.2"]].tolist()
+    [4.0, 2.0, 0.5, 1.0]
+    """
+    levels = [float(t) for t in thresholds]
+    if not levels or any(not np.isfinite(t) or t <= 0 for t in levels):
+        raise InputError(f"thresholds={thresholds!r} must be positive responses, e.g. (1.05, 1.10, 1.20)")
+    e_true, responses = _responses(energy, samples)
+    rows = []
+    for label, response in responses.items():
+        for point in np.unique(e_true):
+            r = response[e_true == point]
+            row: dict[str, Any] = {"sample": label, "energy_gev": energy_point_gev(point), "n": len(r)}
+            row["max"] = float(r.max())
+            for t in levels:
+                count = int(np.count_nonzero(r > t))
+                row[f"above_{t:g}"] = count
+                row[f"fraction_{t:g}"] = count / len(r)
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["sample", "energy_gev"])
+
+
+def plot_response_tails(
+    energy: Any,
+    samples: Mapping[str, Any],
+    *,
+    energies: Sequence[float] | None = None,
+    thresholds: Sequence[float] = (1.05, 1.10, 1.20, 1.50),
+    bins: tuple[int, float, float] = (60, 0.6, 1.8),
+    ncols: int = 3,
+) -> Figure:
+    """Response histograms, log y, one panel per energy point (``energies`` in MeV, all by default), every sample
+    overlaid and the thresholds of `response_tails` marked; responses beyond the range land in the edge bins.
+    """
+    e_true, responses = _responses(energy, samples)
+    points = np.unique(e_true) if energies is None else np.asarray(energies, dtype=float)
+    missing = [float(p) for p in points if not np.any(np.isclose(e_true, p))]
+    if missing:
+        raise InputError(f"no showers at {missing} MeV; energy points: {np.unique(e_true).tolist()}")
+    n, lo, hi = bins
+    half = 0.5 * (hi - lo) / n
+    nrows = -(-len(points) // ncols)
+    fig = plt.figure(figsize=(4.5 * ncols, 3.6 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax, point in zip(axes, points):
+        at = np.isclose(e_true, point)
+        for i, (label, response) in enumerate(responses.items()):
+            h = hist.Hist(hist.axis.Regular(n, lo, hi, label="response"))
+            h.fill(np.clip(response[at], lo + half, hi - half))
+            colour = "black" if i == 0 else f"C{i - 1}"
+            mh.histplot(h, ax=ax, color=colour, label=label, yerr=False, histtype="step")
+        for t in thresholds:
+            ax.axvline(t, color="0.5", lw=0.8, ls="--")
+        ax.set_yscale("log")
+        ax.set_xlim(lo, hi)
+        ax.set_xlabel(r"$\sum E_{cell} / E_{true}$")
+        ax.set_ylabel("Showers")
+        ax.set_title(f"$E_{{true}}$ = {energy_point_gev(point):g} GeV", fontsize="medium")
+    axes[0].legend(fontsize="small")
+    for ax in axes[len(points) :]:
+        ax.set_visible(False)
+    return fig
+
+
+@dataclass(frozen=True)
+class ConditionProfile:
+    """Response and resolution per bin of a condition, per sample (what `response_vs_condition` returns).
+
+    ``hists`` holds one ``Mean``-storage `hist.Hist` of the response per sample; ``table`` is indexed by
+    ``(sample, bin)`` (bin centres) with ``n``, ``response``, ``response_error``, ``resolution`` (std / mean) and
+    ``resolution_error`` (fourth-moment error of the std combined with the mean's).
+    """
+
+    name: str
+    energy_gev: float | None
+    hists: dict[str, hist.Hist]
+    table: pd.DataFrame
+
+    def flatness(self, sample: str, quantity: str = "response") -> dict[str, float]:
+        """chi2 of ``quantity``'s profile against its error-weighted mean: ``chi2``, ``ndf``, ``chi2_ndf``,
+        ``p_value`` and ``mean`` (bins with fewer than two showers are left out). ``chi2_ndf`` near 1 is flat within
+        the errors; a drift with the condition gives ``chi2_ndf >> 1``.
+        """
+        if sample not in self.hists:
+            raise InputError(f"no sample {sample!r}; samples: {list(self.hists)}")
+        if quantity not in ("response", "resolution"):
+            raise InputError(f"quantity={quantity!r} must be 'response' or 'resolution'")
+        rows = self.table.loc[sample]
+        rows = rows[(rows["n"] > 1) & (rows[f"{quantity}_error"] > 0)]
+        if len(rows) < 2:
+            raise InputError(f"{sample!r} has {len(rows)} filled bins: use fewer bins or more showers")
+        values, errors = rows[quantity].to_numpy(), rows[f"{quantity}_error"].to_numpy()
+        weights = errors**-2.0
+        mean = float(np.sum(weights * values) / weights.sum())
+        chi2 = float(np.sum(((values - mean) / errors) ** 2))
+        ndf = len(values) - 1
+        return {
+            "chi2": chi2,
+            "ndf": ndf,
+            "chi2_ndf": chi2 / ndf,
+            "p_value": float(stats.chi2.sf(chi2, ndf)),
+            "mean": mean,
+        }
+
+    def flatness_table(self, quantity: str = "response") -> pd.DataFrame:
+        """`flatness` of every sample, one row each."""
+        return pd.DataFrame({s: self.flatness(s, quantity) for s in self.hists}).T.rename_axis("sample")
+
+
+def response_vs_condition(
+    energy: Any,
+    samples: Mapping[str, Any],
+    condition: Any,
+    name: str,
+    bins: int | Sequence[float] | None = None,
+    *,
+    at_mev: float | None = None,
+) -> ConditionProfile:
+    """Response (sum / E_true) and resolution (its std / mean) per bin of ``condition``, per sample.
+
+    Parameters
+    ----------
+    energy
+        ``[N]`` true energies (MeV).
+    samples
+        Label -> cells ``[N, 266]`` (MeV) or ``[N]`` responses, same conditions.
+    condition
+        ``[N]`` conditioning variable: ``test.deta``, ``test.dphi``, ``test.p`` or ``test.e``.
+    name
+        Axis title of the condition.
+    bins
+        Number of equal bins over the condition's range, or bin edges; by default one bin per value for an integer
+        condition (p, e) and 8 bins otherwise.
+    at_mev
+        Only the showers at this energy point (MeV); all by default (the resolution then mixes energies).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> deta = rng.uniform(-0.0125, 0.0125, 4000)
+    >>> flat, drift = rng.normal(0.98, 0.01, 4000), 0.98 + 2.0 * deta + rng.normal(0, 0.01, 4000)
+    >>> profile = response_vs_condition(np.full(4000, 65536.0), {"flat": flat, "drift": drift}, deta, "deta", 8)
+    >>> bool(profile.flatness("flat")["chi2_ndf"] < 3), bool(profile.flatness("drift")["chi2_ndf"] > 100)
+    (True, True)
+    """
+    e_true, responses = _responses(energy, samples)
+    x = as_finite_array(condition, "condition", ndim=1)
+    if len(x) != len(e_true):
+        raise InputError(f"condition has {len(x)} values for {len(e_true)} showers")
+    keep = np.ones(len(x), bool) if at_mev is None else np.isclose(e_true, at_mev)
+    if not keep.any():
+        raise InputError(f"no showers at {at_mev} MeV; energy points: {np.unique(e_true).tolist()}")
+    x = x[keep]
+    if bins is None and np.all(x == np.round(x)):
+        lo, hi = int(x.min()), int(x.max())
+        axis = hist.axis.Regular(hi - lo + 1, lo - 0.5, hi + 0.5, label=name)
+    elif bins is None or np.ndim(bins) == 0:
+        count = 8 if bins is None else int(bins)
+        if count < 1 or x.max() <= x.min():
+            raise InputError(f"cannot make {count} bins over a condition from {x.min()} to {x.max()}")
+        span = float(x.max() - x.min())
+        axis = hist.axis.Regular(count, float(x.min()), float(x.max()) + 1e-9 * span, label=name)
+    else:  # showers outside the edges are left out
+        axis = hist.axis.Variable(np.asarray(bins, dtype=float), label=name)
+    index = axis.index(x)
+    hists, rows = {}, []
+    for label, response in responses.items():
+        r = response[keep]
+        hists[label] = hist.Hist(axis, storage=hist.storage.Mean()).fill(x, sample=r)
+        for k, centre in enumerate(axis.centers):
+            values = r[index == k]
+            n = len(values)
+            mean = float(values.mean()) if n else np.nan
+            width = float(values.std(ddof=1)) if n > 1 else np.nan
+            mean_error = width / np.sqrt(n) if n > 1 else np.nan
+            resolution = width / mean if n > 1 and mean != 0 else float("nan")
+            relative = np.hypot(_std_error(values) / width if width > 0 else 0.0, mean_error / mean if n > 1 else 0.0)
+            rows.append((label, float(centre), n, mean, mean_error, resolution, abs(resolution) * relative))
+    columns = ["sample", "bin", "n", "response", "response_error", "resolution", "resolution_error"]
+    table = pd.DataFrame(rows, columns=columns).set_index(["sample", "bin"])
+    return ConditionProfile(name, None if at_mev is None else energy_point_gev(at_mev), hists, table)
+
+
+def plot_response_vs_condition(
+    profile: ConditionProfile, *, reference: str = "Reference", fig: Figure | None = None
+) -> Figure:
+    """Response and resolution versus the condition of a `ConditionProfile`, every sample with error bars, and
+    ratio panels to the reference (its statistical band in grey); the legend gives each response's chi2/ndf flatness.
+    """
+    if reference not in profile.hists:
+        raise InputError(f"no reference sample {reference!r}; samples: {list(profile.hists)}")
+    fig = fig or plt.figure(figsize=(13, 6.5))
+    axes = fig.subplots(2, 2, sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.06, "wspace": 0.28})
+    edges = next(iter(profile.hists.values())).axes[0].edges
+    ref = profile.table.loc[reference]
+    order = [reference] + [s for s in profile.hists if s != reference]
+    for col, (quantity, ylabel) in enumerate(
+        (("response", r"Response $\langle\sum E_{cell}/E_{true}\rangle$"), ("resolution", r"Resolution $\sigma/\mu$"))
+    ):
+        ax, rax = axes[0, col], axes[1, col]
+        for i, label in enumerate(order):
+            rows = profile.table.loc[label]
+            colour = "black" if label == reference else f"C{i - 1}"
+            text = label
+            if quantity == "response":
+                text += f" ($\\chi^2$/ndf flat = {profile.flatness(label)['chi2_ndf']:.1f})"
+            values, errors = rows[quantity].to_numpy(), rows[f"{quantity}_error"].to_numpy()
+            mh.histplot(values, edges, yerr=errors, histtype="errorbar", ax=ax, color=colour, label=text, markersize=4)
+            ratio = values / ref[quantity].to_numpy()
+            ratio_error = np.abs(ratio) * errors / np.abs(values)
+            if label == reference:
+                rax.stairs(1 + ratio_error, edges, baseline=1 - ratio_error, fill=True, color="black", alpha=0.15)
+            else:
+                mh.histplot(ratio, edges, yerr=ratio_error, histtype="errorbar", ax=rax, color=colour, markersize=4)
+        rax.axhline(1.0, color="black", lw=0.8)
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel("")
+        rax.set_xlabel(profile.name)
+        rax.set_ylabel(f"Ratio to\n{reference}")
+        ax.legend(fontsize="small", loc="best")
+        title = "all energies" if profile.energy_gev is None else f"$E_{{true}}$ = {profile.energy_gev:g} GeV"
+        style.experiment_label(ax, text="Simulation", com=None, rlabel=title)
+    return fig
+
+
+def _hanley_mcneil(auc: float, n_positive: int, n_negative: int) -> float:
+    """Standard error of an ROC AUC (Hanley & McNeil, Radiology 143 (1982) 29)."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_positive - 1) * (q1 - auc**2) + (n_negative - 1) * (q2 - auc**2)) / (
+        n_positive * n_negative
+    )
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def single_variable_aucs(
+    variables_reference: pd.DataFrame,
+    variables_generated: pd.DataFrame | Mapping[str, pd.DataFrame],
+    names: Sequence[str] | None = None,
+    *,
+    energy: Any | None = None,
+) -> pd.DataFrame:
+    """Per variable, the ROC AUC of telling generated from reference showers by that variable alone.
+
+    The AUC is reported as ``max(AUC, 1 - AUC)``: 0.5 is indistinguishable, 1 fully separated (either direction),
+    with the Hanley-McNeil error. Non-finite values are left out (``n_reference``, ``n_generated`` count the rest).
+
+    Parameters
+    ----------
+    variables_reference
+        `shower_variables` of the reference showers.
+    variables_generated
+        `shower_variables` of generated showers, or label -> such tables (e.g. the notebook's ``variables_generated``).
+    names
+        Variables to score (default: every column of the reference).
+    energy
+        ``[N]`` true energies of the reference rows (same for generated rows): then one AUC per energy point.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``(sample, variable)`` or ``(sample, energy_gev, variable)``, sorted by decreasing ``auc`` within
+        each sample (and energy point); columns ``auc``, ``auc_error``, ``n_reference``, ``n_generated``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> ref = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000)})
+    >>> gen = pd.DataFrame({"a": rng.normal(1.0, 1.0, 2000), "b": rng.normal(size=2000)})
+    >>> table = single_variable_aucs(ref, {"GAN": gen})  # a: Phi(1 / sqrt(2)) = 0.760 expected
+    >>> table.index.get_level_values("variable").tolist(), round(float(table["auc"].iloc[0]), 2)
+    (['a', 'b'], 0.76)
+    """
+    from sklearn.metrics import roc_auc_score
+
+    generated = (
+        {"Generated": variables_generated} if isinstance(variables_generated, pd.DataFrame) else variables_generated
+    )
+    if not generated:
+        raise InputError("give at least one generated table (shower_variables of generated showers)")
+    names = list(variables_reference.columns if names is None else names)
+    points = None
+    if energy is not None:
+        points = as_finite_array(energy, "energy", ndim=1)
+        if len(points) != len(variables_reference):
+            raise InputError(f"{len(points)} energies for {len(variables_reference)} reference showers")
+    rows = []
+    for label, table in generated.items():
+        unknown = [n for n in names if n not in variables_reference.columns or n not in table.columns]
+        if unknown:
+            raise InputError(f"variables {unknown} are missing from the reference or {label!r}")
+        if points is not None and len(table) != len(points):
+            raise InputError(f"{label!r} has {len(table)} rows for {len(points)} energies: generate like the reference")
+        groups = [(None, slice(None))] if points is None else [(p, points == p) for p in np.unique(points)]
+        for point, at in groups:
+            for name in names:
+                ref = variables_reference[name].to_numpy(dtype=float)[at]
+                gen = table[name].to_numpy(dtype=float)[at]
+                ref, gen = ref[np.isfinite(ref)], gen[np.isfinite(gen)]
+                if len(ref) == 0 or len(gen) == 0:
+                    raise InputError(f"{name!r} of {label!r} has no finite values to compare")
+                truth = np.r_[np.zeros(len(ref)), np.ones(len(gen))]
+                auc = float(roc_auc_score(truth, np.r_[ref, gen]))
+                row = {"sample": label, "variable": name, "auc": max(auc, 1 - auc)}
+                row["auc_error"] = _hanley_mcneil(auc, len(gen), len(ref))
+                row.update(n_reference=len(ref), n_generated=len(gen))
+                if point is not None:
+                    row["energy_gev"] = energy_point_gev(point)
+                rows.append(row)
+    keys = ["sample", "variable"] if points is None else ["sample", "energy_gev", "variable"]
+    out = pd.DataFrame(rows)
+    out["order"] = out["sample"].map({label: i for i, label in enumerate(generated)})
+    out = out.sort_values(["order", *keys[1:-1], "auc"], ascending=[True] * (len(keys) - 1) + [False])
+    return out.drop(columns="order").set_index(keys)
