@@ -183,3 +183,26 @@ def test_a_notebook_that_stalls_twice_is_recorded_as_stalled(tmp_path: Path, cap
     assert printed.count("running it again from the start") == 1
     assert "[1/1] sleepy.ipynb: FAILED (stalled: no reply in cell 2 of 2" in printed
     assert "stalled: no reply" in (build / "report" / "index.html").read_text()
+
+
+def test_report_gives_each_notebooks_wall_time_and_peak_kernel_memory(tmp_path: Path, capsys) -> None:
+    # a kernel that holds 400 MiB for 2 s: the report's row must show at least that memory and that time
+    hog = write_notebook(
+        tmp_path / "hog.ipynb",
+        "import time\nimport numpy as np\nblock = np.ones(400 * 2**20 // 8)\ntime.sleep(2.0)\nprint(block.sum() > 0)",
+    )
+    light = write_notebook(tmp_path / "light.ipynb", "print(6 * 7)")
+    build = tmp_path / "build"
+    assert main(["run", str(hog), str(light), "--output", str(build), "--fast"]) == 0
+    index = (build / "report" / "index.html").read_text()
+    assert "<th>time [s]</th><th>peak kernel memory [GiB]</th>" in index
+    rows = {
+        name: (float(seconds), float(memory))
+        for name, seconds, memory in re.findall(
+            r"href='(\w+)\.html'>[^<]*</a></td><td>([\d.]+)</td><td>([\d.]+)", index
+        )
+    }
+    assert set(rows) == {"hog", "light"}, index
+    assert rows["hog"][0] >= 2 and rows["hog"][1] >= 400 / 1024, rows
+    assert rows["light"][1] < rows["hog"][1] - 300 / 1024, rows  # each notebook's own kernel, not a running maximum
+    assert "hog.ipynb: ok" in capsys.readouterr().out
