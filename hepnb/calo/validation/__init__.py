@@ -33,7 +33,7 @@ name                               module                what it is
 ``resolution_by_epoch``            :mod:`~.resolution`   the ratio at one point for every checkpoint of an archive
 ``plot_resolution_by_epoch``       :mod:`~.resolution`   those ratios against epoch, with the tolerance band
 ``plot_training_history``          :mod:`~.resolution`   the critic's loss and the resolution error per epoch
-``response_tails``                 :mod:`~.diagnostics`  showers above 1.05/1.10/1.20 x E_true per energy point
+``response_tails``                 :mod:`~.diagnostics`  showers above 1.05/1.1/1.2/1.5 x E_true per point
 ``plot_response_tails``            :mod:`~.diagnostics`  response histograms (log y) per energy point, thresholds
 ``response_vs_condition``          :mod:`~.diagnostics`  response and resolution per bin of d_eta, d_phi, p or e
 ``ConditionProfile``               :mod:`~.diagnostics`  what it returns, with the chi2/ndf flatness of the profile

@@ -18,9 +18,10 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from hepnb import style
+from hepnb.calo.validation._moments import std_standard_error
 from hepnb.calo.validation.points import energy_point_gev
-from hepnb.calo.validation.resolution import _std_error
 from hepnb.errors import InputError, as_finite_array
+from hepnb.metrics.generative import auc_standard_error
 
 __all__ = [
     "response_tails",
@@ -62,8 +63,8 @@ def response_tails(
     samples
         Label -> cells ``[N, 266]`` in MeV (same conditions as ``energy``), or label -> ``[N]`` responses.
     thresholds
-        Response thresholds (sum of the cells over E_true). At 1 GeV the simulator itself puts 30 % of the showers
-        above 1.05 and a few % above 1.2; 1.5 is beyond its tail (issue 15 counts one reference shower above it).
+        Response thresholds (sum of the cells over E_true). At the lowest energies the reference showers themselves
+        reach above 1, so compare a GAN's counts with the reference's, not with zero.
 
     Returns
     -------
@@ -154,8 +155,9 @@ class ConditionProfile:
 
     def flatness(self, sample: str, quantity: str = "response") -> dict[str, float]:
         """chi2 of ``quantity``'s profile against its error-weighted mean: ``chi2``, ``ndf``, ``chi2_ndf``,
-        ``p_value`` and ``mean`` (bins with fewer than two showers are left out). ``chi2_ndf`` near 1 is flat within
-        the errors; a drift with the condition gives ``chi2_ndf >> 1``.
+        ``p_value`` and ``mean``. Bins with fewer than two showers, or whose error is zero or not finite (the
+        resolution below four showers), are left out. ``chi2_ndf`` near 1 is flat within the errors; a drift with the
+        condition gives ``chi2_ndf >> 1``.
         """
         if sample not in self.hists:
             raise InputError(f"no sample {sample!r}; samples: {list(self.hists)}")
@@ -250,7 +252,9 @@ def response_vs_condition(
             width = float(values.std(ddof=1)) if n > 1 else np.nan
             mean_error = width / np.sqrt(n) if n > 1 else np.nan
             resolution = width / mean if n > 1 and mean != 0 else float("nan")
-            relative = np.hypot(_std_error(values) / width if width > 0 else 0.0, mean_error / mean if n > 1 else 0.0)
+            relative = np.hypot(
+                std_standard_error(values) / width if width > 0 else 0.0, mean_error / mean if n > 1 else 0.0
+            )
             rows.append((label, float(centre), n, mean, mean_error, resolution, abs(resolution) * relative))
     columns = ["sample", "bin", "n", "response", "response_error", "resolution", "resolution_error"]
     table = pd.DataFrame(rows, columns=columns).set_index(["sample", "bin"])
@@ -297,15 +301,6 @@ def plot_response_vs_condition(
         title = "all energies" if profile.energy_gev is None else f"$E_{{true}}$ = {profile.energy_gev:g} GeV"
         style.experiment_label(ax, text="Simulation", com=None, rlabel=title)
     return fig
-
-
-def _hanley_mcneil(auc: float, n_positive: int, n_negative: int) -> float:
-    """Standard error of an ROC AUC (Hanley & McNeil, Radiology 143 (1982) 29)."""
-    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    var = (auc * (1 - auc) + (n_positive - 1) * (q1 - auc**2) + (n_negative - 1) * (q2 - auc**2)) / (
-        n_positive * n_negative
-    )
-    return float(np.sqrt(max(var, 0.0)))
 
 
 def single_variable_aucs(
@@ -377,7 +372,7 @@ def single_variable_aucs(
                 truth = np.r_[np.zeros(len(ref)), np.ones(len(gen))]
                 auc = float(roc_auc_score(truth, np.r_[ref, gen]))
                 row = {"sample": label, "variable": name, "auc": max(auc, 1 - auc)}
-                row["auc_error"] = _hanley_mcneil(auc, len(gen), len(ref))
+                row["auc_error"] = auc_standard_error(auc, len(gen), len(ref))
                 row.update(n_reference=len(ref), n_generated=len(gen))
                 if point is not None:
                     row["energy_gev"] = energy_point_gev(point)

@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from hepnb import style
 from hepnb.calo.data import ShowerArrays
+from hepnb.calo.validation._moments import std_standard_error
 from hepnb.calo.validation.points import ENERGY_65_MEV, energy_point_gev
 from hepnb.calo.validation.reference import generate_like
 from hepnb.errors import InputError, as_finite_array
@@ -30,18 +31,6 @@ __all__ = [
     "plot_resolution_by_epoch",
     "plot_training_history",
 ]
-
-
-def _std_error(values: np.ndarray) -> float:
-    """Standard error of the sample standard deviation, from the fourth central moment (no Gaussian assumption)."""
-    n = len(values)
-    if n < 4:
-        return float("nan")
-    centred = values - values.mean()
-    m2 = np.mean(centred**2)
-    m4 = np.mean(centred**4)
-    var_s2 = max((m4 - m2**2 * (n - 3) / (n - 1)) / n, 0.0)
-    return float(np.sqrt(var_s2) / (2 * np.sqrt(m2))) if m2 > 0 else 0.0
 
 
 def response_resolution(energy: Any, samples: Mapping[str, Any]) -> pd.DataFrame:
@@ -78,7 +67,7 @@ def response_resolution(energy: Any, samples: Mapping[str, Any]) -> pd.DataFrame
             n = len(r)
             mean = float(r.mean())
             width = float(r.std(ddof=1)) if n > 1 else float("nan")
-            width_error = _std_error(r)
+            width_error = std_standard_error(r)
             mean_error = width / np.sqrt(n) if n > 1 else float("nan")
             resolution = width / mean if mean != 0 else float("nan")
             resolution_error = abs(resolution) * float(
