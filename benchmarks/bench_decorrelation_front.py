@@ -23,7 +23,7 @@ from hepnb.decorrelation import datasets, scan
 
 LAMBDAS = {
     "plain": (0.0,),
-    "aspiration_conditional": (10.0, 30.0, 100.0),
+    "aspiration_conditional": (10.0, 30.0, 100.0, 300.0, 1000.0),
     "disco": (3.0, 10.0, 30.0),
     "mode0": (300.0, 1000.0, 3000.0),
     "mode1": (1000.0,),
