@@ -52,8 +52,19 @@ def test_response_tails_count_the_showers_of_a_scaled_sample() -> None:
     assert len(visible) == 2 and all(ax.get_yscale() == "log" for ax in visible)
     assert visible[0].get_legend() is not None
     plt.close(fig)
+    # the reference is drawn first, in black, wherever it is in the mapping
+    fig = v.plot_response_tails(energy, {"GAN": generated, "Reference": reference}, energies=[1024.0])
+    lines = fig.axes[0].get_legend().get_texts()
+    assert [t.get_text() for t in lines] == ["Reference", "GAN"]
+    plt.close(fig)
     with pytest.raises(InputError, match="no showers at"):
-        v.plot_response_tails(energy, {"GAN": generated}, energies=[2048.0])
+        v.plot_response_tails(energy, {"Reference": reference, "GAN": generated}, energies=[2048.0])
+    with pytest.raises(InputError, match="no reference sample 'Reference'"):
+        v.plot_response_tails(energy, {"GAN": generated})
+    with pytest.raises(InputError, match="low < high"):
+        v.plot_response_tails(energy, {"Reference": reference}, bins=(10, 1.5, 0.5))
+    with pytest.raises(InputError, match="inside the histogram range"):
+        v.plot_response_tails(energy, {"Reference": reference}, thresholds=(2.5,))
 
 
 def offsets(seed: int, n: int = 4000) -> np.ndarray:

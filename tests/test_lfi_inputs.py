@@ -37,3 +37,12 @@ def test_log_ratio_accepts_one_theta_or_one_per_event(estimator) -> None:
     per_event = estimator.log_ratio(x, [0.5, 0.5])
     assert one.shape == (2,) and np.array_equal(one, per_event)
     assert not np.array_equal(one, estimator.log_ratio(x, [0.5, 1.5]))
+
+
+@pytest.mark.parametrize("lumi", ["36.1 fb", None, -1.0, float("nan")])
+def test_an_asimov_scan_refuses_a_luminosity_that_is_not_a_positive_number(lumi) -> None:
+    from hepnb import offshell
+
+    events = offshell.generate(2_000, seed=1, detector="none", progress=False)
+    with pytest.raises(InputError, match=r"^lumi must be a positive luminosity in fb\^-1"):
+        lfi.oracle_scan(events, 1.0, lumi=lumi)

@@ -78,7 +78,11 @@ def asimov_weights(
         )
     if len(events) == 0:
         raise InputError("the Asimov events are empty")
-    if not (np.isfinite(lumi) and lumi > 0):
+    try:
+        valid = bool(np.isfinite(lumi) and lumi > 0)
+    except TypeError:
+        valid = False
+    if not valid:
         raise InputError(f"lumi must be a positive luminosity in fb^-1, got {lumi!r}")
     sample_lumi = float(events.meta.get("config", {}).get("lumi", lumi))
     scale = lumi / sample_lumi

@@ -105,16 +105,25 @@ def plot_response_tails(
     thresholds: Sequence[float] = (1.05, 1.10, 1.20, 1.50),
     bins: tuple[int, float, float] = (60, 0.6, 1.8),
     ncols: int = 3,
+    reference: str = "Reference",
 ) -> Figure:
     """Response histograms, log y, one panel per energy point (``energies`` in MeV, all by default), every sample
-    overlaid and the thresholds of `response_tails` marked; responses beyond the range land in the edge bins.
+    overlaid (``reference`` first, in black) and the thresholds of `response_tails` marked; responses beyond the
+    range land in the edge bins.
     """
     e_true, responses = _responses(energy, samples)
+    if reference not in responses:
+        raise InputError(f"no reference sample {reference!r}; samples: {list(responses)}")
+    n, lo, hi = bins
+    if int(n) < 1 or not lo < hi:
+        raise InputError(f"bins must be (n >= 1, low, high) with low < high, got {bins!r}")
+    if not all(lo < t < hi for t in thresholds):
+        raise InputError(f"thresholds {list(thresholds)} must lie inside the histogram range ({lo}, {hi})")
+    responses = {reference: responses[reference], **{k: v for k, v in responses.items() if k != reference}}
     points = np.unique(e_true) if energies is None else np.asarray(energies, dtype=float)
     missing = [float(p) for p in points if not np.any(np.isclose(e_true, p))]
     if missing:
         raise InputError(f"no showers at {missing} MeV; energy points: {np.unique(e_true).tolist()}")
-    n, lo, hi = bins
     half = 0.5 * (hi - lo) / n
     nrows = -(-len(points) // ncols)
     fig = plt.figure(figsize=(4.5 * ncols, 3.6 * nrows), layout="constrained")
