@@ -1,4 +1,5 @@
-"""The checks and the Asimov weights shared by the scans of :mod:`hepnb.lfi.inference` and :mod:`hepnb.lfi.oracle`.
+"""The checks, the luminosity scale and the Asimov weights shared by the scans of :mod:`hepnb.lfi.inference`,
+:mod:`hepnb.lfi.oracle` and :mod:`hepnb.lfi.scans`.
 
 The Asimov data set at a true ``mu`` is a held-out weighted sample reweighted to that ``mu`` and rescaled from the
 sample's luminosity to the scan's (:func:`asimov_weights`); the scans run on an increasing kappa grid
@@ -15,7 +16,7 @@ import numpy as np
 from hepnb.errors import InputError, as_finite_array
 from hepnb.offshell import Events
 
-__all__ = ["kappa_grid", "check_mu_true", "asimov_weights"]
+__all__ = ["kappa_grid", "check_mu_true", "luminosity_scale", "asimov_weights"]
 
 
 def kappa_grid(kappa: Any) -> np.ndarray:
@@ -46,6 +47,17 @@ def check_mu_true(mu_true: Any) -> float:
     if not np.isfinite(m) or m < 0:
         raise InputError(f"mu_true must be finite and >= 0, got {mu_true!r}")
     return m
+
+
+def luminosity_scale(events: Events, lumi: float) -> float:
+    """The factor from the luminosity of the events' weights (``meta["config"]["lumi"]``) to ``lumi`` (1 without one).
+
+    >>> from hepnb import offshell as osh
+    >>> events = osh.generate(2_000, seed=1, detector="none", progress=False)
+    >>> luminosity_scale(events, 2 * events.meta["config"]["lumi"])
+    2.0
+    """
+    return float(lumi) / float(events.meta.get("config", {}).get("lumi", lumi))
 
 
 def asimov_weights(
@@ -84,8 +96,7 @@ def asimov_weights(
         valid = False
     if not valid:
         raise InputError(f"lumi must be a positive luminosity in fb^-1, got {lumi!r}")
-    sample_lumi = float(events.meta.get("config", {}).get("lumi", lumi))
-    scale = lumi / sample_lumi
+    scale = luminosity_scale(events, lumi)
     y = events.yields if yields is None else yields
     w = events.weight(check_mu_true(mu_true)) * scale
     if np.any(w < 0):

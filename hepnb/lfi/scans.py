@@ -27,7 +27,7 @@ import numpy as np
 
 from hepnb.errors import InputError, as_finite_array
 from hepnb.lfi import augmented, inference, oracle
-from hepnb.lfi._asimov import asimov_weights
+from hepnb.lfi._asimov import asimov_weights, luminosity_scale
 from hepnb.lfi.generic import log_ratio_grid
 from hepnb.lfi.inference import LikelihoodScan
 from hepnb.lfi.methods import TrainedMethod
@@ -54,10 +54,6 @@ __all__ = [
 
 #: 1-D histogram observables of the thesis's baselines.
 HIST_OBSERVABLES: tuple[str, ...] = ("m4l", "pt_j1", "delta_eta_jj")
-
-
-def _scale(events: Events, lumi: float) -> float:
-    return float(lumi) / float(events.meta.get("config", {}).get("lumi", lumi))
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -393,7 +389,7 @@ def histogram_model(
     ('BinnedInterferenceModel', (4,))
     """
     v = as_finite_array(values, "values")
-    scale = _scale(events, lumi)
+    scale = luminosity_scale(events, lumi)
     w_s, w_i, w_b = (c * scale for c in events.components())
     if v.ndim == 1:
         edges: Any = adaptive_edges(v, events, int(bins), kappa=kappa)  # type: ignore[arg-type]

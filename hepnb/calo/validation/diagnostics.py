@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from hepnb import style
-from hepnb.calo.validation._moments import std_standard_error
+from hepnb.calo.validation._moments import response_moments, shower_responses
 from hepnb.calo.validation.points import energy_point_gev
 from hepnb.errors import InputError, as_finite_array
 from hepnb.metrics.generative import auc_standard_error
@@ -31,23 +31,6 @@ __all__ = [
     "plot_response_vs_condition",
     "single_variable_aucs",
 ]
-
-
-def _responses(energy: Any, samples: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """True energies (MeV) and per sample the response sum(cells) / E_true (cells ``[N, 266]`` or responses ``[N]``)."""
-    e_true = as_finite_array(energy, "energy", ndim=1)
-    if np.any(e_true <= 0):
-        raise InputError("true energies must be positive (MeV)")
-    if not samples:
-        raise InputError("give at least one sample, e.g. {'Reference': test.cells, **generated}")
-    out = {}
-    for label, values in samples.items():
-        arr = as_finite_array(values, f"sample {label!r}")
-        response = arr.sum(axis=1) / e_true if arr.ndim == 2 and len(arr) == len(e_true) else arr
-        if response.shape != e_true.shape:
-            raise InputError(f"sample {label!r} has shape {arr.shape} for {len(e_true)} energies: one row per shower")
-        out[label] = response
-    return e_true, out
 
 
 def response_tails(
@@ -82,7 +65,7 @@ def response_tails(
     levels = [float(t) for t in thresholds]
     if not levels or any(not np.isfinite(t) or t <= 0 for t in levels):
         raise InputError(f"thresholds={thresholds!r} must be positive responses, e.g. (1.05, 1.10, 1.20)")
-    e_true, responses = _responses(energy, samples)
+    e_true, responses = shower_responses(energy, samples)
     rows = []
     for label, response in responses.items():
         for point in np.unique(e_true):
@@ -111,7 +94,7 @@ def plot_response_tails(
     overlaid (``reference`` first, in black) and the thresholds of `response_tails` marked; responses beyond the
     range land in the edge bins.
     """
-    e_true, responses = _responses(energy, samples)
+    e_true, responses = shower_responses(energy, samples)
     if reference not in responses:
         raise InputError(f"no reference sample {reference!r}; samples: {list(responses)}")
     n, lo, hi = bins
@@ -230,7 +213,7 @@ def response_vs_condition(
     >>> bool(profile.flatness("flat")["chi2_ndf"] < 3), bool(profile.flatness("drift")["chi2_ndf"] > 100)
     (True, True)
     """
-    e_true, responses = _responses(energy, samples)
+    e_true, responses = shower_responses(energy, samples)
     x = as_finite_array(condition, "condition", ndim=1)
     if len(x) != len(e_true):
         raise InputError(f"condition has {len(x)} values for {len(e_true)} showers")
@@ -250,22 +233,14 @@ def response_vs_condition(
     else:  # showers outside the edges are left out
         axis = hist.axis.Variable(np.asarray(bins, dtype=float), label=name)
     index = axis.index(x)
+    columns = ["sample", "bin", "n", "response", "response_error", "resolution", "resolution_error"]
     hists, rows = {}, []
     for label, response in responses.items():
         r = response[keep]
         hists[label] = hist.Hist(axis, storage=hist.storage.Mean()).fill(x, sample=r)
         for k, centre in enumerate(axis.centers):
-            values = r[index == k]
-            n = len(values)
-            mean = float(values.mean()) if n else np.nan
-            width = float(values.std(ddof=1)) if n > 1 else np.nan
-            mean_error = width / np.sqrt(n) if n > 1 else np.nan
-            resolution = width / mean if n > 1 and mean != 0 else float("nan")
-            relative = np.hypot(
-                std_standard_error(values) / width if width > 0 else 0.0, mean_error / mean if n > 1 else 0.0
-            )
-            rows.append((label, float(centre), n, mean, mean_error, resolution, abs(resolution) * relative))
-    columns = ["sample", "bin", "n", "response", "response_error", "resolution", "resolution_error"]
+            moments = response_moments(r[index == k])
+            rows.append((label, float(centre), *(moments[c] for c in columns[2:])))
     table = pd.DataFrame(rows, columns=columns).set_index(["sample", "bin"])
     return ConditionProfile(name, None if at_mev is None else energy_point_gev(at_mev), hists, table)
 

@@ -16,10 +16,10 @@ from matplotlib.ticker import MaxNLocator
 
 from hepnb import style
 from hepnb.calo.data import ShowerArrays
-from hepnb.calo.validation._moments import std_standard_error
+from hepnb.calo.validation._moments import response_moments, shower_responses
 from hepnb.calo.validation.points import ENERGY_65_MEV, energy_point_gev
 from hepnb.calo.validation.reference import generate_like
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError
 from hepnb.units import GeV
 
 __all__ = [
@@ -51,41 +51,12 @@ def response_resolution(energy: Any, samples: Mapping[str, Any]) -> pd.DataFrame
         response), ``width_error``, ``resolution`` (width / response) and ``resolution_error``. The std's error
         uses the fourth moment; the resolution's error combines both (their correlation is neglected).
     """
-    e_true = as_finite_array(energy, "energy", ndim=1)
-    if np.any(e_true <= 0):
-        raise InputError("true energies must be positive (MeV)")
-    if not samples:
-        raise InputError("give at least one sample")
+    e_true, responses = shower_responses(energy, samples)
     rows = []
-    for label, values in samples.items():
-        arr = as_finite_array(values, f"sample {label!r}")
-        response = arr.sum(axis=1) / e_true if arr.ndim == 2 else arr
-        if response.shape != e_true.shape:
-            raise InputError(f"sample {label!r} has {len(response)} showers for {len(e_true)} energies")
+    for label, response in responses.items():
         for point in np.unique(e_true):
-            r = response[e_true == point]
-            n = len(r)
-            mean = float(r.mean())
-            width = float(r.std(ddof=1)) if n > 1 else float("nan")
-            width_error = std_standard_error(r)
-            mean_error = width / np.sqrt(n) if n > 1 else float("nan")
-            resolution = width / mean if mean != 0 else float("nan")
-            resolution_error = abs(resolution) * float(
-                np.hypot(width_error / width if width > 0 else 0.0, mean_error / mean if mean != 0 else 0.0)
-            )
-            rows.append(
-                {
-                    "sample": label,
-                    "energy_gev": energy_point_gev(point),
-                    "n": n,
-                    "response": mean,
-                    "response_error": mean_error,
-                    "width": width,
-                    "width_error": width_error,
-                    "resolution": resolution,
-                    "resolution_error": resolution_error,
-                }
-            )
+            moments = response_moments(response[e_true == point])
+            rows.append({"sample": label, "energy_gev": energy_point_gev(point), **moments})
     return pd.DataFrame(rows).set_index(["sample", "energy_gev"])
 
 
