@@ -16,7 +16,20 @@ PACKAGE = ROOT / "hepnb"
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 #: The core layer: what every study builds on. It imports no study.
-CORE = {"errors", "io", "units", "_lazy", "style", "hists", "stats", "metrics", "training", "widgets", "report"}
+CORE = {
+    "errors",
+    "io",
+    "units",
+    "_lazy",
+    "style",
+    "figure_checks",
+    "hists",
+    "stats",
+    "metrics",
+    "training",
+    "widgets",
+    "report",
+}
 #: The studies, and the other studies each may read (their data sources).
 STUDIES = {
     "calo": set(),

@@ -108,11 +108,43 @@ def test_calibration_leaves_an_exact_ratio_unchanged_and_removes_an_injected_off
     assert np.max(np.abs(plain[1.0, False].q - oracle[1.0, False].q)) > 0.1
 
 
+class CommonNoise(ExactRatio):
+    """The exact ratio plus a spurious function of m4l common to every kappa, the reference included (a network's
+    ``log r_hat(x | SM, SM)`` is not 0): it correlates with the exact ratio, so ``log E_SM[r_hat]`` depends on kappa."""
+
+    def log_ratio(self, x: np.ndarray, theta: float, theta_ref: float = 1.0) -> np.ndarray:
+        return super().log_ratio(x, theta, theta_ref) + 0.3 * np.tanh((x[:, -1] - 400.0) / 200.0)
+
+
+def test_anchoring_removes_a_common_spurious_term_before_the_calibration(samples, calibration) -> None:
+    _, test = samples
+    grid = GRID[::2]
+    oracle = study.oracle_scans(test, [1.0, 4.0], kappa=grid)
+
+    def calibrated(anchored: bool) -> dict:
+        on_cal = study.ratio_log_r_grid(CommonNoise(calibration), calibration, grid, anchored=anchored)
+        on_test = study.ratio_log_r_grid(CommonNoise(test), test, grid, anchored=anchored)
+        offsets = study.calibrate_log_r(on_cal, calibration, grid)
+        return study.scans_from_log_r(on_test, test, [1.0, 4.0], "noisy", kappa=grid, offsets=offsets)
+
+    anchored, raw = calibrated(True), calibrated(False)
+    for key in oracle:  # anchored, the term cancels exactly: the oracle's scans
+        np.testing.assert_allclose(anchored[key].q, oracle[key].q, rtol=1e-8, atol=1e-8)
+    # without the anchor the calibration turns it into a kappa-dependent tilt: mu_hat moves away from the oracle's
+    assert abs(raw[1.0, True].mu_hat - oracle[1.0, True].mu_hat) > 0.02  # 0.048 (0.899 against 0.948)
+    # while the uncalibrated scans do not see it (a constant of every scan)
+    plain = study.scans_from_log_r(
+        study.ratio_log_r_grid(CommonNoise(test), test, grid, anchored=False), test, [1.0], "plain", kappa=grid
+    )
+    np.testing.assert_allclose(plain[1.0, True].q, oracle[1.0, True].q, rtol=1e-8, atol=1e-8)
+
+
 def test_offsets_come_from_the_calibration_events_only(samples, calibration, other_test) -> None:
     _, test = samples
     est = ObservableRatio()
     offsets = study.calibrate_log_r(est, calibration, KAPPA)
-    assert est.calls == [len(calibration)] * len(KAPPA)  # evaluated on the calibration events, nowhere else
+    # evaluated on the calibration events, nowhere else (once per grid point and once at the anchor, the SM)
+    assert est.calls == [len(calibration)] * (len(KAPPA) + 1)
     assert np.max(np.abs(offsets)) > 0.01  # a real correction
     # the same offsets from a precomputed grid, and deterministic
     grid_cal = study.ratio_log_r_grid(est, calibration, KAPPA)

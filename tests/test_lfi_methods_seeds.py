@@ -6,9 +6,11 @@ import awkward as ak
 import numpy as np
 import pytest
 
+from hepnb import lfi
 from hepnb import offshell as osh
 from hepnb.errors import InputError
 from hepnb.lfi import methods, study
+from hepnb.lfi.estimators.training import member_seeds
 
 
 def test_no_two_seed_role_pairs_share_a_generator_seed() -> None:
@@ -54,3 +56,24 @@ def test_samples_use_their_roles_seeds_and_are_reproducible() -> None:
     next_train, _ = study.make_samples(3000, 1000, seed=4)
     m4l = [set(np.asarray(s.x["m4l"], dtype=float).tolist()) for s in (train, test, cal, next_train)]
     assert all(not m4l[i] & m4l[j] for i in range(4) for j in range(i + 1, 4))
+
+
+@pytest.mark.usefixtures("torch_single_thread")
+def test_train_method_ensemble_members_and_mean() -> None:
+    train, test = study.make_samples(3000, 1000, seed=3)
+    options = dict(n_samples=400, seed=5, max_epochs=2, n_hidden=(8,), thetas=(0.5, 1.5))
+    pair = methods.train_method("alices", train, members=2, **options)
+    again = methods.train_method("alices", train, members=2, **options)
+    single = methods.train_method("alices", train, **options)  # members=1: trained with the seed itself
+    x, _ = lfi.observables_matrix(test, "thesis-ch7")
+    first, second = (m.log_ratio(x, 0.5) for m in pair.estimator.members)
+    assert not np.allclose(first, second)  # independent member seeds
+    np.testing.assert_allclose(pair.estimator.log_ratio(x, 0.5), (first + second) / 2, rtol=1e-12)
+    np.testing.assert_array_equal(again.estimator.log_ratio(x, 0.5), pair.estimator.log_ratio(x, 0.5))
+    assert not np.allclose(single.estimator.log_ratio(x, 0.5), first)  # member 0 has its own seed, not `seed`
+    assert len(member_seeds(5, 2)) == 2 and 5 not in member_seeds(5, 2)
+    assert pair.best_epoch == max(pair.member_best_epochs) and len(pair.member_best_epochs) == 2
+    assert single.member_best_epochs == ()
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(InputError, match="members must be a positive number"):
+            methods.train_method("alices", train, members=bad, **options)  # type: ignore[arg-type]

@@ -186,12 +186,14 @@ def plot_aspired_pairs(
     )
     if axes is None:
         _, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
+    # colour bars through fig.colorbar, so that the constrained layout leaves room for their tick labels
     for ax, h, title in zip(axes, (real, aspired), ("real pairs", "aspired pairs (m shuffled)")):
-        mh.hist2dplot(h, edges_s, edges_m, ax=ax, cbar=True)
+        ax.figure.colorbar(mh.hist2dplot(h, edges_s, edges_m, ax=ax, cbar=False).pcolormesh, ax=ax)
         ax.set_title(title, fontsize="medium")
     with np.errstate(divide="ignore", invalid="ignore"):
         pull = np.where(aspired > 0, (real - aspired) / np.sqrt(aspired), 0.0)
-    mh.hist2dplot(pull, edges_s, edges_m, ax=axes[2], cbar=True, cmap="RdBu_r", cmin=-5, cmax=5)
+    drawn = mh.hist2dplot(pull, edges_s, edges_m, ax=axes[2], cbar=False, cmap="RdBu_r", cmin=-5, cmax=5)
+    axes[2].figure.colorbar(drawn.pcolormesh, ax=axes[2])
     axes[2].set_title("(real - aspired) / sqrt(aspired)", fontsize="medium")
     for ax in axes:
         ax.set_xlabel("classifier score (quantile bins)")

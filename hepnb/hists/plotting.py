@@ -96,16 +96,17 @@ def draw_comparison(comparison: Comparison, ax: Axes, rax: Axes, *, compact: boo
 def _plot_2d(comparison: Comparison, fig: Figure | None) -> Figure:
     n = len(comparison.others)
     if fig is None:
-        fig = plt.figure(figsize=(5 * (n + 1), 4.5))
+        fig = plt.figure(figsize=(5 * (n + 1), 4.5), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, n + 1))
     xa, ya = comparison.reference.hist.axes
     ref = comparison.reference.hist.values()
     ref_norm = ref / ref.sum()
-    mh.hist2dplot(ref_norm, xa.edges, ya.edges, ax=axes[0], cbar=True)
+    # colour bars through fig.colorbar, so that the layout engine leaves room for their tick labels
+    fig.colorbar(mh.hist2dplot(ref_norm, xa.edges, ya.edges, ax=axes[0], cbar=False).pcolormesh, ax=axes[0])
     axes[0].set_title(comparison.reference_label)
     for ax, (label, sample) in zip(axes[1:], comparison.others.items()):
         other = sample.hist.values()
-        mh.hist2dplot(other / other.sum(), xa.edges, ya.edges, ax=ax, cbar=True)
+        fig.colorbar(mh.hist2dplot(other / other.sum(), xa.edges, ya.edges, ax=ax, cbar=False).pcolormesh, ax=ax)
         ax.set_title(f"{label}: MSE = {comparison.mse(label):.3g}")
     for ax in axes:
         ax.set_xlabel(comparison.xlabel)

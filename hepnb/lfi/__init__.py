@@ -7,46 +7,48 @@ the exact oracle likelihood (:mod:`~.oracle`). :class:`GaussianToy` is the closu
 :mod:`~.study` gathers notebook 03's :mod:`~.methods`, :mod:`~.scans` and :mod:`~.tables`. Importing :mod:`hepnb.lfi`
 is light: each name below loads its module (and torch, Lightning, the simulator) on first use.
 
-=========================================  ======================  ================================================
-name                                       module                  what it is
-=========================================  ======================  ================================================
-``THESIS_MUS``, ``THESIS_KAPPAS``          :mod:`~.mining`         the ch7 numerator points in mu and in kappa
-``Standardizer``                           :mod:`~.mining`         the input standardisation of a sample
-``RatioSample``                            :mod:`~.ratio_samples`  ``(x, theta0, theta1, y, r(x,z), t(x,z))`` rows
-``LocalScoreSample``, ``DensitySample``    :mod:`~.score_samples`  ``(x, t(x,z))`` at a reference; ``(x, theta)``
-``observables_matrix``                     :mod:`~.mining`         the observables of events as an ``(n, d)`` array
-``mine_ratio_sample``                      :mod:`~.ratio_samples`  augmented data for the ratio estimators
-``mine_local_sample``                      :mod:`~.score_samples`  augmented data for SALLY / SALLINO
-``mine_density_sample``                    :mod:`~.score_samples`  augmented data for NDE / SCANDAL
-``ParameterizedRatioEstimator``            :mod:`~.estimators`     ``log r_hat(x | theta, SM)`` (CARL ... ALICES)
-``DoublyParameterizedRatioEstimator``      :mod:`~.estimators`     ``log r_hat(x | theta0, theta1)``, antisymmetric
-``ScoreEstimator``, ``DensityEstimator``   :mod:`~.estimators`     ``t_hat(x | SM)``; ``log p_hat(x | theta)`` (MAF)
-``Ensemble``, ``EnsemblePrediction``       :mod:`~.estimators`     ``k`` estimators: mean and spread
-``train_estimator``, ``train_ensemble``    :mod:`~.estimators`     training on an augmented sample (Lightning)
-``LikelihoodScan``                         :mod:`~.inference`      an Asimov likelihood scan in kappa and mu
-``IntervalRow``, ``IntervalTable``         :mod:`~.inference`      68% / 95% intervals of several scans
-``interval_table``                         :mod:`~.inference`      the table of scans relative to a reference
-``scan_from_log_ratios``                   :mod:`~.inference`      a scan from ``log r`` per event and grid point
-``ratio_scan``, ``sally_scan``             :mod:`~.inference`      scans of a ratio / score estimator
-``estimated_scores``                       :mod:`~.inference`      ``t_hat`` per event of a score estimator
-``oracle_scan``, ``oracle_score``          :mod:`~.oracle`         the exact likelihood and score (no detector)
-``oracle_log_density``                     :mod:`~.oracle`         the exact ``log p(u | kappa)`` on a grid
-``helicity_summed``                        :mod:`~.oracle`         events with helicity-summed weights
-``THESIS_KAPPA_GRID``, ``THESIS_LUMI``     :mod:`~.inference`      the scans' grid (51 kappa in [0, 2]), 36.1 fb^-1
-``ideal_classifier_limits``                :mod:`~.sufficiency`    limits of the ideal S-vs-B classifier / oracle's
-``statistic_limits``                       :mod:`~.sufficiency`    limits of a binned 1-D statistic / unbinned
-``GaussianToy``                            :mod:`~.toy`            the 1-D toy with exact ratio and score
-``limit_table``, ``method_limits``         :mod:`~.limits`         CLs limits, bands, intervals, q(0) per method
-``event_coverage``, ``oracle_log_r_grid``  :mod:`~.limits`         coverage toys from events; the oracle's log r
-``ratio_sample_from_arrays``               :mod:`~.generic`        a ``RatioSample`` from any simulator's arrays
-``log_ratio_grid``                         :mod:`~.generic`        ``log r_hat(x_i | theta_j)`` on a grid
-``likelihood_scan``, ``GenericScan``       :mod:`~.generic`        a scan in any parameter from ``log r`` per event
-``losses``                                 :mod:`~.losses`         MadMiner's loss functions (torch)
-``study``                                  :mod:`~.study`          notebook 03's samples, trainings, scans, tables
-``baselines``                              :mod:`~.baselines`      the chapter-6 S-vs-B classifiers as template fits
-``limits``, ``generic``, ``oracle``        :mod:`~.limits`, ...    the modules above, for notebook imports
-``plots``                                  :mod:`~.plots`          notebook 03's figures and its scan explorer
-=========================================  ======================  ================================================
+=========================================  ========================  ================================================
+name                                       module                    what it is
+=========================================  ========================  ================================================
+``THESIS_MUS``, ``THESIS_KAPPAS``          :mod:`~.mining`           the ch7 numerator points in mu and in kappa
+``Standardizer``                           :mod:`~.mining`           the input standardisation of a sample
+``RatioSample``                            :mod:`~.ratio_samples`    ``(x, theta0, theta1, y, r(x,z), t(x,z))`` rows
+``LocalScoreSample``, ``DensitySample``    :mod:`~.score_samples`    ``(x, t(x,z))`` at a reference; ``(x, theta)``
+``observables_matrix``                     :mod:`~.mining`           the observables of events as an ``(n, d)`` array
+``mine_ratio_sample``                      :mod:`~.ratio_samples`    augmented data for the ratio estimators
+``mine_local_sample``                      :mod:`~.score_samples`    augmented data for SALLY / SALLINO
+``mine_density_sample``                    :mod:`~.score_samples`    augmented data for NDE / SCANDAL
+``ParameterizedRatioEstimator``            :mod:`~.estimators`       ``log r_hat(x | theta, SM)`` (CARL ... ALICES)
+``DoublyParameterizedRatioEstimator``      :mod:`~.estimators`       ``log r_hat(x | theta0, theta1)``, antisymmetric
+``ScoreEstimator``, ``DensityEstimator``   :mod:`~.estimators`       ``t_hat(x | SM)``; ``log p_hat(x | theta)`` (MAF)
+``Ensemble``, ``EnsemblePrediction``       :mod:`~.estimators`       ``k`` estimators: mean and spread
+``train_estimator``, ``train_ensemble``    :mod:`~.estimators`       training on an augmented sample (Lightning)
+``LikelihoodScan``                         :mod:`~.inference`        an Asimov likelihood scan in kappa and mu
+``IntervalRow``, ``IntervalTable``         :mod:`~.inference`        68% / 95% intervals of several scans
+``interval_table``                         :mod:`~.inference`        the table of scans relative to a reference
+``scan_from_log_ratios``                   :mod:`~.inference`        a scan from ``log r`` per event and grid point
+``ratio_scan``, ``sally_scan``             :mod:`~.inference`        scans of a ratio / score estimator
+``estimated_scores``                       :mod:`~.inference`        ``t_hat`` per event of a score estimator
+``oracle_scan``, ``oracle_score``          :mod:`~.oracle`           the exact likelihood and score (no detector)
+``oracle_log_density``                     :mod:`~.oracle`           the exact ``log p(u | kappa)`` on a grid
+``helicity_summed``                        :mod:`~.oracle`           events with helicity-summed weights
+``THESIS_KAPPA_GRID``, ``THESIS_LUMI``     :mod:`~.inference`        the scans' grid (51 kappa in [0, 2]), 36.1 fb^-1
+``ideal_classifier_limits``                :mod:`~.sufficiency`      limits of the ideal S-vs-B classifier / oracle's
+``statistic_limits``                       :mod:`~.sufficiency`      limits of a binned 1-D statistic / unbinned
+``GaussianToy``                            :mod:`~.toy`              the 1-D toy with exact ratio and score
+``limit_table``, ``method_limits``         :mod:`~.limits`           CLs limits, bands, intervals, q(0) per method
+``event_coverage``, ``oracle_log_r_grid``  :mod:`~.limits`           coverage toys from events; the oracle's log r
+``ratio_sample_from_arrays``               :mod:`~.generic`          a ``RatioSample`` from any simulator's arrays
+``log_ratio_grid``                         :mod:`~.generic`          ``log r_hat(x_i | theta_j)`` on a grid
+``likelihood_scan``, ``GenericScan``       :mod:`~.generic`          a scan in any parameter from ``log r`` per event
+``generic_upper_limit``                    :mod:`~.generic_limits`   the CLs limit on theta above a null ``theta_0``
+``generic_limit_table``                    :mod:`~.generic_limits`   ``limit_table`` for scans in any parameter
+``losses``                                 :mod:`~.losses`           MadMiner's loss functions (torch)
+``study``                                  :mod:`~.study`            notebook 03's samples, trainings, scans, tables
+``baselines``                              :mod:`~.baselines`        the chapter-6 S-vs-B classifiers as template fits
+``limits``, ``generic``, ``oracle``        :mod:`~.limits`, ...      the modules above, for notebook imports
+``plots``                                  :mod:`~.plots`            notebook 03's figures and its scan explorer
+=========================================  ========================  ================================================
 
 A complete run (minutes; shown, not run as a doctest)::
 
@@ -78,6 +80,7 @@ if TYPE_CHECKING:
         train_estimator,
     )
     from hepnb.lfi.generic import GenericScan, likelihood_scan, log_ratio_grid, ratio_sample_from_arrays
+    from hepnb.lfi.generic_limits import generic_limit_table, generic_upper_limit
     from hepnb.lfi.inference import (
         IntervalRow,
         IntervalTable,
@@ -141,6 +144,8 @@ _EXPORTS = {
     "log_ratio_grid": "generic",
     "likelihood_scan": "generic",
     "GenericScan": "generic",
+    "generic_upper_limit": "generic_limits",
+    "generic_limit_table": "generic_limits",
     "losses": "losses",
     "study": "study",
     "baselines": "baselines",

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from hepnb.errors import InputError
+from hepnb.lfi.generic_limits import _compare_to_reference, _limit_row
 from hepnb.lfi.inference import LikelihoodScan
 from hepnb.lfi.oracle import oracle_log_density
-from hepnb.lfi.tables import BEYOND_ORACLE_MARGIN
 from hepnb.offshell import Events
 from hepnb.stats.cls import ScanUpperLimit, scan_upper_limit
 from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
@@ -32,15 +32,6 @@ from hepnb.stats.coverage import Coverage, unbinned_coverage
 from hepnb.stats.yields import combine, mu_from_kappa
 
 __all__ = ["method_limits", "limit_table", "oracle_log_r_grid", "event_coverage"]
-
-
-def _text(intervals: tuple[tuple[float, float], ...], end: float) -> str:
-    pieces = [f"[{lo:.3g}, {'>' if hi >= end else ''}{hi:.3g}]" for lo, hi in intervals]
-    return " u ".join(pieces) if pieces else "empty"
-
-
-def _bound(value: float, end: float) -> str:
-    return f">{end:.3g}" if np.isnan(value) else f"{value:.3g}"
 
 
 def method_limits(
@@ -68,37 +59,10 @@ def method_limits(
     """
     if background is not None and background.include_rate != scan.include_rate:
         raise InputError("the background-only scan must have the same include_rate as the data scan")
-    end = float(scan.mu[-1])
-    c68, c95 = scan.interval(0.6827), scan.interval(0.95)
-    cut = [name for name, ci in (("68%", c68), ("95%", c95)) if ci.intervals and ci.intervals[-1][1] >= end]
     limit = None if background is None else scan_upper_limit(scan, background, cl=cl, at_grid_end="nan")
-    nan = float("nan")
-    row: dict[str, Any] = {"limit": nan, "median expected": nan, "expected 68%": "", "expected 95%": ""}
-    if limit is not None:
-        exp = limit.expected
-        row.update(
-            {
-                "limit": limit.observed,
-                "median expected": exp[2],
-                "expected 68%": f"[{_bound(exp[1], end)}, {_bound(exp[3], end)}]",
-                "expected 95%": f"[{_bound(exp[0], end)}, {_bound(exp[4], end)}]",
-                "islands": _text(limit.islands, end) if limit.islands else "",
-            }
-        )
-        names = ["limit", "-2 sigma exp.", "-1 sigma exp.", "median exp.", "+1 sigma exp.", "+2 sigma exp."]
-        cut += [n for n, c in zip(names, limit.cut_at_grid_end) if c]
-    else:
-        row["islands"] = ""
-    q0 = float(scan.q[0]) if scan.mu[0] == 0 else nan
-    row.update(
-        {
-            "68% interval": _text(c68.intervals, end),
-            "95% interval": _text(c95.intervals, end),
-            "mu_hat": scan.mu_hat,
-            "q(mu=0)": q0,
-            "cut at grid end": ", ".join(cut + (["no mu_true = 0 scan: no limit"] if background is None else [])),
-        }
-    )
+    q0 = float(scan.q[0]) if scan.mu[0] == 0 else float("nan")
+    missing = "" if background is not None else "no mu_true = 0 scan: no limit"
+    row = _limit_row(scan, limit, best_fit="mu_hat", q_null=("q(mu=0)", q0), missing=missing)
     return limit, row
 
 
@@ -150,16 +114,7 @@ def limit_table(
                 f"method {method!r} has no scan at (mu_true, include_rate) = {key}; it has {sorted(by_key)}"
             )
         rows[method] = method_limits(by_key[key], by_key.get(key0), cl=cl)[1]
-    if reference not in rows:
-        raise InputError(f"the reference {reference!r} is not among the methods {sorted(rows)}")
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    ref = frame.loc[reference]
-    frame.insert(1, f"limit / {reference}", frame["limit"] / ref["limit"])
-    frame.insert(3, f"median / {reference}", frame["median expected"] / ref["median expected"])
-    below = 1.0 - BEYOND_ORACLE_MARGIN  # a limit below the exact likelihood's is over-confidence, not information
-    frame[f"beyond the {reference}"] = (frame[f"limit / {reference}"] < below) | (
-        frame[f"median / {reference}"] < below
-    )
+    frame = _compare_to_reference(rows, reference)
     frame.index.name = "method"
     return frame.astype({c: float for c in ("limit", "median expected", "mu_hat", "q(mu=0)")})
 

@@ -230,13 +230,18 @@ def split_events(events: Events, seed: int, fraction: float = VALIDATION_FRACTIO
 
 @dataclass(frozen=True, eq=False)
 class TrainedMethod:
-    """A trained estimator, its method, its training time in seconds and the size of its training sample."""
+    """A trained estimator, its method, its training time in seconds and the size of its training sample.
+
+    ``estimator`` is an :class:`~hepnb.lfi.Ensemble` when the method was trained with ``members > 1``
+    (:func:`train_method`); ``best_epoch`` is then the largest of the members' and ``member_best_epochs`` lists them.
+    """
 
     method: str
     estimator: Any
     seconds: float
     n_rows: int
     best_epoch: int
+    member_best_epochs: tuple[int, ...] = ()
 
 
 def train_method(
@@ -252,6 +257,7 @@ def train_method(
     thetas: Sequence[float] = UNIFORM_KAPPAS,
     observables: Any = "thesis-ch7",
     patience: int | None = 5,
+    members: int = 1,
     **trainer_options: Any,
 ) -> TrainedMethod:
     """Mine the augmented sample the method needs and train it; the time covers mining and training.
@@ -266,6 +272,9 @@ def train_method(
     ``n_samples``) from the other, so early stopping and the kept epoch are judged on events not used for training.
     Both are mined with the whole sample's yields (``sigma(theta)`` of the joint ratio and score), and ``n_rows``
     counts both.
+    ``members > 1`` trains an ensemble on the same mined rows (:func:`hepnb.lfi.train_ensemble`, member seeds from
+    ``seed``): its prediction is the members' mean and their spread the error bar (MadMiner's ensembles);
+    ``members = 1`` trains one estimator with ``seed`` itself.
     ``trainer_options`` (``accelerator``, ``devices``, ``strategy``) go to :func:`hepnb.lfi.train_estimator`; the
     default is the CPU.
 
@@ -275,8 +284,13 @@ def train_method(
     >>> tm = train_method("sally", train, n_samples=200, seed=1, max_epochs=1, n_hidden=(8,))
     >>> tm.method, tm.n_rows, tm.best_epoch, tm.seconds > 0
     ('sally', 200, 1, True)
+    >>> pair = train_method("sally", train, n_samples=200, seed=1, max_epochs=1, n_hidden=(8,), members=2)
+    >>> type(pair.estimator).__name__, len(pair.estimator), pair.member_best_epochs
+    ('Ensemble', 2, (1, 1))
     """
     _check_method(method)
+    if not isinstance(members, (int, np.integer)) or isinstance(members, bool) or members < 1:
+        raise InputError(f"members must be a positive number of estimators (1: no ensemble), got {members!r}")
     start = time.perf_counter()
     group = METHODS[method]["group"]
     opts: dict[str, Any] = {"lr": lr, "final_lr": lr / 10}
@@ -303,23 +317,20 @@ def train_method(
             )
 
     sample, validation = mine(fit_events, int(n_samples) - n_val), mine(val_events, n_val)
-    if group == "likelihood ratio":
-        est: Any = estimators.ParameterizedRatioEstimator(
-            sample.x.shape[1], method, n_hidden=n_hidden or RATIO_HIDDEN, **opts
-        )
-    elif group == "score":
-        est = estimators.ScoreEstimator(sample.x.shape[1], "sally", n_hidden=n_hidden or (100,), **opts)
-    else:
-        est = estimators.DensityEstimator(sample.x.shape[1], method, n_hidden=n_hidden or (100,), **opts)
-    est = estimators.train_estimator(
-        est,
-        sample,
-        seed=seed,
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        patience=patience,
-        validation=validation,
-        **trainer_options,
-    )
+    n_features = sample.x.shape[1]
+
+    def make() -> Any:
+        if group == "likelihood ratio":
+            return estimators.ParameterizedRatioEstimator(n_features, method, n_hidden=n_hidden or RATIO_HIDDEN, **opts)
+        if group == "score":
+            return estimators.ScoreEstimator(n_features, "sally", n_hidden=n_hidden or (100,), **opts)
+        return estimators.DensityEstimator(n_features, method, n_hidden=n_hidden or (100,), **opts)
+
+    options = dict(max_epochs=max_epochs, batch_size=batch_size, patience=patience, validation=validation)
     n_rows = len(sample) + len(validation)
-    return TrainedMethod(method, est, time.perf_counter() - start, n_rows, int(est.history["best_epoch"]))
+    if members == 1:
+        est = estimators.train_estimator(make(), sample, seed=seed, **options, **trainer_options)
+        return TrainedMethod(method, est, time.perf_counter() - start, n_rows, int(est.history["best_epoch"]))
+    ensemble = estimators.train_ensemble(make, sample, int(members), seed=seed, **options, **trainer_options)
+    epochs = tuple(int(m.history["best_epoch"]) for m in ensemble.members)
+    return TrainedMethod(method, ensemble, time.perf_counter() - start, n_rows, max(epochs), epochs)

@@ -63,7 +63,7 @@ def plot_toy(ill: ToyIllustration, *, n_show: int = 400, x_fixed: float = 4.0) -
     a.set_xlabel("$x$")
     a.set_ylabel("class label / decision function")
     a.set_title(f"classifier: $\\theta_0={ill.theta0:g}$ (y=0) vs $\\theta_1={ill.theta1:g}$ (y=1)", fontsize=11)
-    a.legend(fontsize="small")
+    a.legend(fontsize="small", loc="upper center", ncol=2)  # one row above the y=1 events, off the curve
     ref = ill.y == 1
     xr, rr = ill.x_ratio[ref], ill.joint_r[ref]
     pick = rng.choice(len(xr), min(n_show, len(xr)), replace=False)
@@ -190,8 +190,9 @@ def plot_pvalues(
     first = next(iter(scans.values()))
     ax.axhline(_P_1SIGMA, color="0.5", ls=":", lw=1)
     ax.axhline(_P_2SIGMA, color="0.5", ls="--", lw=1)
-    ax.text(first.mu[-1], _P_1SIGMA, "1$\\sigma$ ", ha="right", va="bottom", fontsize=9, color="0.4")
-    ax.text(first.mu[-1], _P_2SIGMA, "2$\\sigma$ ", ha="right", va="bottom", fontsize=9, color="0.4")
+    # the sigma labels on the left: the legend sits in the upper right corner
+    ax.text(first.mu[0], _P_1SIGMA, " 1$\\sigma$", ha="left", va="bottom", fontsize=9, color="0.4")
+    ax.text(first.mu[0], _P_2SIGMA, " 2$\\sigma$", ha="left", va="bottom", fontsize=9, color="0.4")
     ax.axvline(first.mu_true, color="0.7", lw=1)
     ax.set_yscale("log")
     ax.set_ylim(1e-4, 1.5)
@@ -203,7 +204,7 @@ def plot_pvalues(
         fontsize=11,
     )
     if legend:
-        ax.legend(fontsize="x-small", loc="lower right")
+        ax.legend(fontsize="x-small", loc="upper right")  # p-values fall away from the true mu: the top corner is free
     return ax
 
 

@@ -35,7 +35,16 @@ import numpy as np
 from hepnb.errors import InputError
 from hepnb.offshell import kinematics as kin
 
-__all__ = ["DetectorConfig", "DETECTORS", "PRESETS", "simulate", "select", "check_detector", "check_preset"]
+__all__ = [
+    "DetectorConfig",
+    "DETECTORS",
+    "PRESETS",
+    "CUT_OBSERVABLES",
+    "simulate",
+    "select",
+    "check_detector",
+    "check_preset",
+]
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,10 @@ def simulate(truth: dict, rng: np.random.Generator, detector: str) -> dict[str, 
     met_x = -dpx + cfg.met_noise * rng.standard_normal(n)
     met_y = -dpy + cfg.met_noise * rng.standard_normal(n)
     return {"leptons": reco_leptons, "lepton_ok": ok, "pdg": pdg, "jets": reco_jets, "met_x": met_x, "met_y": met_y}
+
+
+#: The observables :func:`select` reads.
+CUT_OBSERVABLES = ("n_leptons", "sfos", "m4l", "m12", "m34", "pt_l1", "pt_l2", "pt_l3", "pt_j2", "mjj")
 
 
 def select(x: dict[str, np.ndarray], preset: str | None) -> np.ndarray:

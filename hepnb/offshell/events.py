@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,21 +118,28 @@ def _chunk_sizes(n: int, chunk_size: int) -> list[int]:
     return [chunk_size] * full + ([rest] if rest else [])
 
 
-def generate_chunk(config: GenerationConfig, seed: int, chunk: int, n_chunk: int, n_total: int) -> dict[str, Any]:
+def generate_chunk(
+    config: GenerationConfig,
+    seed: int,
+    chunk: int,
+    n_chunk: int,
+    n_total: int,
+    observables: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Generate chunk ``chunk`` (``n_chunk`` events) of a sample of ``n_total`` events; only selected events are kept.
 
     The random stream is seeded from ``(seed, process, chunk)``, so a chunk is the same wherever it runs. Weights
-    are in expected events at ``config.lumi`` (``lumi * dsigma/q / n_total``).
+    are in expected events at ``config.lumi`` (``lumi * dsigma/q / n_total``). ``observables`` restricts the
+    columns of ``x`` to those names (default: all of :data:`hepnb.offshell.features.OBSERVABLES`).
     """
     rng = _chunk_rng(seed, config.process, chunk)
     raw = gen.generate_truth(config.process, n_chunk, rng, config.model)  # type: ignore[arg-type]
     reco = det.simulate(raw, rng, config.detector)
-    x = feat.observables(reco)
+    keep, x = _select(reco, config.preset, observables)
     scale = config.lumi / n_total
     w = {k: raw[k] * scale for k in ("w_S", "w_I", "w_B")}
     if config.process != "vbf":
         w["w_B"] = _pathologies(w["w_B"], raw, rng, config)
-    keep = np.flatnonzero(det.select(x, config.preset))  # indices: a boolean mask is converted again per column
     truth = raw["truth"]
     first = chunk * config.chunk_size
     out: dict[str, Any] = {
@@ -143,9 +150,24 @@ def generate_chunk(config: GenerationConfig, seed: int, chunk: int, n_chunk: int
         "leptons": raw["leptons"][keep],
         "pdg": raw["pdg"][keep],
         "jets": {k: v[keep] for k, v in raw["jets"].items()},
-        "x": {k: v[keep] for k, v in x.items()},
+        "x": x,
     }
     return out
+
+
+def _select(
+    reco: dict[str, Any], preset: str | None, names: Sequence[str] | None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Indices of the events passing ``preset`` and their observables ``names`` (default: all).
+
+    The cuts are evaluated on the few observables they read and the others are computed for the selected events
+    only (the same numbers as selecting after computing every observable of every event).
+    """
+    if preset is None:
+        return np.arange(len(reco["leptons"])), feat.observables(reco, names)
+    cuts = feat.observables(reco, det.CUT_OBSERVABLES)
+    keep = np.flatnonzero(det.select(cuts, preset))  # indices: a boolean mask is converted again per column
+    return keep, feat.observables(_take(reco, keep), names)
 
 
 def _pathologies(w_b: np.ndarray, raw: dict, rng: np.random.Generator, config: GenerationConfig) -> np.ndarray:

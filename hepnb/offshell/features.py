@@ -7,6 +7,9 @@ give NaN in ``x``; :func:`feature_matrix` substitutes each list's defaults.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 import numpy as np
 
 from hepnb.errors import InputError
@@ -14,7 +17,16 @@ from hepnb.offshell import amplitudes as amp
 from hepnb.offshell import kinematics as kin
 from hepnb.offshell.models import DEFAULT_MODELS, M_Z, VEV
 
-__all__ = ["OBSERVABLES", "CH6_FEATURES", "CH7_FEATURES", "FEATURE_LISTS", "observables", "feature_matrix", "mela"]
+__all__ = [
+    "OBSERVABLES",
+    "BASIC_OBSERVABLES",
+    "CH6_FEATURES",
+    "CH7_FEATURES",
+    "FEATURE_LISTS",
+    "observables",
+    "feature_matrix",
+    "mela",
+]
 
 #: ch6 ATLAS classifier features (Table 6.1): (thesis name, field of x, value for a missing object).
 CH6_FEATURES: tuple[tuple[str, str, float], ...] = (
@@ -149,15 +161,40 @@ def _plane_angle(z1: np.ndarray, lep1: np.ndarray, lep2: np.ndarray) -> np.ndarr
     return np.angle(np.exp(1j * (phi1 + phi2)))
 
 
-def observables(reco: dict) -> dict[str, np.ndarray]:
-    """Compute every observable of :data:`OBSERVABLES` (float32, NaN when the object is missing)."""
+#: The observables that are cheap to compute (no rest-frame boosts, angles or MELA): those the selection presets cut
+#: on and those of the two leading jets. Asked for these only, :func:`observables` skips the others.
+BASIC_OBSERVABLES: tuple[str, ...] = (
+    "n_leptons",
+    "n_jets",
+    "sfos",
+    *(f"pt_l{i}" for i in range(1, 5)),
+    "m4l",
+    "m12",
+    "m34",
+    *(f"{v}_j{i}" for i in range(1, 3) for v in ("e", "pt", "eta", "phi", "width", "track_width")),
+    "mjj",
+    "delta_eta_jj",
+)
+
+
+class _Objects(NamedTuple):
+    """The reconstructed objects the observables are built from (see :func:`_basic_observables`)."""
+
+    four: np.ndarray  # exactly four leptons reconstructed
+    sorted_leptons: tuple[np.ndarray, np.ndarray, np.ndarray]  # four-vectors, pdg ids, flags ordered by reco pT
+    p4l: np.ndarray  # the 4l system
+    pairs: tuple[np.ndarray, ...]  # Z1, Z2 and their negative leptons (:func:`_pairing`)
+    jets: dict[str, np.ndarray]  # the jet columns, padded to at least two jets
+    j4: np.ndarray  # four-vectors of the two leading jets, (n, 2, 4)
+    two: np.ndarray  # two jets reconstructed
+    deta: np.ndarray  # eta_j1 - eta_j2
+
+
+def _basic_observables(reco: dict) -> tuple[dict[str, np.ndarray], _Objects]:
+    """The :data:`BASIC_OBSERVABLES` (float64) and the objects they are built from."""
     lep, pdg, ok = reco["leptons"], reco["pdg"], reco["lepton_ok"]
     n = len(lep)
-    x: dict[str, np.ndarray] = {}
-    x["n_leptons"] = ok.sum(axis=1).astype(float)
-    jets = reco["jets"]
-    x["n_jets"] = jets["present"].sum(axis=1).astype(float)
-    x["n_photons"] = np.zeros(n)
+    x: dict[str, np.ndarray] = {"n_leptons": ok.sum(axis=1).astype(float)}
     four = x["n_leptons"] == 4
     x["sfos"] = four.astype(float)  # truth leptons always form two SFOS pairs; lost leptons break them
 
@@ -168,11 +205,74 @@ def observables(reco: dict) -> dict[str, np.ndarray]:
     pdg_sorted = np.take_along_axis(pdg, order, axis=1)
     ok_sorted = np.take_along_axis(ok, order, axis=1)
     for i in range(4):
+        x[f"pt_l{i + 1}"] = np.where(ok_sorted[:, i], kin.pt(lep_sorted[:, i]), np.nan)
+
+    # 4l system and Z pairing
+    p4l = lep.sum(axis=1)
+    z1, z2, lm1, lm2 = _pairing(lep, pdg, ok)
+    nan = np.full(n, np.nan)
+    x["m4l"] = np.where(four, kin.mass(p4l), nan)
+    x["m12"] = np.where(four, kin.mass(z1), nan)
+    x["m34"] = np.where(four, kin.mass(z2), nan)
+
+    # jets
+    jets = {k: v if v.shape[1] >= 2 else np.pad(v, ((0, 0), (0, 2 - v.shape[1]))) for k, v in reco["jets"].items()}
+    x["n_jets"] = jets["present"].sum(axis=1).astype(float)
+    jp = {k: v[:, :2] for k, v in jets.items()}
+    j4 = kin.from_pt_eta_phi_m(jp["pt"], jp["eta"], jp["phi"], 0.0)
+    for i in range(2):
+        good = jp["present"][:, i]
+        for name, val in (
+            ("e", j4[:, i, 0]),
+            ("pt", jp["pt"][:, i]),
+            ("eta", jp["eta"][:, i]),
+            ("phi", jp["phi"][:, i]),
+            ("width", jp["width"][:, i]),
+            ("track_width", jp["track_width"][:, i]),
+        ):
+            x[f"{name}_j{i + 1}"] = np.where(good, val, np.nan)
+    two = jp["present"][:, 0] & jp["present"][:, 1]
+    deta = jp["eta"][:, 0] - jp["eta"][:, 1]
+    x["mjj"] = np.where(two, kin.mass(j4[:, 0] + j4[:, 1]), nan)
+    x["delta_eta_jj"] = np.where(two, np.abs(deta), nan)
+    objects = _Objects(four, (lep_sorted, pdg_sorted, ok_sorted), p4l, (z1, z2, lm1, lm2), jets, j4, two, deta)
+    return x, objects
+
+
+def observables(reco: dict, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Compute the observables ``names`` (default: every one of :data:`OBSERVABLES`), float32, NaN when the object
+    is missing.
+
+    When every name is one of :data:`BASIC_OBSERVABLES` nothing else is computed (several times faster; the same
+    numbers bit for bit).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hepnb.offshell import detector, phasespace
+    >>> from hepnb.offshell.models import DEFAULT_MODELS
+    >>> rng = np.random.default_rng(3)
+    >>> reco = detector.simulate(phasespace.generate_truth("vbf", 500, rng, DEFAULT_MODELS["vbf"]), rng, "atlas")
+    >>> every, basic = observables(reco), observables(reco, ["m4l", "pt_j1"])
+    >>> len(every) == len(OBSERVABLES), list(basic)
+    (True, ['m4l', 'pt_j1'])
+    >>> all(np.array_equal(basic[k], every[k], equal_nan=True) for k in basic)
+    True
+    """
+    x, objects = _basic_observables(reco)
+    if names is not None and set(names) <= set(BASIC_OBSERVABLES):
+        return {k: np.asarray(x[k], dtype=np.float32) for k in names}
+    lep, ok = reco["leptons"], reco["lepton_ok"]
+    n = len(lep)
+    four, p4l, two = objects.four, objects.p4l, objects.two
+    x["n_photons"] = np.zeros(n)
+
+    lep_sorted, pdg_sorted, ok_sorted = objects.sorted_leptons
+    for i in range(4):
         p = lep_sorted[:, i]
         good = ok_sorted[:, i]
         for name, val in (
             ("e", p[:, 0]),
-            ("pt", kin.pt(p)),
             ("eta", kin.eta(p)),
             ("phi", kin.phi(p)),
             ("charge", -np.sign(pdg_sorted[:, i]).astype(float)),
@@ -180,13 +280,9 @@ def observables(reco: dict) -> dict[str, np.ndarray]:
         ):
             x[f"{name}_l{i + 1}"] = np.where(good, val, np.nan)
 
-    # 4l system, Z pairing and angles
-    p4l = lep.sum(axis=1)
-    z1, z2, lm1, lm2 = _pairing(lep, pdg, ok)
+    # 4l system and angles
+    z1, z2, lm1, lm2 = objects.pairs
     nan = np.full(n, np.nan)
-    x["m4l"] = np.where(four, kin.mass(p4l), nan)
-    x["m12"] = np.where(four, kin.mass(z1), nan)
-    x["m34"] = np.where(four, kin.mass(z2), nan)
     x["pt_4l"] = np.where(four, kin.pt(p4l), nan)
     x["y_4l"] = np.where(four, kin.rapidity(p4l), nan)
     z1_cm, lm1_cm, lm2_cm, z2_cm = (kin.boost_to_rest(v, p4l) for v in (z1, lm1, lm2, z2))
@@ -201,25 +297,8 @@ def observables(reco: dict) -> dict[str, np.ndarray]:
     x.update(me)
 
     # jets
-    jets = {k: v if v.shape[1] >= 2 else np.pad(v, ((0, 0), (0, 2 - v.shape[1]))) for k, v in jets.items()}
-    jall = kin.from_pt_eta_phi_m(jets["pt"], jets["eta"], jets["phi"], 0.0)
-    jp, j4 = {k: v[:, :2] for k, v in jets.items()}, jall[:, :2]
-    for i in range(2):
-        good = jp["present"][:, i]
-        for name, val in (
-            ("e", j4[:, i, 0]),
-            ("pt", jp["pt"][:, i]),
-            ("eta", jp["eta"][:, i]),
-            ("phi", jp["phi"][:, i]),
-            ("width", jp["width"][:, i]),
-            ("track_width", jp["track_width"][:, i]),
-        ):
-            x[f"{name}_j{i + 1}"] = np.where(good, val, np.nan)
-    two = jp["present"][:, 0] & jp["present"][:, 1]
+    jp, j4, deta = {k: v[:, :2] for k, v in objects.jets.items()}, objects.j4, objects.deta
     jj = j4[:, 0] + j4[:, 1]
-    deta = jp["eta"][:, 0] - jp["eta"][:, 1]
-    x["mjj"] = np.where(two, kin.mass(jj), nan)
-    x["delta_eta_jj"] = np.where(two, np.abs(deta), nan)
     x["delta_phi_jj"] = np.where(two, kin.delta_phi(jp["phi"][:, 0], jp["phi"][:, 1]) * np.sign(deta), nan)
     x["eta_zepp"] = np.where(two & four, x["y_4l"] - 0.5 * (jp["eta"][:, 0] + jp["eta"][:, 1]), nan)
     x["pt_4ljj"] = np.where(two & four, kin.pt(p4l + jj), nan)
@@ -229,6 +308,8 @@ def observables(reco: dict) -> dict[str, np.ndarray]:
     # MET and visible system
     x["et_miss"] = np.hypot(reco["met_x"], reco["met_y"])
     x["phi_miss"] = np.arctan2(reco["met_y"], reco["met_x"])
+    jets = objects.jets
+    jall = kin.from_pt_eta_phi_m(jets["pt"], jets["eta"], jets["phi"], 0.0)
     vis = np.sum(np.where(ok[:, :, None], lep, 0.0), axis=1) + np.sum(
         np.where(jets["present"][:, :, None], jall, 0.0), axis=1
     )
@@ -236,7 +317,7 @@ def observables(reco: dict) -> dict[str, np.ndarray]:
     x["eta_visible"] = kin.eta(vis)
     missing = set(OBSERVABLES) - set(x)
     assert not missing, missing
-    return {k: np.asarray(x[k], dtype=np.float32) for k in OBSERVABLES}
+    return {k: np.asarray(x[k], dtype=np.float32) for k in (OBSERVABLES if names is None else names)}
 
 
 def feature_matrix(x, preset: str) -> tuple[np.ndarray, list[str]]:

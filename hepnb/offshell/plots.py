@@ -479,6 +479,9 @@ def plot_scores(
     ax.set_ylabel("Expected events / bin")
     ax.legend(loc="upper center", fontsize="small")
     style.experiment_label(ax, title or "Simulation", lumi=None)
+    style.legend_headroom(
+        fig.figure
+    )  # the log y range reaches above the legend (whole figure: ax may be in a subfigure)
     return fig
 
 

@@ -77,7 +77,7 @@ class OffshellProcessor(processor.ProcessorABC):
         out = self._empty()
         rows = zip(np.asarray(events.chunk), np.asarray(events.n_events), np.asarray(events.n_total))
         for chunk, n_chunk, n_total in rows:
-            cols = ev.generate_chunk(config, self.seed, int(chunk), int(n_chunk), int(n_total))
+            cols = ev.generate_chunk(config, self.seed, int(chunk), int(n_chunk), int(n_total), list(self.observables))
             for obs, h in out["hists"].items():
                 fill_histogram(h, cols["x"][obs], cols["w_S"], cols["w_I"], cols["w_B"], self.mus, process=name)
             out["n_selected"][name] += len(cols["event"])

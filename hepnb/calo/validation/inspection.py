@@ -92,7 +92,7 @@ def plot_alignment_effects(showers: ShowerArrays, cells: Any | None = None) -> F
                 mh.histplot(h, ax=ax, density=True, label=f"{name}{k} ({int(keep.sum())} showers)")
         ax.set_xlabel(label)
         ax.set_ylabel("Normalised entries / bin width")
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="upper right")  # legend_headroom keeps the data below it
         style.experiment_label(ax, text="Simulation", com=None)
     return style.legend_headroom(fig)
 

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from hepnb import style
 from hepnb.calo.data import ShowerArrays
@@ -148,6 +148,7 @@ def plot_response_resolution(table: pd.DataFrame, *, reference: str = "Reference
         ax.set_xscale("log")
         ax.set_xlim(energies.min() / 1.5, energies.max() * 1.5)
         ax.set_ylabel(ylabel)
+        rax.xaxis.set_minor_formatter(NullFormatter())  # 2x10^1, 3x10^1, ... ran into each other
         rax.set_xlabel(style.axis_label("$E_{true}$", "GeV"))
         rax.set_ylabel(f"Ratio to\n{reference}" if len(reference) < 12 else "Ratio")
         ratios = [table.loc[s, quantity].reindex(energies).to_numpy() / ref[quantity].to_numpy() for s in samples]
@@ -158,6 +159,10 @@ def plot_response_resolution(table: pd.DataFrame, *, reference: str = "Reference
         if quantity == "resolution":
             ax.set_yscale("log")
         ax.legend(loc="best", fontsize="small")
+    engine = fig.get_layout_engine()
+    if engine is not None:  # mplhep spaces 'hepnb' and 'Simulation' in axes fractions: the final widths first
+        engine.execute(fig.figure)  # the top-level figure (fig may be a subfigure)
+    for ax in axes[0]:
         style.experiment_label(ax, text="Simulation", com=None)
     return fig
 

@@ -14,6 +14,7 @@ from typing import Any
 import hist
 import numpy as np
 
+from hepnb import style
 from hepnb.errors import InputError
 
 __all__ = ["FEATURES", "jet_image", "multiplicity", "feature_comparisons", "per_n_comparisons", "plot_comparisons"]
@@ -145,4 +146,4 @@ def plot_comparisons(comparisons: Mapping[str, Any], *, ncols: int = 3, title: s
         comparison.draw(ax, fig.add_subplot(cell[1], sharex=ax), compact=True)
     if title:
         fig.suptitle(title)
-    return fig
+    return style.legend_headroom(fig)  # the compact legends sit above the data
