@@ -153,6 +153,8 @@ def test_bad_input_says_what_to_fix() -> None:
         lfi.generic_upper_limit(data, rated, null=0.0)
     with pytest.raises(InputError, match="theta_true = 1, not at the null 0"):
         lfi.generic_upper_limit(data, data, null=0.0)
+    with pytest.raises(InputError, match=r"theta_true is NaN.*theta_true=0"):  # a scan that does not say its data
+        lfi.generic_upper_limit(data, dataclasses.replace(null_scan, theta_true=float("nan")), null=0.0)
     with pytest.raises(InputError, match="must be a GenericScan"):
         lfi.generic_upper_limit(data, null_scan.q, null=0.0)
     with pytest.raises(InputError, match="at_grid_end"):

@@ -10,7 +10,6 @@ from hepnb import lfi
 from hepnb import offshell as osh
 from hepnb.errors import InputError
 from hepnb.lfi import methods, study
-from hepnb.lfi.estimators.training import member_seeds
 
 
 def test_no_two_seed_role_pairs_share_a_generator_seed() -> None:
@@ -71,7 +70,6 @@ def test_train_method_ensemble_members_and_mean() -> None:
     np.testing.assert_allclose(pair.estimator.log_ratio(x, 0.5), (first + second) / 2, rtol=1e-12)
     np.testing.assert_array_equal(again.estimator.log_ratio(x, 0.5), pair.estimator.log_ratio(x, 0.5))
     assert not np.allclose(single.estimator.log_ratio(x, 0.5), first)  # member 0 has its own seed, not `seed`
-    assert len(member_seeds(5, 2)) == 2 and 5 not in member_seeds(5, 2)
     assert pair.best_epoch == max(pair.member_best_epochs) and len(pair.member_best_epochs) == 2
     assert single.member_best_epochs == ()
     for bad in (0, -1, 1.5, True):

@@ -386,3 +386,28 @@ def test_bad_input_is_explained() -> None:
         osh.Events(osh.generate(2000, seed=1, preset=None, progress=False).array).weight(-1.0)
     with pytest.raises(InputError, match="unknown model parameters"):
         osh.generate(100, seed=1, model={"rho": 0.5})
+
+
+@pytest.mark.parametrize("process", ["vbf", "qqzz", "ggzz"])
+@pytest.mark.parametrize("detector", ["atlas", "none"])
+def test_cuts_first_selects_the_same_events_with_the_same_observables(process: str, detector: str) -> None:
+    """The generator evaluates the cuts on the observables they read and computes the rest for the selected events
+    only: the same events and the same numbers, bit for bit, as computing everything for every event first."""
+    from hepnb.offshell import detector as det
+    from hepnb.offshell import events, features, phasespace
+    from hepnb.offshell.models import DEFAULT_MODELS
+
+    rng = np.random.default_rng(11)
+    reco = det.simulate(phasespace.generate_truth(process, 3000, rng, DEFAULT_MODELS[process]), rng, detector)
+    every = features.observables(reco)
+    for preset in det.PRESETS:
+        want = np.flatnonzero(det.select(every, preset))
+        for names in (None, ["m4l", "pt_j1"], ["mela", "m4l", "eta_visible"]):
+            keep, x = events._select(reco, preset, names)
+            np.testing.assert_array_equal(keep, want)
+            assert list(x) == list(osh.OBSERVABLES if names is None else names)
+            for k, v in x.items():
+                assert v.dtype == every[k].dtype and np.array_equal(v, every[k][want], equal_nan=True), (preset, k)
+        assert preset is None or 0 < len(want) < 3000  # the cuts select something and reject something
+    with pytest.raises(InputError, match="unknown observables \\['nope'\\]"):
+        features.observables(reco, ["m4l", "nope"])

@@ -126,7 +126,12 @@ def _null_start(data_scan: Any, null_scan: Any, null: float) -> float:
             f"{max(end, theta_0 + 1):g}, n)"
         )
     truth = null_scan.theta_true
-    if np.isfinite(truth) and abs(truth - theta_0) > 1e-9 * (end - start):
+    if not np.isfinite(truth):
+        raise InputError(
+            f"the null scan does not say which data it scanned (theta_true is NaN): build it from the Asimov data "
+            f"generated at the null with likelihood_scan(..., theta_true={theta_0:g})"
+        )
+    if abs(truth - theta_0) > 1e-9 * (end - start):
         raise InputError(
             f"the null scan is of data at theta_true = {truth:g}, not at the null {theta_0:g}: pass the scan of the "
             "Asimov data generated at the null"

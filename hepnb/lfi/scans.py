@@ -66,13 +66,11 @@ def ratio_log_r_grid(
 
     Anchored (the default), each event's row is ``log r_hat(x | kappa_j, SM) - log r_hat(x | SM, SM)``: the ratio
     then equals 1 at the reference for every ``x``, as an exact likelihood ratio does. A parameterised network does
-    not learn that identity: notebook 03's ALICES gives ``log r_hat(x | SM, SM)`` a spread of about 0.08 over the SM
-    events, and the same spurious function of ``x`` sits in its ratio at neighbouring kappa (correlation 0.6-0.7).
-    It is a constant of every scan (``sum_i w_i log r_hat(x_i | SM, SM)`` does not depend on kappa), but not of the
-    calibration offsets ``log E_SM[r_hat]`` (:func:`calibrate_log_r`), where it adds half its kappa-dependent excess
-    variance as a penalty: on the thesis's ~11 expected events that tilt moved the calibrated ALICES's ``mu_hat``
-    from the oracle's 0.97 to 0.61 at ``mu_true = 1`` (seed 3). Anchoring removes the common part before the
-    calibration; ``anchored=False`` gives the raw network output (for that comparison). Exact ratios and density
+    not learn that identity; a spurious ``f(x) = log r_hat(x | SM, SM)``, largely shared by the neighbouring kappa,
+    is a constant of every scan but not of the calibration offsets (:func:`calibrate_log_r`): with ``log r_hat =
+    log r + f`` they become ``log E_SM[r e^f]``, a different shift per grid point that tilts the scan. In notebook
+    03 (one ALICES network, seed 3, fast mode: ``f`` of 0.08 rms) it moved ``mu_hat`` at ``mu_true = 1`` from the
+    oracle's 0.97 to 0.61; anchored, 0.95. ``anchored=False`` gives the raw output; exact ratios and density
     estimators (``log p_hat(x | kappa) - log p_hat(x | SM)``) are unchanged.
 
     Examples
@@ -156,7 +154,8 @@ def calibrate_log_r(
 
     An exact likelihood ratio has ``E_ref[r] = 1``, ``c_j = 0``; a network's ``c_j`` of order 0.01, summed over the
     Asimov events, tilt the scan near the reference and make it over-confident. :func:`apply_calibration`
-    subtracts ``c_j`` from the ``log r_hat`` grid of the evaluation events. The offsets depend only on the
+    subtracts ``c_j`` from the ``log r_hat`` grid of the evaluation events (both anchored, as
+    :func:`ratio_log_r_grid` makes them: offsets of a raw grid put the tilt back). The offsets depend only on the
     estimator and the ``calibration`` events: computed on a sample generated with its own seed
     (:func:`hepnb.lfi.methods.make_calibration_sample`), the correction cannot be tuned to the Asimov data it is
     applied to, which is the honest version of :func:`normalise_log_r` (the same correction computed on the

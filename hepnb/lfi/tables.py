@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from hepnb.errors import InputError
-from hepnb.lfi import augmented, inference
+from hepnb.lfi import inference
 from hepnb.lfi.inference import LikelihoodScan
 from hepnb.lfi.methods import METHODS, TrainedMethod
 from hepnb.lfi.oracle import oracle_score
+from hepnb.lfi.scans import ratio_log_r_grid
 from hepnb.offshell import Events
 
 __all__ = [
@@ -77,7 +78,8 @@ def closure_metrics(
     trained: TrainedMethod, events: Events, kappas: Sequence[float] = (0.0, 0.8, 1.2, 1.5)
 ) -> dict[str, float]:
     """Weighted (SM) mean squared error of ``log r_hat`` against the oracle at ``kappas`` (ratio/density methods),
-    or of ``t_hat`` against the oracle score (score methods), and the weighted correlation.
+    or of ``t_hat`` against the oracle score (score methods), and the weighted correlation. The learned ratio is the
+    one the scans use, anchored at the SM (:func:`hepnb.lfi.scans.ratio_log_r_grid`).
 
     Examples
     --------
@@ -101,8 +103,7 @@ def closure_metrics(
         learned = inference.estimated_scores(est, events)[None, :]
         exact = oracle_score(events, 1.0)[None, :]
     else:
-        x, _ = augmented.observables_matrix(events, est.observables)
-        learned = np.stack([est.log_ratio(x, float(k), 1.0) for k in kappas])
+        learned = ratio_log_r_grid(est, events, [float(k) for k in kappas])
         exact = np.stack([_oracle_log_r(events, float(k)) for k in kappas])
     mse = float(np.mean([np.average((a - b) ** 2, weights=w) for a, b in zip(learned, exact)]))
     corr = float(

@@ -259,6 +259,9 @@ def observables(reco: dict, names: Sequence[str] | None = None) -> dict[str, np.
     >>> all(np.array_equal(basic[k], every[k], equal_nan=True) for k in basic)
     True
     """
+    unknown = [] if names is None else sorted(set(names) - set(OBSERVABLES))
+    if unknown:
+        raise InputError(f"unknown observables {unknown}: the names are those of hepnb.offshell.OBSERVABLES")
     x, objects = _basic_observables(reco)
     if names is not None and set(names) <= set(BASIC_OBSERVABLES):
         return {k: np.asarray(x[k], dtype=np.float32) for k in names}
