@@ -30,11 +30,11 @@ from typing import Any
 
 import nbformat
 import psutil
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
+from hepnb._polling_client import PollingNotebookClient
 from hepnb.errors import InputError
 from hepnb.io import atomic_write
 
@@ -105,7 +105,7 @@ class _KernelWatch:
     client stops waiting with a DeadKernelError and the notebook can be run again.
     """
 
-    def __init__(self, client: NotebookClient, *, stall_seconds: float, interval: float = 0.2) -> None:
+    def __init__(self, client: PollingNotebookClient, *, stall_seconds: float, interval: float = 0.2) -> None:
         self.client, self.interval, self.stall_seconds = client, interval, stall_seconds
         self.peak_bytes = 0
         self.process: subprocess.Popen[Any] | None = None
@@ -322,7 +322,7 @@ def _execute(
             flush=True,
         )
 
-    client = NotebookClient(
+    client = PollingNotebookClient(
         notebook,
         timeout=timeout,
         kernel_name="python3",

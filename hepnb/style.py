@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import matplotlib as mpl
 import mplhep as mh
@@ -33,8 +34,11 @@ def use() -> None:
     warnings.filterwarnings("ignore", message="The figure layout has changed to tight", category=UserWarning)
 
 
-def legend_headroom(fig: Figure, margin: float = 0.03) -> Figure:
+def legend_headroom(fig: Figure, margin: float = 0.03, *, axes: Sequence[Axes] | None = None) -> Figure:
     """Raise the top of every axes whose legend sits in an upper corner until the data stay below the legend.
+
+    ``axes`` limits the change to those axes (default: every axes of ``fig``, which must be the top-level figure when
+    the axes live in a subfigure: the layout is computed on it).
 
     The figure's layout is computed once (no drawing) to measure each legend in its axes; the y range then grows
     so that the highest data point (error bands included) ends ``margin`` (axes fraction) below the legend.
@@ -44,7 +48,7 @@ def legend_headroom(fig: Figure, margin: float = 0.03) -> Figure:
     engine = fig.get_layout_engine()
     if engine is not None:
         engine.execute(fig)  # the axes' final sizes: the legend's share of the height depends on them
-    for ax in fig.axes:
+    for ax in fig.axes if axes is None else axes:
         legend = ax.get_legend()
         if legend is None or legend._loc not in (1, 2, 9):  # upper right, upper left, upper center
             continue

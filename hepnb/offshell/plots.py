@@ -479,9 +479,8 @@ def plot_scores(
     ax.set_ylabel("Expected events / bin")
     ax.legend(loc="upper center", fontsize="small")
     style.experiment_label(ax, title or "Simulation", lumi=None)
-    style.legend_headroom(
-        fig.figure
-    )  # the log y range reaches above the legend (whole figure: ax may be in a subfigure)
+    # the log y range reaches above the legend (the top-level figure: ax may be in a subfigure)
+    style.legend_headroom(fig.figure, axes=[ax])
     return fig
 
 
