@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from jet_toys import blobs
 from matplotlib.figure import Figure  # noqa: E402
 
 from hepnb import style  # noqa: E402
@@ -141,17 +142,6 @@ def _comparisons() -> dict[str, Any]:
     one = Comparison(rng.normal(size=1000), {"a": rng.normal(size=1000), "b": rng.normal(size=500)}, bins=(20, -3, 3))
     two = Comparison(rng.normal(size=(4000, 2)), {"gen": rng.normal(size=(4000, 2))}, bins=((8, -3, 3), (8, -3, 3)))
     return {"1-D": one, "2-D": two}
-
-
-def _jet_blobs(n: int, seed: int, width: float = 0.1, slots: int = 8) -> np.ndarray:
-    """Toy jets of 4 to 8 particles (tests/test_jets_evaluation)."""
-    rng = np.random.default_rng(seed)
-    n_real = rng.integers(4, slots + 1, n)
-    mask = np.arange(slots) < n_real[:, None]
-    pt = -np.sort(-rng.dirichlet(np.ones(slots), n) * mask, axis=1)
-    pt = pt / pt.sum(axis=1, keepdims=True)
-    jets = np.stack([rng.normal(0, width, (n, slots)), rng.normal(0, width, (n, slots)), pt, mask], axis=-1)
-    return np.where(mask[..., None], jets, 0.0).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------------ the figures
@@ -304,9 +294,9 @@ def plot_comparison_2d() -> Any:
 def plot_comparisons() -> Any:
     from hepnb.jets import evaluation
 
-    reference = _jet_blobs(600, 1)
+    reference = blobs(600, 1)
     found = evaluation.feature_comparisons(
-        reference, {"same": _jet_blobs(600, 2), "wide": _jet_blobs(600, 3, width=0.2)}, n_bins=20
+        reference, {"same": blobs(600, 2), "wide": blobs(600, 3, width=0.2)}, n_bins=20
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
