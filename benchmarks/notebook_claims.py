@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from hepnb._polling_client import PollingNotebookClient
 from hepnb.report import inject_parameters, kernel_environment
 
 # The knob that reseeds each notebook's random steps. Notebook 01 loads trained archives: its training seed
@@ -45,7 +45,7 @@ def measure(path: Path, seed: int, threads: int, *, fast: bool, timeout: int) ->
         parameters["THREADS"] = threads
     inject_parameters(notebook, parameters, path.name)
     environment = kernel_environment(fast) | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    client = NotebookClient(
+    client = PollingNotebookClient(  # short waits on the shell channel: nbclient issue 312 on widget cells
         notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent.resolve())}}
     )
     code = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]

@@ -167,7 +167,11 @@ def test_trained_methods_scans_and_table(samples) -> None:
     nde = study.train_method(
         "nde", train, n_samples=1500, seed=1, max_epochs=1, batch_size=256, n_hidden=(8,), thetas=[0.0, 1.0, 1.5]
     )
-    assert nde.estimator.n_features == len(study.SUMMARY)
+    assert nde.estimator.n_features == sally.estimator.n_features == 35  # the ch7 observables, as MadMiner
+    nde_summary = study.train_method(
+        "nde", train, n_samples=600, seed=1, max_epochs=1, n_hidden=(8,), thetas=[0.0, 1.5], observables=study.SUMMARY
+    )
+    assert nde_summary.estimator.n_features == len(study.SUMMARY)
     local = study.TrainedMethod("sally local model", sally.estimator, sally.seconds, sally.n_rows, sally.best_epoch)
     kappa = GRID[::5]
     trained = {"sally": sally, "sally local model": local, "alice": alice, "nde": nde}
@@ -181,7 +185,7 @@ def test_trained_methods_scans_and_table(samples) -> None:
     assert table.loc["sally", "uses t(x,z)"] and not table.loc["nde", "uses r(x,z)"]
     assert table.loc["sally", "limits"] == "histogram of t_hat (= SALLINO)"
     assert table.loc["sally local model", "limits"] == "local exponential model"
-    assert table.loc["nde", "observables"] == "3-D summary"
+    assert table.loc["nde", "observables"] == table.loc["alice", "observables"] == "35 ch7"
     assert (table["95% / oracle (rate)"].drop("nde") > 1.0).all()  # no better than the exact likelihood
     # a histogram of t_hat with exact templates cannot beat the oracle; a row is flagged iff one of its ratios is low
     assert not table.loc["sally", "beyond the oracle"]

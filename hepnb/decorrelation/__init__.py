@@ -23,6 +23,10 @@ name                                           module               what it is
 ``scan``                                       :mod:`~.scan`        resumable lambda x seed scans of every method,
                                                                     epoch picking by flatness, test metrics,
                                                                     summaries over seeds and Pareto fronts
+``picking``                                    :mod:`~.picking`     epoch picking by flatness, trained on until flat
+``flatness_picker``                            :mod:`~.picking`     an EpochPicker ranking the threshold flatness
+``train_until_flat``                           :mod:`~.picking`     resume one epoch at a time until the picked epoch
+                                                                    is flat (thesis section 8.1.3)
 ``plots``                                      :mod:`~.plots`       the notebook's figures and its lambda slider
 =============================================  ===================  ================================================
 
@@ -45,7 +49,7 @@ from typing import TYPE_CHECKING
 from hepnb._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from hepnb.decorrelation import data, datasets, losses, models, plots, scan
+    from hepnb.decorrelation import data, datasets, losses, models, picking, plots, scan
     from hepnb.decorrelation.data import DecorrelationDataModule, epoch_metrics
     from hepnb.decorrelation.models import (
         AspirationNetwork,
@@ -54,6 +58,7 @@ if TYPE_CHECKING:
         ModeClassifier,
         PivotClassifier,
     )
+    from hepnb.decorrelation.picking import flatness_picker, train_until_flat
 
 _EXPORTS = {
     "losses": "losses",
@@ -61,6 +66,7 @@ _EXPORTS = {
     "data": "data",
     "datasets": "datasets",
     "scan": "scan",
+    "picking": "picking",
     "plots": "plots",
     "Classifier": "models",
     "DiscoClassifier": "models",
@@ -69,6 +75,8 @@ _EXPORTS = {
     "AspirationNetwork": "models",
     "DecorrelationDataModule": "data",
     "epoch_metrics": "data",
+    "flatness_picker": "picking",
+    "train_until_flat": "picking",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -4,7 +4,7 @@
 :func:`epoch_metrics` returns the ``metrics=`` function of ``hepnb.training.fit``: after every epoch it scores a
 held-out set and records the flatness of the fixed-efficiency thresholds (thesis Fig 8.11), the background distance
 correlation, R50, 1/JSD50 and the AUC, so that an ``EpochArchive`` / ``EpochPicker`` can pick the epoch whose score
-is flat in the mass (the thesis's epoch picking, A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, section 8.1.4).
+is flat in the mass (the thesis's epoch picking, A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, section 8.1.3).
 """
 
 from __future__ import annotations

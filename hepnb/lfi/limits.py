@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from hepnb.errors import InputError
-from hepnb.lfi.generic_limits import _compare_to_reference, _limit_row
+from hepnb.lfi._limit_rows import compare_to_reference, limit_row
 from hepnb.lfi.inference import LikelihoodScan
 from hepnb.lfi.oracle import oracle_log_density
 from hepnb.offshell import Events
@@ -62,7 +62,7 @@ def method_limits(
     limit = None if background is None else scan_upper_limit(scan, background, cl=cl, at_grid_end="nan")
     q0 = float(scan.q[0]) if scan.mu[0] == 0 else float("nan")
     missing = "" if background is not None else "no mu_true = 0 scan: no limit"
-    row = _limit_row(scan, limit, best_fit="mu_hat", q_null=("q(mu=0)", q0), missing=missing)
+    row = limit_row(scan, limit, best_fit="mu_hat", q_null=("q(mu=0)", q0), missing=missing)
     return limit, row
 
 
@@ -114,7 +114,7 @@ def limit_table(
                 f"method {method!r} has no scan at (mu_true, include_rate) = {key}; it has {sorted(by_key)}"
             )
         rows[method] = method_limits(by_key[key], by_key.get(key0), cl=cl)[1]
-    frame = _compare_to_reference(rows, reference)
+    frame = compare_to_reference(rows, reference)
     frame.index.name = "method"
     return frame.astype({c: float for c in ("limit", "median expected", "mu_hat", "q(mu=0)")})
 

@@ -1,7 +1,7 @@
 """Study 3 orchestration: samples, the method table, histogram baselines and the scan comparison (notebook 03).
 
 Everything the notebook ``03_likelihood_free_inference.ipynb`` computes is reachable here (its plots in
-:mod:`hepnb.lfi.plots`), gathered from four modules:
+:mod:`hepnb.lfi.plots`), gathered from five modules:
 
 * :mod:`hepnb.lfi.methods`: :func:`make_samples` (detector-free VBF samples with the ch7 preselection, the training
   one with the generator's weights, the evaluation one with helicity-summed weights), :func:`make_calibration_sample`
@@ -18,6 +18,9 @@ Everything the notebook ``03_likelihood_free_inference.ipynb`` computes is reach
   takes it on the evaluation events, for comparison), :func:`method_scans`, :func:`oracle_scans` and the histogram
   baselines :func:`adaptive_edges`, :func:`histogram_model`, :func:`histogram_scan`, returned as
   :class:`hepnb.lfi.LikelihoodScan` so that every method goes through one :func:`hepnb.lfi.interval_table`;
+* :mod:`hepnb.lfi.summary_fits`: :func:`summary_scans`, an estimator's ``log r_hat(x | kappa_s, SM)`` as a summary
+  statistic, histogrammed and fitted with the exact templates (a likelihood that cannot be sharper than the
+  oracle's; :func:`estimator_summary` the summary itself);
 * :mod:`hepnb.lfi.tables`: :func:`width_table`, :func:`method_table` (with its closure against the oracle and its
   interval widths and whether it is beyond the oracle), :func:`degeneracy_table`, :func:`beyond_oracle`
   (over-confidence flagged, to be reported).
@@ -58,6 +61,7 @@ from hepnb.lfi.scans import (
     ratio_log_r_grid,
     scans_from_log_r,
 )
+from hepnb.lfi.summary_fits import estimator_summary, summary_scans
 from hepnb.lfi.tables import (
     BEYOND_ORACLE_MARGIN,
     best_histogram,
@@ -96,6 +100,8 @@ __all__ = [
     "histogram_model",
     "histogram_scan",
     "histogram_scans",
+    "estimator_summary",
+    "summary_scans",
     "width_table",
     "method_table",
     "closure_metrics",

@@ -124,6 +124,14 @@ def _oracle_log_r(events: Events, kappa: float) -> np.ndarray:
     return oracle_log_ratio(events, kappa**4, 1.0)
 
 
+def _observables_label(estimator: Any) -> str:
+    """``"35 ch7"`` for the chapter-7 set, else the observables' names joined."""
+    observables = getattr(estimator, "observables", None)
+    if isinstance(observables, str):
+        return "35 ch7" if observables == "thesis-ch7" else observables
+    return ", ".join(observables) if observables else "-"
+
+
 def method_table(
     trained: Mapping[str, TrainedMethod],
     events: Events,
@@ -168,7 +176,7 @@ def method_table(
             "uses r(x,z)": info["uses_r"],
             "uses t(x,z)": info["uses_t"],
             "limits": info["limits"],
-            "observables": "3-D summary" if info["group"] == "likelihood" else "35 ch7",
+            "observables": _observables_label(tm.estimator),
             "training rows": tm.n_rows,
             "best epoch": tm.best_epoch,
             "training time [s]": tm.seconds,

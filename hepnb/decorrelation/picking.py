@@ -1,0 +1,229 @@
+"""Epoch picking by flatness: the EpochPicker on a decorrelation training, and training on until the threshold
+curve is flat.
+
+The thesis picks the epoch of a decorrelated classifier by eye: when the curve of the score thresholds at fixed
+signal efficiency against the mass is not flat, it trains a few more batches (51 of 128 events) and looks again
+(A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL tel-03324250, section 8.1.3). Here that is automated
+twice over, one epoch (the archive's checkpoint step) at a time:
+
+- :func:`flatness_picker` puts a training's per-epoch validation metrics
+  (:func:`hepnb.decorrelation.data.epoch_metrics`) into an :class:`~hepnb.widgets.EpochPicker` whose automatic
+  rule ranks the flatness at 80 % and 90 % signal efficiency (the AUC shown beside them, with weight 0), so that
+  the choice can be looked at, changed by hand and saved to a manifest;
+- :func:`train_until_flat` resumes a training of :func:`hepnb.decorrelation.scan.train` one epoch at a time until
+  the flatness of its picked epoch reaches a target.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hepnb.decorrelation import scan
+from hepnb.decorrelation.datasets import DecorrelationDataset
+from hepnb.errors import InputError
+from hepnb.hists import Comparison
+from hepnb.training import EpochArchive
+from hepnb.widgets.epoch_picker import EpochPicker
+
+__all__ = ["WEIGHTS", "HIGHER_IS_BETTER", "FlatnessPicker", "flatness_picker", "UntilFlat", "train_until_flat"]
+
+#: The automatic rule's weights: the two flatness metrics count, the AUC is shown (weight 0, raise it in the widget).
+WEIGHTS: dict[str, float] = {"flatness_80": 1.0, "flatness_90": 1.0, "auc": 0.0}
+#: The metric shown by the picker for which larger is better (the flatness metrics: smaller).
+HIGHER_IS_BETTER = ("auc",)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+class FlatnessPicker(EpochPicker):
+    """An :class:`~hepnb.widgets.EpochPicker` with the flatness rule among the epochs within ``auc_tolerance`` of
+    the best AUC, optionally blind to epochs after ``max_epoch`` (made by :func:`flatness_picker`)."""
+
+    def __init__(
+        self,
+        archive: EpochArchive,
+        comparisons: Callable[[int], Sequence[Comparison]] | None = None,
+        *,
+        manifest: str | os.PathLike[str] | None = None,
+        max_epoch: int | None = None,
+        auc_tolerance: float | None = 0.01,
+    ) -> None:
+        if auc_tolerance is not None and not (
+            isinstance(auc_tolerance, (int, float, np.integer, np.floating))
+            and not isinstance(auc_tolerance, (bool, np.bool_))
+            and 0 <= auc_tolerance < 1
+        ):
+            raise InputError(f"auc_tolerance must be a number in [0, 1) (or None: every epoch), got {auc_tolerance!r}")
+        if max_epoch is not None and not (_is_whole(max_epoch) and max_epoch >= 1):
+            raise InputError(f"max_epoch must be a whole number >= 1 (or None for every epoch), got {max_epoch!r}")
+        shown = [m for m in HIGHER_IS_BETTER if m in archive.history.columns]
+        super().__init__(archive, comparisons, weights=WEIGHTS, higher_is_better=shown, manifest=manifest)
+        if max_epoch is not None:
+            self.candidates = [e for e in self.candidates if e <= max_epoch]
+            if not self.candidates:
+                raise InputError(
+                    f"{archive.path} has no checkpointed epoch up to max_epoch={max_epoch} "
+                    f"(epochs: {archive.epochs}): raise max_epoch or train first"
+                )
+            self._history = self._history[self._history.index <= max_epoch]
+        if auc_tolerance is not None and "auc" in self._history.columns:
+            auc = self._history.loc[self.candidates, "auc"].astype(float)
+            if auc.notna().any():  # a collapsed score is flat but no longer separates: not a candidate
+                self.candidates = [e for e in self.candidates if auc[e] >= auc.max() - auc_tolerance]
+        self._shown = self.candidates[-1]
+
+
+def flatness_picker(
+    archive: EpochArchive,
+    *,
+    comparisons: Callable[[int], Sequence[Comparison]] | None = None,
+    manifest: str | os.PathLike[str] | None = None,
+    max_epoch: int | None = None,
+    auc_tolerance: float | None = 0.01,
+) -> FlatnessPicker:
+    """An EpochPicker on a decorrelation training's archive that picks the flattest epoch.
+
+    The candidates are the checkpointed epochs whose AUC is within ``auc_tolerance`` of the best (as
+    :func:`hepnb.decorrelation.scan.pick_epoch`: a collapsed score is flat because it no longer separates the
+    classes, and is not a candidate; ``None`` keeps every epoch). The automatic rule ranks them by ``flatness_80``
+    and by ``flatness_90`` (smaller is flatter, weight 1 each) and takes the best mean rank, ties to the later
+    epoch; ``auc`` is shown with weight 0. ``pick_epoch`` takes the smallest mean *value* of the two flatness
+    metrics instead: the two agree when both metrics order the epochs alike; otherwise look at the curves, move the
+    weights in the widget, or choose by hand.
+
+    Parameters
+    ----------
+    archive
+        The training's archive (e.g. ``scan.train(...).archive``), its history from ``epoch_metrics``.
+    comparisons
+        Function ``epoch -> sequence of Comparison`` drawn for the selected epoch.
+    manifest
+        JSON file of the saved choice; if it exists, it is the choice.
+    max_epoch
+        Consider only epochs up to this one (as ``scan.train(..., max_epochs=max_epoch)`` does); all by default.
+    auc_tolerance
+        Largest AUC loss from the best epoch's for a candidate (0.01, as ``pick_epoch``); None: no cut.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from hepnb.decorrelation.models import Classifier
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> archive = EpochArchive(folder.name)
+    >>> rows = [(4.0, 5.0, 0.80), (2.0, 2.5, 0.905), (1.0, 1.5, 0.907), (3.0, 3.0, 0.91), (0.2, 0.3, 0.60)]
+    >>> for epoch, (f80, f90, auc) in enumerate(rows, start=1):  # epoch 5: a collapsed, flat score
+    ...     archive.append_metrics(epoch, {"flatness_80": f80, "flatness_90": f90, "auc": auc})
+    ...     file = archive.checkpoint_file(epoch)
+    ...     _ = file.write_bytes(b"a placeholder, never loaded")
+    ...     archive.add_checkpoint(epoch, file, Classifier(2))
+    >>> picked = flatness_picker(archive).epoch, flatness_picker(archive, auc_tolerance=None).epoch
+    >>> picked, scan.pick_epoch(archive.history)
+    ((3, 5), 3)
+    >>> folder.cleanup()
+    """
+    return FlatnessPicker(archive, comparisons, manifest=manifest, max_epoch=max_epoch, auc_tolerance=auc_tolerance)
+
+
+@dataclass(frozen=True)
+class UntilFlat:
+    """What :func:`train_until_flat` did: the final training (its picked epoch), the epochs it holds, whether the
+    target was reached, the target, and the flatness of the picked epoch after each step (epochs -> mean of
+    ``flatness_80`` and ``flatness_90``, the weighted RMS of the thresholds in score units)."""
+
+    training: scan.Training
+    epochs: int
+    reached: bool
+    target: float
+    flatness: dict[int, float]
+
+
+def _flatness(training: scan.Training) -> float:
+    row = training.archive.history.loc[training.epoch]
+    return float(np.mean([row["flatness_80"], row["flatness_90"]]))
+
+
+def train_until_flat(
+    dataset: DecorrelationDataset,
+    method: str,
+    lam: float,
+    seed: int,
+    folder: str | os.PathLike[str],
+    *,
+    flatness_target: float,
+    start_epochs: int,
+    max_epochs: int,
+    **train_options: Any,
+) -> UntilFlat:
+    """Train ``start_epochs`` epochs, then one more at a time until the picked epoch is flat enough.
+
+    The thesis's "train a few more batches until the threshold curve is flat" (A. Ghosh, PhD thesis, Universite
+    Paris-Saclay 2020, HAL tel-03324250, section 8.1.3), automated: after each step the epoch is picked as
+    :func:`hepnb.decorrelation.scan.train` does (``pick``, ``auc_tolerance``), and training stops as soon as the
+    mean of its ``flatness_80`` and ``flatness_90`` is at most ``flatness_target``, or at ``max_epochs``.
+
+    Every step is a :func:`~hepnb.decorrelation.scan.train` into the same archive, which resumes from the last
+    checkpoint and trains only the epochs it lacks. A second call with the same arguments therefore reads every
+    step back without training; a call with another target reuses the epochs already there (the picks only look
+    at the epochs up to each step, so the archive may hold more epochs than the result's ``epochs``).
+
+    Parameters
+    ----------
+    dataset, method, lam, seed, folder
+        As for :func:`~hepnb.decorrelation.scan.train`.
+    flatness_target
+        The flatness at which to stop (mean of ``flatness_80`` and ``flatness_90``, the weighted RMS over mass
+        bins of the score thresholds, in score units); finite and > 0.
+    start_epochs
+        Epochs trained before the first check (at least 1).
+    max_epochs
+        The most epochs the training gets (at least ``start_epochs``).
+    train_options
+        Passed on to :func:`~hepnb.decorrelation.scan.train` (``batch_size``, ``pick``, ``auc_tolerance``,
+        ``model_options``, the trainer's hardware options, ...).
+
+    Examples
+    --------
+    A real training takes seconds to minutes (notebook 04, section 4), too long for an example; the settings are
+    checked before anything is trained:
+
+    >>> result = train_until_flat(dataset, "aspiration", 3.0, 1, "runs/decorrelation", flatness_target=0.01,
+    ...                           start_epochs=5, max_epochs=30)                          # doctest: +SKIP
+    >>> result.reached, result.epochs, result.training.epoch, result.flatness             # doctest: +SKIP
+    >>> train_until_flat(None, "aspiration", 3.0, 1, "runs", flatness_target=0.01, start_epochs=5, max_epochs=3)
+    Traceback (most recent call last):
+    ...
+    hepnb.errors.InputError: start_epochs=5 exceeds max_epochs=3: give start_epochs <= max_epochs
+    """
+    if not (
+        isinstance(flatness_target, (int, float, np.integer, np.floating))
+        and not isinstance(flatness_target, (bool, np.bool_))
+        and math.isfinite(flatness_target)
+        and flatness_target > 0
+    ):
+        raise InputError(
+            f"flatness_target must be a finite number > 0 (a score RMS such as 0.01), got {flatness_target!r}"
+        )
+    for name, value in (("start_epochs", start_epochs), ("max_epochs", max_epochs)):
+        if not (_is_whole(value) and value >= 1):
+            raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
+    if start_epochs > max_epochs:
+        raise InputError(
+            f"start_epochs={start_epochs} exceeds max_epochs={max_epochs}: give start_epochs <= max_epochs"
+        )
+    flatness: dict[int, float] = {}
+    epochs = int(start_epochs)
+    while True:
+        training = scan.train(dataset, method, lam, seed, folder, max_epochs=epochs, **train_options)
+        flatness[epochs] = _flatness(training)
+        reached = flatness[epochs] <= flatness_target
+        if reached or epochs >= max_epochs:
+            return UntilFlat(training, epochs, bool(reached), float(flatness_target), flatness)
+        epochs += 1

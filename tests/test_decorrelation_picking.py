@@ -1,0 +1,192 @@
+"""Epoch picking by flatness: the EpochPicker's flatness rule, and training on until the threshold curve is flat."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from hepnb.decorrelation import datasets as ds
+from hepnb.decorrelation import picking, scan
+from hepnb.decorrelation.models import Classifier
+from hepnb.errors import InputError
+from hepnb.training import EpochArchive, loop
+from hepnb.widgets import EpochPicker
+
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
+
+# epoch 3: the flattest within 0.01 of the best AUC (epoch 4); epoch 5: flatter still, but its score collapsed
+HISTORY = pd.DataFrame(
+    {
+        "flatness_80": [4.0, 2.0, 1.0, 3.0, 0.2],
+        "flatness_90": [5.0, 2.5, 1.5, 3.0, 0.3],
+        "dcorr_background": [0.1, 0.05, 0.02, 0.04, 0.0],
+        "r50": [5.0, 8.0, 9.0, 10.0, np.nan],
+        "inv_jsd50": [3.0, 6.0, 9.0, 5.0, np.nan],
+        "auc": [0.80, 0.905, 0.907, 0.91, 0.60],
+    },
+    index=pd.Index([1, 2, 3, 4, 5], name="epoch"),
+)
+
+
+def _archive(path: Path, history: pd.DataFrame = HISTORY) -> EpochArchive:
+    """An archive with the metrics of ``history`` and placeholder checkpoints (the picker never loads them)."""
+    archive = EpochArchive(path)
+    for epoch, row in history.iterrows():
+        archive.append_metrics(int(epoch), row.to_dict())
+        file = archive.checkpoint_file(int(epoch))
+        file.write_bytes(f"placeholder checkpoint of epoch {epoch}".encode())
+        archive.add_checkpoint(int(epoch), file, Classifier(2))
+    return archive
+
+
+def _toy(n: int = 2000, seed: int = 0) -> ds.DecorrelationDataset:
+    """As in tests/test_decorrelation_scan.py: signal at high m, one input that is m and one that is not."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    m = np.clip(rng.normal(0.4 + 0.2 * y, 0.15), 0, 1)
+    x = np.stack([m + rng.normal(0, 0.05, n), y + rng.normal(0, 1.2, n)], axis=1)
+    return ds._build(
+        "toy",
+        x,
+        y,
+        np.ones(n),
+        m[:, None],
+        100 * m,
+        1 - y,
+        feature_names=("m", "x"),
+        protected_names=("m",),
+        component_names=("signal", "background"),
+        mass_label="m",
+        jsd_bins=20,
+        fractions=(0.5, 0.2, 0.3),
+        seed=seed,
+        meta={"n": n},
+    )
+
+
+@pytest.fixture(scope="module")
+def toy() -> ds.DecorrelationDataset:
+    return _toy()
+
+
+def _until(toy: ds.DecorrelationDataset, folder: Path, target: float, start: int, stop: int) -> picking.UntilFlat:
+    return picking.train_until_flat(
+        toy, "disco", 5.0, 1, folder, flatness_target=target, start_epochs=start, max_epochs=stop
+    )
+
+
+def test_picker_ranks_flatness_among_epochs_that_still_separate(tmp_path: Path) -> None:
+    archive = _archive(tmp_path / "a")
+    picker = picking.flatness_picker(archive, manifest=tmp_path / "choice.json")
+    assert isinstance(picker, EpochPicker)
+    assert picker.weights == {"flatness_80": 1.0, "flatness_90": 1.0, "auc": 0.0}
+    assert picker.higher_is_better == ["auc"]
+    # within 0.01 of the best AUC (0.91): epochs 2, 3, 4; mean flatness ranks 2, 1, 3 -> epoch 3, as pick_epoch
+    assert picker.candidates == [2, 3, 4]
+    assert picker.ranking()["score"].tolist() == [1.0, 2.0, 3.0]
+    assert picker.ranking().index.tolist() == [3, 2, 4]
+    assert picker.epoch == 3 == scan.pick_epoch(HISTORY)
+    # without the AUC cut the collapsed epoch 5 (flat because it no longer separates) wins the flatness ranks
+    loose = picking.flatness_picker(archive, auc_tolerance=None)
+    assert loose.ranking().index.tolist() == [5, 3, 2, 4, 1] and loose.epoch == 5
+    # a positive AUC weight (set in the widget) moves that choice back to the flat epoch that still separates:
+    # with the AUC ranks 4, 3, 2, 1, 5 the mean ranks are 14/3, 3, 2, 3, 7/3
+    assert loose.automatic({"flatness_80": 1.0, "flatness_90": 1.0, "auc": 1.0}).epoch == 3
+    # up to epoch 2 (as scan.train(..., max_epochs=2) sees the archive) the best AUC is 0.905: epoch 2 alone
+    early = picking.flatness_picker(archive, max_epoch=2)
+    assert early.candidates == [2] and early.epoch == 2 == scan.pick_epoch(HISTORY.loc[:2])
+    assert len(early.plot_metrics(2).axes) == 3  # flatness_80, flatness_90 and auc
+    plt.close("all")
+    saved = picker.save(4)
+    assert saved.rule == "manual" and picking.flatness_picker(archive, manifest=tmp_path / "choice.json").epoch == 4
+
+
+@pytest.mark.parametrize("tolerance", [-0.1, 1.0, True, "0.01"])
+def test_picker_refuses_a_bad_auc_tolerance(tmp_path: Path, tolerance) -> None:
+    with pytest.raises(InputError, match="auc_tolerance"):
+        picking.flatness_picker(_archive(tmp_path / "a"), auc_tolerance=tolerance)
+
+
+@pytest.mark.parametrize(("max_epoch", "message"), [(0, "whole number"), (2.0, "whole number"), (True, "whole")])
+def test_picker_refuses_bad_max_epoch(tmp_path: Path, max_epoch, message) -> None:
+    with pytest.raises(InputError, match=message):
+        picking.flatness_picker(_archive(tmp_path / "a"), max_epoch=max_epoch)
+
+
+def test_picker_refuses_a_max_epoch_before_every_checkpoint(tmp_path: Path) -> None:
+    archive = _archive(tmp_path / "a", HISTORY.loc[3:])
+    with pytest.raises(InputError, match="no checkpointed epoch up to max_epoch=2"):
+        picking.flatness_picker(archive, max_epoch=2)
+
+
+def test_train_until_flat_stops_as_soon_as_the_target_is_reached(toy: ds.DecorrelationDataset, tmp_path: Path) -> None:
+    generous = _until(toy, tmp_path / "a", 1.0, 2, 5)
+    assert generous.reached and generous.epochs == 2 and list(generous.flatness) == [2]
+    assert generous.training.archive.epochs == [1, 2] and generous.target == 1.0
+    impossible = _until(toy, tmp_path / "a", 1e-9, 2, 5)  # resumes the same archive to max_epochs
+    assert not impossible.reached and impossible.epochs == 5 and list(impossible.flatness) == [2, 3, 4, 5]
+    assert impossible.training.archive.epochs == [1, 2, 3, 4, 5]
+    assert impossible.flatness[2] == generous.flatness[2]
+    history = impossible.training.archive.history
+    for epoch, flatness in impossible.flatness.items():  # the flatness of scan.pick_epoch's epoch at each step
+        picked = scan.pick_epoch(history.loc[:epoch])
+        assert flatness == pytest.approx(history.loc[picked, ["flatness_80", "flatness_90"]].mean())
+    assert impossible.training.epoch == scan.pick_epoch(history)
+    # a target first met after some steps: a fresh training stops right there
+    steps = list(impossible.flatness.items())
+    later = [(e, f) for i, (e, f) in enumerate(steps) if i > 0 and f < min(g for _, g in steps[:i])]
+    assert later, f"the toy's flatness never improves after the first step: {impossible.flatness}"
+    epoch, target = later[0]
+    middle = _until(toy, tmp_path / "b", target, 2, 5)
+    assert middle.reached and middle.epochs == epoch and middle.training.archive.last_epoch == epoch
+    assert middle.flatness == {e: f for e, f in impossible.flatness.items() if e <= epoch}
+
+
+def test_a_second_call_reads_the_archive_back(
+    toy: ds.DecorrelationDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _until(toy, tmp_path, 1e-9, 1, 3)
+    files = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("train_until_flat trained again")
+
+    monkeypatch.setattr(loop, "_train", no_training)
+    start = time.perf_counter()
+    again = _until(toy, tmp_path, 1e-9, 1, 3)
+    seconds = time.perf_counter() - start
+    assert (again.epochs, again.reached, again.flatness) == (first.epochs, first.reached, first.flatness)
+    assert again.training.epoch == first.training.epoch and again.training.seconds == first.training.seconds
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == files
+    assert seconds < 5
+    # another target on the same archive reads the first steps back and stops at start_epochs
+    generous = _until(toy, tmp_path, 1.0, 1, 3)
+    assert generous.epochs == 1 and generous.reached and generous.training.epoch == 1
+    assert generous.flatness == {1: first.flatness[1]} and generous.training.archive.epochs == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"flatness_target": 0.0}, "flatness_target"),
+        ({"flatness_target": -0.01}, "flatness_target"),
+        ({"flatness_target": float("nan")}, "flatness_target"),
+        ({"flatness_target": float("inf")}, "flatness_target"),
+        ({"flatness_target": True}, "flatness_target"),
+        ({"flatness_target": "0.01"}, "flatness_target"),
+        ({"start_epochs": 0}, "start_epochs must be a whole number >= 1"),
+        ({"start_epochs": 1.5}, "start_epochs must be a whole number"),
+        ({"max_epochs": 2.0}, "max_epochs must be a whole number"),
+        ({"start_epochs": 4, "max_epochs": 3}, "exceeds max_epochs"),
+    ],
+)
+def test_train_until_flat_refuses_bad_inputs(toy: ds.DecorrelationDataset, tmp_path: Path, options, message) -> None:
+    arguments = {"flatness_target": 0.01, "start_epochs": 1, "max_epochs": 3, **options}
+    with pytest.raises(InputError, match=message):
+        picking.train_until_flat(toy, "disco", 5.0, 1, tmp_path, **arguments)
+    assert not any(tmp_path.iterdir())  # refused before any training
