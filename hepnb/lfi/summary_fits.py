@@ -1,7 +1,7 @@
 """An estimator's output as a summary statistic, fitted with exact templates: a likelihood that cannot be too sharp.
 
 An estimated ``log r_hat(x | kappa, SM)`` summed over the Asimov events is only as good as the estimator: a density
-estimator whose errors are a fraction of a nat per event (a flow on 35 observables, notebook 03) gives scans far
+estimator whose ``log r_hat`` is off by about a nat per event (a flow on 35 observables, notebook 03) gives scans far
 sharper than the exact likelihood's, and the normalisation offsets of :func:`hepnb.lfi.scans.calibrate_log_r` do not
 change that. A fixed-summary variant of the calibrated classifier of Cranmer, Pavez and Louppe (arXiv:1506.02169)
 keeps the estimator only as a one-dimensional summary and takes its distribution from the simulator: the summary is
