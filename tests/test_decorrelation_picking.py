@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from decorrelation_toys import mass_toy
 
 from hepnb.decorrelation import datasets as ds
 from hepnb.decorrelation import picking, scan
@@ -44,34 +45,9 @@ def _archive(path: Path, history: pd.DataFrame = HISTORY) -> EpochArchive:
     return archive
 
 
-def _toy(n: int = 2000, seed: int = 0) -> ds.DecorrelationDataset:
-    """As in tests/test_decorrelation_scan.py: signal at high m, one input that is m and one that is not."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    m = np.clip(rng.normal(0.4 + 0.2 * y, 0.15), 0, 1)
-    x = np.stack([m + rng.normal(0, 0.05, n), y + rng.normal(0, 1.2, n)], axis=1)
-    return ds._build(
-        "toy",
-        x,
-        y,
-        np.ones(n),
-        m[:, None],
-        100 * m,
-        1 - y,
-        feature_names=("m", "x"),
-        protected_names=("m",),
-        component_names=("signal", "background"),
-        mass_label="m",
-        jsd_bins=20,
-        fractions=(0.5, 0.2, 0.3),
-        seed=seed,
-        meta={"n": n},
-    )
-
-
 @pytest.fixture(scope="module")
 def toy() -> ds.DecorrelationDataset:
-    return _toy()
+    return mass_toy()
 
 
 def _until(toy: ds.DecorrelationDataset, folder: Path, target: float, start: int, stop: int) -> picking.UntilFlat:

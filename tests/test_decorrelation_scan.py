@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from decorrelation_toys import mass_toy
 
 from hepnb.decorrelation import datasets as ds
 from hepnb.decorrelation import models, scan
@@ -16,34 +17,9 @@ from hepnb.errors import InputError
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 
-def _toy(n: int = 2000, seed: int = 0) -> ds.DecorrelationDataset:
-    """Signal at high 'mass' m, one input that is m itself and one that separates the classes without m."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    m = np.clip(rng.normal(0.4 + 0.2 * y, 0.15), 0, 1)
-    x = np.stack([m + rng.normal(0, 0.05, n), y + rng.normal(0, 1.2, n)], axis=1)
-    return ds._build(
-        "toy",
-        x,
-        y,
-        np.ones(n),
-        m[:, None],
-        100 * m,
-        1 - y,
-        feature_names=("m", "x"),
-        protected_names=("m",),
-        component_names=("signal", "background"),
-        mass_label="m",
-        jsd_bins=20,
-        fractions=(0.5, 0.2, 0.3),
-        seed=seed,
-        meta={"n": n},
-    )
-
-
 @pytest.fixture(scope="module")
 def toy() -> ds.DecorrelationDataset:
-    return _toy()
+    return mass_toy()
 
 
 def test_docstring_examples_run() -> None:
@@ -97,7 +73,7 @@ def test_pick_epoch_rules() -> None:
 
 
 def test_evaluate_on_known_scores() -> None:
-    test = _toy(40_000, seed=2).test
+    test = mass_toy(40_000, seed=2).test
     rng = np.random.default_rng(1)
     blind = 1 / (1 + np.exp(-(test.labels * 2 - 1 + rng.normal(0, 1, len(test)))))  # independent of m per class
     sculpting = 0.5 * blind + 0.5 * test.m
