@@ -105,3 +105,19 @@ def test_wasserstein_of_a_shift_and_its_bootstrap_error() -> None:
     assert wasserstein_1d(a, a, n_bootstrap=0).value == 0.0
     with pytest.raises(InputError, match="both samples"):
         wasserstein_1d([], b)
+
+
+def test_paired_split_keeps_twins_together_and_removes_the_memorisation_bias() -> None:
+    # row-aligned twins: shared conditions (5 columns) and one feature differing only by independent noise
+    rng = np.random.default_rng(8)
+    conditions = rng.normal(size=(600, 5))
+    a = np.column_stack([conditions, rng.normal(size=600)])
+    b = np.column_stack([conditions, rng.normal(size=600)])
+    unpaired = classifier_two_sample_test(a, b, seed=1, max_iter=50, n_threads=1)
+    paired = classifier_two_sample_test(a, b, seed=1, max_iter=50, n_threads=1, paired=True)
+    # unpaired, the classifier learns a training row's conditions and calls its twin in the test the same
+    assert unpaired.auc < 0.5 - 4 * unpaired.error
+    assert abs(paired.auc - 0.5) < 3 * paired.error
+    assert paired.n_test == 600 and paired.n_features == 6
+    with pytest.raises(InputError, match="equal length"):
+        classifier_two_sample_test(a, b[:500], seed=1, paired=True)

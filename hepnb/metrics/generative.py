@@ -142,6 +142,7 @@ def classifier_two_sample_test(
     test_fraction: float = 0.5,
     max_iter: int = 200,
     n_threads: int | None = None,
+    paired: bool = False,
 ) -> C2STResult:
     """Classifier two-sample test: held-out AUC of a classifier trained to tell the samples apart.
 
@@ -160,6 +161,11 @@ def classifier_two_sample_test(
         Boosting iterations (``hgb``) or epochs (``mlp``).
     n_threads
         Limit of the OpenMP/BLAS threads while fitting (``None``: the libraries' default).
+    paired
+        The samples are row-aligned (row i of both shares its conditions, e.g. one generated shower per reference
+        shower): both rows i go to the same side of the split. Unpaired, a classifier can learn a reference row's
+        conditions in training and call its generated twin "reference" in the test, which pulls the AUC below its
+        true value (twin samples that differ only by noise reach AUC 0.3); it needs samples of equal length.
 
     Returns
     -------
@@ -188,11 +194,22 @@ def classifier_two_sample_test(
         )
     if max_iter < 1:
         raise InputError(f"max_iter={max_iter} must be positive")
-    x = np.concatenate([reference, generated])
-    y = np.concatenate([np.zeros(len(reference), dtype=np.int64), np.ones(len(generated), dtype=np.int64)])
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=test_fraction, stratify=y, random_state=int(seed)
-    )
+    if paired:
+        if len(reference) != len(generated):
+            raise InputError(
+                f"paired=True needs row-aligned samples of equal length, got {len(reference)} reference and "
+                f"{len(generated)} generated rows; pass paired=False for independent samples"
+            )
+        train, test = train_test_split(np.arange(len(reference)), test_size=test_fraction, random_state=int(seed))
+        parts = [np.concatenate([reference[rows], generated[rows]]) for rows in (train, test)]
+        labels = [np.repeat(np.array([0, 1], dtype=np.int64), len(rows)) for rows in (train, test)]
+        (x_train, x_test), (y_train, y_test) = parts, labels
+    else:
+        x = np.concatenate([reference, generated])
+        y = np.concatenate([np.zeros(len(reference), dtype=np.int64), np.ones(len(generated), dtype=np.int64)])
+        x_train, x_test, y_train, y_test = train_test_split(
+            x, y, test_size=test_fraction, stratify=y, random_state=int(seed)
+        )
     with threadpool_limits(limits=n_threads):
         model = _make_classifier(classifier, int(seed), max_iter)
         model.fit(x_train, y_train)
@@ -205,7 +222,7 @@ def classifier_two_sample_test(
         n_reference=len(reference),
         n_generated=len(generated),
         n_test=len(y_test),
-        n_features=x.shape[1],
+        n_features=reference.shape[1],
         classifier=classifier,
         seed=int(seed),
     )

@@ -35,6 +35,7 @@ name                               module                what it is
 ``plot_training_history``          :mod:`~.resolution`   the critic's loss and the resolution error per epoch
 ``response_tails``                 :mod:`~.diagnostics`  showers above 1.05/1.1/1.2/1.5 x E_true per point
 ``plot_response_tails``            :mod:`~.diagnostics`  response histograms (log y) per energy point, thresholds
+``overshoot_breakdown``            :mod:`~.diagnostics`  the overshooting showers' layers, small cells and alignment
 ``response_vs_condition``          :mod:`~.diagnostics`  response and resolution per bin of d_eta, d_phi, p or e
 ``ConditionProfile``               :mod:`~.diagnostics`  what it returns, with the chi2/ndf flatness of the profile
 ``plot_response_vs_condition``     :mod:`~.diagnostics`  those profiles with ratio panels to the reference
@@ -42,6 +43,8 @@ name                               module                what it is
 ``alignment_comparisons``          :mod:`~.inspection`   <phi>_Strips per p, <eta>_Back per e: reference vs generated
 ``plot_alignment_effects``         :mod:`~.inspection`   how the cell geometry shows in the data
 ``plot_mean_images``               :mod:`~.inspection`   the mean shower per layer
+``digitise``, ``THRESHOLD_SIGMA``  :mod:`~.noise`        electronic noise and a 4-sigma cell threshold
+``noisy_comparison``               :mod:`~.noise`        C2ST AUCs and resolution ratio after noise and threshold
 =================================  ====================  =============================================================
 
 >>> from hepnb.calo import validation
@@ -68,6 +71,7 @@ if TYPE_CHECKING:
     )
     from hepnb.calo.validation.diagnostics import (
         ConditionProfile,
+        overshoot_breakdown,
         plot_response_tails,
         plot_response_vs_condition,
         response_tails,
@@ -75,6 +79,7 @@ if TYPE_CHECKING:
         single_variable_aucs,
     )
     from hepnb.calo.validation.inspection import alignment_comparisons, plot_alignment_effects, plot_mean_images
+    from hepnb.calo.validation.noise import THRESHOLD_SIGMA, digitise, noisy_comparison
     from hepnb.calo.validation.points import ENERGY_65_MEV, energy_point_gev
     from hepnb.calo.validation.reference import as_shower_arrays, check_archive, generate_like, training_reference
     from hepnb.calo.validation.resolution import (
@@ -130,6 +135,7 @@ _EXPORTS = {
         (
             "response_tails",
             "plot_response_tails",
+            "overshoot_breakdown",
             "response_vs_condition",
             "ConditionProfile",
             "plot_response_vs_condition",
@@ -138,6 +144,7 @@ _EXPORTS = {
         "diagnostics",
     ),
     **dict.fromkeys(("alignment_comparisons", "plot_alignment_effects", "plot_mean_images"), "inspection"),
+    **dict.fromkeys(("digitise", "noisy_comparison", "THRESHOLD_SIGMA"), "noise"),
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -18,6 +18,8 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from hepnb import style
+from hepnb.calo.data import ShowerArrays
+from hepnb.calo.geometry import LAYERS
 from hepnb.calo.validation._moments import response_moments, shower_responses
 from hepnb.calo.validation.points import energy_point_gev
 from hepnb.errors import InputError, as_finite_array
@@ -26,6 +28,7 @@ from hepnb.metrics.generative import auc_standard_error
 __all__ = [
     "response_tails",
     "plot_response_tails",
+    "overshoot_breakdown",
     "ConditionProfile",
     "response_vs_condition",
     "plot_response_vs_condition",
@@ -129,6 +132,93 @@ def plot_response_tails(
     for ax in axes[len(points) :]:
         ax.set_visible(False)
     return fig
+
+
+def overshoot_breakdown(
+    showers: ShowerArrays,
+    samples: Mapping[str, Any],
+    *,
+    energy_mev: float | None = None,
+    threshold: float = 1.2,
+    small_cell: float = 0.01,
+    reference: str = "Reference",
+) -> pd.DataFrame:
+    """Where the energy of the overshooting showers (response above ``threshold``) sits, and under which alignment
+    ``p`` they occur, at one energy point: what `response_tails` counts, taken apart.
+
+    Parameters
+    ----------
+    showers
+        The reference showers with their conditions (``showers.cells`` is not used: give it in ``samples``).
+    samples
+        Label -> cells ``[N, 266]`` in MeV, one row per shower of ``showers`` (the reference among them).
+    energy_mev
+        The energy point (default: the lowest, where the overshoots are).
+    threshold
+        Response (sum of the cells over E_true) above which a shower overshoots.
+    small_cell
+        Cells below ``small_cell x E_true`` are "small": a generator whose output never reaches exactly zero (the
+        GAN's sigmoid) spreads energy over them.
+    reference
+        Label of the reference sample in ``samples``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``sample``; columns ``n``, ``above`` (overshooting showers), ``fraction``; per layer the mean
+        E_layer / E_true of all showers (``<layer>``) and of the overshooting ones (``<layer>, above``, NaN if none);
+        ``small cells`` (the mean sum of the small cells over E_true) and ``cells > 1e-4`` (the mean number of cells
+        above 1e-4 x E_true); per alignment ``fraction above, p=k``; ``W1 to reference``, the Wasserstein distance of
+        the response distribution to the reference's, and ``tail cost``, the mean of max(response - threshold, 0):
+        the least a W1 distance can drop when the tail is pulled back to the threshold. A tail cost far below W1 is a
+        tail that a Wasserstein critic (thesis section 5.4.2) barely sees.
+
+    Examples
+    --------
+    >>> from hepnb.calo.data import ShowerArrays
+    >>> cells = np.zeros((4, 266)); cells[:, 0] = 1000.0; cells[3, 40] = 600.0  # cell 40: a strip cell
+    >>> showers = ShowerArrays.from_arrays(cells, [1000.0] * 4, [0, 1, 2, 3], [0] * 4, [0.0] * 4, [0.0] * 4)
+    >>> reference = cells.copy(); reference[3, 40] = 0.0
+    >>> row = overshoot_breakdown(showers, {"Reference": reference, "GAN": cells}).loc["GAN"]
+    >>> int(row["above"]), float(row["strips, above"]), float(row["fraction above, p=3"])
+    (1, 0.6, 1.0)
+    >>> round(float(row["W1 to reference"]), 6), round(float(row["tail cost"]), 6)  # one shower of four: +0.6
+    (0.15, 0.1)
+    """
+    if not isinstance(showers, ShowerArrays):
+        raise InputError(f"showers must be a ShowerArrays (e.g. training_reference(...)), got {type(showers).__name__}")
+    if not np.isfinite(threshold) or threshold <= 0 or not 0 < small_cell < 1:
+        raise InputError(f"threshold ({threshold}) must be a positive response and small_cell ({small_cell}) in (0, 1)")
+    if reference not in samples:
+        raise InputError(f"no reference sample {reference!r} in samples; labels: {list(samples)}")
+    point = float(showers.energy.min()) if energy_mev is None else float(energy_mev)
+    at = np.isclose(showers.energy, point)
+    if not at.any():
+        raise InputError(f"no showers at {point} MeV; energy points: {np.unique(showers.energy).tolist()}")
+    fractions = {}
+    for label, cells in samples.items():
+        arr = as_finite_array(cells, f"samples[{label!r}]", ndim=2)
+        if arr.shape != showers.cells.shape:
+            raise InputError(f"samples[{label!r}] has shape {arr.shape}, the showers {showers.cells.shape}")
+        fractions[label] = arr[at] / showers.energy[at, None]
+    reference_response = fractions[reference].sum(axis=1)
+    rows = {}
+    for label, x in fractions.items():
+        response = x.sum(axis=1)
+        above = response > threshold
+        row: dict[str, float] = {"n": int(at.sum()), "above": int(above.sum()), "fraction": float(above.mean())}
+        for layer in LAYERS:
+            in_layer = x[:, layer.slice].sum(axis=1)
+            row[layer.name] = float(in_layer.mean())
+            row[f"{layer.name}, above"] = float(in_layer[above].mean()) if above.any() else float("nan")
+        row["small cells"] = float(np.where(x < small_cell, x, 0.0).sum(axis=1).mean())
+        row["cells > 1e-4"] = float((x > 1e-4).sum(axis=1).mean())
+        for p in np.unique(showers.p):
+            row[f"fraction above, p={p}"] = float(above[showers.p[at] == p].mean())
+        row["W1 to reference"] = float(stats.wasserstein_distance(response, reference_response))
+        row["tail cost"] = float(np.maximum(response - threshold, 0.0).mean())
+        rows[label] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("sample")
 
 
 @dataclass(frozen=True)
