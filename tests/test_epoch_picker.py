@@ -81,6 +81,21 @@ def test_picker_uses_only_checkpointed_epochs(tmp_path: Path) -> None:
     assert picker.choice == Choice(4, "weighted-rank", {"chi2": 1.0}, [], {"chi2": 2.0}, archive.checksum(4))
 
 
+def test_picker_candidates_restrict_the_rule_and_the_choices(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a", checkpoints=(2, 3, 4, 5))
+    assert EpochPicker(archive, weights={"chi2": 1.0}).epoch == 3  # chi2 = 1 at epoch 3
+    picker = EpochPicker(archive, weights={"chi2": 1.0}, candidates=[2, 4, 5])  # epoch 3 vetoed
+    assert picker.candidates == [2, 4, 5]
+    assert picker.epoch == 4
+    with pytest.raises(InputError, match="epoch 3 is not a candidate"):
+        picker._select(3)
+    with pytest.raises(InputError, match="epoch 3 is not a candidate"):
+        EpochPicker(archive, weights={"chi2": 1.0}, candidates=[2, 4, 5], manifest=tmp_path / "m.json").save(3)
+    for bad in ([1, 2], [], [7]):  # epoch 1 has metrics but no checkpoint
+        with pytest.raises(InputError, match="non-empty subset"):
+            EpochPicker(archive, weights={"chi2": 1.0}, candidates=bad)
+
+
 def test_manifest_round_trip_reproduces_manual_choice(tmp_path: Path) -> None:
     archive = make_archive(tmp_path / "a")
     manifest = tmp_path / "choice.json"
@@ -105,7 +120,7 @@ def test_bad_manifests_are_clear_errors(tmp_path: Path) -> None:
         EpochPicker(archive, weights={"chi2": 1.0}, manifest=manifest).choice
     with pytest.raises(InputError, match="no manifest path"):
         EpochPicker(archive, weights={"chi2": 1.0}).save()
-    with pytest.raises(InputError, match="epoch 3 has no checkpoint"):
+    with pytest.raises(InputError, match="epoch 3 is not a candidate"):
         EpochPicker(archive, weights={"chi2": 1.0}, manifest=tmp_path / "m.json").save(3)
     with pytest.raises(InputError, match="has no checkpointed epoch"):
         EpochPicker(EpochArchive(tmp_path / "empty"), weights={"chi2": 1.0})

@@ -64,21 +64,28 @@ class FlatnessPicker(EpochPicker):
             raise InputError(f"auc_tolerance must be a number in [0, 1) (or None: every epoch), got {auc_tolerance!r}")
         if max_epoch is not None and not (_is_whole(max_epoch) and max_epoch >= 1):
             raise InputError(f"max_epoch must be a whole number >= 1 (or None for every epoch), got {max_epoch!r}")
-        shown = [m for m in HIGHER_IS_BETTER if m in archive.history.columns]
-        super().__init__(archive, comparisons, weights=WEIGHTS, higher_is_better=shown, manifest=manifest)
-        if max_epoch is not None:
-            self.candidates = [e for e in self.candidates if e <= max_epoch]
-            if not self.candidates:
-                raise InputError(
-                    f"{archive.path} has no checkpointed epoch up to max_epoch={max_epoch} "
-                    f"(epochs: {archive.epochs}): raise max_epoch or train first"
-                )
-            self._history = self._history[self._history.index <= max_epoch]
-        if auc_tolerance is not None and "auc" in self._history.columns:
-            auc = self._history.loc[self.candidates, "auc"].astype(float)
+        history = archive.history
+        shown = [m for m in HIGHER_IS_BETTER if m in history.columns]
+        candidates = [e for e in archive.epochs if e in history.index and (max_epoch is None or e <= max_epoch)]
+        if max_epoch is not None and not candidates:
+            raise InputError(
+                f"{archive.path} has no checkpointed epoch up to max_epoch={max_epoch} "
+                f"(epochs: {archive.epochs}): raise max_epoch or train first"
+            )
+        if auc_tolerance is not None and "auc" in history.columns and candidates:
+            auc = history.loc[candidates, "auc"].astype(float)
             if auc.notna().any():  # a collapsed score is flat but no longer separates: not a candidate
-                self.candidates = [e for e in self.candidates if auc[e] >= auc.max() - auc_tolerance]
-        self._shown = self.candidates[-1]
+                candidates = [e for e in candidates if auc[e] >= auc.max() - auc_tolerance]
+        super().__init__(
+            archive,
+            comparisons,
+            weights=WEIGHTS,
+            higher_is_better=shown,
+            manifest=manifest,
+            candidates=candidates or None,
+        )
+        if max_epoch is not None:
+            self._history = self._history[self._history.index <= max_epoch]  # the curves stop at max_epoch too
 
 
 def flatness_picker(

@@ -181,6 +181,9 @@ class EpochPicker(SliderWidget):
         Metrics for which larger is better.
     manifest
         JSON file of the saved choice; if it exists, it is the choice.
+    candidates
+        The checkpointed epochs the rule and the widget choose from (all with recorded metrics by default), e.g.
+        those that pass a physical check the metrics do not make.
     """
 
     #: Two output areas: the metric curves, and the metric table with the comparison plots.
@@ -194,6 +197,7 @@ class EpochPicker(SliderWidget):
         weights: Mapping[str, float],
         higher_is_better: Collection[str] = (),
         manifest: str | os.PathLike[str] | None = None,
+        candidates: Collection[int] | None = None,
     ) -> None:
         super().__init__()
         self.archive = archive
@@ -210,6 +214,15 @@ class EpochPicker(SliderWidget):
         self.candidates = [e for e in archive.epochs if e in self._history.index]
         if not self.candidates:
             raise InputError(f"{archive.path} has no checkpointed epoch with recorded metrics: train first")
+        if candidates is not None:
+            chosen = set(candidates)
+            unknown = sorted(e for e in chosen if e not in self.candidates)
+            if unknown or not chosen:
+                raise InputError(
+                    f"candidates {sorted(chosen)} must be a non-empty subset of the checkpointed epochs with "
+                    f"recorded metrics {self.candidates} (not checkpointed: {unknown})"
+                )
+            self.candidates = [e for e in self.candidates if e in chosen]
         self.ranking(self.weights)  # validate the metric names and weights now
         self._cache: dict[int, Sequence[Comparison]] = {}
         self._shown = self.candidates[-1]  # the epoch the widget shows (set from the choice when it is built)
@@ -302,7 +315,9 @@ class EpochPicker(SliderWidget):
         elif epoch in self.candidates:
             choice = self._choice(int(epoch), "manual", weights)
         else:
-            raise InputError(f"epoch {epoch} has no checkpoint; choose one of {self.candidates}")
+            raise InputError(
+                f"epoch {epoch} is not a candidate (a checkpoint the rule may choose); choose one of {self.candidates}"
+            )
         choice.save(self.manifest)
         return choice
 
@@ -344,7 +359,9 @@ class EpochPicker(SliderWidget):
 
     def _select(self, value: int) -> int:
         if value not in self.candidates:
-            raise InputError(f"epoch {value} has no checkpoint; choose one of {self.candidates}")
+            raise InputError(
+                f"epoch {value} is not a candidate (a checkpoint the rule may choose); choose one of {self.candidates}"
+            )
         self._shown = int(value)
         return self._shown
 

@@ -77,12 +77,12 @@ def tour_default(workdir: Path, page: Page) -> int:
 
 
 def calo_default(workdir: Path, page: Page) -> int:
-    """The calorimeter notebook's double-critic picker default: the rule on the shipped archive."""
-    from hepnb.calo.epoch_metrics import DEFAULT_WEIGHTS
-    from hepnb.training import EpochArchive
-    from hepnb.widgets import EpochPicker
-
-    return EpochPicker(EpochArchive(workdir / "data" / "calo" / "double"), weights=DEFAULT_WEIGHTS).automatic().epoch
+    """The calorimeter notebook's double-critic picker default: the rule's choice among the checkpoints that pass the
+    physical check, which the notebook prints below the pickers."""
+    printed = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text="epoch_double = choice_double"))
+    found = re.search(r"GAN, double critic: epoch (\d+)", printed.locator(".jp-OutputArea").inner_text())
+    assert found, "notebook 01 did not print the double critic's chosen epoch"
+    return int(found.group(1))
 
 
 def mu_default(workdir: Path, page: Page) -> float:

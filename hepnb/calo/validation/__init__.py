@@ -45,6 +45,8 @@ name                               module                what it is
 ``plot_mean_images``               :mod:`~.inspection`   the mean shower per layer
 ``digitise``, ``THRESHOLD_SIGMA``  :mod:`~.noise`        electronic noise and a 4-sigma cell threshold
 ``noisy_comparison``               :mod:`~.noise`        C2ST AUCs and resolution ratio after noise and threshold
+``tail_excess``                    :mod:`~.physical`     a generated response tail tested against the reference's
+``physical_checkpoints``           :mod:`~.physical`     that test for every checkpoint: the EpochPicker candidates
 =================================  ====================  =============================================================
 
 >>> from hepnb.calo import validation
@@ -80,6 +82,7 @@ if TYPE_CHECKING:
     )
     from hepnb.calo.validation.inspection import alignment_comparisons, plot_alignment_effects, plot_mean_images
     from hepnb.calo.validation.noise import THRESHOLD_SIGMA, digitise, noisy_comparison
+    from hepnb.calo.validation.physical import physical_checkpoints, tail_excess
     from hepnb.calo.validation.points import ENERGY_65_MEV, energy_point_gev
     from hepnb.calo.validation.reference import as_shower_arrays, check_archive, generate_like, training_reference
     from hepnb.calo.validation.resolution import (
@@ -145,6 +148,7 @@ _EXPORTS = {
     ),
     **dict.fromkeys(("alignment_comparisons", "plot_alignment_effects", "plot_mean_images"), "inspection"),
     **dict.fromkeys(("digitise", "noisy_comparison", "THRESHOLD_SIGMA"), "noise"),
+    **dict.fromkeys(("tail_excess", "physical_checkpoints"), "physical"),
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
