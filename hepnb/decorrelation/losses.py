@@ -8,7 +8,8 @@ lambdas keep their meaning.
 - :func:`distance_correlation`: DisCo's weighted dCorr^2 (Kasieczka and Shih, arXiv:2001.05310), O(B^2) per batch.
 - :func:`aspiration_permutation`, :func:`aspiration_weights`, :func:`aspiration_loss`: the aspiration network's
   adversary (A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, section 8.1.3): real ``(score, m)`` pairs against
-  aspired pairs whose m is shuffled across the batch without replacement, which keeps both marginals exactly.
+  aspired pairs whose m is shuffled across the batch without replacement, which keeps both marginals exactly;
+  :func:`standardised_logit`, the adversary's score input that a compressed score cannot hide from.
 - :func:`mode_loss`: moment decorrelation MoDe[n] (Kitouni, Nachman, Weisser, Williams, arXiv:2010.09745).
 - :func:`gaussian_mixture_nll`: the mixture-density adversary of Pivot (Louppe, Kagan, Cranmer, arXiv:1611.01046).
 """
@@ -27,6 +28,7 @@ __all__ = [
     "aspiration_permutation",
     "aspiration_weights",
     "aspiration_loss",
+    "standardised_logit",
     "mode_loss",
     "gaussian_mixture_nll",
 ]
@@ -146,6 +148,23 @@ def aspiration_loss(
     return weighted_bce(real_logits, torch.ones_like(real_logits), real_weights) + weighted_bce(
         aspired_logits, torch.zeros_like(aspired_logits), aspired_weights
     )
+
+
+def standardised_logit(score: Tensor, eps: float = 1e-6) -> Tensor:
+    """The logit of the score standardised over the batch (mean 0, standard deviation 1), differentiable throughout.
+
+    An adversary input that no affine rescaling of the score can shrink: the score probability ``score`` is
+    clamped to ``[eps, 1 - eps]``; the mean and standard deviation are those of the batch, not detached.
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = standardised_logit(torch.tensor([0.1, 0.5, 0.9]))
+    >>> [round(v, 4) for v in z.tolist()], standardised_logit(torch.tensor([0.49, 0.5, 0.51])).allclose(z, atol=1e-3)
+    ([-1.0, 0.0, 1.0], True)
+    """
+    logit = torch.logit(score.clamp(eps, 1 - eps))
+    return (logit - logit.mean()) / (logit.std() + eps)
 
 
 def mode_loss(
