@@ -28,8 +28,9 @@ def dependent_batch(n: int = 512, seed: int = 0) -> tuple[dict[str, torch.Tensor
 
 
 def network(score_input: str) -> dc.AspirationNetwork:
-    torch.manual_seed(0)
-    return dc.AspirationNetwork(3, conditional=True, n_components=2, score_input=score_input)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return dc.AspirationNetwork(3, conditional=True, n_components=2, score_input=score_input)
 
 
 def adversary_gain(score_input: str, score: torch.Tensor, batch: dict[str, torch.Tensor]) -> float:
@@ -41,8 +42,8 @@ def adversary_gain(score_input: str, score: torch.Tensor, batch: dict[str, torch
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-    torch.manual_seed(5)
-    with torch.no_grad():
+    with torch.random.fork_rng(), torch.no_grad():
+        torch.manual_seed(5)
         mean_loss = np.mean([float(model.adversary_loss(batch, score)) for _ in range(10)])
     return 2 * math.log(2) - float(mean_loss)
 
@@ -67,8 +68,8 @@ def test_standardised_logit_input_ignores_the_scale_and_offset_of_the_logit() ->
         model = network(score_input)
         values = []
         for score in (torch.sigmoid(logit), torch.sigmoid(0.01 * logit - 0.3)):
-            torch.manual_seed(1)  # the same permutation of the batch
-            with torch.no_grad():
+            with torch.random.fork_rng(), torch.no_grad():
+                torch.manual_seed(1)  # the same permutation of the batch
                 values.append(float(model.adversary_loss(batch, score)))
         losses_of[score_input] = values
     assert losses_of["standardised_logit"][0] == pytest.approx(losses_of["standardised_logit"][1], abs=1e-5)

@@ -91,9 +91,17 @@ def test_picker_candidates_restrict_the_rule_and_the_choices(tmp_path: Path) -> 
         picker._select(3)
     with pytest.raises(InputError, match="epoch 3 is not a candidate"):
         EpochPicker(archive, weights={"chi2": 1.0}, candidates=[2, 4, 5], manifest=tmp_path / "m.json").save(3)
-    for bad in ([1, 2], [], [7]):  # epoch 1 has metrics but no checkpoint
-        with pytest.raises(InputError, match="non-empty subset"):
+    for bad in ([1, 2], [7]):  # epoch 1 has metrics but no checkpoint
+        with pytest.raises(InputError, match=r"candidates \[(1|7)\] are not checkpointed"):
             EpochPicker(archive, weights={"chi2": 1.0}, candidates=bad)
+    for bad in ([], 3, ["3", 4], "34"):
+        with pytest.raises(InputError, match="non-empty collection of epochs"):
+            EpochPicker(archive, weights={"chi2": 1.0}, candidates=bad)
+    # a manifest saved for a vetoed epoch says so
+    manifest = tmp_path / "m3.json"
+    EpochPicker(archive, weights={"chi2": 1.0}, manifest=manifest).save(3)
+    with pytest.raises(InputError, match="epoch 3, which is not among the candidates"):
+        EpochPicker(archive, weights={"chi2": 1.0}, candidates=[2, 4, 5], manifest=manifest).choice
 
 
 def test_manifest_round_trip_reproduces_manual_choice(tmp_path: Path) -> None:
@@ -113,7 +121,7 @@ def test_bad_manifests_are_clear_errors(tmp_path: Path) -> None:
     archive = make_archive(tmp_path / "a", checkpoints=(1, 2))
     manifest = tmp_path / "choice.json"
     Choice(7, "manual", {"chi2": 1.0}).save(manifest)
-    with pytest.raises(InputError, match="chose epoch 7, which this archive cannot load"):
+    with pytest.raises(InputError, match="chose epoch 7, which has no checkpoint in"):
         EpochPicker(archive, weights={"chi2": 1.0}, manifest=manifest).choice
     manifest.write_text("{not json")
     with pytest.raises(InputError, match="not an epoch-choice manifest"):

@@ -215,14 +215,21 @@ class EpochPicker(SliderWidget):
         if not self.candidates:
             raise InputError(f"{archive.path} has no checkpointed epoch with recorded metrics: train first")
         if candidates is not None:
-            chosen = set(candidates)
-            unknown = sorted(e for e in chosen if e not in self.candidates)
-            if unknown or not chosen:
+            chosen = (
+                list(candidates) if isinstance(candidates, Collection) and not isinstance(candidates, str) else None
+            )
+            if not chosen or not all(_is_integer(e) for e in chosen):
                 raise InputError(
-                    f"candidates {sorted(chosen)} must be a non-empty subset of the checkpointed epochs with "
-                    f"recorded metrics {self.candidates} (not checkpointed: {unknown})"
+                    f"candidates must be a non-empty collection of epochs (integers), got {candidates!r}; choose "
+                    f"among the checkpointed epochs with recorded metrics {self.candidates}"
                 )
-            self.candidates = [e for e in self.candidates if e in chosen]
+            unknown = [e for e in chosen if e not in self.candidates]
+            if unknown:
+                raise InputError(
+                    f"candidates {unknown} are not checkpointed epochs with recorded metrics; choose among "
+                    f"{self.candidates}"
+                )
+            self.candidates = [e for e in self.candidates if e in set(chosen)]
         self.ranking(self.weights)  # validate the metric names and weights now
         self._cache: dict[int, Sequence[Comparison]] = {}
         self._shown = self.candidates[-1]  # the epoch the widget shows (set from the choice when it is built)
@@ -266,9 +273,9 @@ class EpochPicker(SliderWidget):
         """Refuse a manifest that does not describe this archive's training."""
         fix = "delete the manifest to choose again, or pass manifest=None"
         if saved.epoch not in self.candidates:
+            why = "is not among the candidates" if saved.epoch in self.archive.epochs else "has no checkpoint in"
             raise InputError(
-                f"{self.manifest} chose epoch {saved.epoch}, which this archive cannot load "
-                f"(epochs: {self.candidates}); {fix}"
+                f"{self.manifest} chose epoch {saved.epoch}, which {why} this picker's epochs {self.candidates}; {fix}"
             )
         unknown = [
             m for m in [*saved.weights, *saved.higher_is_better, *saved.metrics] if m not in self._history.columns

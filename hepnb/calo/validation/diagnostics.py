@@ -170,7 +170,8 @@ def overshoot_breakdown(
         ``small cells`` (the mean sum of the small cells over E_true) and ``cells > 1e-4`` (the mean number of cells
         above 1e-4 x E_true); per alignment ``fraction above, p=k``; ``W1 to reference``, the Wasserstein distance of
         the response distribution to the reference's, and ``tail cost``, the mean of max(response - threshold, 0):
-        the least a W1 distance can drop when the tail is pulled back to the threshold. A tail cost far below W1 is a
+        the most a W1 distance can drop when the tail is pulled back to the threshold (exactly that when the reference
+        has nothing above it). A tail cost far below W1 is a
         tail that a Wasserstein critic (thesis section 5.4.2) barely sees.
 
     Examples
