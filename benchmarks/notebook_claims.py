@@ -24,8 +24,9 @@ from nbclient.exceptions import CellExecutionError
 from hepnb._polling_client import PollingNotebookClient
 from hepnb.report import inject_parameters, kernel_environment
 
-# The knob that reseeds each notebook's random steps. Notebook 01 loads trained archives: its training seed
-# is fixed by the archive, so the spread there is over latent seeds (and thread counts) only.
+# The knob that reseeds each notebook's random steps. Notebook 01 loads trained archives: its training seeds
+# are fixed by the archives (section 6 compares them), so the spread there is over latent seeds (GEN_SEED, from
+# which LATENT_SEEDS follow) and thread counts only; its test sample moves with TEST_SEED, set by hand.
 SEED_PARAMETER = {
     "00_tour": "SEED",
     "01_calorimeter_gan": "GEN_SEED",

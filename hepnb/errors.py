@@ -14,6 +14,7 @@ __all__ = [
     "check_same_length",
     "broadcast_finite",
     "require_positive",
+    "is_whole_number",
 ]
 
 
@@ -167,3 +168,14 @@ def require_positive(value: np.ndarray, what: str, hint: str) -> None:
         where = "" if np.ndim(value) == 0 else f" in bin(s) {np.flatnonzero(bad).tolist()[:10]}"
         shown = value if np.ndim(value) == 0 else value[bad][:5]
         raise InputError(f"{what} must be > 0{where}, got {shown}; {hint}")
+
+
+def is_whole_number(value: Any) -> bool:
+    """Whether ``value`` is a Python or numpy integer, not a bool (which Python counts as an int).
+
+    Examples
+    --------
+    >>> is_whole_number(3), is_whole_number(np.int64(3)), is_whole_number(True), is_whole_number(3.0)
+    (True, True, False, False)
+    """
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))

@@ -128,3 +128,29 @@ def test_physical_checkpoints_refuse_bad_input(shipped_double: EpochArchive, tmp
         v.physical_checkpoints(str(ROOT), seed=1)
     with pytest.raises(InputError, match="no checkpoint"):
         v.physical_checkpoints(EpochArchive(tmp_path / "empty"), seed=1)
+    with pytest.raises(InputError, match=r"archives\['b'\] must be an EpochArchive"):
+        v.physical_checkpoints({"a": shipped_double, "b": str(ROOT)}, seed=1)
+    with pytest.raises(InputError, match="empty mapping"):
+        v.physical_checkpoints({}, seed=1)
+
+
+def test_several_archives_are_checked_on_the_same_simulated_showers(
+    shipped_double: EpochArchive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hepnb.calo.simulate
+
+    calls = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return simulate(*args, **kwargs)
+
+    monkeypatch.setattr(hepnb.calo.simulate, "simulate", counted)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Found keys that are in the model state dict")
+        one = v.physical_checkpoints(shipped_double, seed=33, n_showers=2000)
+        both = v.physical_checkpoints({"a": shipped_double, "b": shipped_double}, seed=33, n_showers=2000)
+    assert len(calls) == 2  # once per call, not once per archive
+    assert both.index.names == ["model", "epoch"]
+    pd.testing.assert_frame_equal(both.loc["a"], one)
+    pd.testing.assert_frame_equal(both.loc["b"], one)

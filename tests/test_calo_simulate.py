@@ -17,6 +17,7 @@ from hepnb.calo.simulate import (
     add_noise,
     extrapolation_dataset,
     interpolation_dataset,
+    per_cell_noise,
     simulate,
     standard_dataset,
 )
@@ -166,6 +167,12 @@ def test_noise_is_gaussian_with_the_layer_sigmas() -> None:
     assert np.any(noisy.cells < 0)
     same = add_noise(clean.cells, [0, 0, 0, 0], seed=1)
     np.testing.assert_array_equal(same, clean.cells)
+    # float64 draws the same noise without the float32 rounding; the sigma of each cell is its layer's
+    wide = add_noise(clean.cells, seed=1, dtype=np.float64)
+    assert wide.dtype == np.float64 and np.array_equal(wide.astype(np.float32), add_noise(clean.cells, seed=1))
+    sigma = per_cell_noise()
+    for lay, name in zip(range(4), DEFAULT_NOISE_MEV):
+        assert np.all(sigma[GEOMETRY.layers[lay].slice] == DEFAULT_NOISE_MEV[name])
 
 
 def test_dead_and_negative_cells() -> None:
@@ -258,3 +265,11 @@ def test_bad_arguments_raise_input_error() -> None:
         ShowerModel(presampler_x0=(2.0, 4.0))
     with pytest.raises(InputError, match="sigma_mev"):
         add_noise(np.zeros((2, 266)), {"hcal": 3.0})
+    with pytest.raises(InputError, match="four values"):
+        add_noise(np.zeros((2, 266)), [1.0, 2.0])
+    with pytest.raises(InputError, match="finite and >= 0"):
+        per_cell_noise({"strips": -1.0})
+    with pytest.raises(InputError, match="a mapping layer -> MeV or four numbers"):
+        per_cell_noise(50.0)
+    with pytest.raises(InputError, match="must be numbers in MeV"):
+        per_cell_noise({"middle": "x"})

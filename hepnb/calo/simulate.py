@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 from tqdm.auto import tqdm
 
 from hepnb.errors import InputError, as_finite_array
@@ -41,6 +41,7 @@ __all__ = [
     "standard_dataset",
     "interpolation_dataset",
     "extrapolation_dataset",
+    "per_cell_noise",
     "add_noise",
 ]
 
@@ -230,38 +231,74 @@ def simulate(
     )
 
 
+def per_cell_noise(sigma_mev: Mapping[str, float] | Sequence[float] = DEFAULT_NOISE_MEV) -> np.ndarray:
+    """The noise sigma of every cell, in MeV, from a sigma per layer.
+
+    Parameters
+    ----------
+    sigma_mev
+        Per-layer noise: a mapping ``{"presampler": .., "strips": .., "middle": .., "back": ..}`` (missing
+        layers get 0) or four numbers in layer order.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[266]`` float64 MeV, in the cell order of `hepnb.calo.geometry.LAYERS`.
+
+    Examples
+    --------
+    >>> sigma = per_cell_noise({"middle": 50.0})
+    >>> sigma.shape, float(sigma.max()), int((sigma > 0).sum()) == LAYERS[2].size
+    ((266,), 50.0, True)
+    """
+    if isinstance(sigma_mev, Mapping):
+        unknown = set(sigma_mev) - set(LAYER_NAMES)
+        if unknown:
+            raise InputError(f"unknown layers {sorted(unknown)} in sigma_mev; use {list(LAYER_NAMES)}")
+        values = [sigma_mev.get(name, 0.0) for name in LAYER_NAMES]
+    elif isinstance(sigma_mev, Sequence) and not isinstance(sigma_mev, str):
+        values = list(sigma_mev)
+        if len(values) != len(LAYER_NAMES):
+            raise InputError(f"sigma_mev needs four values ({', '.join(LAYER_NAMES)}), got {len(values)}")
+    else:
+        raise InputError(
+            f"sigma_mev must be a mapping layer -> MeV or four numbers ({', '.join(LAYER_NAMES)}), got {sigma_mev!r}"
+        )
+    try:
+        sig = [float(value) for value in values]
+    except (TypeError, ValueError):
+        raise InputError(f"noise sigmas must be numbers in MeV, got {values!r}") from None
+    if any(not np.isfinite(s) or s < 0 for s in sig):
+        raise InputError(f"noise sigmas must be finite and >= 0 MeV, got {dict(zip(LAYER_NAMES, sig))}")
+    return np.concatenate([np.full(layer.size, s) for layer, s in zip(LAYERS, sig)])
+
+
 def add_noise(
-    cells: ArrayLike, sigma_mev: Mapping[str, float] | Sequence[float] = DEFAULT_NOISE_MEV, seed: int = 0
+    cells: ArrayLike,
+    sigma_mev: Mapping[str, float] | Sequence[float] = DEFAULT_NOISE_MEV,
+    seed: int = 0,
+    *,
+    dtype: DTypeLike = np.float32,
 ) -> np.ndarray:
-    """Add independent Gaussian electronic noise to every cell (float32 MeV, negatives kept).
+    """Add independent Gaussian electronic noise to every cell (negatives kept).
 
     Parameters
     ----------
     cells
         ``[N, 266]`` cell energies in MeV.
     sigma_mev
-        Per-layer noise: a mapping ``{"presampler": .., "strips": .., "middle": .., "back": ..}`` (missing
-        layers get 0) or four numbers in layer order.
+        Per-layer noise, as in `per_cell_noise`.
     seed
         Seed of the noise.
+    dtype
+        Type of the result: float32, as the showers are stored, or float64 for cells compared with a threshold.
     """
     arr = as_finite_array(cells, "cells", ndim=2)
     if arr.shape[1] != N_CELLS:
         raise InputError(f"cells must have shape [N, 266], got {arr.shape}")
-    if isinstance(sigma_mev, Mapping):
-        unknown = set(sigma_mev) - set(LAYER_NAMES)
-        if unknown:
-            raise InputError(f"unknown layers {sorted(unknown)} in sigma_mev; use {LAYER_NAMES}")
-        sig = [float(sigma_mev.get(name, 0.0)) for name in LAYER_NAMES]
-    else:
-        sig = [float(s) for s in sigma_mev]
-        if len(sig) != 4:
-            raise InputError("sigma_mev needs four values (presampler, strips, middle, back)")
-    if any(s < 0 or not np.isfinite(s) for s in sig):
-        raise InputError(f"noise sigmas must be finite and >= 0, got {sig}")
-    per_cell = np.concatenate([np.full(lay.size, s) for lay, s in zip(LAYERS, sig)])
+    per_cell = per_cell_noise(sigma_mev)
     rng = np.random.default_rng(seed)
-    return (arr + rng.standard_normal(arr.shape) * per_cell).astype(np.float32)
+    return (arr + rng.standard_normal(arr.shape) * per_cell).astype(dtype)
 
 
 def standard_dataset(fraction: float = 0.1, seed: int = 0, **kwargs: Any) -> Showers:

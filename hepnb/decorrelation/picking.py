@@ -26,7 +26,7 @@ import numpy as np
 
 from hepnb.decorrelation import scan
 from hepnb.decorrelation.datasets import DecorrelationDataset
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.hists import Comparison
 from hepnb.training import EpochArchive
 from hepnb.widgets.epoch_picker import EpochPicker
@@ -37,10 +37,6 @@ __all__ = ["WEIGHTS", "HIGHER_IS_BETTER", "FlatnessPicker", "flatness_picker", "
 WEIGHTS: dict[str, float] = {"flatness_80": 1.0, "flatness_90": 1.0, "auc": 0.0}
 #: The metric shown by the picker for which larger is better (the flatness metrics: smaller).
 HIGHER_IS_BETTER = ("auc",)
-
-
-def _is_whole(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 class FlatnessPicker(EpochPicker):
@@ -62,7 +58,7 @@ class FlatnessPicker(EpochPicker):
             and 0 <= auc_tolerance < 1
         ):
             raise InputError(f"auc_tolerance must be a number in [0, 1) (or None: every epoch), got {auc_tolerance!r}")
-        if max_epoch is not None and not (_is_whole(max_epoch) and max_epoch >= 1):
+        if max_epoch is not None and not (is_whole_number(max_epoch) and max_epoch >= 1):
             raise InputError(f"max_epoch must be a whole number >= 1 (or None for every epoch), got {max_epoch!r}")
         history = archive.history
         shown = [m for m in HIGHER_IS_BETTER if m in history.columns]
@@ -219,7 +215,7 @@ def train_until_flat(
             f"flatness_target must be a finite number > 0 (a score RMS such as 0.01), got {flatness_target!r}"
         )
     for name, value in (("start_epochs", start_epochs), ("max_epochs", max_epochs)):
-        if not (_is_whole(value) and value >= 1):
+        if not (is_whole_number(value) and value >= 1):
             raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
     if start_epochs > max_epochs:
         raise InputError(

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from hepnb.errors import CheckpointError, InputError
+from hepnb.errors import CheckpointError, InputError, is_whole_number
 from hepnb.io import FolderBusy, folder_lock, write_json
 
 __all__ = ["EpochArchive", "safe_loading"]
@@ -78,7 +78,7 @@ def _import_class(path: str) -> type[L.LightningModule]:
 
 
 def _is_epoch(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 1
+    return is_whole_number(value) and value >= 1
 
 
 def _torch_reason(err: Exception) -> str:

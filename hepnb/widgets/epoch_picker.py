@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.hists import Comparison
 from hepnb.io import write_json
 from hepnb.training.archive import EpochArchive
@@ -36,10 +36,6 @@ __all__ = ["Choice", "rank_epochs", "EpochPicker"]
 
 RULE = "weighted-rank"
 RULES = (RULE, "manual")
-
-
-def _is_integer(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _is_number(value: Any) -> bool:
@@ -101,7 +97,7 @@ class Choice:
             raise refuse(f"is not an epoch-choice manifest (a JSON {type(payload).__name__}, not an object)")
         epoch, rule, sha256 = payload.get("epoch"), payload.get("rule"), payload.get("checkpoint_sha256")
         metrics = payload.get("metrics", {})
-        if not _is_integer(epoch):
+        if not is_whole_number(epoch):
             raise refuse(f"has the epoch {epoch!r}, not an integer")
         if rule not in RULES:
             raise refuse(f"has the rule {rule!r}, not one of {list(RULES)}")
@@ -218,7 +214,7 @@ class EpochPicker(SliderWidget):
             chosen = (
                 list(candidates) if isinstance(candidates, Collection) and not isinstance(candidates, str) else None
             )
-            if not chosen or not all(_is_integer(e) for e in chosen):
+            if not chosen or not all(is_whole_number(e) for e in chosen):
                 raise InputError(
                     f"candidates must be a non-empty collection of epochs (integers), got {candidates!r}; choose "
                     f"among the checkpointed epochs with recorded metrics {self.candidates}"
@@ -313,7 +309,7 @@ class EpochPicker(SliderWidget):
         """Write ``epoch`` (the automatic choice by default) to the manifest and return the choice."""
         if self.manifest is None:
             raise InputError("this picker has no manifest path: pass manifest='...json' to save the choice")
-        if epoch is not None and not _is_integer(epoch):
+        if epoch is not None and not is_whole_number(epoch):
             raise InputError(f"epoch must be an integer, got {epoch!r}; choose one of {self.candidates}")
         weights = _check_weights(weights or self.weights)
         automatic = self.automatic(weights)

@@ -47,6 +47,7 @@ name                               module                what it is
 ``noisy_comparison``               :mod:`~.noise`        C2ST AUCs and resolution ratio after noise and threshold
 ``tail_excess``                    :mod:`~.physical`     a generated response tail tested against the reference's
 ``physical_checkpoints``           :mod:`~.physical`     that test for every checkpoint: the EpochPicker candidates
+``training_seed_table``            :mod:`~.seeds`        the headline numbers per training and latent seed
 =================================  ====================  =============================================================
 
 >>> from hepnb.calo import validation
@@ -94,6 +95,7 @@ if TYPE_CHECKING:
         resolution_ratio,
         response_resolution,
     )
+    from hepnb.calo.validation.seeds import training_seed_table
     from hepnb.calo.validation.variables import (
         EPOCH_PICKING_VARIABLES,
         VARIABLE_GROUPS,
@@ -149,6 +151,7 @@ _EXPORTS = {
     **dict.fromkeys(("alignment_comparisons", "plot_alignment_effects", "plot_mean_images"), "inspection"),
     **dict.fromkeys(("digitise", "noisy_comparison", "THRESHOLD_SIGMA"), "noise"),
     **dict.fromkeys(("tail_excess", "physical_checkpoints"), "physical"),
+    "training_seed_table": "seeds",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

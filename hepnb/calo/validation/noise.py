@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 
 from hepnb.calo.data import N_CELLS, ShowerArrays
-from hepnb.calo.geometry import LAYER_NAMES, LAYERS
-from hepnb.calo.simulate import DEFAULT_NOISE_MEV, add_noise
+from hepnb.calo.simulate import DEFAULT_NOISE_MEV, add_noise, per_cell_noise
 from hepnb.calo.validation.resolution import resolution_ratio, response_resolution
 from hepnb.calo.validation.variables import EPOCH_PICKING_VARIABLES, classifier_features, shower_variables
 from hepnb.errors import InputError, as_finite_array
@@ -36,21 +35,11 @@ THRESHOLD_SIGMA = 4.0
 (arXiv:1603.02934); lower thresholds keep upward noise fluctuations and bias the total energy up."""
 
 
-def _per_cell_sigma(sigma_mev: Mapping[str, float]) -> np.ndarray:
-    unknown = set(sigma_mev) - set(LAYER_NAMES)
-    if unknown:
-        raise InputError(f"unknown layers {sorted(unknown)} in sigma_mev; use {list(LAYER_NAMES)}")
-    sigma = [float(sigma_mev.get(name, 0.0)) for name in LAYER_NAMES]
-    if any(not np.isfinite(s) or s < 0 for s in sigma):
-        raise InputError(f"noise sigmas must be finite and >= 0 MeV, got {dict(zip(LAYER_NAMES, sigma))}")
-    return np.concatenate([np.full(layer.size, s) for layer, s in zip(LAYERS, sigma)])
-
-
 def digitise(
     cells: Any,
     *,
     seed: int,
-    sigma_mev: Mapping[str, float] = DEFAULT_NOISE_MEV,
+    sigma_mev: Mapping[str, float] | Sequence[float] = DEFAULT_NOISE_MEV,
     threshold_sigma: float = THRESHOLD_SIGMA,
 ) -> np.ndarray:
     """Cells as a detector records them: Gaussian noise added to every cell, then every cell at or below
@@ -64,7 +53,7 @@ def digitise(
         Seed of the noise: give each sample its own.
     sigma_mev
         Noise per layer in MeV, ``{"presampler": .., "strips": .., "middle": .., "back": ..}`` (a missing layer has
-        none and keeps every positive cell).
+        none and keeps every positive cell) or four numbers in that order (`hepnb.calo.simulate.per_cell_noise`).
     threshold_sigma
         Threshold in units of the layer's noise (>= 0).
 
@@ -85,9 +74,8 @@ def digitise(
         raise InputError(f"cells must have shape [N, {N_CELLS}] (MeV), got {arr.shape}")
     if not np.isfinite(threshold_sigma) or threshold_sigma < 0:
         raise InputError(f"threshold_sigma must be a finite number >= 0 (4 is ATLAS's seed), got {threshold_sigma}")
-    sigma = _per_cell_sigma(sigma_mev)
-    noisy = add_noise(arr, dict(sigma_mev), seed).astype(np.float64)
-    return np.where(noisy > threshold_sigma * sigma, noisy, 0.0)
+    noisy = add_noise(arr, sigma_mev, seed, dtype=np.float64)
+    return np.where(noisy > threshold_sigma * per_cell_noise(sigma_mev), noisy, 0.0)
 
 
 def noisy_comparison(
@@ -95,7 +83,7 @@ def noisy_comparison(
     generated: Mapping[str, Any],
     *,
     seed: int,
-    sigma_mev: Mapping[str, float] = DEFAULT_NOISE_MEV,
+    sigma_mev: Mapping[str, float] | Sequence[float] = DEFAULT_NOISE_MEV,
     threshold_sigma: float = THRESHOLD_SIGMA,
     claim_energy_gev: float = 65.536,
     feature_sets: Mapping[str, Sequence[str] | None] | None = None,

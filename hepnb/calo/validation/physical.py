@@ -3,15 +3,16 @@
 The per-epoch response chi2 of `hepnb.calo.epoch_metrics` bins the response on the reference's range, so a
 generated shower that deposits four times the photon's energy lands outside every bin and costs nothing; and a
 Wasserstein critic weighs such a tail by its tiny probability (see `overshoot_breakdown`). On the shipped CPU
-trainings the number of 1 GeV showers above 1.5 x E_true jumps from checkpoint to checkpoint (3 to 257 of about
-50,000; above 2 x E_true 0 to 90), so a rule blind to it can land on a bad checkpoint. `tail_excess`
-tests one checkpoint's tail against simulated showers', and `physical_checkpoints` runs it over an archive, on a
-sample simulated for it (never the test sample), to give the EpochPicker its ``candidates``. Passing bounds the
+trainings the number of 1 GeV showers above 1.5 x E_true jumps from checkpoint to checkpoint (1 to 240 of 50,000
+in notebook 01; above 2 x E_true 0 to 91), so a rule blind to it can land on a bad checkpoint. `tail_excess`
+tests one checkpoint's tail against simulated showers', and `physical_checkpoints` runs it over archives, on a
+sample simulated for them (never the test sample), to give the EpochPicker its ``candidates``. Passing bounds the
 tail's rate, not each shower: the checkpoint with the smallest tail still makes a rare outlier.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,7 @@ def tail_excess(
 
 
 def physical_checkpoints(
-    archive: Any,
+    archives: Any,
     *,
     seed: int,
     energy_mev: float = LOWEST_ENERGY_MEV,
@@ -116,17 +117,19 @@ def physical_checkpoints(
     alpha: float = ALPHA,
     ceiling_rate: float = CEILING_RATE,
 ) -> pd.DataFrame:
-    """`tail_excess` for every checkpoint of a calorimeter GAN's archive, at one energy point.
+    """`tail_excess` for every checkpoint of one or several calorimeter GANs' archives, at one energy point.
 
     ``n_showers`` photons are simulated at ``energy_mev`` from their own ``seed`` (independent of the training, the
-    epoch-picking and the test samples; the simulator is cheap), and every checkpoint generates one shower per
-    simulated one, with the same conditions. The tail is rare, so the samples are large: with 50,000 showers each and
-    no simulated shower above the threshold, the test flags 7 or more generated ones (a rate of 1.4e-4).
+    epoch-picking and the test samples; the simulator is cheap), once for all the archives, and every checkpoint
+    generates one shower per simulated one, with the same conditions. The tail is rare, so the samples are large:
+    with 50,000 showers each and no simulated shower above the threshold, the test flags 7 or more generated ones (a
+    rate of 1.4e-4).
 
     Parameters
     ----------
-    archive
-        A `hepnb.training.EpochArchive` of `hepnb.calo.gan.CaloGAN` checkpoints.
+    archives
+        A `hepnb.training.EpochArchive` of `hepnb.calo.gan.CaloGAN` checkpoints, or a mapping of names to such
+        archives (the GANs are then tested on the same simulated showers).
     seed
         Seed of the simulated showers and of the generated showers' latent vectors.
     energy_mev
@@ -139,31 +142,41 @@ def physical_checkpoints(
     Returns
     -------
     pandas.DataFrame
-        Index ``epoch`` (every checkpoint, in order); the columns of `tail_excess`. The epochs with ``passes`` are
-        the EpochPicker's ``candidates``.
+        Index ``epoch`` (every checkpoint, in order), or ``(model, epoch)`` for a mapping; the columns of
+        `tail_excess`. The epochs with ``passes`` are the EpochPicker's ``candidates``.
     """
     from hepnb.calo.simulate import simulate
     from hepnb.calo.validation.reference import as_shower_arrays
 
-    if not hasattr(archive, "epochs") or not hasattr(archive, "load"):
-        raise InputError(f"archive must be an EpochArchive of CaloGAN checkpoints, got {type(archive).__name__}")
+    named = dict(archives) if isinstance(archives, Mapping) else {None: archives}
+    if not named:
+        raise InputError("archives is an empty mapping: give at least one EpochArchive")
+    for name, archive in named.items():
+        what = "archive" if name is None else f"archives[{name!r}]"
+        if not hasattr(archive, "epochs") or not hasattr(archive, "load"):
+            raise InputError(f"{what} must be an EpochArchive of CaloGAN checkpoints, got {type(archive).__name__}")
+        if not archive.epochs:
+            raise InputError(f"{archive.path} has no checkpoint: train first")
     if not isinstance(n_showers, (int, np.integer)) or isinstance(n_showers, bool) or n_showers < 100:
         raise InputError(
             f"n_showers must be an integer >= 100 (the tail is rare: use tens of thousands), got {n_showers!r}"
         )
-    if not archive.epochs:
-        raise InputError(f"{archive.path} has no checkpoint: train first")
     showers = as_shower_arrays(simulate(int(n_showers), [float(energy_mev)], seed=seed, progress=False))
     reference_response = showers.cells.sum(axis=1) / showers.energy
-    rows = {}
-    for epoch in archive.epochs:
-        generated = generate_like(archive.load(epoch), showers, seed=seed)
-        rows[epoch] = tail_excess(
-            reference_response,
-            generated.sum(axis=1) / showers.energy,
-            threshold=threshold,
-            ceiling=ceiling,
-            alpha=alpha,
-            ceiling_rate=ceiling_rate,
-        )
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("epoch")
+    tables = {}
+    for name, archive in named.items():
+        rows = {}
+        for epoch in archive.epochs:
+            generated = generate_like(archive.load(epoch), showers, seed=seed)
+            rows[epoch] = tail_excess(
+                reference_response,
+                generated.sum(axis=1) / showers.energy,
+                threshold=threshold,
+                ceiling=ceiling,
+                alpha=alpha,
+                ceiling_rate=ceiling_rate,
+            )
+        tables[name] = pd.DataFrame.from_dict(rows, orient="index").rename_axis("epoch")
+    if not isinstance(archives, Mapping):
+        return tables[None]
+    return pd.concat(tables, names=["model"])
