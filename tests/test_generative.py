@@ -121,3 +121,5 @@ def test_paired_split_keeps_twins_together_and_removes_the_memorisation_bias() -
     assert paired.n_test == 600 and paired.n_features == 6
     with pytest.raises(InputError, match="equal length"):
         classifier_two_sample_test(a, b[:500], seed=1, paired=True)
+    with pytest.raises(InputError, match="paired must be True or False"):
+        classifier_two_sample_test(a, b, seed=1, paired="yes")

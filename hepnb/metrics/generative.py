@@ -194,6 +194,8 @@ def classifier_two_sample_test(
         )
     if max_iter < 1:
         raise InputError(f"max_iter={max_iter} must be positive")
+    if not isinstance(paired, (bool, np.bool_)):
+        raise InputError(f"paired must be True or False, got {paired!r}")
     if paired:
         if len(reference) != len(generated):
             raise InputError(
