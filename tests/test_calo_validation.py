@@ -252,6 +252,9 @@ def test_resolution_by_epoch_gives_each_checkpoint_its_own_known_ratio(showers: 
         model_error = _relative_resolution_error(models[label][epoch].cells.sum(axis=1))
         assert table.loc[(label, epoch), "error"] == pytest.approx(k * np.hypot(ref_error, model_error), rel=0.005)
     assert all(m.seeds == [4] for ms in models.values() for m in ms.values())  # each checkpoint generated once
+    # a spread scaled about the mean scales each Delta-eta bin's offset and error alike: the reference's flatness
+    flat = v.response_vs_condition(reference.energy, {"ref": reference.cells}, reference.deta, "deta").flatness("ref")
+    np.testing.assert_allclose(table["deta_chi2_ndf"], flat["chi2_ndf"], rtol=1e-9)
 
 
 def test_resolution_by_epoch_of_real_generators_is_the_ratio_of_their_showers(showers: ShowerArrays) -> None:
@@ -270,6 +273,14 @@ def test_resolution_by_epoch_of_real_generators_is_the_ratio_of_their_showers(sh
         )
         expected = resolution(generated.astype(float)) / resolution(showers.cells[at])
         assert table.loc[("gan", epoch), "ratio"] == pytest.approx(expected, rel=1e-9)
+        response = generated.astype(float).sum(axis=1) / 65536.0
+        bins = np.linspace(showers.deta[at].min(), showers.deta[at].max(), 9)
+        which = np.clip(np.digitize(showers.deta[at], bins) - 1, 0, 7)
+        means = np.array([response[which == b].mean() for b in range(8)])
+        errors = np.array([response[which == b].std(ddof=1) / np.sqrt(np.sum(which == b)) for b in range(8)])
+        constant = np.sum(means / errors**2) / np.sum(1 / errors**2)
+        chi2_ndf = np.sum(((means - constant) / errors) ** 2) / 7  # a constant through 8 bins, with numpy alone
+        assert table.loc[("gan", epoch), "deta_chi2_ndf"] == pytest.approx(chi2_ndf, rel=1e-6)
     assert table.loc[("gan", 25), "ratio"] != pytest.approx(table.loc[("gan", 50), "ratio"], rel=1e-3)
     with pytest.raises(InputError, match="no reference showers at 25"):
         v.resolution_by_epoch({"gan": archive}, showers, energy_gev=25.0)

@@ -174,12 +174,17 @@ def resolution_by_epoch(
     energy_gev: float = energy_point_gev(ENERGY_65_MEV),
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Generated over reference resolution at one energy point, for every loadable checkpoint of each archive.
+    """Generated over reference resolution at one energy point, for every loadable checkpoint of each archive, and
+    how flat the generated response is in the impact offset Δη there.
 
     ``archives`` maps a label to a `hepnb.training.EpochArchive` of a `hepnb.calo.gan.CaloGAN`. Only the reference
     showers at ``energy_gev`` are generated (one per shower, same conditions, ``seed``). Returns a frame indexed
-    by (label, epoch) with the columns ``ratio`` and ``error`` (as `resolution_ratio`).
+    by (label, epoch) with the columns ``ratio`` and ``error`` (as `resolution_ratio`) and ``deta_chi2_ndf``, the
+    chi2/ndf of a constant through the generated response profiled in Δη (`response_vs_condition`, 8 bins; about 1
+    when flat, as the reference is): whether any checkpoint is free of an offset-dependent drift.
     """
+    from hepnb.calo.validation.diagnostics import response_vs_condition
+
     at = np.isclose(reference.energy, energy_gev * GeV, rtol=1e-6)
     if at.sum() < 2:
         points = sorted({energy_point_gev(e) for e in np.unique(reference.energy)})
@@ -191,7 +196,12 @@ def resolution_by_epoch(
             generated = generate_like(archive.load(epoch), showers, seed=seed)
             table = response_resolution(showers.energy, {"Reference": showers.cells, label: generated})
             ratio = resolution_ratio(table, label, energy_gev)
-            rows[label, epoch] = {"ratio": ratio.value, "error": ratio.error}
+            profile = response_vs_condition(showers.energy, {label: generated}, showers.deta, "deta")
+            rows[label, epoch] = {
+                "ratio": ratio.value,
+                "error": ratio.error,
+                "deta_chi2_ndf": profile.flatness(label)["chi2_ndf"],
+            }
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["sample", "epoch"])
     return out
