@@ -580,7 +580,10 @@ def test_widget_in_jupyterlab(widget: Widget, lab: Lab, browser) -> None:
             saved = json.loads(manifest.read_text())
             assert saved["epoch"] == int(moved), f"{manifest} holds epoch {saved['epoch']}, the slider shows {moved}"
             assert saved["rule"] == "manual"
-            assert cell.locator(".widget-html", has_text=f"Saved epoch {moved}").count() == 1
+            # the label follows the file: the kernel writes the manifest, then sends the widget's update
+            label = cell.locator(".widget-html", has_text=f"Saved epoch {moved}")
+            label.wait_for(timeout=30_000)
+            assert label.count() == 1
 
         # the notebook's figures as a user sees them (layout of titles, labels and legends)
         for i, figure_cell in enumerate(page.locator(".jp-CodeCell", has=page.locator(".jp-RenderedImage")).all()):
