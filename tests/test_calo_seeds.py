@@ -80,6 +80,31 @@ def test_the_table_holds_the_validations_own_numbers(models: dict, test_showers:
     assert "AUC" not in v.training_seed_table(one, test_showers, latent_seeds=[4]).columns
 
 
+def test_showers_and_variables_already_computed_are_used_not_regenerated(
+    models: dict, test_showers: ShowerArrays
+) -> None:
+    one = {(1, "double"): models[(1, "double")]}
+    table = v.training_seed_table(one, test_showers, latent_seeds=[3, 4], c2st_max_iter=20, n_threads=1)
+    generated = v.generate_like(models[(1, "double")], test_showers, seed=4)
+    reused = v.training_seed_table(
+        one,
+        test_showers,
+        latent_seeds=[3, 4],
+        c2st_max_iter=20,
+        n_threads=1,
+        test_variables=v.shower_variables(test_showers.cells, test_showers),
+        generated={(1, "double", 4): generated},
+        generated_variables={(1, "double", 4): v.shower_variables(generated, test_showers)},
+    )
+    assert np.array_equal(reused.to_numpy(), table.to_numpy())
+    # the given showers are the ones validated: the test showers themselves have the reference's resolution
+    itself = v.training_seed_table(
+        one, test_showers, latent_seeds=[4], generated={(1, "double", 4): test_showers.cells}
+    )
+    assert itself.loc[(1, "double", 4), "ratio"] == pytest.approx(1.0, abs=1e-12)
+    assert itself.loc[(1, "double", 4), "above"] == itself.loc[(1, "double", 4), "above_reference"]
+
+
 def test_the_single_critic_is_further_from_the_reference_width_in_both_trainings(
     models: dict, test_showers: ShowerArrays
 ) -> None:
@@ -115,6 +140,17 @@ def test_bad_input_is_refused(models: dict, test_showers: ShowerArrays) -> None:
             v.training_seed_table(one, test_showers, latent_seeds=[1], overshoot=bad)
     with pytest.raises(InputError, match="tolerance must be a positive number"):
         v.training_seed_table(one, test_showers, latent_seeds=[1], tolerance="20%")
+    cells = test_showers.cells
+    with pytest.raises(InputError, match=r"generated has keys \[\(1, 'double', 5\)\] that are not"):
+        v.training_seed_table(one, test_showers, latent_seeds=[4], generated={(1, "double", 5): cells})
+    with pytest.raises(InputError, match="one row per test shower"):
+        v.training_seed_table(one, test_showers, latent_seeds=[4], generated={(1, "double", 4): cells[:10]})
+    with pytest.raises(InputError, match="has shape"):
+        v.training_seed_table(one, test_showers, latent_seeds=[4], generated={(1, "double", 4): cells[:, :5]})
+    with pytest.raises(InputError, match="generated_variables must be a mapping"):
+        v.training_seed_table(one, test_showers, latent_seeds=[4], generated_variables=[cells])
+    with pytest.raises(InputError, match="test_variables must be shower_variables"):
+        v.training_seed_table(one, test_showers, latent_seeds=[4], test_variables=cells)
     with pytest.raises(
         InputError, match=r"no test showers at claim_energy_gev=32.768; energy points \(GeV\): \[1.024, 65.536\]"
     ):

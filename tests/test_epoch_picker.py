@@ -88,7 +88,7 @@ def test_picker_candidates_restrict_the_rule_and_the_choices(tmp_path: Path) -> 
     assert picker.candidates == [2, 4, 5]
     assert picker.epoch == 4
     with pytest.raises(InputError, match="epoch 3 is not a candidate"):
-        picker._select(3)
+        picker.update(3)  # the public way to show an epoch
     with pytest.raises(InputError, match="epoch 3 is not a candidate"):
         EpochPicker(archive, weights={"chi2": 1.0}, candidates=[2, 4, 5], manifest=tmp_path / "m.json").save(3)
     for bad in ([1, 2], [7]):  # epoch 1 has metrics but no checkpoint

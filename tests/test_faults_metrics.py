@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hepnb.calo.simulate import simulate
 from hepnb.errors import InputError, as_finite_array
 from hepnb.hists import MAX_BINS, Comparison, OutsideBinningWarning, chi2, ks, make_hist
+from hepnb.metrics.generative import classifier_two_sample_test
 from hepnb.metrics.importance import permutation_importance
 from hepnb.metrics.weighted import weighted_auc
 
@@ -289,3 +291,18 @@ def test_ks_of_histograms_whose_squared_total_overflows_keeps_a_p_value() -> Non
     assert np.isfinite(big.variances()).all()
     result = ks(big, big)
     assert result.statistic == 0.0 and result.p_value == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: permutation_importance(lambda x: x[:, 0], np.zeros((4, 2)), np.zeros(4), n_repeats=True),
+        lambda: simulate(10, [1024.0], seed=True),
+        lambda: classifier_two_sample_test(np.zeros((20, 2)), np.ones((20, 2)), seed=False),
+    ],
+    ids=["n_repeats", "simulate seed", "c2st seed"],
+)
+def test_a_bool_where_a_count_or_seed_belongs_is_refused(call) -> None:
+    # Python counts True as the integer 1: every count and seed check refuses it (`hepnb.errors.is_whole_number`)
+    with pytest.raises(InputError, match="must be"):
+        call()

@@ -50,7 +50,7 @@ from hepnb.calo.networks import (
     gradient_penalty,
     keras_init,
 )
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 from hepnb.units import GeV, MeV
 
 __all__ = [
@@ -357,7 +357,7 @@ class CaloGAN(L.LightningModule):
         ((1, 266), dtype('float64'), True)
         """
         for name, value, lowest in (("seed", seed, 0), ("batch_size", batch_size, 1)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < lowest:
+            if not is_whole_number(value) or value < lowest:
                 raise InputError(f"{name}={value!r} must be an integer >= {lowest}")
         preprocessing, generator = self.preprocessing, self.generator
         truth = _plain_truth(preprocessing, (energy, p, e, deta, dphi), extrapolate)

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 from tqdm.auto import tqdm
 
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 
 from .geometry import LAYER_NAMES, LAYERS, N_CELLS, impact_cell, impact_offsets, wrap_phi
 from .geometry import alignment as _alignment
@@ -142,7 +142,7 @@ def simulate(
             f"showers leak out of the calorimeter model), got {energies.max():g}"
         )
     counts = _counts_per_energy(n_per_energy, energies.size)
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     for name, rate in (("dead_cell_rate", dead_cell_rate), ("negative_cell_rate", negative_cell_rate)):
         if not 0.0 <= rate <= 1.0:

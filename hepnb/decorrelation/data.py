@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
-from hepnb.errors import InputError, as_finite_array, check_same_length
+from hepnb.errors import InputError, as_finite_array, check_same_length, is_whole_number
 from hepnb.metrics.decorrelation import background_jsd, background_rejection, efficiency_thresholds, quantile_edges
 from hepnb.metrics.distance_correlation import distance_correlation
 from hepnb.metrics.weighted import weighted_auc
@@ -101,7 +101,7 @@ class DecorrelationDataModule(L.LightningDataModule):
             raise InputError(f"labels must be 0 (background) or 1 (signal), got values {np.unique(y)[:5]}")
         if np.any(c < 0) or np.any(c != np.round(c)):
             raise InputError("components must be integer labels 0, 1, 2, ... (one per event)")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1 or batch_size > n:
+        if not is_whole_number(batch_size) or batch_size < 1 or batch_size > n:
             raise InputError(f"batch_size must be an integer from 1 to the {n} events, got {batch_size!r}")
         self.batch_size = int(batch_size)
         self.n_features, self.n_protected = x.shape[1], m.shape[1]

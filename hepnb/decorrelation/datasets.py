@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from hepnb.decorrelation.data import DecorrelationDataModule
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 
 __all__ = ["Split", "DecorrelationDataset", "offshell_dataset", "jet_dataset", "split_indices", "JET_FEATURES"]
 
@@ -297,7 +297,7 @@ def offshell_dataset(
     if not protected or any(p not in allowed for p in protected) or len(set(protected)) != len(protected):
         raise InputError(f"protected must be distinct names out of {allowed}, got {tuple(protected)}")
     for name, n in (("n_vbf", n_vbf), ("n_background", n_background)):
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1000:
+        if not is_whole_number(n) or n < 1000:
             raise InputError(f"{name} must be an integer of at least 1000 generated events, got {n!r}")
     samples = [
         osh.generate(int(n_vbf), seed, "vbf", progress=False),
@@ -402,7 +402,7 @@ def jet_dataset(
             f"features must be distinct names out of {JET_FEATURES} (the mass is protected, not an "
             f"input), got {tuple(features)}"
         )
-    if n_max is not None and (not isinstance(n_max, (int, np.integer)) or n_max < 100):
+    if n_max is not None and (not is_whole_number(n_max) or n_max < 100):
         raise InputError(f"n_max must be None or an integer of at least 100 jets per class, got {n_max!r}")
     rng = np.random.default_rng(seed)
     raws, masses = [], []

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 
 __all__ = ["N_FEATURES", "JetPreprocessing", "JetDataModule", "check_particles", "split_held_out"]
 
@@ -201,7 +201,7 @@ class JetDataModule(L.LightningDataModule):
 
     def __init__(self, particles: Any, *, batch_size: int = 128, preprocessing: JetPreprocessing | None = None) -> None:
         super().__init__()
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 2:
+        if not is_whole_number(batch_size) or batch_size < 2:
             raise InputError(f"batch_size={batch_size!r} must be a whole number of at least 2")
         array = check_particles(particles)
         if len(array) < batch_size:

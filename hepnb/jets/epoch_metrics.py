@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.jets.datamodule import check_particles
 from hepnb.metrics.jetnet import SmallSampleWarning, fpd, fpd_kpd_features, w1m
 
@@ -66,7 +66,7 @@ def epoch_metrics(
     real = check_particles(reference, "reference")
     n_eval = len(real) if n_eval is None else n_eval
     for name, value, lowest in (("n_eval", n_eval, 10), ("num_batches", num_batches, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lowest:
+        if not is_whole_number(value) or value < lowest:
             raise InputError(f"{name}={value!r} must be a whole number of at least {lowest}")
     real_features = fpd_kpd_features(real)
 

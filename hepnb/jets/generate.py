@@ -31,11 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import awkward as ak
-import numpy as np
 from tqdm.auto import tqdm
 
 import hepnb
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.io import FolderBusy, folder_lock
 from hepnb.jets.io import (
     MANIFEST,
@@ -203,7 +202,7 @@ class GenerationRun:
 
 
 def _check_count(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if not is_whole_number(value) or value < 1:
         raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
     return int(value)
 

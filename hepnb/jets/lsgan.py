@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.jets.datamodule import JetPreprocessing
 
 __all__ = ["Fake", "PointCloudGAN", "lsgan_discriminator_loss", "lsgan_generator_loss", "check_schedule"]
@@ -188,7 +188,7 @@ class PointCloudGAN(L.LightningModule):
             Jets per forward pass (other values change the result only by float32 rounding).
         """
         for name, value, lowest in (("n", n, 1), ("seed", seed, 0), ("batch_size", batch_size, 1)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lowest:
+            if not is_whole_number(value) or value < lowest:
                 raise InputError(f"{name}={value!r} must be a whole number >= {lowest}")
         rng = np.random.default_rng(seed)
         shapes = self.noise_shapes()

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 
 __all__ = ["JetPreset", "PRESETS", "JET_CLASSES", "REPRESENTATIONS", "get_preset", "check_jet_class", "chunk_seed"]
 
@@ -213,7 +213,7 @@ def chunk_seed(seed: int, jet_class: str, index: int) -> int:
     >>> chunk_seed(1, "top", 0) == chunk_seed(1, "top", 0) != chunk_seed(1, "top", 1)
     True
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a whole number >= 0, got {seed!r}")
     sequence = np.random.SeedSequence(int(seed), spawn_key=(JET_CLASSES.index(check_jet_class(jet_class)), index))
     return int(sequence.generate_state(1, dtype=np.uint64)[0] % _PYTHIA_SEED_MAX) + 1

@@ -33,7 +33,7 @@ import awkward as ak
 import numpy as np
 from tqdm.auto import tqdm
 
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 
 __all__ = [
     "AXES",
@@ -105,7 +105,7 @@ def nsubjettiness(
 
     if axes not in AXES:
         raise InputError(f"axes must be one of {sorted(AXES)}, got {axes!r}")
-    if not n or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in n):
+    if not n or any(not is_whole_number(k) or k < 1 for k in n):
         raise InputError(f"n must be a non-empty list of whole numbers >= 1, got {n!r}")
     if not (np.isfinite(r0) and r0 > 0):
         raise InputError(f"r0 must be a positive radius, got {r0!r}")

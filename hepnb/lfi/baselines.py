@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.lfi._baseline_fits import bce, best_iteration, fit_nn
 from hepnb.offshell import Events
 from hepnb.offshell.features import FEATURE_LISTS, feature_matrix
@@ -153,7 +153,7 @@ def validation_split(n_events: int, validation_fraction: float = 0.25, seed: int
     >>> mask.dtype.name, 200 < int(mask.sum()) < 300
     ('bool', True)
     """
-    if not isinstance(n_events, (int, np.integer)) or n_events < 2:
+    if not is_whole_number(n_events) or n_events < 2:
         raise InputError(f"n_events must be an integer >= 2, got {n_events!r}")
     if not 0.0 < validation_fraction < 1.0:
         raise InputError(f"validation_fraction must be in (0, 1), e.g. 0.25, got {validation_fraction!r}")

@@ -15,7 +15,7 @@ import hist
 import numpy as np
 import pandas as pd
 
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 from hepnb.lfi.toy import GaussianToy
 from hepnb.offshell import Events, effective_sample_size, unweighted
 
@@ -86,7 +86,7 @@ def toy_illustration(
     >>> ill.exact_r(ill.bin_centres[:2]).round(2)
     array([0.82, 1.22])
     """
-    if not isinstance(n, (int, np.integer)) or n < 10:
+    if not is_whole_number(n) or n < 10:
         raise InputError(f"n must be an integer >= 10, got {n!r}")
     toy = GaussianToy()
     sample = toy.ratio_sample(2 * int(n), seed, [theta0], theta1)

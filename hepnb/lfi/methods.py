@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.lfi import augmented, estimators, oracle
 from hepnb.offshell import Events, generate
 from hepnb.stats.constants import THESIS_KAPPA_GRID, THESIS_LUMI
@@ -140,7 +140,7 @@ def sample_seed(seed: int, role: str) -> int:
     >>> len(set(seeds.values())), sample_seed(3, "train") == seeds["train"], sample_seed(4, "train") in seeds.values()
     (3, True, False)
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     if role not in SAMPLE_ROLES:
         raise InputError(f"role must be one of {list(SAMPLE_ROLES)}, got {role!r}")
@@ -169,9 +169,9 @@ def make_samples(n_train: int, n_test: int, seed: int, *, lumi: float = THESIS_L
     (True, 'helicity-summed')
     """
     for name, n in (("n_train", n_train), ("n_test", n_test)):
-        if not isinstance(n, (int, np.integer)) or n < 1000:
+        if not is_whole_number(n) or n < 1000:
             raise InputError(f"{name} must be an integer >= 1000 generated events, got {n!r}")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     return _generate(n_train, seed, "train", lumi), _generate(n_test, seed, "evaluation", lumi)
 
@@ -189,9 +189,9 @@ def make_calibration_sample(n: int, seed: int, *, lumi: float = THESIS_LUMI) -> 
     >>> cal.meta["weights"], cal.meta["seed"] == sample_seed(3, "calibration")
     ('helicity-summed', True)
     """
-    if not isinstance(n, (int, np.integer)) or n < 1000:
+    if not is_whole_number(n) or n < 1000:
         raise InputError(f"n must be an integer >= 1000 generated events, got {n!r}")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer (the seed given to make_samples), got {seed!r}")
     return _generate(n, seed, "calibration", lumi)
 
@@ -216,7 +216,7 @@ def split_events(events: Events, seed: int, fraction: float = VALIDATION_FRACTIO
     >>> len(fit) + len(val) == len(train), len(val) == round(0.25 * len(train))
     (True, True)
     """
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     if not 0 < fraction < 1:
         raise InputError(f"fraction must be in (0, 1), got {fraction!r}")
@@ -290,12 +290,12 @@ def train_method(
     ('Ensemble', 2, (1, 1))
     """
     _check_method(method)
-    if not isinstance(members, (int, np.integer)) or isinstance(members, bool) or members < 1:
+    if not is_whole_number(members) or members < 1:
         raise InputError(f"members must be a positive number of estimators (1: no ensemble), got {members!r}")
     start = time.perf_counter()
     group = METHODS[method]["group"]
     opts: dict[str, Any] = {"lr": lr, "final_lr": lr / 10}
-    if not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
+    if not is_whole_number(n_samples) or n_samples < 2:
         raise InputError(f"n_samples must be an integer >= 2 (training and validation rows), got {n_samples!r}")
     fit_events, val_events = split_events(train, seed)
     n_val = int(round(VALIDATION_FRACTION * int(n_samples)))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.metrics.weighted import effective_sample_size
 from hepnb.offshell import BASIS_KAPPAS, Events, benchmark_weights, feature_matrix, joint_log_ratio, joint_score, morph
 from hepnb.offshell.features import FEATURE_LISTS
@@ -202,9 +202,9 @@ def _check_kappas(values: Any, name: str) -> np.ndarray:
 
 
 def _check_common(n_samples: Any, seed: Any, weights: str) -> None:
-    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+    if not is_whole_number(n_samples) or n_samples < 1:
         raise InputError(f"n_samples must be a positive integer, got {n_samples!r}")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     if weights not in ("components", "morphing"):
         raise InputError(

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 from hepnb.lfi import augmented, inference, oracle
 from hepnb.lfi._asimov import asimov_weights, luminosity_scale
 from hepnb.lfi.generic import log_ratio_grid
@@ -378,7 +378,7 @@ def adaptive_edges(values: Any, events: Events, n_bins: int = 25, *, kappa: Any 
     v = as_finite_array(values, "values", ndim=1)
     if len(v) != len(events):
         raise InputError(f"values has {len(v)} entries for {len(events)} events")
-    if not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+    if not is_whole_number(n_bins) or n_bins < 1:
         raise InputError(f"n_bins must be a positive integer, got {n_bins!r}")
     k = np.asarray(kappa, dtype=float)
     w_s, w_i, w_b = events.components()

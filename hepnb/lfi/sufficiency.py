@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 from hepnb.lfi.oracle import helicity_summed
 from hepnb.offshell import Events
 from hepnb.stats.asymptotic import confidence_interval
@@ -65,7 +65,7 @@ def _edges(values: np.ndarray, w_sm: np.ndarray, bins: Any) -> np.ndarray:
         if values.min() < edges[0] or values.max() > edges[-1]:
             raise InputError(f"the edges must enclose every value, from {values.min():g} to {values.max():g}")
         return edges
-    if not isinstance(bins, (int, np.integer)) or bins < 1:
+    if not is_whole_number(bins) or bins < 1:
         raise InputError(f"bins must be a positive number of bins or an array of edges, got {bins!r}")
     order = np.argsort(values, kind="stable")
     cum = np.cumsum(np.clip(w_sm[order], 0.0, None))

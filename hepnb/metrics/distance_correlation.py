@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
 
-from hepnb.errors import InputError, as_finite_array, check_same_length
+from hepnb.errors import InputError, as_finite_array, check_same_length, is_whole_number
 
 __all__ = ["DistanceCorrelation", "distance_correlation", "gaussian_distance_correlation"]
 
@@ -181,7 +181,7 @@ def distance_correlation(
     check_same_length(x=xv, weights=w)
     if n < 2:
         raise InputError(f"the distance correlation needs at least 2 events, got {n}")
-    if not isinstance(jackknife_groups, (int, np.integer)) or jackknife_groups == 1 or jackknife_groups < 0:
+    if not is_whole_number(jackknife_groups) or jackknife_groups == 1 or jackknife_groups < 0:
         raise InputError(f"jackknife_groups must be 0 (no error) or an integer >= 2, got {jackknife_groups!r}")
     groups = min(int(jackknife_groups), n)
     # the statistic is invariant under x -> a x + b: standardising keeps the cumulative sums well conditioned

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.metrics.particle_clouds import angular_distances, particle_cloud
 
 __all__ = ["MAX_EDGES", "Multigraph", "efp_graphs", "energy_flow_polynomials", "w1efp_graphs"]
@@ -137,7 +137,7 @@ def efp_graphs(max_edges: int = MAX_EDGES) -> tuple[Multigraph, ...]:
     >>> [g.n_edges for g in graphs].count(4)
     23
     """
-    if not isinstance(max_edges, (int, np.integer)) or not 0 <= max_edges <= MAX_EDGES:
+    if not is_whole_number(max_edges) or not 0 <= max_edges <= MAX_EDGES:
         raise InputError(f"max_edges must be an integer in [0, {MAX_EDGES}], got {max_edges!r}")
     connected = [c for d in range(1, max_edges + 1) for c in _connected(d)]
     graphs = {Multigraph(((),))}

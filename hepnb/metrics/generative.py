@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 
 __all__ = [
     "CLASSIFIERS",
@@ -176,7 +176,7 @@ def classifier_two_sample_test(
     from sklearn.model_selection import train_test_split
     from threadpoolctl import threadpool_limits
 
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     reference = _features(reference_features, "reference_features")
     generated = _features(generated_features, "generated_features")

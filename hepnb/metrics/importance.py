@@ -26,7 +26,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
 
-from hepnb.errors import InputError, as_finite_array, check_same_length
+from hepnb.errors import InputError, as_finite_array, check_same_length, is_whole_number
 from hepnb.metrics.weighted import weighted_auc
 
 __all__ = ["PermutationImportance", "permutation_importance", "as_score_function"]
@@ -171,7 +171,7 @@ def permutation_importance(
     PermutationImportance
         Importance, error and per-repeat drops per feature; ``.table()`` sorts them.
     """
-    if not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
+    if not is_whole_number(n_repeats) or n_repeats < 1:
         raise InputError(f"n_repeats must be a positive integer, got {n_repeats!r}")
     if ddof < 0 or ddof >= n_repeats:
         raise InputError(

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.metrics.generative import C2STResult, auc_standard_error
 from hepnb.metrics.particle_clouds import particle_cloud
 
@@ -88,7 +88,7 @@ def particle_classifier_test(
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
 
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     if not 0.0 < test_fraction < 1.0:
         raise InputError(f"test_fraction={test_fraction} must be strictly between 0 and 1")

@@ -21,7 +21,7 @@ import hist
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hepnb.errors import InputError, as_finite_array, check_same_length
+from hepnb.errors import InputError, as_finite_array, check_same_length, is_whole_number
 from hepnb.metrics.weighted import _weights_per_score
 
 __all__ = ["Rejection", "SculptingJSD", "background_rejection", "background_jsd", "jensen_shannon"]
@@ -90,7 +90,7 @@ def _axis(bins: Bins, values: np.ndarray, label: str) -> bh.axis.Axis:
     """A hist axis from ``(n, low, high)``, edges or an axis; a bare integer n spans the values' range."""
     if isinstance(bins, bh.axis.Axis):
         return bins
-    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
+    if is_whole_number(bins):
         if bins < 1 or values.size == 0 or values.min() == values.max():
             raise InputError(f"cannot make {bins} bins over the range of {values.size} values; give explicit edges")
         return hist.axis.Regular(

@@ -11,7 +11,7 @@ import awkward as ak
 import numpy as np
 from tqdm.auto import tqdm
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.offshell import detector as det
 from hepnb.offshell import features as feat
 from hepnb.offshell import generator as gen
@@ -332,13 +332,13 @@ def concatenate(samples: list[Events]) -> Events:
 
 
 def _check_seed(seed: Any) -> None:
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
 
 
 def build_events(config: GenerationConfig, n: int, seed: int, progress: bool | None = None) -> Events:
     """Generate ``n`` events (before selection) in seeded chunks and return the selected ones as :class:`Events`."""
-    if not isinstance(n, (int, np.integer)) or n < 1:
+    if not is_whole_number(n) or n < 1:
         raise InputError(f"n must be a positive integer number of events to generate, got {n!r}")
     _check_seed(seed)
     chunks = list(iter_chunks(config, int(n), int(seed), progress))
@@ -374,7 +374,7 @@ def build_unweighted(
     """
     m = float(mu_array(mu))
     _check_seed(seed)
-    if not isinstance(max_generated, (int, np.integer)) or isinstance(max_generated, bool) or max_generated < 1:
+    if not is_whole_number(max_generated) or max_generated < 1:
         raise InputError(f"max_generated must be a positive integer number of events, got {max_generated!r}")
     kept: list[tuple[dict[str, Any], np.ndarray, np.ndarray]] = []  # (columns, uniforms, weights at mu)
     w_max = total = 0.0

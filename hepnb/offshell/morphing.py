@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.metrics import weighted
 from hepnb.offshell import generator as gen
 from hepnb.offshell.events import Events, mu_array
@@ -176,7 +176,7 @@ def unweight(events: Events, mu: float, n: int | None = None, seed: int = 0) -> 
     (with the N_eff collapse far from ``mu``). ``n`` caps the number of events returned.
     """
     m = float(mu_array(mu))
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     w = events.weight(m)
     if np.any(w < 0):

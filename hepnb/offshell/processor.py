@@ -24,7 +24,7 @@ import numpy as np
 from coffea import processor
 from coffea.nanoevents import BaseSchema
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.io import atomic_write
 from hepnb.offshell import events as ev
 from hepnb.offshell.histograms import BinSpec, empty_histogram, fill_histogram
@@ -121,7 +121,7 @@ def local_client(n_workers: int = 2, worker_processes: bool = True) -> Iterator[
     import dask
     from dask.distributed import Client, LocalCluster
 
-    if not isinstance(n_workers, (int, np.integer)) or n_workers < 1:
+    if not is_whole_number(n_workers) or n_workers < 1:
         raise InputError(f"n_workers must be a positive integer, got {n_workers!r}")
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         cluster = LocalCluster(
@@ -192,7 +192,7 @@ def run_processor(
         Show coffea's progress bars.
     """
     counts = {"vbf": n} if isinstance(n, (int, np.integer)) else dict(n)
-    if not counts or any(not isinstance(v, (int, np.integer)) or v < 1 for v in counts.values()):
+    if not counts or any(not is_whole_number(v) or v < 1 for v in counts.values()):
         raise InputError(f"n must be a positive int or a dict {{process: positive int}}, got {n!r}")
     if executor not in ("dask", "iterative"):
         raise InputError(f"executor must be 'dask' or 'iterative', got {executor!r}")

@@ -15,9 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.offshell.events import DEFAULT_CHUNK_SIZE, Events, as_config, build_events, build_unweighted
 from hepnb.offshell.models import BackgroundModel, VBFModel
 from hepnb.offshell.morphing import unweight
@@ -93,7 +91,7 @@ def unweighted(
     ``max_generated`` generated events (counted before the selection) do not give ``n``. The returned events weigh
     ``sigma(mu) / n`` each at ``mu`` and still reweight to any other mu.
     """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+    if not is_whole_number(n) or n < 1:
         raise InputError(f"n must be a positive number of unweighted events, got {n!r}")
     if source is not None:
         return unweight(source, mu, n, seed)

@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 from scipy import sparse, stats
 from tqdm.auto import tqdm
 
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 from hepnb.stats.asymptotic import log_ratio_table, rate_log_likelihood, refine_maximum, unbinned_log_likelihood
 from hepnb.stats.cls import cls_from_q
 from hepnb.stats.interference import BinnedInterferenceModel
@@ -187,7 +187,7 @@ def _check_common(mu_true: Any, n_toys: Any, levels: Sequence[float], cl: float)
     m = float(mu_true)
     if not np.isfinite(m) or m < 0:
         raise InputError(f"mu_true must be finite and >= 0, got {mu_true!r}")
-    if not isinstance(n_toys, (int, np.integer)) or n_toys < 1:
+    if not is_whole_number(n_toys) or n_toys < 1:
         raise InputError(f"n_toys must be a positive integer, got {n_toys!r}")
     if not all(0 < lev < 1 for lev in levels) or not 0 < cl < 1:
         raise InputError(f"levels and cl must be in (0, 1), got {levels} and {cl}")

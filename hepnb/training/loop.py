@@ -14,7 +14,7 @@ import lightning as L
 import numpy as np
 from lightning.pytorch.utilities import rank_zero_only
 
-from hepnb.errors import CheckpointError, InputError
+from hepnb.errors import CheckpointError, InputError, is_whole_number
 from hepnb.training.archive import EpochArchive, _class_path, safe_loading
 from hepnb.training.callbacks import ArchiveCallback, MetricsFunction
 from hepnb.training.trainers import trainer
@@ -114,7 +114,7 @@ def fit(
 def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
     if (
         isinstance(value, (bool, np.bool_))
-        or not isinstance(value, (int, np.integer))
+        or not is_whole_number(value)
         or value < low
         or (high is not None and value > high)
     ):

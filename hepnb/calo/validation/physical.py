@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from hepnb.calo.validation.reference import generate_like
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 
 __all__ = ["THRESHOLD", "CEILING", "ALPHA", "CEILING_RATE", "LOWEST_ENERGY_MEV", "tail_excess", "physical_checkpoints"]
 
@@ -157,7 +157,7 @@ def physical_checkpoints(
             raise InputError(f"{what} must be an EpochArchive of CaloGAN checkpoints, got {type(archive).__name__}")
         if not archive.epochs:
             raise InputError(f"{archive.path} has no checkpoint: train first")
-    if not isinstance(n_showers, (int, np.integer)) or isinstance(n_showers, bool) or n_showers < 100:
+    if not is_whole_number(n_showers) or n_showers < 100:
         raise InputError(
             f"n_showers must be an integer >= 100 (the tail is rare: use tens of thousands), got {n_showers!r}"
         )

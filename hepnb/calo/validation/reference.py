@@ -19,7 +19,7 @@ import numpy as np
 from hepnb.calo.data import ShowerArrays, split_train_reference
 from hepnb.calo.showers import Showers
 from hepnb.calo.simulate import standard_dataset
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.units import energy_unit
 
 __all__ = ["as_shower_arrays", "check_archive", "training_reference", "generate_like"]
@@ -102,7 +102,7 @@ def training_reference(
     progress
         Progress bar of the simulation.
     """
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     if per_energy is not None and per_energy < 1:
         raise InputError(f"per_energy={per_energy} must be a positive number of showers (or None for all)")

@@ -36,6 +36,9 @@ def training_seed_table(
     overshoot: float = 1.5,
     c2st_max_iter: int | None = None,
     n_threads: int | None = None,
+    test_variables: pd.DataFrame | None = None,
+    generated: Mapping[tuple[Hashable, str, int], np.ndarray] | None = None,
+    generated_variables: Mapping[tuple[Hashable, str, int], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Resolution ratios, response tails and C2ST AUCs of several trainings, each generated with several latent seeds.
 
@@ -60,6 +63,13 @@ def training_seed_table(
         with the latent seed), or None to skip it (the test costs seconds per row).
     n_threads
         Threads of the classifier (None: the library's default).
+    test_variables
+        ``shower_variables(test.cells, test)`` if already computed (it costs seconds per 10,000 showers).
+    generated
+        Showers already generated, ``(training, label, latent_seed) -> cells`` (from ``generate_like(model, test,
+        seed=latent_seed)``), used instead of generating them again.
+    generated_variables
+        ``shower_variables`` of showers already generated, same keys, for the classifier.
 
     Returns
     -------
@@ -95,18 +105,25 @@ def training_seed_table(
     if c2st_max_iter is not None and not (is_whole_number(c2st_max_iter) and c2st_max_iter >= 1):
         raise InputError(f"c2st_max_iter must be an integer >= 1 or None, got {c2st_max_iter!r}")
 
+    generated, generated_variables = _precomputed(generated, generated_variables, test_variables, models, seeds, test)
+
     reference_response = test.cells.sum(axis=1) / test.energy
     lowest = test.energy == test.energy.min()
+    invariant = {
+        "above_reference": int(np.sum(reference_response[lowest] > overshoot)),
+        "n_lowest": int(lowest.sum()),
+    }
     features_reference = None
     if c2st_max_iter is not None:
-        reference_variables = shower_variables(test.cells, test)
+        reference_variables = shower_variables(test.cells, test) if test_variables is None else test_variables
         features_reference = classifier_features(reference_variables, test, EPOCH_PICKING_VARIABLES)
         del reference_variables
     rows = {}
     for (training, label), model in models.items():
         for seed in seeds:
-            generated = generate_like(model, test, seed=seed)
-            response = generated.sum(axis=1) / test.energy
+            key = (training, label, seed)
+            cells = generated[key] if key in generated else generate_like(model, test, seed=seed)
+            response = cells.sum(axis=1) / test.energy
             table = response_resolution(test.energy, {"Reference": reference_response, label: response})
             ratios = [resolution_ratio(table, label, e) for e in table.loc["Reference"].index]
             claim = resolution_ratio(table, label, claim_energy_gev)
@@ -117,17 +134,61 @@ def training_seed_table(
                 "within": sum(abs(r.value - 1.0) < tolerance for r in ratios),
                 "energies": len(ratios),
                 "above": int(np.sum(response[lowest] > overshoot)),
-                "above_reference": int(np.sum(reference_response[lowest] > overshoot)),
-                "n_lowest": int(lowest.sum()),
+                **invariant,
             }
             if features_reference is not None:
-                features = classifier_features(shower_variables(generated, test), test, EPOCH_PICKING_VARIABLES)
+                variables = generated_variables[key] if key in generated_variables else shower_variables(cells, test)
+                features = classifier_features(variables, test, EPOCH_PICKING_VARIABLES)
                 result = classifier_two_sample_test(
                     features_reference, features, seed=seed, max_iter=c2st_max_iter, n_threads=n_threads, paired=True
                 )
                 row.update(AUC=result.auc, AUC_error=result.error)
-            rows[(training, label, seed)] = row
-            del generated
+            rows[key] = row
+            del cells
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["training", "sample", "latent_seed"])
     return out
+
+
+def _precomputed(
+    generated: Mapping | None,
+    generated_variables: Mapping | None,
+    test_variables: pd.DataFrame | None,
+    models: Mapping,
+    seeds: list[int],
+    test: ShowerArrays,
+) -> tuple[dict, dict]:
+    """Check the showers and variables the caller already has against the models, seeds and test showers."""
+    expected = {(training, label, seed) for training, label in models for seed in seeds}
+    checked = []
+    for name, given, kind in (
+        ("generated", generated, np.ndarray),
+        ("generated_variables", generated_variables, pd.DataFrame),
+    ):
+        if given is None:
+            checked.append({})
+            continue
+        if not isinstance(given, Mapping):
+            raise InputError(f"{name} must be a mapping (training, label, latent_seed) -> {kind.__name__} or None")
+        unknown = [key for key in given if key not in expected]
+        if unknown:
+            raise InputError(
+                f"{name} has keys {unknown} that are not (training, label, latent_seed) of models x latent_seeds"
+            )
+        for key, value in given.items():
+            if not isinstance(value, kind) or len(value) != len(test):
+                raise InputError(
+                    f"{name}[{key!r}] must be a {kind.__name__} with one row per test shower ({len(test)}), "
+                    f"got {type(value).__name__} of length {len(value) if hasattr(value, '__len__') else '-'}"
+                )
+            if kind is np.ndarray and value.shape != test.cells.shape:
+                raise InputError(f"{name}[{key!r}] has shape {value.shape}, the test cells {test.cells.shape}")
+        checked.append(dict(given))
+    if test_variables is not None and not (
+        isinstance(test_variables, pd.DataFrame) and len(test_variables) == len(test)
+    ):
+        raise InputError(
+            f"test_variables must be shower_variables(test.cells, test): a DataFrame of {len(test)} rows, "
+            f"got {type(test_variables).__name__}"
+        )
+    return checked[0], checked[1]

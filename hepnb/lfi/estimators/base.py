@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 from hepnb.lfi.augmented import RatioSample, Standardizer
 
 __all__ = ["ALPHA_CONVENTIONS", "EVAL_BATCH", "Estimator", "as_tensor", "check_alpha", "check_method", "mlp"]
@@ -78,7 +78,7 @@ class Estimator(L.LightningModule):
 
     def __init__(self, n_features: int, lr: float, final_lr: float) -> None:
         super().__init__()
-        if not isinstance(n_features, (int, np.integer)) or n_features < 1:
+        if not is_whole_number(n_features) or n_features < 1:
             raise InputError(f"n_features must be a positive integer (columns of x), got {n_features!r}")
         if not (lr > 0 and final_lr > 0):
             raise InputError(f"learning rates must be > 0, got lr={lr}, final_lr={final_lr}")

@@ -15,7 +15,7 @@ import torch
 import zuko
 from torch import Tensor, nn
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.lfi import losses
 from hepnb.lfi.augmented import DensitySample
 from hepnb.lfi.estimators.base import _ACTIVATIONS, Estimator, check_alpha, check_method
@@ -94,7 +94,7 @@ class DensityEstimator(Estimator):
     ) -> None:
         super().__init__(n_features, lr, final_lr)
         check_method(method, ("nde", "scandal"))
-        if isinstance(transforms, bool) or not isinstance(transforms, (int, np.integer)) or transforms < 1:
+        if not is_whole_number(transforms) or transforms < 1:
             raise InputError(f"transforms must be a positive integer (number of MADEs, e.g. 5), got {transforms!r}")
         if activation not in _ACTIVATIONS:
             raise InputError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")

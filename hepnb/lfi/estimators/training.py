@@ -21,7 +21,7 @@ from lightning.pytorch.callbacks import EarlyStopping
 from torch import Tensor, nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.lfi import losses
 from hepnb.lfi.augmented import DensitySample, LocalScoreSample, RatioSample
 from hepnb.lfi.estimators.base import Estimator
@@ -177,15 +177,15 @@ def train_estimator(
     >>> bool(np.array_equal(est.log_ratio(x, 1.0), again.log_ratio(x, 1.0)))
     True
     """
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(max_epochs, (int, np.integer)) or max_epochs < 1:
+    if not is_whole_number(max_epochs) or max_epochs < 1:
         raise InputError(f"max_epochs must be a positive integer, got {max_epochs!r}")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if not is_whole_number(batch_size) or batch_size < 1:
         raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
     if not 0 < validation_split < 1:
         raise InputError(f"validation_split must be in (0, 1), got {validation_split!r}")
-    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
+    if patience is not None and (not is_whole_number(patience) or patience < 1):
         raise InputError(f"patience must be a positive number of epochs or None, got {patience!r}")
     L.seed_everything(int(seed), workers=True, verbose=False)
     model = estimator if isinstance(estimator, Estimator) else estimator()
@@ -355,9 +355,9 @@ def member_seeds(seed: int, k: int) -> list[int]:
     >>> member_seeds(12, 2) == member_seeds(12, 3)[:2], set(member_seeds(12, 3)) & set(member_seeds(13, 3))
     (True, set())
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+    if not is_whole_number(k) or k < 1:
         raise InputError(f"k must be a positive number of estimators, got {k!r}")
     streams = (np.random.SeedSequence(int(seed), spawn_key=(MEMBER_SPAWN_TAG, i)) for i in range(int(k)))
     return [int(stream.generate_state(1, dtype=np.uint32)[0]) for stream in streams]

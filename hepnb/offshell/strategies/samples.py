@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from hepnb.errors import InputError, as_finite_array
+from hepnb.errors import InputError, as_finite_array, is_whole_number
 from hepnb.metrics.counting import Yield
 from hepnb.metrics.weighted import effective_sample_size
 from hepnb.offshell.events import Events
@@ -72,7 +72,7 @@ _B2_CODES = {"qqzz": _QQ, "ggzz": _GG}
 def approach_name(approach: str | int) -> str:
     """Canonical approach name: ``1``/``"svi_vs_b2"`` or ``2``/``"s_vs_vb2"``."""
     aliases = {1: "svi_vs_b2", 2: "s_vs_vb2"}
-    if isinstance(approach, (int, np.integer)) and not isinstance(approach, bool) and int(approach) in aliases:
+    if is_whole_number(approach) and int(approach) in aliases:
         return aliases[int(approach)]
     if isinstance(approach, str) and approach in APPROACHES:
         return approach
