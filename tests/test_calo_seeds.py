@@ -97,6 +97,29 @@ def test_showers_and_variables_already_computed_are_used_not_regenerated(
         generated_variables={(1, "double", 4): v.shower_variables(generated, test_showers)},
     )
     assert np.array_equal(reused.to_numpy(), table.to_numpy())
+    # the given variables are the ones the classifier sees: identical features cannot be told apart
+    twin = v.training_seed_table(
+        one,
+        test_showers,
+        latent_seeds=[4],
+        c2st_max_iter=20,
+        n_threads=1,
+        generated={(1, "double", 4): generated},
+        generated_variables={(1, "double", 4): v.shower_variables(test_showers.cells, test_showers)},
+    )
+    assert table.loc[(1, "double", 4), "AUC"] > 0.8 and twin.loc[(1, "double", 4), "AUC"] == pytest.approx(
+        0.5, abs=0.05
+    )
+    twin = v.training_seed_table(
+        one,
+        test_showers,
+        latent_seeds=[4],
+        c2st_max_iter=20,
+        n_threads=1,
+        test_variables=v.shower_variables(generated, test_showers),
+        generated={(1, "double", 4): generated},
+    )
+    assert twin.loc[(1, "double", 4), "AUC"] == pytest.approx(0.5, abs=0.05)
     # the given showers are the ones validated: the test showers themselves have the reference's resolution
     itself = v.training_seed_table(
         one, test_showers, latent_seeds=[4], generated={(1, "double", 4): test_showers.cells}
@@ -143,13 +166,26 @@ def test_bad_input_is_refused(models: dict, test_showers: ShowerArrays) -> None:
     cells = test_showers.cells
     with pytest.raises(InputError, match=r"generated has keys \[\(1, 'double', 5\)\] that are not"):
         v.training_seed_table(one, test_showers, latent_seeds=[4], generated={(1, "double", 5): cells})
-    with pytest.raises(InputError, match="one row per test shower"):
+    with pytest.raises(InputError, match=r"must be an array of the test cells' shape \(3000, 266\)"):
         v.training_seed_table(one, test_showers, latent_seeds=[4], generated={(1, "double", 4): cells[:10]})
-    with pytest.raises(InputError, match="has shape"):
-        v.training_seed_table(one, test_showers, latent_seeds=[4], generated={(1, "double", 4): cells[:, :5]})
+    with pytest.raises(InputError, match="got float64 of shape"):
+        v.training_seed_table(one, test_showers, latent_seeds=[4], generated={(1, "double", 4): np.float64(1.0)})
+    variables = v.shower_variables(cells, test_showers)
+    with pytest.raises(InputError, match="generated_variables has keys .* that generated lacks"):
+        v.training_seed_table(one, test_showers, latent_seeds=[4], generated_variables={(1, "double", 4): variables})
+    with pytest.raises(InputError, match=r"one row per test shower, in order \(index 0..2999\), got DataFrame of 3000"):
+        v.training_seed_table(
+            one,
+            test_showers,
+            latent_seeds=[4],
+            generated={(1, "double", 4): cells},
+            generated_variables={(1, "double", 4): variables.iloc[::-1]},
+        )
     with pytest.raises(InputError, match="generated_variables must be a mapping"):
         v.training_seed_table(one, test_showers, latent_seeds=[4], generated_variables=[cells])
-    with pytest.raises(InputError, match="test_variables must be shower_variables"):
+    with pytest.raises(InputError, match="test_variables must be shower_variables.* got DataFrame of 10 rows"):
+        v.training_seed_table(one, test_showers, latent_seeds=[4], test_variables=variables[:10])
+    with pytest.raises(InputError, match="test_variables must be shower_variables.* got ndarray"):
         v.training_seed_table(one, test_showers, latent_seeds=[4], test_variables=cells)
     with pytest.raises(
         InputError, match=r"no test showers at claim_energy_gev=32.768; energy points \(GeV\): \[1.024, 65.536\]"

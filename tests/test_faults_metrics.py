@@ -294,15 +294,15 @@ def test_ks_of_histograms_whose_squared_total_overflows_keeps_a_p_value() -> Non
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "message"),
     [
-        lambda: permutation_importance(lambda x: x[:, 0], np.zeros((4, 2)), np.zeros(4), n_repeats=True),
-        lambda: simulate(10, [1024.0], seed=True),
-        lambda: classifier_two_sample_test(np.zeros((20, 2)), np.ones((20, 2)), seed=False),
+        (lambda: permutation_importance(lambda x: x[:, 0], np.zeros((4, 2)), np.zeros(4), n_repeats=True), "n_repeats"),
+        (lambda: simulate(10, [1024.0], seed=True), "seed"),
+        (lambda: classifier_two_sample_test(np.zeros((20, 2)), np.ones((20, 2)), seed=False), "seed"),
     ],
-    ids=["n_repeats", "simulate seed", "c2st seed"],
+    ids=["permutation_importance", "simulate", "classifier_two_sample_test"],
 )
-def test_a_bool_where_a_count_or_seed_belongs_is_refused(call) -> None:
-    # Python counts True as the integer 1: every count and seed check refuses it (`hepnb.errors.is_whole_number`)
-    with pytest.raises(InputError, match="must be"):
+def test_a_bool_where_a_count_or_seed_belongs_is_refused(call, message: str) -> None:
+    # Python counts True as the integer 1: the count and seed checks refuse it (`hepnb.errors.is_whole_number`)
+    with pytest.raises(InputError, match=f"^{message} must be"):
         call()

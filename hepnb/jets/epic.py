@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import parametrizations
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.jets.datamodule import N_FEATURES, JetPreprocessing
 from hepnb.jets.lsgan import Fake, PointCloudGAN, check_schedule, size_one_hot
 from hepnb.jets.set_transformer import count_parameters, masked_mean
@@ -85,7 +85,7 @@ class EPiCConfig:
     def __post_init__(self) -> None:
         for name in ("latent_dim", "point_noise_dim", "hidden", "generator_layers", "discriminator_layers"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_whole_number(value) or value < 1:
                 raise InputError(f"EPiCConfig.{name}={value!r} must be a whole number of at least 1")
         check_schedule(self.d_steps, self.g_steps, self.lr)
 

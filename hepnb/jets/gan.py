@@ -41,7 +41,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.jets.datamodule import N_FEATURES, JetPreprocessing
 from hepnb.jets.lsgan import Fake, PointCloudGAN, check_schedule
 from hepnb.jets.set_transformer import ISAB, PMA, count_parameters, spectral_normalise
@@ -112,7 +112,7 @@ class SetGANConfig:
     def __post_init__(self) -> None:
         for name in ("latent_dim", "point_noise_dim", "heads", "inducing_points"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_whole_number(value) or value < 1:
                 raise InputError(f"SetGANConfig.{name}={value!r} must be a whole number of at least 1")
         for name in ("generator_widths", "discriminator_widths"):
             widths = getattr(self, name)

@@ -36,7 +36,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.jets.io import MANIFEST, chunk_path, read_jets, write_chunk, write_manifest
 from hepnb.jets.substructure import substructure_table
 
@@ -84,7 +84,7 @@ def write_subset(
     keep = sample.preset.n_particles if max_constituents is None else max_constituents
     total = len(sample) if n_jets is None else n_jets
     for name, value in (("max_constituents", keep), ("n_jets", total), ("chunk_jets", chunk_jets)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_whole_number(value) or value < 1:
             raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
     if total > len(sample):
         raise InputError(

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.training.command import add_hardware_arguments, non_negative_int, positive_int
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class JetTraining:
             raise InputError(f"configuration={self.configuration!r}: use one of {list(CONFIGURATIONS)}")
         for name, lowest in (("epochs", 1), ("every", 1), ("seed", 0), ("batch_size", 2), ("n_eval", 10)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            if not is_whole_number(value) or value < lowest:
                 raise InputError(f"{name}={value!r} must be a whole number of at least {lowest}")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise InputError(f"lr={self.lr!r} must be a positive learning rate")

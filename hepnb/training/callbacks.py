@@ -12,7 +12,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 from hepnb.io import fsync_directory
 from hepnb.training.archive import EpochArchive
 
@@ -57,7 +57,7 @@ class ArchiveCallback(L.Callback):
     """
 
     def __init__(self, archive: EpochArchive, every: int = 1, metrics: MetricsFunction | None = None) -> None:
-        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+        if not is_whole_number(every) or every < 1:
             raise InputError(f"checkpoint period every={every} must be a positive number of epochs")
         self.archive, self.every, self.metrics = archive, every, metrics
         self._lock: contextlib.ExitStack | None = None

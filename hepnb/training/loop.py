@@ -112,12 +112,7 @@ def fit(
 
 
 def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not is_whole_number(value)
-        or value < low
-        or (high is not None and value > high)
-    ):
+    if not is_whole_number(value) or value < low or (high is not None and value > high):
         limits = f"from {low} to {high}" if high is not None else f"of at least {low}"
         raise InputError(f"{name} must be an integer {limits}, got {value!r}")
     return int(value)

@@ -64,13 +64,15 @@ def training_seed_table(
     n_threads
         Threads of the classifier (None: the library's default).
     test_variables
-        ``shower_variables(test.cells, test)`` if already computed (it costs seconds per 10,000 showers).
+        ``shower_variables(test.cells, test)`` if already computed (it costs seconds per 10,000 showers); used only
+        with ``c2st_max_iter``.
     generated
-        Showers already generated, ``(training, label, latent_seed) -> cells`` (from ``generate_like(model, test,
-        seed=latent_seed)``), used instead of generating them again.
+        Showers already generated, ``(training, label, latent_seed) -> cells``: they must be
+        ``generate_like(models[(training, label)], test, seed=latent_seed)`` (the model is not called for such a key,
+        so showers of another epoch or seed would be validated under this key's name).
     generated_variables
-        ``shower_variables`` of showers already generated, same keys, for the classifier.
-
+        ``shower_variables`` of those showers, keyed as ``generated`` (every key must be there too); used only with
+        ``c2st_max_iter``.
     Returns
     -------
     pandas.DataFrame
@@ -161,34 +163,40 @@ def _precomputed(
     """Check the showers and variables the caller already has against the models, seeds and test showers."""
     expected = {(training, label, seed) for training, label in models for seed in seeds}
     checked = []
-    for name, given, kind in (
-        ("generated", generated, np.ndarray),
-        ("generated_variables", generated_variables, pd.DataFrame),
-    ):
+    for name, given in (("generated", generated), ("generated_variables", generated_variables)):
         if given is None:
             checked.append({})
             continue
         if not isinstance(given, Mapping):
-            raise InputError(f"{name} must be a mapping (training, label, latent_seed) -> {kind.__name__} or None")
+            raise InputError(f"{name} must be a mapping (training, label, latent_seed) -> showers' {name} or None")
         unknown = [key for key in given if key not in expected]
         if unknown:
             raise InputError(
-                f"{name} has keys {unknown} that are not (training, label, latent_seed) of models x latent_seeds"
+                f"{name} has keys {unknown} that are not (training, label, latent_seed) of models x latent_seeds: "
+                f"give only {sorted(expected, key=repr)}"
             )
-        for key, value in given.items():
-            if not isinstance(value, kind) or len(value) != len(test):
-                raise InputError(
-                    f"{name}[{key!r}] must be a {kind.__name__} with one row per test shower ({len(test)}), "
-                    f"got {type(value).__name__} of length {len(value) if hasattr(value, '__len__') else '-'}"
-                )
-            if kind is np.ndarray and value.shape != test.cells.shape:
-                raise InputError(f"{name}[{key!r}] has shape {value.shape}, the test cells {test.cells.shape}")
         checked.append(dict(given))
-    if test_variables is not None and not (
-        isinstance(test_variables, pd.DataFrame) and len(test_variables) == len(test)
+    showers, variables = checked
+    without_showers = [key for key in variables if key not in showers]
+    if without_showers:
+        raise InputError(f"generated_variables has keys {without_showers} that generated lacks: give their showers too")
+    for key, cells in showers.items():
+        shape = getattr(cells, "shape", None)
+        if not isinstance(cells, np.ndarray) or shape != test.cells.shape:
+            raise InputError(
+                f"generated[{key!r}] must be an array of the test cells' shape {test.cells.shape} (one shower per test "
+                f"shower, from generate_like), got {type(cells).__name__} of shape {shape}"
+            )
+    for name, table in (
+        *((f"generated_variables[{key!r}]", table) for key, table in variables.items()),
+        ("test_variables", test_variables),
     ):
-        raise InputError(
-            f"test_variables must be shower_variables(test.cells, test): a DataFrame of {len(test)} rows, "
-            f"got {type(test_variables).__name__}"
-        )
-    return checked[0], checked[1]
+        if table is None:
+            continue
+        if not isinstance(table, pd.DataFrame) or not table.index.equals(pd.RangeIndex(len(test))):
+            raise InputError(
+                f"{name} must be shower_variables(cells, test): a DataFrame with one row per test shower, in order "
+                f"(index 0..{len(test) - 1}), got {type(table).__name__} of "
+                f"{len(table) if hasattr(table, '__len__') else 'no'} rows"
+            )
+    return showers, variables

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 
 __all__ = ["UNITS", "MetricSettings", "MetricValue", "MetricsRow", "compare", "metrics_table", "distance_summary"]
 
@@ -75,7 +75,7 @@ class MetricSettings:
             "classifier_epochs",
         ):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_whole_number(value) or value < 1:
                 raise InputError(f"{name}={value!r} must be a whole number >= 1")
         if isinstance(self.fpd_points, bool) or not isinstance(self.fpd_points, int) or self.fpd_points < 3:
             raise InputError(f"fpd_points={self.fpd_points!r} must be a whole number >= 3 (the fit needs an error)")

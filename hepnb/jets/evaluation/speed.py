@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_whole_number
 
 __all__ = ["GenerationSpeed", "model_speed", "pythia_speed", "speed_table"]
 
@@ -66,9 +66,9 @@ def model_speed(
     Batch size b generates ``max(b, n_single)`` jets in calls of b (a warm-up call first); the thread count is
     restored afterwards.
     """
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+    if not is_whole_number(threads) or threads < 1:
         raise InputError(f"threads={threads!r} must be a whole number >= 1")
-    if not batch_sizes or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in batch_sizes):
+    if not batch_sizes or any(not is_whole_number(b) or b < 1 for b in batch_sizes):
         raise InputError(f"batch_sizes={batch_sizes!r} must be whole numbers >= 1")
     results = []
     with _torch_threads(threads):
