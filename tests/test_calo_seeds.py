@@ -1,6 +1,6 @@
 """The calorimeter study across training seeds (`hepnb.calo.validation.seeds`, issue 15 item 2): the table's numbers
-are the validation's own, the second training's archive holds the epoch the rule picks, and the single critic is
-further from the reference's resolution than the double critic in both trainings."""
+are the validation's own, the other trainings' archives hold the epoch the rule picks, and the single critic is
+further from the reference's resolution than the double critic in every training."""
 
 from __future__ import annotations
 
@@ -33,7 +33,11 @@ def models() -> dict[tuple[int, str], object]:
         return {
             (1, "double"): EpochArchive(DATA / "double").load(650),
             (1, "single"): EpochArchive(DATA / "single").load(950),
-            **{(2, name): EpochArchive(DATA / f"{name}_seed2").load() for name in ("double", "single")},
+            **{
+                (training, name): EpochArchive(DATA / f"{name}_seed{training}").load()
+                for training in (2, 3)
+                for name in ("double", "single")
+            },
         }
 
 
@@ -42,8 +46,8 @@ def test_showers() -> ShowerArrays:
     return v.as_shower_arrays(simulate(1500, [1024.0, 65536.0], seed=41, progress=False))
 
 
-@pytest.mark.parametrize("name", ["double_seed2", "single_seed2"])
-def test_the_second_trainings_archive_holds_the_rules_epoch(name: str) -> None:
+@pytest.mark.parametrize("name", ["double_seed2", "single_seed2", "double_seed3", "single_seed3"])
+def test_the_other_trainings_archives_hold_the_rules_epoch(name: str) -> None:
     archive = EpochArchive(DATA / name)
     ranking = rank_epochs(archive.history, DEFAULT_WEIGHTS, candidates=RULE_GRID)
     assert archive.epochs == [int(ranking.index[0])]
@@ -128,16 +132,16 @@ def test_showers_and_variables_already_computed_are_used_not_regenerated(
     assert itself.loc[(1, "double", 4), "above"] == itself.loc[(1, "double", 4), "above_reference"]
 
 
-def test_the_single_critic_is_further_from_the_reference_width_in_both_trainings(
+def test_the_single_critic_is_further_from_the_reference_width_in_every_training(
     models: dict, test_showers: ShowerArrays
 ) -> None:
     table = v.training_seed_table(models, test_showers, latent_seeds=[5])
     deviation = table["deviation"].droplevel("latent_seed")
-    for training in (1, 2):
-        # notebook 01 (44,000 test showers): double 0.18 and 0.06, single 0.67 and 0.60
+    for training in (1, 2, 3):
+        # notebook 01 (44,000 test showers): double 0.18, 0.06 and 0.10; single 0.67, 0.60 and 1.02
         assert deviation[(training, "single")] > 0.4, table
         assert deviation[(training, "double")] < 0.3, table
-    assert set(table.index.get_level_values("training")) == {1, 2}
+    assert set(table.index.get_level_values("training")) == {1, 2, 3}
 
 
 def test_bad_input_is_refused(models: dict, test_showers: ShowerArrays) -> None:
