@@ -193,7 +193,9 @@ def run_processor(
     """
     counts = dict(n) if isinstance(n, Mapping) else {"vbf": n}
     if not counts or any(not is_whole_number(v) or v < 1 for v in counts.values()):
-        raise InputError(f"n must be a positive whole number (not a bool) or a dict {{process: positive whole number}}, got {n!r}")
+        raise InputError(
+            f"n must be a positive whole number (not a bool) or a dict {{process: positive whole number}}, got {n!r}"
+        )
     if executor not in ("dask", "iterative"):
         raise InputError(f"executor must be 'dask' or 'iterative', got {executor!r}")
     configs = {p: ev.GenerationConfig(p, detector, preset, lumi, chunk_size) for p in counts}
