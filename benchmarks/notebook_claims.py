@@ -1,6 +1,7 @@
 """The spread of every number a notebook asserts, over seeds and torch thread counts, measured side by side.
 
-Run: ``.venv/bin/python benchmarks/notebook_claims.py [NOTEBOOK ...] [--mode fast|full] [--seeds 3]``.
+Run: ``.venv/bin/python benchmarks/notebook_claims.py [NOTEBOOK ...] [--mode fast|full] [--seeds 3]
+[--set NAME=VALUE ...]``.
 
 Each notebook's last code cell collects the numbers it asserts in a dict ``claims`` before asserting them. This
 script executes the notebook (in a fresh kernel, the way ``hepnb run`` does) once per seed and per thread count
@@ -8,11 +9,18 @@ script executes the notebook (in a fresh kernel, the way ``hepnb run`` does) onc
 ``OMP_NUM_THREADS`` (and ``THREADS`` where the notebook has that knob), reads ``claims`` back from the kernel
 even when an assertion failed, and prints per claim: every value, the mean, the standard deviation and the
 smallest and largest value. The assertion margins stated in the notebooks come from these tables.
+
+``--set`` fixes other parameters in every run, e.g. notebook 01's test sample (the notebook refuses a test seed
+equal to another sample's, so the 25 and 524 GeV samples move with it)::
+
+    benchmarks/notebook_claims.py notebooks/01_calorimeter_gan.ipynb --threads 1 \
+        --set TEST_SEED=102 --set INTERPOLATION_SEED=105 --set EXTRAPOLATION_SEED=106
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import statistics
 import time
@@ -25,8 +33,8 @@ from hepnb._polling_client import PollingNotebookClient
 from hepnb.report import inject_parameters, kernel_environment
 
 # The knob that reseeds each notebook's random steps. Notebook 01 loads trained archives: its training seeds
-# are fixed by the archives (section 6 compares them), so the spread there is over latent seeds (GEN_SEED, from
-# which LATENT_SEEDS follow) and thread counts only; its test sample moves with TEST_SEED, set by hand.
+# are fixed by the archives (section 6 compares them), so the spread there is over latent seeds (GEN_SEED and the
+# seeds after it, N_LATENT_SEEDS in all, in section 6) and thread counts only; its test sample moves with --set.
 SEED_PARAMETER = {
     "00_tour": "SEED",
     "01_calorimeter_gan": "GEN_SEED",
@@ -38,10 +46,13 @@ SEED_PARAMETER = {
 READ_CLAIMS = "import json as _json\nprint(_json.dumps({k: float(v) for k, v in claims.items()}))"
 
 
-def measure(path: Path, seed: int, threads: int, *, fast: bool, timeout: int) -> dict[str, float]:
-    """Execute ``path`` with ``seed`` and ``threads``; return its ``claims`` (even if an assertion failed)."""
+def measure(
+    path: Path, seed: int, threads: int, *, fast: bool, timeout: int, fixed: dict[str, object] | None = None
+) -> dict[str, float]:
+    """Execute ``path`` with ``seed``, ``threads`` and the ``fixed`` parameters; return its ``claims`` (even if an
+    assertion failed)."""
     notebook = nbformat.read(path, as_version=4)
-    parameters: dict[str, object] = {SEED_PARAMETER[path.stem]: seed}
+    parameters: dict[str, object] = {**(fixed or {}), SEED_PARAMETER[path.stem]: seed}
     if "THREADS =" in notebook.cells[[c.cell_type for c in notebook.cells].index("code")].source:
         parameters["THREADS"] = threads
     inject_parameters(notebook, parameters, path.name)
@@ -74,7 +85,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     parser.add_argument("--output", type=Path, default=Path("build/claims"), help="folder of the JSON results")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter fixed in every run (a Python literal), e.g. TEST_SEED=102; repeat for several",
+    )
     args = parser.parse_args()
+    fixed = dict(_parameter(text) for text in args.set)
 
     for path in args.notebooks:
         default = nbformat.read(path, as_version=4)
@@ -88,12 +107,17 @@ def main() -> None:
         for threads in args.threads:
             for seed in range(seed0, seed0 + args.seeds):
                 start = time.perf_counter()
-                claims = measure(path, seed, threads, fast=args.mode == "fast", timeout=args.timeout)
+                claims = measure(path, seed, threads, fast=args.mode == "fast", timeout=args.timeout, fixed=fixed)
                 rows.append({"seed": seed, "threads": threads, "seconds": time.perf_counter() - start, **claims})
                 print(f"{path.stem} seed {seed} threads {threads}: {time.perf_counter() - start:.0f} s", flush=True)
         args.output.mkdir(parents=True, exist_ok=True)
-        (args.output / f"{path.stem}-{args.mode}.json").write_text(json.dumps(rows, indent=1))
-        print(f"\n== {path.stem} ({args.mode} mode, seeds {seed0}..{seed0 + args.seeds - 1}, threads {args.threads})")
+        suffix = "".join(f"-{name}={value}" for name, value in fixed.items())
+        (args.output / f"{path.stem}-{args.mode}{suffix}.json").write_text(json.dumps(rows, indent=1))
+        print(
+            f"\n== {path.stem} ({args.mode} mode, seeds {seed0}..{seed0 + args.seeds - 1}, threads {args.threads}"
+            + "".join(f", {name} = {value!r}" for name, value in fixed.items())
+            + ")"
+        )
         for name in [k for k in rows[0] if k not in ("seed", "threads", "seconds")]:
             values = [r[name] for r in rows]
             sd = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -101,6 +125,19 @@ def main() -> None:
                 f"  {name}: mean {statistics.fmean(values):.4g}, sd {sd:.3g}, min {min(values):.4g}, "
                 f"max {max(values):.4g}  [{', '.join(f'{v:.4g}' for v in values)}]"
             )
+
+
+def _parameter(text: str) -> tuple[str, object]:
+    """``"NAME=VALUE"`` -> ``(NAME, VALUE)``, the value read as a Python literal."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise SystemExit(f"--set takes NAME=VALUE with NAME a parameter of the notebook, got {text!r}")
+    try:
+        return name.strip(), ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        raise SystemExit(
+            f"--set {text!r}: the value must be a Python literal (a number, a string in quotes, ...)"
+        ) from None
 
 
 if __name__ == "__main__":

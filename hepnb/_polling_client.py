@@ -14,7 +14,7 @@ import time
 from queue import Empty
 from typing import Any
 
-from jupyter_core.utils import ensure_async
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 
 __all__ = ["SHELL_POLL_SECONDS", "PollingNotebookClient", "poll_in_short_waits"]
@@ -70,3 +70,7 @@ class PollingNotebookClient(NotebookClient):
         client = await super().async_start_new_kernel_client()
         poll_in_short_waits(client.shell_channel)
         return client
+
+    # nbclient binds its synchronous twin to the base class's coroutine; without this, `setup_kernel` (the cell by
+    # cell use of the client, as in benchmarks/notebook_claims.py) would read the shell channel in one long wait
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)

@@ -207,11 +207,33 @@ def _assigned_names(source: str) -> set[str] | None:
     return names
 
 
+def _derived_parameters(source: str) -> dict[str, set[str]]:
+    """For each name a cell assigns at top level, the names assigned before it that its value reads."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    assigned: set[str] = set()
+    derived: dict[str, set[str]] = {}
+    for node in tree.body:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            continue
+        reads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+        for target in names:
+            derived.setdefault(target, set()).update(reads & assigned)
+        assigned |= names
+    return derived
+
+
 def inject_parameters(notebook: NotebookNode, parameters: Mapping[str, object], name: str) -> None:
     """Insert a cell tagged ``injected-parameters`` that sets ``parameters`` right after the ``parameters`` cell.
 
-    Raises InputError when ``name`` (the notebook, for the message) has no cell tagged ``parameters`` or when a
-    parameter is not a Python name or is not set in that cell (a typo would otherwise be silently ignored).
+    Raises InputError when ``name`` (the notebook, for the message) has no cell tagged ``parameters``, when a
+    parameter is not a Python name or is not set in that cell (a typo would otherwise be silently ignored), and when
+    another parameter of that cell is computed from an injected one (it would keep the value computed from the
+    default: a run directory or a list of seeds silently left behind), unless it is injected too.
     """
     notebook.cells = [c for c in notebook.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     tagged = [
@@ -229,6 +251,15 @@ def inject_parameters(notebook: NotebookNode, parameters: Mapping[str, object], 
     unknown = sorted(set(parameters) - known) if known is not None else []
     if unknown:
         raise InputError(f"{name}: {unknown} not set in the parameters cell; it sets {sorted(known or ())}")
+    derived = _derived_parameters(notebook.cells[tagged[0]].source)
+    for parameter in parameters:
+        stale = sorted(t for t, reads in derived.items() if parameter in reads and t not in parameters)
+        if stale:
+            hint = " (for FAST, run with --fast or HEPNB_FAST=1 instead)" if parameter == "FAST" else ""
+            raise InputError(
+                f"{name}: {stale} computed from {parameter} in the parameters cell would keep the value of the default "
+                f"{parameter}: set them too{hint}"
+            )
     source = "# Parameters\n" + "".join(f"{key} = {value!r}\n" for key, value in parameters.items())
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata["tags"] = ["injected-parameters"]

@@ -88,48 +88,34 @@ def test_showers_and_variables_already_computed_are_used_not_regenerated(
     models: dict, test_showers: ShowerArrays
 ) -> None:
     one = {(1, "double"): models[(1, "double")]}
+    key = (1, "double", 4)
     table = v.training_seed_table(one, test_showers, latent_seeds=[3, 4], c2st_max_iter=20, n_threads=1)
     generated = v.generate_like(models[(1, "double")], test_showers, seed=4)
+    test_variables = v.shower_variables(test_showers.cells, test_showers)
+    generated_variables = v.shower_variables(generated, test_showers)
     reused = v.training_seed_table(
         one,
         test_showers,
         latent_seeds=[3, 4],
         c2st_max_iter=20,
         n_threads=1,
-        test_variables=v.shower_variables(test_showers.cells, test_showers),
-        generated={(1, "double", 4): generated},
-        generated_variables={(1, "double", 4): v.shower_variables(generated, test_showers)},
+        test_variables=test_variables,
+        generated={key: generated},
+        generated_variables={key: generated_variables},
     )
     assert np.array_equal(reused.to_numpy(), table.to_numpy())
-    # the given variables are the ones the classifier sees: identical features cannot be told apart
-    twin = v.training_seed_table(
-        one,
-        test_showers,
-        latent_seeds=[4],
-        c2st_max_iter=20,
-        n_threads=1,
-        generated={(1, "double", 4): generated},
-        generated_variables={(1, "double", 4): v.shower_variables(test_showers.cells, test_showers)},
-    )
-    assert table.loc[(1, "double", 4), "AUC"] > 0.8 and twin.loc[(1, "double", 4), "AUC"] == pytest.approx(
-        0.5, abs=0.05
-    )
-    twin = v.training_seed_table(
-        one,
-        test_showers,
-        latent_seeds=[4],
-        c2st_max_iter=20,
-        n_threads=1,
-        test_variables=v.shower_variables(generated, test_showers),
-        generated={(1, "double", 4): generated},
-    )
-    assert twin.loc[(1, "double", 4), "AUC"] == pytest.approx(0.5, abs=0.05)
+    assert table.loc[key, "AUC"] > 0.8, table
+    # the given variables are the ones the classifier sees: given the same features on both sides,
+    # whichever side they are given for, it cannot tell the samples apart
+    for given in ({"generated_variables": {key: test_variables}}, {"test_variables": generated_variables}):
+        twin = v.training_seed_table(
+            one, test_showers, latent_seeds=[4], c2st_max_iter=20, n_threads=1, generated={key: generated}, **given
+        )
+        assert twin.loc[key, "AUC"] == pytest.approx(0.5, abs=0.05), given.keys()
     # the given showers are the ones validated: the test showers themselves have the reference's resolution
-    itself = v.training_seed_table(
-        one, test_showers, latent_seeds=[4], generated={(1, "double", 4): test_showers.cells}
-    )
-    assert itself.loc[(1, "double", 4), "ratio"] == pytest.approx(1.0, abs=1e-12)
-    assert itself.loc[(1, "double", 4), "above"] == itself.loc[(1, "double", 4), "above_reference"]
+    itself = v.training_seed_table(one, test_showers, latent_seeds=[4], generated={key: test_showers.cells})
+    assert itself.loc[key, "ratio"] == pytest.approx(1.0, abs=1e-12)
+    assert itself.loc[key, "above"] == itself.loc[key, "above_reference"]
 
 
 def test_the_single_critic_is_further_from_the_reference_width_in_every_training(

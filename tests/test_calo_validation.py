@@ -83,8 +83,16 @@ def test_check_archive(tmp_path: Path) -> None:
     }
     (tmp_path / "training.json").write_text(json.dumps(record))
     assert "single critic, 3 epochs" in v.check_archive(tmp_path, fraction=0.5, seed=1)
-    with pytest.raises(InputError, match="trained with fraction 0.5 and seed 1"):
+    with pytest.raises(InputError, match="trained with fraction 0.5 and seed 1, not 1 and 1: set the data"):
         v.check_archive(tmp_path, fraction=1.0, seed=1)
+    # an archive validated on other samples only (notebook 01's other trainings): any fraction, its own seed
+    assert "single critic, 3 epochs" in v.check_archive(tmp_path, fraction=None, seed=1)
+    with pytest.raises(InputError, match="not seed 2: give the seed it was trained with"):
+        v.check_archive(tmp_path, fraction=None, seed=2)
+    (tmp_path / "training.json").unlink()
+    assert "assuming any fraction and seed 2" in v.check_archive(tmp_path, fraction=None, seed=2)
+    with pytest.raises(InputError, match="--seed 2 --fraction 1`"):
+        v.check_archive(tmp_path / "missing", fraction=None, seed=2)
 
 
 def test_generate_like_returns_mev_whatever_the_models_units(showers: ShowerArrays) -> None:

@@ -70,3 +70,14 @@ def test_the_runner_executes_a_widget_cell_with_the_short_waits() -> None:
     assert notebook.cells[1].outputs[0]["data"]["text/plain"] == "2"
     widget = notebook.cells[0].outputs[0]["data"]
     assert "application/vnd.jupyter.widget-view+json" in widget
+
+
+def test_cell_by_cell_execution_in_setup_kernel_uses_the_short_waits_too() -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 2")])
+    client = PollingNotebookClient(notebook, timeout=120, kernel_name="python3")
+    with client.setup_kernel():  # the synchronous path: nbclient's own start_new_kernel_client skips the override
+        assert client.kc.shell_channel.get_msg.__qualname__ == "poll_in_short_waits.<locals>.get_msg"
+        client.execute_cell(notebook.cells[0], 0)
+    assert notebook.cells[0].outputs[0]["data"]["text/plain"] == "3"

@@ -134,6 +134,25 @@ def test_bad_parameters_and_outputs_are_refused_before_anything_runs(tmp_path: P
     assert not marker.exists()
 
 
+def test_a_parameter_others_are_computed_from_is_injected_only_with_them(tmp_path: Path, capsys) -> None:
+    # RUN_DIR would keep SEED's default: a run with another seed would read the default seed's trainings
+    parameters = "SEED = 3\nTHREADS = 1\nRUN_DIR = f'seed{SEED}-' + ('fast' if FAST else 'full')\nLABEL = 'x'"
+    notebook = write_notebook(tmp_path / "d.ipynb", "print(RUN_DIR)", parameters=parameters)
+    build = tmp_path / "build"
+    assert main(["run", str(notebook), "--output", str(build), "-p", "SEED", "4"]) == 2
+    assert (
+        "['RUN_DIR'] computed from SEED in the parameters cell would keep the value of the default SEED: set them"
+        in (capsys.readouterr().err)
+    )
+    assert main(["run", str(notebook), "--output", str(build), "-p", "FAST", "True"]) == 2
+    assert "run with --fast or HEPNB_FAST=1 instead" in capsys.readouterr().err
+    assert main(["run", str(notebook), "--output", str(build), "-p", "SEED", "4", "-p", "RUN_DIR", "seed4"]) == 0
+    executed = nbformat.read(build / "notebooks" / "d.ipynb", as_version=4)
+    assert executed.cells[2].outputs[0]["text"] == "seed4\n"
+    for free in ("THREADS", "LABEL"):  # read by no other parameter
+        assert main(["run", str(notebook), "--output", str(build), "-p", free, "2"]) == 0
+
+
 def test_run_of_missing_notebook_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert main(["run", str(tmp_path / "nope.ipynb"), "--output", str(tmp_path)]) == 2
     assert "notebooks not found" in capsys.readouterr().err

@@ -35,30 +35,37 @@ def as_shower_arrays(showers: Showers) -> ShowerArrays:
     )
 
 
-def check_archive(path: str | os.PathLike[str], *, fraction: float, seed: int) -> str:
+def check_archive(path: str | os.PathLike[str], *, fraction: float | None, seed: int) -> str:
     """Check that ``path`` holds a calorimeter-GAN archive trained on ``standard_dataset(fraction, seed)``.
 
     Raises `InputError` with the command that makes the archive when the folder or its index is missing, and when
     the ``training.json`` recorded next to the checkpoints names another fraction or seed (the regenerated reference
-    would then not be the training's held-out half). Returns a one-line description.
+    would then not be the training's held-out half). ``fraction=None`` accepts any fraction: for an archive that is
+    validated on other samples only, whose seed alone must be known. Returns a one-line description.
     """
     folder = Path(path)
     if not (folder / "index.json").is_file():
         raise InputError(
             f"no epoch archive at {folder}: train one with `hepnb train calo --output {folder} --seed {seed} "
-            f"--fraction {fraction:g}` (add --single-critic for the ablation), or set RETRAIN = True, or point the "
-            "ARCHIVE parameters at an existing archive"
+            f"--fraction {1.0 if fraction is None else fraction:g}` (add --single-critic for the ablation), or set "
+            "RETRAIN = True, or point the ARCHIVE parameters at an existing archive"
         )
     record_path = folder / "training.json"
     if not record_path.is_file():
-        return f"{folder}: no training.json, assuming fraction {fraction:g} and seed {seed}"
+        assumed = "any fraction" if fraction is None else f"fraction {fraction:g}"
+        return f"{folder}: no training.json, assuming {assumed} and seed {seed}"
     record = json.loads(record_path.read_text())
     config = record.get("config", {})
-    if float(config.get("fraction", fraction)) != float(fraction) or int(config.get("seed", seed)) != int(seed):
-        raise InputError(
-            f"{folder} was trained with fraction {config.get('fraction')} and seed {config.get('seed')}, not "
-            f"{fraction:g} and {seed}: set the data parameters to the training's so that the reference is its "
+    other_fraction = fraction is not None and float(config.get("fraction", fraction)) != float(fraction)
+    if other_fraction or int(config.get("seed", seed)) != int(seed):
+        wanted = (
+            f"seed {seed}: give the seed it was trained with"
+            if fraction is None
+            else f"{fraction:g} and {seed}: set the data parameters to the training's so that the reference is its "
             "held-out half"
+        )
+        raise InputError(
+            f"{folder} was trained with fraction {config.get('fraction')} and seed {config.get('seed')}, not {wanted}"
         )
     critic = "double" if config.get("double_critic", True) else "single"
     hardware = record.get("hardware", {})

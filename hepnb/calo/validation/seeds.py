@@ -107,7 +107,9 @@ def training_seed_table(
     if c2st_max_iter is not None and not (is_whole_number(c2st_max_iter) and c2st_max_iter >= 1):
         raise InputError(f"c2st_max_iter must be an integer >= 1 or None, got {c2st_max_iter!r}")
 
-    generated, generated_variables = _precomputed(generated, generated_variables, test_variables, models, seeds, test)
+    if test_variables is not None:
+        _check_variables("test_variables", test_variables, test)
+    generated, generated_variables = _precomputed(generated, generated_variables, models, seeds, test)
 
     reference_response = test.cells.sum(axis=1) / test.energy
     lowest = test.energy == test.energy.min()
@@ -155,7 +157,6 @@ def training_seed_table(
 def _precomputed(
     generated: Mapping | None,
     generated_variables: Mapping | None,
-    test_variables: pd.DataFrame | None,
     models: Mapping,
     seeds: list[int],
     test: ShowerArrays,
@@ -187,16 +188,16 @@ def _precomputed(
                 f"generated[{key!r}] must be an array of the test cells' shape {test.cells.shape} (one shower per test "
                 f"shower, from generate_like), got {type(cells).__name__} of shape {shape}"
             )
-    for name, table in (
-        *((f"generated_variables[{key!r}]", table) for key, table in variables.items()),
-        ("test_variables", test_variables),
-    ):
-        if table is None:
-            continue
-        if not isinstance(table, pd.DataFrame) or not table.index.equals(pd.RangeIndex(len(test))):
-            raise InputError(
-                f"{name} must be shower_variables(cells, test): a DataFrame with one row per test shower, in order "
-                f"(index 0..{len(test) - 1}), got {type(table).__name__} of "
-                f"{len(table) if hasattr(table, '__len__') else 'no'} rows"
-            )
+    for key, table in variables.items():
+        _check_variables(f"generated_variables[{key!r}]", table, test)
     return showers, variables
+
+
+def _check_variables(name: str, table: Any, test: ShowerArrays) -> None:
+    """Refuse a table that is not one row of ``shower_variables`` per test shower, in order."""
+    if not isinstance(table, pd.DataFrame) or not table.index.equals(pd.RangeIndex(len(test))):
+        raise InputError(
+            f"{name} must be shower_variables(cells, test): a DataFrame with one row per test shower, in order "
+            f"(index 0..{len(test) - 1}), got {type(table).__name__} of "
+            f"{len(table) if hasattr(table, '__len__') else 'no'} rows"
+        )
