@@ -20,8 +20,8 @@ equal to another sample's, so the 25 and 524 GeV samples move with it)::
 from __future__ import annotations
 
 import argparse
-import ast
 import json
+import re
 import statistics
 import time
 from pathlib import Path
@@ -30,7 +30,7 @@ import nbformat
 from nbclient.exceptions import CellExecutionError
 
 from hepnb._polling_client import PollingNotebookClient
-from hepnb.report import inject_parameters, kernel_environment
+from hepnb.report import inject_parameters, kernel_environment, parse_parameter
 
 # The knob that reseeds each notebook's random steps. Notebook 01 loads trained archives: its training seeds
 # are fixed by the archives (section 6 compares them), so the spread there is over latent seeds (GEN_SEED and the
@@ -49,8 +49,7 @@ READ_CLAIMS = "import json as _json\nprint(_json.dumps({k: float(v) for k, v in 
 def measure(
     path: Path, seed: int, threads: int, *, fast: bool, timeout: int, fixed: dict[str, object] | None = None
 ) -> dict[str, float]:
-    """Execute ``path`` with ``seed``, ``threads`` and the ``fixed`` parameters; return its ``claims`` (even if an
-    assertion failed)."""
+    """Execute ``path`` with ``seed``, ``threads`` and ``fixed``; return its ``claims`` (even if an assert failed)."""
     notebook = nbformat.read(path, as_version=4)
     parameters: dict[str, object] = {**(fixed or {}), SEED_PARAMETER[path.stem]: seed}
     if "THREADS =" in notebook.cells[[c.cell_type for c in notebook.cells].index("code")].source:
@@ -111,7 +110,7 @@ def main() -> None:
                 rows.append({"seed": seed, "threads": threads, "seconds": time.perf_counter() - start, **claims})
                 print(f"{path.stem} seed {seed} threads {threads}: {time.perf_counter() - start:.0f} s", flush=True)
         args.output.mkdir(parents=True, exist_ok=True)
-        suffix = "".join(f"-{name}={value}" for name, value in fixed.items())
+        suffix = re.sub(r"[^\w.=+-]", "_", "".join(f"-{name}={value}" for name, value in fixed.items()))
         (args.output / f"{path.stem}-{args.mode}{suffix}.json").write_text(json.dumps(rows, indent=1))
         print(
             f"\n== {path.stem} ({args.mode} mode, seeds {seed0}..{seed0 + args.seeds - 1}, threads {args.threads}"
@@ -128,16 +127,13 @@ def main() -> None:
 
 
 def _parameter(text: str) -> tuple[str, object]:
-    """``"NAME=VALUE"`` -> ``(NAME, VALUE)``, the value read as a Python literal."""
+    """``"NAME=VALUE"`` -> ``(NAME, VALUE)``, the value read as ``hepnb run -p`` reads it."""
     name, sep, value = text.partition("=")
     if not sep or not name.strip().isidentifier():
         raise SystemExit(f"--set takes NAME=VALUE with NAME a parameter of the notebook, got {text!r}")
-    try:
-        return name.strip(), ast.literal_eval(value.strip())
-    except (ValueError, SyntaxError):
-        raise SystemExit(
-            f"--set {text!r}: the value must be a Python literal (a number, a string in quotes, ...)"
-        ) from None
+    if name.strip() in {*SEED_PARAMETER.values(), "THREADS"}:
+        raise SystemExit(f"--set {text!r}: the seed and THREADS vary from run to run: use --seeds and --threads")
+    return name.strip(), parse_parameter(value.strip())
 
 
 if __name__ == "__main__":

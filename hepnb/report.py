@@ -202,29 +202,68 @@ def _assigned_names(source: str) -> set[str] | None:
             targets = [node.target]
         else:
             continue
-        for target in targets:
-            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        for target in targets:  # D[K] = V assigns no name
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
     return names
 
 
 def _derived_parameters(source: str) -> dict[str, set[str]]:
-    """For each name a cell assigns at top level, the names assigned before it that its value reads."""
+    """For each name a cell assigns at top level, the other names of the cell its value reads when the cell runs.
+
+    Only top-level assignments count (not those in ``if`` / ``for`` blocks or ``def`` defaults). A plain assignment
+    replaces what a name read before unless it reads the name itself; an augmented one (``N *= S``) or an item
+    assignment (``D[K] = V``) adds to it. A lambda's body is read when it is called and a comprehension's own
+    variables are not names of the cell, so neither counts.
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return {}
-    assigned: set[str] = set()
+
+    def loaded(node: ast.AST) -> set[str]:
+        if isinstance(node, ast.Lambda):
+            return set()
+        if isinstance(node, ast.Name):
+            return {node.id} if isinstance(node.ctx, ast.Load) else set()
+        names = set().union(*(loaded(child) for child in ast.iter_child_nodes(node)))
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            names -= {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        return names
+
     derived: dict[str, set[str]] = {}
+
+    def assign(target: ast.AST, value: ast.AST | None, add: bool) -> None:
+        reads = loaded(value) if value is not None else set()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
+            if values is not None and len(values) == len(target.elts):
+                for element, element_value in zip(target.elts, values):
+                    assign(element, element_value, add)
+            else:
+                for element in target.elts:
+                    assign(element, value, add)
+        elif isinstance(target, ast.Name):
+            keeps = add or target.id in reads  # N *= S and N = N + S keep what N read before
+            derived[target.id] = (derived.get(target.id, set()) if keeps else set()) | reads
+        elif isinstance(target, (ast.Subscript, ast.Attribute)):  # D[K] = V, D.x = V: D now depends on K and V
+            base = target.value
+            while isinstance(base, (ast.Subscript, ast.Attribute)):
+                base = base.value
+            if isinstance(base, ast.Name):
+                derived[base.id] = derived.get(base.id, set()) | reads | (loaded(target) - {base.id})
+        elif isinstance(target, ast.Starred):
+            assign(target.value, value, add)
+
     for node in tree.body:
-        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
-            continue
-        reads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
-        for target in names:
-            derived.setdefault(target, set()).update(reads & assigned)
-        assigned |= names
-    return derived
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                assign(target, node.value, add=False)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            assign(node.target, node.value, add=False)
+        elif isinstance(node, ast.AugAssign):
+            assign(node.target, node.value, add=True)
+    assigned = set(derived)
+    return {name: (reads & assigned) - {name} for name, reads in derived.items()}
 
 
 def inject_parameters(notebook: NotebookNode, parameters: Mapping[str, object], name: str) -> None:
@@ -255,10 +294,14 @@ def inject_parameters(notebook: NotebookNode, parameters: Mapping[str, object], 
     for parameter in parameters:
         stale = sorted(t for t, reads in derived.items() if parameter in reads and t not in parameters)
         if stale:
-            hint = " (for FAST, run with --fast or HEPNB_FAST=1 instead)" if parameter == "FAST" else ""
+            hint = (
+                " (FAST follows HEPNB_FAST: run in fast mode instead, e.g. hepnb run --fast)"
+                if parameter == "FAST"
+                else ""
+            )
             raise InputError(
                 f"{name}: {stale} computed from {parameter} in the parameters cell would keep the value of the default "
-                f"{parameter}: set them too{hint}"
+                f"{parameter}: set {', '.join(stale)} too{hint}"
             )
     source = "# Parameters\n" + "".join(f"{key} = {value!r}\n" for key, value in parameters.items())
     cell = nbformat.v4.new_code_cell(source)

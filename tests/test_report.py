@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from hepnb.cli import main
-from hepnb.report import INLINE_BACKEND, kernel_environment, parse_parameter
+from hepnb.report import INLINE_BACKEND, _derived_parameters, kernel_environment, parse_parameter
 
 IMG_PNG = re.compile(r"<img[^>]*src=\"data:image/png;base64,")
 
@@ -134,18 +134,37 @@ def test_bad_parameters_and_outputs_are_refused_before_anything_runs(tmp_path: P
     assert not marker.exists()
 
 
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("S = 1\nA: int = S + 1", {"A": {"S"}}),
+        ("S = 1\nA, B = S, 3", {"A": {"S"}, "B": set()}),  # tuples pair up
+        ("S = 1\nA, B = divmod(S, 2)", {"A": {"S"}, "B": {"S"}}),
+        ("S = 1\nA = S\nA = 3", {"A": set()}),  # a new value replaces the old one
+        ("S = 1\nA = S\nA = A + 1", {"A": {"S"}}),  # unless it reads it
+        ("S = 1\nN = 10\nN *= S", {"N": {"S"}}),
+        ("S = 1\nK = 2\nD = {}\nD[K] = S", {"D": {"K", "S"}, "K": set()}),
+        ("S = 1\nF = lambda x: x * S", {"F": set()}),  # read when called, after any injection
+        ("S = 1\nL = [S for S in range(3)]", {"L": set()}),  # the comprehension's own S
+        ("S = 1\nL = [s * S for s in range(3)]", {"L": {"S"}}),
+        ("S = 1\nif S:\n    A = S", {}),  # top level only
+    ],
+)
+def test_derived_parameters(source: str, expected: dict[str, set[str]]) -> None:
+    assert _derived_parameters(source) == {"S": set(), **expected}
+
+
 def test_a_parameter_others_are_computed_from_is_injected_only_with_them(tmp_path: Path, capsys) -> None:
     # RUN_DIR would keep SEED's default: a run with another seed would read the default seed's trainings
     parameters = "SEED = 3\nTHREADS = 1\nRUN_DIR = f'seed{SEED}-' + ('fast' if FAST else 'full')\nLABEL = 'x'"
     notebook = write_notebook(tmp_path / "d.ipynb", "print(RUN_DIR)", parameters=parameters)
     build = tmp_path / "build"
     assert main(["run", str(notebook), "--output", str(build), "-p", "SEED", "4"]) == 2
-    assert (
-        "['RUN_DIR'] computed from SEED in the parameters cell would keep the value of the default SEED: set them"
-        in (capsys.readouterr().err)
-    )
+    err = capsys.readouterr().err
+    assert "['RUN_DIR'] computed from SEED in the parameters cell would keep the value of the default SEED" in err
+    assert "set RUN_DIR too" in err
     assert main(["run", str(notebook), "--output", str(build), "-p", "FAST", "True"]) == 2
-    assert "run with --fast or HEPNB_FAST=1 instead" in capsys.readouterr().err
+    assert "FAST follows HEPNB_FAST: run in fast mode instead" in capsys.readouterr().err
     assert main(["run", str(notebook), "--output", str(build), "-p", "SEED", "4", "-p", "RUN_DIR", "seed4"]) == 0
     executed = nbformat.read(build / "notebooks" / "d.ipynb", as_version=4)
     assert executed.cells[2].outputs[0]["text"] == "seed4\n"

@@ -47,8 +47,12 @@ def check_archive(path: str | os.PathLike[str], *, fraction: float | None, seed:
     if not (folder / "index.json").is_file():
         raise InputError(
             f"no epoch archive at {folder}: train one with `hepnb train calo --output {folder} --seed {seed} "
-            f"--fraction {1.0 if fraction is None else fraction:g}` (add --single-critic for the ablation), or set "
-            "RETRAIN = True, or point the ARCHIVE parameters at an existing archive"
+            f"--fraction {1.0 if fraction is None else fraction:g}` (add --single-critic for the ablation), "
+            + (
+                "or leave it out of SEED_ARCHIVES"
+                if fraction is None
+                else "or set RETRAIN = True, or point the ARCHIVE parameters at an existing archive"
+            )
         )
     record_path = folder / "training.json"
     if not record_path.is_file():
