@@ -30,7 +30,8 @@ import nbformat
 from nbclient.exceptions import CellExecutionError
 
 from hepnb._polling_client import PollingNotebookClient
-from hepnb.report import inject_parameters, kernel_environment, parse_parameter
+from hepnb.notebook_parameters import inject_parameters, parse_parameter
+from hepnb.report import kernel_environment
 
 # The knob that reseeds each notebook's random steps. Notebook 01 loads trained archives: its training seeds
 # are fixed by the archives (section 6 compares them), so the spread there is over latent seeds (GEN_SEED and the

@@ -20,7 +20,8 @@ __all__ = ["build_parser", "epoch_list", "main", "non_negative_int", "positive_i
 
 
 def _run(args: argparse.Namespace) -> int:
-    from hepnb.report import parse_parameter, run_notebooks
+    from hepnb.notebook_parameters import parse_parameter
+    from hepnb.report import run_notebooks
 
     notebooks = [Path(p) for p in args.notebooks] or sorted(Path("notebooks").glob("*.ipynb"))
     parameters = {name: parse_parameter(value) for name, value in args.parameters}

@@ -29,6 +29,7 @@ CORE = {
     "training",
     "widgets",
     "report",
+    "notebook_parameters",
     "_polling_client",
 }
 #: The studies, and the other studies each may read (their data sources).
@@ -47,6 +48,7 @@ CORE_RULES = {
     "units": {"errors"},
     "_lazy": set(),
     "_polling_client": set(),
+    "notebook_parameters": {"errors"},
     "stats": {"errors", "io", "units", "_lazy"},
 }
 #: "About 500 lines": a module this long gets split by concern.

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hepnb.report import inject_parameters
+from hepnb.notebook_parameters import inject_parameters
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 

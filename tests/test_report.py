@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 from hepnb.cli import main
-from hepnb.report import INLINE_BACKEND, _derived_parameters, kernel_environment, parse_parameter
+from hepnb.notebook_parameters import _derived_parameters, parse_parameter
+from hepnb.report import INLINE_BACKEND, kernel_environment
 
 IMG_PNG = re.compile(r"<img[^>]*src=\"data:image/png;base64,")
 
