@@ -7,8 +7,9 @@ Each notebook's last code cell collects the numbers it asserts in a dict ``claim
 script executes the notebook (in a fresh kernel, the way ``hepnb run`` does) once per seed and per thread count
 (1 and 2), with the seed injected into the ``parameters`` cell and the thread count set through
 ``OMP_NUM_THREADS`` (and ``THREADS`` where the notebook has that knob), reads ``claims`` back from the kernel
-even when an assertion failed, and prints per claim: every value, the mean, the standard deviation and the
-smallest and largest value. The assertion margins stated in the notebooks come from these tables.
+even when an assertion failed, and prints per claim: every value, the mean, the standard deviation over seeds (within
+each thread count, pooled), the largest change of one seed's value with the thread count, and the smallest and
+largest value. The assertion margins stated in the notebooks come from these tables.
 
 ``--set`` fixes other parameters in every run, e.g. notebook 01's test sample (the notebook refuses a test seed
 equal to another sample's, so the 25 and 524 GeV samples move with it)::
@@ -20,6 +21,7 @@ equal to another sample's, so the 25 and 524 GeV samples move with it)::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import statistics
@@ -30,6 +32,7 @@ import nbformat
 from nbclient.exceptions import CellExecutionError
 
 from hepnb._polling_client import PollingNotebookClient
+from hepnb.errors import InputError
 from hepnb.notebook_parameters import inject_parameters, parse_parameter
 from hepnb.report import kernel_environment
 
@@ -94,6 +97,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     fixed = dict(_parameter(text) for text in args.set)
+    for path in args.notebooks:  # every --set name checked before the first run
+        try:
+            inject_parameters(nbformat.read(path, as_version=4), fixed, path.name)
+        except InputError as err:
+            raise SystemExit(f"--set: {err}") from None
 
     for path in args.notebooks:
         default = nbformat.read(path, as_version=4)
@@ -111,7 +119,9 @@ def main() -> None:
                 rows.append({"seed": seed, "threads": threads, "seconds": time.perf_counter() - start, **claims})
                 print(f"{path.stem} seed {seed} threads {threads}: {time.perf_counter() - start:.0f} s", flush=True)
         args.output.mkdir(parents=True, exist_ok=True)
-        suffix = re.sub(r"[^\w.=+-]", "_", "".join(f"-{name}={value}" for name, value in fixed.items()))
+        suffix = "".join(f"-{name}={value}" for name, value in fixed.items())
+        if suffix:  # a safe, short file name, one per set of values
+            suffix = re.sub(r"[^\w.=+-]", "_", suffix)[:60] + "-" + hashlib.sha256(suffix.encode()).hexdigest()[:8]
         (args.output / f"{path.stem}-{args.mode}{suffix}.json").write_text(json.dumps(rows, indent=1))
         print(
             f"\n== {path.stem} ({args.mode} mode, seeds {seed0}..{seed0 + args.seeds - 1}, threads {args.threads}"
@@ -120,11 +130,28 @@ def main() -> None:
         )
         for name in [k for k in rows[0] if k not in ("seed", "threads", "seconds")]:
             values = [r[name] for r in rows]
-            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            sd, thread_effect = _spread(rows, name)
             print(
-                f"  {name}: mean {statistics.fmean(values):.4g}, sd {sd:.3g}, min {min(values):.4g}, "
-                f"max {max(values):.4g}  [{', '.join(f'{v:.4g}' for v in values)}]"
+                f"  {name}: mean {statistics.fmean(values):.4g}, sd over seeds {sd:.3g}, largest change with the "
+                f"thread count {thread_effect:.2g}, min {min(values):.4g}, max {max(values):.4g}  "
+                f"[{', '.join(f'{v:.4g}' for v in values)}]"
             )
+
+
+def _spread(rows: list[dict], name: str) -> tuple[float, float]:
+    """The standard deviation of ``name`` over seeds and the largest change of one seed's value with the thread count.
+
+    The variance is taken over the seeds of each thread count and averaged: pooling all rows would count each seed
+    once per thread count, and shrink the spread by sqrt(4/5) when the thread count changes nothing (3 seeds).
+    """
+    by_threads: dict[int, list[float]] = {}
+    by_seed: dict[int, list[float]] = {}
+    for row in rows:
+        by_threads.setdefault(row["threads"], []).append(row[name])
+        by_seed.setdefault(row["seed"], []).append(row[name])
+    variances = [statistics.variance(v) for v in by_threads.values() if len(v) > 1]
+    sd = statistics.fmean(variances) ** 0.5 if variances else 0.0
+    return sd, max(max(v) - min(v) for v in by_seed.values())
 
 
 def _parameter(text: str) -> tuple[str, object]:

@@ -88,6 +88,7 @@ def _derived_parameters(source: str) -> dict[str, set[str]]:
 
     def assign(target: ast.AST, value: ast.AST | None, add: bool) -> None:
         reads = loaded(value) if value is not None else set()
+        reads |= set().union(*(derived.get(read, set()) for read in reads))  # B = A after A = S reads S too
         if isinstance(target, (ast.Tuple, ast.List)):
             values = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
             if values is not None and len(values) == len(target.elts):
@@ -146,12 +147,17 @@ def inject_parameters(notebook: NotebookNode, parameters: Mapping[str, object], 
         raise InputError(f"{name}: {unknown} not set in the parameters cell; it sets {sorted(known or ())}")
     derived = _derived_parameters(notebook.cells[tagged[0]].source)
     for parameter in parameters:
-        stale = sorted(t for t, reads in derived.items() if parameter in reads and t not in parameters)
+        readers = {t for t, reads in derived.items() if parameter in reads and t not in parameters}
+        effects = sorted(readers - (known or set()))  # os.environ[...] = THREADS: not a knob, cannot be set
+        if effects:
+            raise InputError(
+                f"{name}: the parameters cell changes {effects} with {parameter}, which an injected value cannot redo: "
+                "move that statement after the parameters cell"
+            )
+        stale = sorted(readers)
         if stale:
             hint = (
-                " (FAST follows HEPNB_FAST: run in fast mode instead, e.g. hepnb run --fast)"
-                if parameter == "FAST"
-                else ""
+                " (FAST follows HEPNB_FAST: run in fast mode instead, hepnb run --fast)" if parameter == "FAST" else ""
             )
             raise InputError(
                 f"{name}: {stale} computed from {parameter} in the parameters cell would keep the value of the default "

@@ -149,6 +149,7 @@ def test_bad_parameters_and_outputs_are_refused_before_anything_runs(tmp_path: P
         ("S = 1\nL = [S for S in range(3)]", {"L": set()}),  # the comprehension's own S
         ("S = 1\nL = [s * S for s in range(3)]", {"L": {"S"}}),
         ("S = 1\nif S:\n    A = S", {}),  # top level only
+        ("S = 1\nA = S\nB = A\nA = 3", {"A": set(), "B": {"A", "S"}}),  # B keeps what A read
     ],
 )
 def test_derived_parameters(source: str, expected: dict[str, set[str]]) -> None:
@@ -169,6 +170,12 @@ def test_a_parameter_others_are_computed_from_is_injected_only_with_them(tmp_pat
     assert main(["run", str(notebook), "--output", str(build), "-p", "SEED", "4", "-p", "RUN_DIR", "seed4"]) == 0
     executed = nbformat.read(build / "notebooks" / "d.ipynb", as_version=4)
     assert executed.cells[2].outputs[0]["text"] == "seed4\n"
+    effect = write_notebook(tmp_path / "e.ipynb", "1", parameters="import os\nN = 1\nos.environ['N'] = str(N)")
+    assert main(["run", str(effect), "--output", str(build), "-p", "N", "2"]) == 2
+    assert (
+        "changes ['os'] with N, which an injected value cannot redo: move that statement after"
+        in capsys.readouterr().err
+    )
     for free in ("THREADS", "LABEL"):  # read by no other parameter
         assert main(["run", str(notebook), "--output", str(build), "-p", free, "2"]) == 0
 
