@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hepnb.notebook_parameters import inject_parameters
+from hepnb.notebook_parameters import _assigned_names, inject_parameters
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
@@ -37,11 +37,11 @@ def test_every_parameter_but_fast_can_be_set_alone(path: Path) -> None:
     # a parameter computed from another would keep the default's value when the other is injected (hepnb run -p,
     # benchmarks/notebook_claims.py): the notebook derives such values after the parameters cell
     notebook = nbformat.read(path, as_version=4)
-    tree = ast.parse(next(c for c in notebook.cells if c.cell_type == "code").source)
+    source = next(c for c in notebook.cells if c.cell_type == "code").source
+    tree = ast.parse(source)
     # the cell holds knobs only (top-level assignments and imports), so every knob is seen here, tuples included
     assert all(isinstance(node, (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom)) for node in tree.body), path
-    targets = [getattr(node, "targets", [getattr(node, "target", None)]) for node in tree.body]
-    names = {n.id for group in targets for t in group if t for n in ast.walk(t) if isinstance(n, ast.Name)}
+    names = _assigned_names(source)
     assert "FAST" in names and len(names) > 5, path.name
     for name in sorted(names - {"FAST"}):
         inject_parameters(notebook, {name: None}, path.name)
