@@ -43,6 +43,8 @@ name                               module                what it is
 ``alignment_comparisons``          :mod:`~.inspection`   <phi>_Strips per p, <eta>_Back per e: reference vs generated
 ``plot_alignment_effects``         :mod:`~.inspection`   how the cell geometry shows in the data
 ``plot_mean_images``               :mod:`~.inspection`   the mean shower per layer
+``lateral_shape_table``            :mod:`~.lateral`      mean R_eta, R_phi, w_eta2, f_side next to ATLAS's ranges
+``ATLAS_UNCONVERTED_RANGES``       :mod:`~.lateral`      the R_eta and R_phi ranges of ATLAS unconverted photons
 ``digitise``, ``THRESHOLD_SIGMA``  :mod:`~.noise`        electronic noise and a 4-sigma cell threshold
 ``noisy_comparison``               :mod:`~.noise`        C2ST AUCs and resolution ratio after noise and threshold
 ``tail_excess``                    :mod:`~.physical`     a generated response tail tested against the reference's
@@ -82,6 +84,7 @@ if TYPE_CHECKING:
         single_variable_aucs,
     )
     from hepnb.calo.validation.inspection import alignment_comparisons, plot_alignment_effects, plot_mean_images
+    from hepnb.calo.validation.lateral import ATLAS_UNCONVERTED_RANGES, lateral_shape_table
     from hepnb.calo.validation.noise import THRESHOLD_SIGMA, digitise, noisy_comparison
     from hepnb.calo.validation.physical import physical_checkpoints, tail_excess
     from hepnb.calo.validation.points import ENERGY_65_MEV, energy_point_gev
@@ -149,6 +152,7 @@ _EXPORTS = {
         "diagnostics",
     ),
     **dict.fromkeys(("alignment_comparisons", "plot_alignment_effects", "plot_mean_images"), "inspection"),
+    **dict.fromkeys(("lateral_shape_table", "ATLAS_UNCONVERTED_RANGES"), "lateral"),
     **dict.fromkeys(("digitise", "noisy_comparison", "THRESHOLD_SIGMA"), "noise"),
     **dict.fromkeys(("tail_excess", "physical_checkpoints"), "physical"),
     "training_seed_table": "seeds",
