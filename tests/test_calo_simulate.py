@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
 
 from hepnb.calo import shower_shapes as ss
 from hepnb.calo.geometry import GEOMETRY, MIDDLE
@@ -22,7 +21,6 @@ from hepnb.calo.simulate import (
     simulate,
     standard_dataset,
 )
-from hepnb.calo.validation.lateral import ATLAS_UNCONVERTED_RANGES, lateral_shape_table
 from hepnb.errors import InputError
 
 E65 = 65536.0
@@ -157,72 +155,6 @@ def test_gate_sparsity_and_exact_zeros(showers1: Showers, showers65: Showers) ->
     assert empty[0] > 0.05 and empty[3] > 0.2  # empty PS (late conversion) and Back at 1 GeV
     er = ss.eratio(showers65.cells)
     assert 0.02 < np.mean(er < 0.9) < 0.5  # a significant second strip maximum in a minority of showers
-
-
-def test_gate_lateral_shapes_are_pinned_at_65_gev(showers65: Showers) -> None:
-    """The default model's lateral shapes, so tight that a Moliere radius 10 % off (32 or 40 mm) fails each one."""
-    table = lateral_shape_table({"default": showers65.cells})["default"]
-    assert 0.976 < table["reta"] < 0.979  # 32 mm: 0.981, 40 mm: 0.973
-    assert 0.981 < table["rphi"] < 0.983  # 0.985, 0.979
-    assert 0.0095 < table["weta2"] < 0.0100  # 0.0094, 0.0101
-    assert 0.092 < table["fracs1"] < 0.106  # 0.085, 0.114
-
-
-def test_atlas_lateral_model_lands_in_the_atlas_ranges_and_keeps_the_energy(showers65: Showers) -> None:
-    calibrated = simulate(2000, [E65], seed=14, model=ShowerModel.atlas_lateral())
-    table = lateral_shape_table({"calibrated": calibrated.cells})
-    for shape, (low, high) in ATLAS_UNCONVERTED_RANGES.items():
-        assert low < table.loc[shape, "calibrated"] < high, shape
-    assert table.loc["reta", "calibrated"] == pytest.approx(0.965, abs=0.002)
-    assert np.isnan(table.loc["weta2", "ATLAS low"])
-    total, default_total = calibrated.cells.astype(float).sum(axis=1), showers65.cells.astype(float).sum(axis=1)
-    assert total.mean() / E65 == pytest.approx(default_total.mean() / E65, abs=0.002)  # the response is kept
-    resolution = total.std() / total.mean()
-    assert resolution / (default_total.std() / default_total.mean()) == pytest.approx(1.0, abs=0.1)  # and the width
-    containment = calibrated.cells.astype(float).sum() / calibrated.layer_energy.astype(float).sum()
-    assert 0.98 < containment < 0.99  # the price of the wider shapes, stated in its docstring
-
-
-def test_gate_the_lateral_shape_follows_the_shower_depth(showers65: Showers) -> None:
-    """GFlash radii grow with tau = (t - t_c) / T: showers starting early (a large strip fraction) are wider in the
-    Middle layer. A depth-independent lateral profile gives a rank correlation of 0.02 here."""
-    f1 = ss.f1(showers65.cells, showers65.energy)
-    assert spearmanr(f1, ss.reta(showers65.cells))[0] < -0.4
-    assert spearmanr(f1, ss.rphi(showers65.cells))[0] < -0.4
-
-
-def test_each_cell_is_sampled_with_the_stochastic_term() -> None:
-    """Closure of the sampling fluctuations: the Gamma draw is the last one of a chunk, so the same seed without it
-    gives each cell's mean, and the residuals have variance a^2 E_cell 1 GeV (a = 0.10) with exact zeros kept."""
-    sampled = simulate(400, [E65], seed=15)
-    mean = simulate(400, [E65], seed=15, model=ShowerModel(stochastic=0.0))
-    assert ShowerModel().stochastic == 0.10
-    np.testing.assert_array_equal(sampled.layer_energy, mean.layer_energy)
-    mu = mean.cells.astype(float)
-    assert np.all(sampled.cells[mu == 0] == 0)
-    bulk = mu > 10.0  # MeV: the variance of the standardised residual is well measured (shape >= 1)
-    z = (sampled.cells[bulk] - mu[bulk]) / np.sqrt(0.10**2 * 1000.0 * mu[bulk])
-    assert bulk.sum() > 10_000
-    assert abs(z.mean()) < 5 / np.sqrt(bulk.sum())
-    assert z.var() == pytest.approx(1.0, abs=0.04)
-
-
-def test_lateral_shape_table_refuses_what_it_cannot_average() -> None:
-    with pytest.raises(InputError, match="at least one sample"):
-        lateral_shape_table({})
-    with pytest.raises(InputError, match="at least 2"):
-        lateral_shape_table({"one": np.ones((1, 266))})
-    with pytest.raises(InputError, match="'bad'"):
-        lateral_shape_table({"bad": np.full((3, 266), np.nan)})
-    with pytest.raises(InputError, match="'narrow' must be cells"):
-        lateral_shape_table({"narrow": np.ones((3, 49))})
-    for names in (("a", "a error"), ("ATLAS low",)):
-        with pytest.raises(InputError, match="collide"):
-            lateral_shape_table(dict.fromkeys(names, np.ones((3, 266))))
-    empty_strips = simulate(20, [E65], seed=16).cells.copy()
-    empty_strips[:, GEOMETRY.layers[1].slice] = 0.0
-    table = lateral_shape_table({"no strips": empty_strips})
-    assert np.isnan(table.loc["fracs1", "no strips"]) and table.loc["reta", "no strips"] > 0.9
 
 
 def test_noise_is_gaussian_with_the_layer_sigmas() -> None:

@@ -32,6 +32,7 @@ name                                          module                   what it i
 ``delta_eta_cell_hist``                       :mod:`~.lateral`         energy-weighted eta_cell - eta_impact cell
 ``reta``, ``reta_thesis``, ``rphi``           :mod:`~.reconstruction`  Middle-layer energy ratios
 ``weta2``                                     :mod:`~.reconstruction`  Middle-layer width in eta (3x5 window)
+``weta2_corrected``                           :mod:`~.reconstruction`  the same, corrected for the impact (ATLAS)
 ``strip_profile``                             :mod:`~.reconstruction`  ``[N, 56]`` strip energies over phi rows
 ``weta1``, ``wstot1``                         :mod:`~.reconstruction`  strip widths (+-3 and +-10 strips)
 ``emaxs1``, ``e2tsts1``, ``e2tsts1_thesis``   :mod:`~.reconstruction`  first and second strip maxima
@@ -103,6 +104,7 @@ if TYPE_CHECKING:
         strip_profile,
         weta1,
         weta2,
+        weta2_corrected,
         wstot1,
     )
 
@@ -146,6 +148,7 @@ _EXPORTS = {
             "reta_thesis",
             "rphi",
             "weta2",
+            "weta2_corrected",
             "strip_profile",
             "weta1",
             "wstot1",

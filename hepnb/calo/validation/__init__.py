@@ -44,7 +44,10 @@ name                               module                what it is
 ``plot_alignment_effects``         :mod:`~.inspection`   how the cell geometry shows in the data
 ``plot_mean_images``               :mod:`~.inspection`   the mean shower per layer
 ``lateral_shape_table``            :mod:`~.lateral`      mean R_eta, R_phi, w_eta2, f_side next to ATLAS's ranges
-``ATLAS_UNCONVERTED_RANGES``       :mod:`~.lateral`      the R_eta and R_phi ranges of ATLAS unconverted photons
+``tight_cut_table``                :mod:`~.lateral`      fraction passing ATLAS's tight photon cuts on those shapes
+``ATLAS_UNCONVERTED_RANGES``       :mod:`~.lateral`      where ATLAS unconverted photons' R_eta and R_phi peak
+``ATLAS_TIGHT_CUTS``               :mod:`~.lateral`      ATLAS's tight cuts (2012 menu, unconverted, |eta| < 0.6)
+``LATERAL_SHAPES``                 :mod:`~.lateral`      how each shape of those tables is computed from ShowerArrays
 ``digitise``, ``THRESHOLD_SIGMA``  :mod:`~.noise`        electronic noise and a 4-sigma cell threshold
 ``noisy_comparison``               :mod:`~.noise`        C2ST AUCs and resolution ratio after noise and threshold
 ``tail_excess``                    :mod:`~.physical`     a generated response tail tested against the reference's
@@ -84,7 +87,13 @@ if TYPE_CHECKING:
         single_variable_aucs,
     )
     from hepnb.calo.validation.inspection import alignment_comparisons, plot_alignment_effects, plot_mean_images
-    from hepnb.calo.validation.lateral import ATLAS_UNCONVERTED_RANGES, lateral_shape_table
+    from hepnb.calo.validation.lateral import (
+        ATLAS_TIGHT_CUTS,
+        ATLAS_UNCONVERTED_RANGES,
+        LATERAL_SHAPES,
+        lateral_shape_table,
+        tight_cut_table,
+    )
     from hepnb.calo.validation.noise import THRESHOLD_SIGMA, digitise, noisy_comparison
     from hepnb.calo.validation.physical import physical_checkpoints, tail_excess
     from hepnb.calo.validation.points import ENERGY_65_MEV, energy_point_gev
@@ -152,7 +161,10 @@ _EXPORTS = {
         "diagnostics",
     ),
     **dict.fromkeys(("alignment_comparisons", "plot_alignment_effects", "plot_mean_images"), "inspection"),
-    **dict.fromkeys(("lateral_shape_table", "ATLAS_UNCONVERTED_RANGES"), "lateral"),
+    **dict.fromkeys(
+        ("lateral_shape_table", "tight_cut_table", "ATLAS_UNCONVERTED_RANGES", "ATLAS_TIGHT_CUTS", "LATERAL_SHAPES"),
+        "lateral",
+    ),
     **dict.fromkeys(("digitise", "noisy_comparison", "THRESHOLD_SIGMA"), "noise"),
     **dict.fromkeys(("tail_excess", "physical_checkpoints"), "physical"),
     "training_seed_table": "seeds",
