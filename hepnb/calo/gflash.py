@@ -121,8 +121,8 @@ class ShowerModel:
         65.5 GeV stays 0.977. The price is containment: GFlash's power-law radial tail puts 1.5 % of the deposit outside
         the crop (0.9 % with the default), so the thesis's "99 % inside 266 cells" and an ATLAS-like R_eta cannot both
         hold. w_eta2 and f_side rise with the radius (w_eta2 corrected for the impact from 0.0080 to 0.0090, f_side from
-        0.10 to about 0.15); no published peak of theirs was at hand, and 98.5 % or more of both models' photons pass
-        each of ATLAS's tight cuts on them (f_side's the least) (`hepnb.calo.validation.tight_cut_table`). The shipped
+        0.10 to about 0.15); no published peak of theirs was at hand, and each of ATLAS's tight cuts on them passes 98.5
+        % or more of both models' photons, f_side's the fewest (`hepnb.calo.validation.tight_cut_table`). The shipped
         GAN archives were trained on the default model; this one is for new trainings.
 
         Returns

@@ -26,8 +26,8 @@ LATERAL_SHAPES: dict[str, Callable[[ShowerArrays], np.ndarray]] = {
     "weta2_corrected": lambda s: shower_shapes.weta2_corrected(s.cells, s.deta),
     "fracs1": lambda s: shower_shapes.fracs1(s.cells, fill=np.nan),
 }
-"""The lateral shapes of the tables, by name, and how each is computed per shower (NaN where a ratio's window is
-empty; w_eta2 is 0 there, as `hepnb.calo.shower_shapes.weta2` defines it)."""
+"""The lateral shapes of the tables, by name, and how each is computed per shower (NaN where the shape's window is
+empty, except the raw w_eta2, which `hepnb.calo.shower_shapes.weta2` defines as 0 there)."""
 
 ATLAS_UNCONVERTED_RANGES = {"reta": (0.96, 0.97), "rphi": (0.95, 0.98)}
 """Where the published R_eta and R_phi distributions of ATLAS unconverted photons peak (the shower-shape figures of
