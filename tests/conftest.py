@@ -54,6 +54,15 @@ def truth_events():
     return offshell.generate(60_000, seed=2, detector="none")
 
 
+@pytest.fixture(scope="session")
+def showers65():
+    """3,000 simulated 65.5 GeV photons (2^16 MeV), default model, seed 11: the calorimeter simulator's and lateral
+    shapes' tests share them. Read-only: a test that changes cells makes its own copy."""
+    from hepnb.calo.simulate import simulate
+
+    return simulate(3000, [65536.0], seed=11)
+
+
 def _torch_threads() -> int | None:
     torch = sys.modules.get("torch")
     return torch.get_num_threads() if torch is not None else None

@@ -24,11 +24,6 @@ E65 = 65536.0
 
 
 @pytest.fixture(scope="module")
-def showers65() -> Showers:
-    return simulate(3000, [E65], seed=11)
-
-
-@pytest.fixture(scope="module")
 def calibrated65() -> Showers:
     return simulate(2000, [E65], seed=14, model=ShowerModel.atlas_lateral())
 

@@ -27,11 +27,6 @@ E65 = 65536.0
 
 
 @pytest.fixture(scope="module")
-def showers65() -> Showers:
-    return simulate(3000, [E65], seed=11)
-
-
-@pytest.fixture(scope="module")
 def showers1() -> Showers:
     return simulate(3000, [1024.0], seed=12)
 
