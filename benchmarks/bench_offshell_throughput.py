@@ -3,7 +3,9 @@
 Prints weighted events generated per second (total and per core) for coffea's IterativeExecutor (1 core) and the
 DaskExecutor on a LocalCluster of ``--workers`` single-threaded worker processes, side by side, and their ratio.
 The cluster's start-up (spawning workers, first imports) is timed separately from the steady-state run.
-Both runs produce the same histograms (checked at the end).
+Both runs produce the same histograms (checked at the end). Then ``osh.generate`` alone (generation, the
+ATLAS-like detector and the ch6 selection, one process) with the exact kinematics (the default) and the collinear
+ones (``VBFModel.collinear()``), in alternating runs, with the median of their ratio.
 
     .venv/bin/python benchmarks/bench_offshell_throughput.py --n 400000 --workers 2
 """
@@ -34,6 +36,7 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=25_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5, help="alternating runs of the kinematics comparison")
     args = parser.parse_args()
     common = dict(n=args.n, seed=args.seed, mus=MUS, observables=OBSERVABLES, chunk_size=args.chunk_size)
 
@@ -69,6 +72,24 @@ def main() -> None:
         for o in OBSERVABLES
     )
     print(f"histograms identical (rtol 1e-12): {same}; selected events: {single['n_selected']}")
+    _compare_kinematics(args.n, args.seed, args.chunk_size, args.repeats)
+
+
+def _compare_kinematics(n: int, seed: int, chunk_size: int, repeats: int) -> None:
+    """Generation rate (events generated per second, one process) of the exact against the collinear kinematics."""
+    times: dict[str, list[float]] = {"exact": [], "collinear": []}
+    models = {"exact": osh.VBFModel(), "collinear": osh.VBFModel.collinear()}
+    for _ in range(repeats):
+        for name, model in models.items():
+            start = time.perf_counter()
+            osh.generate(n, seed=seed, chunk_size=chunk_size, model=model, progress=False)
+            times[name].append(time.perf_counter() - start)
+    ratios = np.array(times["exact"]) / np.array(times["collinear"])
+    print(f"generation only, one process, {repeats} alternating runs (median, range):")
+    for name, values in times.items():
+        rates = n / np.array(values)
+        print(f"  {name:10s} {np.median(rates):12,.0f} events / s ({rates.min():,.0f}-{rates.max():,.0f})")
+    print(f"  time exact / collinear: {np.median(ratios):.3f} ({ratios.min():.3f}-{ratios.max():.3f})")
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def test_toys_are_seeded_vectorised_and_guarded() -> None:
 
 @pytest.fixture(scope="module")
 def oracle_pool() -> tuple[Any, ...]:
-    events = helicity_summed(osh.generate(150_000, 4, detector="none", preset=study.PRESET, progress=False))
+    events = helicity_summed(osh.generate(300_000, 4, detector="none", preset=study.PRESET, progress=False))
     kappa = np.r_[np.asarray(THESIS_KAPPA_GRID), 1.0][:, None]
     comp, y = osh.oracle_components(events), events.yields
     log_p = np.log(combine(kappa, comp["f_S"], comp["f_I"], comp["f_B"], param="kappa")) - np.log(
@@ -109,17 +109,17 @@ def oracle_pool() -> tuple[Any, ...]:
 def test_oracle_coverage_at_mu_true_one(oracle_pool: tuple[Any, ...]) -> None:
     """About 10.6 expected events and the boundary mu >= 0: the Wilks intervals over-cover (measured, 2000 toys).
 
-    Measured (seed 1, 2000 toys; 4000 toys with seeds 1-3 agree): 68.3% intervals cover 86% with and without rate,
-    95% intervals 97.6% (rate) and 97.4% (shape), and the CLs 95% test does not exclude mu_true = 1 in 99.8% of the
-    toys. mu_true = 1 sits next to the minimum of N(mu) = mu S + sqrt(mu) I + B (at mu = (I / 2S)^2 = 0.72), where
-    the rate carries no information: q(mu_true) is far below chi2(1) (mean 0.48).
+    Measured (seed 1, 2000 toys): 68.3% intervals cover 85.6% (rate) and 86.6% (shape), 95% intervals 97.4% with and
+    without rate, and the CLs 95% test does not exclude mu_true = 1 in 99.95% of the toys. mu_true = 1 sits next to the
+    minimum of N(mu) = mu S + sqrt(mu) I + B (at mu = (I / 2S)^2 = 0.72), where the rate carries no information:
+    q(mu_true) is far below chi2(1) (mean 0.48).
     """
     log_r, w1, w0, nu, mu, _ = oracle_pool
     n = 2000
     rate, shape = cv.unbinned_coverage(log_r, w1, nu, mu, 1.0, n_toys=n, seed=1, background_weights=w0)
-    measured = {(True, 0.6827): 0.8605, (True, 0.95): 0.976, (False, 0.6827): 0.8605, (False, 0.95): 0.974}
+    measured = {(True, 0.6827): 0.856, (True, 0.95): 0.974, (False, 0.6827): 0.8655, (False, 0.95): 0.974}
     for result in (rate, shape):
-        assert result.mean_events == pytest.approx(10.70, abs=0.25) and result.reuse < 1
+        assert result.mean_events == pytest.approx(10.67, abs=0.25) and result.reuse < 1
         for level in (0.6827, 0.95):
             expected = measured[result.include_rate, level]
             assert abs(result.fraction(level) - expected) < 3.5 * _sigma(expected, n)
@@ -128,7 +128,13 @@ def test_oracle_coverage_at_mu_true_one(oracle_pool: tuple[Any, ...]) -> None:
 
 
 def test_oracle_coverage_becomes_nominal_at_a_hundred_times_the_luminosity(oracle_pool: tuple[Any, ...]) -> None:
-    """About 1070 events: Wilks holds at mu_true = 1 and at mu_true = 4 (off the kappa grid: interpolated)."""
+    """About 1070 events: Wilks holds at mu_true = 1 and at mu_true = 4 (off the kappa grid: interpolated).
+
+    The toys draw 67 (mu_true = 1) and 75 (mu_true = 4) times the pool's effective size, so they share events and the
+    covered fractions vary from seed to seed beyond their binomial errors: seeds 1-3 measured 0.653-0.713 at 68.3%
+    and 0.937-0.961 at 95% (against 0.86 and 0.97 at the thesis's luminosity, above); the tolerances are 0.06 and
+    0.025, about twice the largest deviation.
+    """
     log_r, _, _, nu, mu, events = oracle_pool
     n = 2000
     for mu_true in (1.0, 4.0):
@@ -136,8 +142,8 @@ def test_oracle_coverage_becomes_nominal_at_a_hundred_times_the_luminosity(oracl
         with pytest.warns(RuntimeWarning, match="share events"):
             results = cv.unbinned_coverage(log_r, w, 100 * nu, mu, mu_true, n_toys=n, seed=1, max_reuse=100)
         for result in results:
-            for level in (0.6827, 0.95):
-                assert abs(result.fraction(level) - level) < 3.5 * _sigma(level, n)
+            assert abs(result.fraction(0.6827) - 0.6827) < 0.06, (mu_true, result.include_rate)
+            assert abs(result.fraction(0.95) - 0.95) < 0.025, (mu_true, result.include_rate)
 
 
 def test_refine_maximum_is_vectorised_and_exact_on_a_parabola() -> None:

@@ -56,15 +56,17 @@ def test_nn_is_deterministic(samples):
     assert runs[0].best_iteration == int(np.argmin(runs[0].validation_loss)) + 1
 
 
-def test_training_uses_only_the_training_part_of_the_training_events(samples, gbdt):
+def test_training_uses_only_the_training_part_of_the_training_events(samples):
     train, test = samples
+    # a learning rate at which the validation loss turns within 30 trees (0.1, the fixture's, still falls at 30)
+    gbdt = bl.train_baseline(train, 2, "gbdt", seed=0, max_iter=30, learning_rate=0.2)
     held_out = bl.validation_split(len(train), 0.25, seed=0)
     assert gbdt.n_train == int((~held_out).sum()) and gbdt.n_validation == int(held_out.sum())
     # the kept model is exactly a fit on the non-held-out training events with the kept number of trees: the
     # staged predictions of the 30-tree fit, cut at the best tree with sklearn's public API (no refit)
     rows = bl.baseline_training_set(train[np.flatnonzero(~held_out)], 2)
-    refit = train_gbdt(rows, seed=0, max_iter=gbdt.best_iteration, learning_rate=0.1)
-    assert isinstance(gbdt.classifier, bl.StagedGBDT) and gbdt.best_iteration < 30  # a real cut (measured 23)
+    refit = train_gbdt(rows, seed=0, max_iter=gbdt.best_iteration, learning_rate=0.2)
+    assert isinstance(gbdt.classifier, bl.StagedGBDT) and gbdt.best_iteration < 30  # a real cut (measured 18)
     assert gbdt.classifier.gbdt.model.n_iter_ == 30 and gbdt.classifier.n_trees == gbdt.best_iteration
     assert np.array_equal(refit.score(rows.X[: len(rows) // 2]), gbdt.classifier.score(rows.X[: len(rows) // 2]))
     assert np.array_equal(refit.score(test_x := feature_matrix(test.x, bl.FEATURES)[0]), gbdt.classifier.score(test_x))
@@ -82,7 +84,7 @@ def test_training_uses_only_the_training_part_of_the_training_events(samples, gb
 
 def test_approach_2_follows_the_ideal_classifier(samples, gbdt):
     train, test = samples
-    # measured 0.836-0.846 (samples of seeds 1, 2, 5, 30 and 50 trees); approach 1 learns another function of x
+    # measured 0.785-0.813 (samples of seeds 1, 2 and 5, 30 trees); approach 1 learns another function of x
     assert bl.ideal_correlation(gbdt.score(test), test) > 0.75
     assert bl.ideal_correlation(study.ideal_classifier(test), test) == pytest.approx(1.0)
 
@@ -93,7 +95,7 @@ def test_approach_2_interval_close_to_the_ideal_classifier(samples, gbdt):
     scans["ideal"] = study.histogram_scans(study.ideal_classifier(test), test, [1.0], method="ideal", bins=25)
     scans["oracle"] = study.oracle_scans(test, [1.0])
     widths = study.width_table(scans, [1.0])[(1.0, "rate", "95%")]
-    # measured 1.056-1.063 of the oracle (ideal: 1.004-1.007) on samples of seeds 1, 2, 5
+    # measured 1.065-1.085 of the oracle (ideal: 1.004-1.006) on samples of seeds 1, 2, 5
     assert widths["approach 2 GBDT"] / widths["ideal"] < 1.15
     assert widths["approach 2 GBDT"] > 0.99  # a binned summary cannot beat the oracle
     assert set(scans[gbdt.name]) == {(1.0, True), (1.0, False)}

@@ -39,7 +39,7 @@ def test_exact_log_ratio_peaks_at_mu_true(summed_events, mu_true: float, include
     scan = lfi.oracle_scan(summed_events, mu_true, include_rate=include_rate)
     assert scan.mu[np.argmin(scan.q)] == pytest.approx(mu_true, rel=1e-12)  # Gibbs' inequality: exact on the sample
     # the refined mu_hat: the parabola through the best point and its neighbours, unevenly spaced in mu (measured
-    # 0.969 / 0.969 at mu_true = 1, 2.0737 / 2.0770 at 2.0736)
+    # 0.968 / 0.969 at mu_true = 1, 2.0732 / 2.0765 at 2.0736)
     assert scan.mu_hat == pytest.approx(mu_true, rel=0.04)
     assert np.all(scan.q[np.abs(scan.mu - mu_true) > 1e-9] > 0)
     np.testing.assert_allclose(scan.p_value, stats.chi2.sf(scan.q, 1))
@@ -172,7 +172,7 @@ def test_interval_table_against_the_oracle(summed_events) -> None:
 
 def test_sally_trained_on_the_simulator_learns_the_oracle_score(truth_events, summed_events) -> None:
     # training weights helicity-summed: the regression target is the exact score (measured weighted correlation
-    # 0.73, 0.81 with twice the data); with the raw weights the target carries the helicity noise (0.58)
+    # 0.84, squared error 0.30 of the score's variance); with the raw weights the target carries the helicity noise
     train = lfi.helicity_summed(osh.generate(60_000, seed=1, detector="none"))
     sample = lfi.mine_local_sample(train, 15_000, seed=3)
     sally = lfi.train_estimator(lfi.ScoreEstimator(35, lr=1e-2, final_lr=1e-3), sample, seed=4, max_epochs=6)
@@ -180,7 +180,7 @@ def test_sally_trained_on_the_simulator_learns_the_oracle_score(truth_events, su
     w = summed_events.weight(1.0)
     cov = np.cov(t_hat, t, aweights=w)
     assert cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]) > 0.65
-    assert abs(np.average(t_hat, weights=w)) < 0.03  # E_SM[t] = 0; the score spread is 0.25
+    assert abs(np.average(t_hat, weights=w)) < 0.03  # E_SM[t] = 0; the score spread is 0.23
     assert np.average((t_hat - t) ** 2, weights=w) < 0.6 * np.average(t**2, weights=w)
 
 

@@ -70,8 +70,8 @@ def test_oracle_limit_on_the_simulator() -> None:
         table = limits.limit_table(scans, 1.0, rate)
         oracle = table.loc["oracle"]
         # the likelihood peaks at the grid point mu = 1; mu_hat, refined by the parabola through it and its neighbours
-        # (mu = 0.85, 1.17), lies below it (measured 0.9682 with rate, 0.9684 without)
-        assert oracle["mu_hat"] == pytest.approx(0.968, abs=2e-3)
+        # (mu = 0.85, 1.17), lies below it (measured 0.9672 with rate, 0.9675 without)
+        assert oracle["mu_hat"] == pytest.approx(0.967, abs=2e-3)
         # shape only, the +1 and +2 sigma expected limits lie beyond mu = 16: flagged, not clipped
         assert oracle["cut at grid end"] == ("" if rate else "+1 sigma exp., +2 sigma exp.")
         assert oracle["expected 95%"].endswith(", >16]") != rate
@@ -82,12 +82,12 @@ def test_oracle_limit_on_the_simulator() -> None:
 
 
 def test_event_coverage_is_unbinned_coverage_of_the_events() -> None:
-    test = helicity_summed(osh.generate(20_000, 5, detector="none", preset=study.PRESET, progress=False))
+    test = helicity_summed(osh.generate(40_000, 5, detector="none", preset=study.PRESET, progress=False))
     log_r = limits.oracle_log_r_grid(test)
     kappa = np.asarray(THESIS_KAPPA_GRID)
     assert np.allclose(log_r[10], osh.oracle_log_ratio(test, float(kappa[10]) ** 4, 1.0))
     # at twice the thesis luminosity: the weights and yields must be scaled with it (150 toys stay below the
-    # pool's Kish effective size)
+    # pool's Kish effective size: 40,000 generated events, reuse 0.75)
     ours = limits.event_coverage(log_r, test, 1.0, lumi=2 * THESIS_LUMI, n_toys=150, seed=2, label="oracle")
     y, scale = test.yields, 2 * THESIS_LUMI / test.meta["config"]["lumi"]
     direct = unbinned_coverage(

@@ -68,7 +68,7 @@ def test_toy_joint_quantities_average_to_the_exact_ones() -> None:
 
 def test_neff_is_n_at_the_benchmark_and_collapses_away(samples) -> None:
     train, _ = samples
-    n = 300
+    n = 150  # 300 failed on the exact kinematics: 201 accepted at mu = 1 (the largest weight sets the acceptance)
     table = study.neff_table(train, [1.0, 1.5], [0.0, 1.0, 1.5, 2.0], n, seed=2)
     assert table.loc[1.0, "kappa_b = 1"] == pytest.approx(n, rel=1e-9)  # unweighted: all weights equal
     assert table.loc[1.5, "kappa_b = 1.5"] == pytest.approx(n, rel=1e-9)

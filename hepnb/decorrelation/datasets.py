@@ -274,7 +274,7 @@ def offshell_dataset(
     Parameters
     ----------
     n_vbf, n_background
-        Events generated before the chapter-6 preselection: VBF, and each of qqZZ and ggZZ (about 27 %, 5 % and
+        Events generated before the chapter-6 preselection: VBF, and each of qqZZ and ggZZ (about 24 %, 5 % and
         6 % pass).
     seed
         Seeds the generation and the split.

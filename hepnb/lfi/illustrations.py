@@ -134,8 +134,8 @@ def neff_table(pool: Events, benchmarks: Sequence[float], kappas: Sequence[float
     >>> table.columns.tolist(), table.index.tolist()
     (['kappa_b = 1', 'kappa_b = 1.5'], [0.0, 1.0, 1.5])
     >>> (table / 30).round(2).loc[[1.0, 1.5]].to_numpy()  # 1 on the diagonal: every event weighs the same there
-    array([[1.  , 0.74],
-           [0.19, 1.  ]])
+    array([[1.  , 0.69],
+           [0.15, 1.  ]])
     """
     ks = as_finite_array(kappas, "kappas", ndim=1)
     out = {}

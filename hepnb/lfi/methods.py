@@ -154,7 +154,7 @@ def _generate(n: int, seed: int, role: str, lumi: float) -> Events:
 
 
 def make_samples(n_train: int, n_test: int, seed: int, *, lumi: float = THESIS_LUMI) -> tuple[Events, Events]:
-    """Training and evaluation VBF samples, ``detector="none"``, ch7 preselection (about half the events pass).
+    """Training and evaluation VBF samples, ``detector="none"``, ch7 preselection (about 42 % of the events pass).
 
     The training sample keeps the generator's weights (they follow the sampled helicities, a latent variable); the
     evaluation sample gets helicity-summed weights (:func:`hepnb.lfi.helicity_summed`): the same expectation of

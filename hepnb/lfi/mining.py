@@ -83,10 +83,10 @@ def observables_matrix(events: Events, observables: Observables = "thesis-ch7") 
     >>> events = osh.generate(2_000, seed=1, detector="none", progress=False)
     >>> x, names = observables_matrix(events, ["m4l", "pt_4l"])
     >>> x.shape, names, bool(np.array_equal(x[:, 0], np.asarray(events.x["m4l"], dtype=float)))
-    ((831, 2), ['m4l', 'pt_4l'], True)
+    ((666, 2), ['m4l', 'pt_4l'], True)
     >>> x, names = observables_matrix(events)  # the 35 observables of ch7, defaults for missing objects
     >>> x.shape, names[:2]
-    ((831, 35), ['et_miss', 'phi_miss'])
+    ((666, 35), ['et_miss', 'phi_miss'])
     """
     if not isinstance(events, Events):
         raise InputError(f"events must be hepnb.offshell.Events, got {type(events).__name__}")

@@ -64,13 +64,13 @@ def ratio_log_r_grid(
 ) -> np.ndarray:
     """``log r_hat(x_i | kappa_j, SM)`` ``(len(kappa), n)``: the estimator evaluated once for every later scan.
 
-    Anchored (the default), each event's row is ``log r_hat(x | kappa_j, SM) - log r_hat(x | SM, SM)``: the ratio
-    then equals 1 at the reference for every ``x``, as an exact likelihood ratio does. A parameterised network does
-    not learn that identity; a spurious ``f(x) = log r_hat(x | SM, SM)``, largely shared by the neighbouring kappa,
-    is a constant of every scan but not of the calibration offsets (:func:`calibrate_log_r`): with ``log r_hat =
-    log r + f`` they become ``log E_SM[r e^f]``, a different shift per grid point that tilts the scan. In notebook
-    03 (one ALICES network, seed 3, fast mode: ``f`` of 0.08 rms) it moved ``mu_hat`` at ``mu_true = 1`` from the
-    oracle's 0.97 to 0.61; anchored, 0.95. ``anchored=False`` gives the raw output; exact ratios and density
+    Anchored (the default), each event's row is ``log r_hat(x | kappa_j, SM) - log r_hat(x | SM, SM)``: the ratio then
+    equals 1 at the reference for every ``x``, as an exact likelihood ratio does. A parameterised network does not learn
+    that identity; a spurious ``f(x) = log r_hat(x | SM, SM)``, largely shared by the neighbouring kappa, is a constant
+    of every scan but not of the calibration offsets (:func:`calibrate_log_r`): with ``log r_hat = log r + f`` they
+    become ``log E_SM[r e^f]``, a different shift per grid point that tilts the scan. In notebook 03 (one ALICES
+    network, seed 3, fast mode, on the collinear kinematics: ``f`` of 0.08 rms) it moved ``mu_hat`` at ``mu_true = 1``
+    from the oracle's 0.97 to 0.61; anchored, 0.95. ``anchored=False`` gives the raw output; exact ratios and density
     estimators (``log p_hat(x | kappa) - log p_hat(x | SM)``) are unchanged.
 
     Examples
@@ -86,7 +86,7 @@ def ratio_log_r_grid(
     >>> from hepnb.lfi.limits import oracle_log_r_grid
     >>> log_r = ratio_log_r_grid(Exact(), events, [0.5, 1.0, 1.5])
     >>> log_r.shape, bool(np.allclose(log_r, oracle_log_r_grid(events, [0.5, 1.0, 1.5])))
-    ((3, 831), True)
+    ((3, 666), True)
 
     A spurious function of ``x`` common to every kappa cancels when anchored:
 
@@ -451,7 +451,7 @@ def histogram_scan(
     >>> model = histogram_model(np.asarray(events.x["m4l"], dtype=float), events, 4)
     >>> scan = histogram_scan(model, 1.0, method="m4l")
     >>> scan.method, round(scan.mu_hat, 2), [round(v, 2) for v in scan.interval(0.95).intervals[0]]
-    ('m4l', 0.96, [0.0, 8.4])
+    ('m4l', 0.96, [0.0, 8.43])
     """
     k = np.asarray(kappa, dtype=float)
     mu = mu_from_kappa(k)
@@ -504,7 +504,7 @@ def ideal_classifier(events: Events) -> np.ndarray:
     >>> from hepnb import offshell as osh
     >>> p = ideal_classifier(osh.generate(2_000, seed=1, detector="none", progress=False))
     >>> p.shape, bool(np.all((p >= 0) & (p <= 1)))
-    ((831,), True)
+    ((666,), True)
     """
     comp = oracle_components(events)
     return comp["f_S"] / (comp["f_S"] + comp["f_B"])

@@ -167,7 +167,7 @@ def statistic_limits(
     >>> table.index.tolist(), len(table.attrs["edges"])
     ([(1.0, True), (1.0, False)], 6)
     >>> table.loc[(1.0, True), ["upper_m4l", "upper_unbinned"]].round(1).tolist()
-    [8.4, 6.8]
+    [8.4, 6.9]
     >>> bool((table["upper_ratio"] >= 1).all()), table["upper_open"].tolist()  # shape only: m4l alone reaches the top
     (True, [False, True])
     """

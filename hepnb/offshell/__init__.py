@@ -11,7 +11,8 @@ Where things are
 Importing :mod:`hepnb.offshell` is light: each name below loads its module (numpy, awkward, coffea, ...) on first
 use. Every submodule is also an attribute (``osh.strategies``, the ch6 classifier strategies; ``osh.plots``, the
 figures; ``osh.degeneracy``, the mu = 0 <-> mu* tables; ``osh.generator``, whose model, weights and sampling live
-in ``models``, ``amplitudes`` and ``phasespace``; ``osh.kinematics``, four-vectors through scikit-hep ``vector``).
+in ``models``, ``amplitudes``, ``phasespace`` and ``tagging``, the exact VBF kinematics; ``osh.kinematics``,
+four-vectors through scikit-hep ``vector``).
 
 =====================================================  ====================  =======================================
 name                                                   module                what it is
@@ -67,14 +68,17 @@ One record per selected event:
     backgrounds ``w_S = w_I = 0``. Non-negative for every mu, except with the optional background pathologies
     (``zero_weight_fraction``, ``negative_pocket``). Sums over events are yields: ``Events.yields``.
 ``z`` (record; latent, parton level, float64 unless noted)
-    ``m4l`` (= sqrt(s-hat)), ``y_zz``, ``pt_zz``; tagging partons ``x_v1, x_v2`` (energy fraction carried by the
-    emitted V), ``pt_q1, pt_q2, phi_q1, phi_q2``; coherence ``rho``; ``cos_theta_zz, phi_zz`` (Z1 in the ZZ rest
-    frame w.r.t. the beam); ``cos_theta_z1, cos_theta_z2, phi_z1, phi_z2`` (negative lepton in each Z rest frame);
-    ``m_z1, m_z2``; the production channel ``channel`` (int8: 0 LL, 1 LT, 2 TL, 3 TT for the polarisations of the
-    emitted V pair; -1 for qqZZ/ggZZ; the Z helicities are summed coherently in the weights); ``leptons`` (4 per
-    event in the order Z1 l-, Z1 l+, Z2 l-, Z2 l+, fields ``pt, eta, phi, e, pdg``); ``jets`` (variable length,
-    pT-ordered truth jets: the two VBF tagging partons plus radiation, fields ``pt, eta, phi, parton`` with parton
-    1 = quark, 21 = gluon). For qqZZ/ggZZ the VBF-only fields (``x_v*``, ``pt_q*``, ``phi_q*``, ``rho``) are NaN.
+    ``m4l`` (= sqrt(s-hat) = the mass of V1 + V2), ``y_zz`` (exact kinematics: in the partonic frame, before the recoil
+    against the radiation), ``pt_zz`` (after it); tagging partons ``x_v1, x_v2`` (the emitted V's light-cone fraction of
+    its quark; its energy fraction with ``VBFModel.collinear()``), ``pt_q1, pt_q2, phi_q1, phi_q2`` (in the partonic
+    frame, before the hard system recoils against the radiation); coherence ``rho``; ``cos_theta_zz, phi_zz`` (Z1 in the
+    ZZ rest frame w.r.t. the emitted V1; w.r.t. the beam with the collinear kinematics and for qqZZ/ggZZ);
+    ``cos_theta_z1, cos_theta_z2, phi_z1, phi_z2`` (negative lepton in each Z rest frame); ``m_z1, m_z2``; the
+    production channel ``channel`` (int8: 0 LL, 1 LT, 2 TL, 3 TT for the polarisations of the emitted V pair; -1 for
+    qqZZ/ggZZ; the Z helicities are summed coherently in the weights); ``leptons`` (4 per event in the order Z1 l-, Z1
+    l+, Z2 l-, Z2 l+, fields ``pt, eta, phi, e, pdg``); ``jets`` (variable length, pT-ordered truth jets: the two VBF
+    tagging partons plus radiation, fields ``pt, eta, phi, parton`` with parton 1 = quark, 21 = gluon). For qqZZ/ggZZ
+    the VBF-only fields (``x_v*``, ``pt_q*``, ``phi_q*``, ``rho``) are NaN.
 ``x`` (record; observables after the detector, float32, NaN for a missing object)
     See :data:`OBSERVABLES`: ``m4l, m12, m34, pt_4l, y_4l``, ZZ angles, ``{e,pt,eta,phi,charge,flavour}_l1..4``,
     ``{e,pt,eta,phi,width,track_width}_j1..2`` (1-based in pT: ``pt_j1`` is the leading jet), ``n_leptons,
@@ -115,6 +119,7 @@ if TYPE_CHECKING:
         processor,
         simulation,
         strategies,
+        tagging,
     )
     from hepnb.offshell.calibration import TARGETS, YieldTable, measure_yields
     from hepnb.offshell.detector import DETECTORS, PRESETS
@@ -215,6 +220,7 @@ _EXPORTS = {
     "processor": "processor",
     "simulation": "simulation",
     "strategies": "strategies",
+    "tagging": "tagging",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

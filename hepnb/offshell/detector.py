@@ -23,7 +23,7 @@ Presets (selections applied by :func:`hepnb.offshell.generate`)
 ``"thesis-ch7"``
     4 leptons, at least two jets with pT > 20 GeV, m4l > 220 GeV (the ch7 "minimal pre-selection").
 ``None``
-    No selection.
+    No selection (VBF events outside the exact kinematics' phase space, whose weights are 0, are dropped still).
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def generate_chunk(
     rng = _chunk_rng(seed, config.process, chunk)
     raw = gen.generate_truth(config.process, n_chunk, rng, config.model)  # type: ignore[arg-type]
     reco = det.simulate(raw, rng, config.detector)
-    keep, x = _select(reco, config.preset, observables)
+    keep, x = _select(reco, config.preset, observables, raw.get("physical"))
     scale = config.lumi / n_total
     w = {k: raw[k] * scale for k in ("w_S", "w_I", "w_B")}
     if config.process != "vbf":
@@ -156,17 +156,20 @@ def generate_chunk(
 
 
 def _select(
-    reco: dict[str, Any], preset: str | None, names: Sequence[str] | None
+    reco: dict[str, Any], preset: str | None, names: Sequence[str] | None, physical: np.ndarray | None = None
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Indices of the events passing ``preset`` and their observables ``names`` (default: all).
+    """Indices of the events passing ``preset`` (and inside phase space, where ``physical`` says) and their
+    observables ``names`` (default: all).
 
     The cuts are evaluated on the few observables they read and the others are computed for the selected events
     only (the same numbers as selecting after computing every observable of every event).
     """
-    if preset is None:
+    if preset is None and physical is None:
         return np.arange(len(reco["leptons"])), feat.observables(reco, names)
-    cuts = feat.observables(reco, det.CUT_OBSERVABLES)
-    keep = np.flatnonzero(det.select(cuts, preset))  # indices: a boolean mask is converted again per column
+    passed = np.ones(len(reco["leptons"]), bool) if physical is None else physical
+    if preset is not None:
+        passed = passed & det.select(feat.observables(reco, det.CUT_OBSERVABLES), preset)
+    keep = np.flatnonzero(passed)  # indices: a boolean mask is converted again per column
     return keep, feat.observables(_take(reco, keep), names)
 
 
@@ -428,9 +431,15 @@ def as_config(
     negative_pocket: tuple[float, float] | None,
     model: Mapping | gen.VBFModel | gen.BackgroundModel | None,
 ) -> GenerationConfig:
-    """Build a :class:`GenerationConfig`; ``model`` may be a dict of overrides of the default model."""
+    """Build a :class:`GenerationConfig`; ``model`` may be a dict of overrides of the default model.
+
+    The overrides start from the calibrated model of their kinematics: ``{"kinematics": "collinear", ...}`` from
+    ``VBFModel.collinear()``, anything else from :data:`~hepnb.offshell.models.DEFAULT_MODELS`.
+    """
     if isinstance(model, Mapping):
         base = gen.DEFAULT_MODELS.get(process)
+        if process == "vbf" and model.get("kinematics") == "collinear":
+            base = gen.VBFModel.collinear()
         if base is None:
             raise InputError(f"process must be one of {sorted(gen.PROCESSES)}, got {process!r}")
         unknown = set(model) - {f.name for f in dataclasses.fields(base)}

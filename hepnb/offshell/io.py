@@ -1,7 +1,8 @@
 """Parquet files of :class:`~hepnb.offshell.events.Events`, written atomically with the seed and config recorded.
 
 The metadata (seed, number generated, generation config, kind) is stored as JSON under the key
-``hepnb.offshell`` of the parquet schema metadata. The same sample gives the same file bytes.
+``hepnb.offshell`` of the parquet schema metadata. Every data page carries a CRC checksum that reading verifies, so
+a damaged file is refused rather than read as other numbers. The same sample gives the same file bytes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ METADATA_KEY = b"hepnb.offshell"
 
 
 def write_parquet(events: Events, path: str | os.PathLike[str]) -> Path:
-    """Write ``events`` to ``path`` (zstd, one file, atomically) and return the path."""
+    """Write ``events`` to ``path`` (zstd, page checksums, one file, atomically) and return the path."""
     if not isinstance(events, Events):
         raise InputError(f"write_parquet expects an Events sample, got {type(events).__name__}")
     table = ak.to_arrow_table(events.array, extensionarray=True)
@@ -33,18 +34,18 @@ def write_parquet(events: Events, path: str | os.PathLike[str]) -> Path:
     table = table.replace_schema_metadata(meta)
     path = Path(path)
     with atomic_write(path, "wb") as handle:
-        pq.write_table(table, pa.PythonFile(handle, mode="w"), compression="zstd")
+        pq.write_table(table, pa.PythonFile(handle, mode="w"), compression="zstd", write_page_checksum=True)
     return path
 
 
 def read_parquet(path: str | os.PathLike[str]) -> Events:
-    """Read a file written by :func:`write_parquet`."""
+    """Read a file written by :func:`write_parquet`, verifying its page checksums."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no parquet file at {path}; write one with hepnb.offshell.write_parquet(events, path)")
     try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as err:  # truncated, corrupt or not parquet at all
+        table = pq.read_table(path, page_checksum_verification=True)
+    except (OSError, pa.ArrowException) as err:  # truncated, corrupt (a checksum fails) or not parquet at all
         raise InputError(
             f"{path} is not a readable parquet file ({err}); regenerate it with "
             "hepnb.offshell.write_parquet(events, path)"

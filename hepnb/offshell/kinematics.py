@@ -91,8 +91,8 @@ def pt(p: np.ndarray) -> np.ndarray:
 def eta(p: np.ndarray) -> np.ndarray:
     """Pseudorapidity, with pT floored at 1e-12 GeV: a momentum along the beam keeps a finite eta (``+-30``).
 
-    At truth level the visible system of an event has ``pT = 0`` (the ZZ pair recoils against every jet), where
-    vector's ``eta`` is ``+-inf``.
+    At truth level the visible system of an event (leptons and jets) has ``pT = 0``, where vector's ``eta`` is
+    ``+-inf``.
     """
     v = momenta(p)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -233,6 +233,7 @@ def _vbf_model(events: Events) -> gen.VBFModel:
             "(with smearing only joint quantities are exact, as in real life)"
         )
     params = dict(cfg["model"])
+    params.setdefault("kinematics", "collinear")  # samples written before the exact kinematics had the collinear ones
     for key, value in params.items():
         if isinstance(value, list):
             params[key] = tuple(value)
@@ -243,7 +244,8 @@ def oracle_components(events: Events) -> dict[str, np.ndarray]:
     """Helicity-summed densities ``f_S, f_I, f_B`` (expected events per unit of the hard coordinates) and ``q``.
 
     ``q`` is the generator's proposal density marginalised over the helicities, so that
-    ``mean_i(f(u_i)/q(u_i))`` over the generated events estimates the total cross-section (normalisation check).
+    ``mean_i(f(u_i)/q(u_i))`` over the generated events estimates the total cross-section (normalisation check; the
+    events outside the exact kinematics' phase space, not in the sample, count as zeros).
     """
     model = _vbf_model(events)
     z = {
@@ -260,6 +262,8 @@ def oracle_components(events: Events) -> dict[str, np.ndarray]:
             "cos_theta_z2",
             "phi_z1",
             "phi_z2",
+            "phi_q1",
+            "phi_q2",
         )
     }
     f_s, f_i, f_b, q = gen.vbf_helicity_sums(z, model)
@@ -275,7 +279,8 @@ def oracle_log_likelihood(events: Events, mu: float, yields: dict[str, float] | 
     yield (or ``yields``). With ``detector="none"`` the observables are a deterministic function of ``u`` plus
     mu-independent radiation, so ratios of this density are the exact ``r(x | mu0, mu1)``. The density is relative to
     the reference measure of the coordinates in ``z`` (``m4l, y_zz, x_v1, pt_q1^2, x_v2, pt_q2^2, cos_theta_zz,
-    cos_theta_z1, cos_theta_z2``; y_ZZ, Z masses, azimuths and flavours carry their own normalised densities).
+    cos_theta_z1, cos_theta_z2``, and ``phi_q1, phi_q2`` with the exact kinematics; y_ZZ, Z masses, azimuths and
+    flavours carry their own normalised densities).
     """
     m = float(mu_array(mu))
     comp = oracle_components(events)

@@ -2,11 +2,12 @@
 
 :func:`generate_truth` draws ``n`` parton-level events from the proposal ``q(z)`` whose density is
 :func:`hepnb.offshell.amplitudes.vbf_log_proposal` (channel, m4l from a Pareto law, y_ZZ, the tagging partons'
-``(x, pT)``, ZZ and Z-decay angles), weighs them with the cross-section components of
-:mod:`hepnb.offshell.amplitudes`, and builds the lepton four-vectors (Breit-Wigner Z masses, the ZZ system recoiling
-against all jets, the Z decays). The non-interfering backgrounds qqbar->ZZ and gg->ZZ (B2) have ``w_S = w_I = 0``;
-their jets come from a radiation model (Poisson number of jets, power-law pT, central eta). Units: GeV, fb; weights
-are later scaled to events (:mod:`hepnb.offshell.events`).
+``(x, pT)``, ZZ and Z-decay angles), weighs them with the cross-section components of :mod:`hepnb.offshell.amplitudes`,
+and builds the four-vectors: with the exact kinematics (the default) the momentum-conserving ``q q -> j j Z Z`` of
+:mod:`hepnb.offshell.tagging`, recoiling as a whole against the radiated jets; with the collinear ones the ZZ system
+recoiling against all jets; then Breit-Wigner Z masses and the Z decays. The non-interfering backgrounds qqbar->ZZ and
+gg->ZZ (B2) have ``w_S = w_I = 0``; their jets come from a radiation model (Poisson number of jets, power-law pT,
+central eta). Units: GeV, fb; weights are later scaled to events (:mod:`hepnb.offshell.events`).
 
 >>> import numpy as np
 >>> from hepnb.offshell.models import DEFAULT_MODELS
@@ -22,6 +23,7 @@ import numpy as np
 
 from hepnb.offshell import amplitudes as amp
 from hepnb.offshell import kinematics as kin
+from hepnb.offshell import tagging
 from hepnb.offshell.models import GAMMA_Z, M_Z, MZ_RANGE, PT_JET_MIN, SQRT_S, BackgroundModel, VBFModel
 
 __all__ = ["generate_truth"]
@@ -86,10 +88,12 @@ def _zz_decay(
     phi2: np.ndarray,
     m1: np.ndarray,
     m2: np.ndarray,
+    polar: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Build the four lepton four-vectors ``(n, 4, 4)`` ordered (Z1 l-, Z1 l+, Z2 l-, Z2 l+).
 
-    ``phi1`` (``phi2``) is the azimuth of Z1's (Z2's) negative lepton about Z1's (Z2's) flight direction, in the
+    ``cos_zz`` is the cosine of Z1's angle, in the ZZ rest frame, to ``polar`` (``(n, 3)``; default the beam axis)
+    and ``phi1`` (``phi2``) the azimuth of Z1's (Z2's) negative lepton about Z1's (Z2's) flight direction, in the
     right-handed frame of :func:`hepnb.offshell.kinematics.orthonormal_frame`.
     """
     n = len(m4l)
@@ -98,6 +102,8 @@ def _zz_decay(
     pstar = np.sqrt(np.clip((s - (m1 + m2) ** 2) * (s - (m1 - m2) ** 2), 0.0, None)) / (2.0 * m4l)
     sin_zz = np.sqrt(1.0 - cos_zz**2)
     axis = np.stack([sin_zz * np.cos(phi_zz), sin_zz * np.sin(phi_zz), cos_zz], axis=-1)
+    if polar is not None:
+        axis = np.einsum("ni,nij->nj", axis, np.stack(kin.orthonormal_frame(polar), axis=1))
     leptons = np.empty((n, 4, 4))
     beta_zz = p_zz[:, 1:] / p_zz[:, :1]
     for k, (direction, mk, ck, fk) in enumerate(((axis, m1, cos1, phi1), (-axis, m2, cos2, phi2))):
@@ -140,21 +146,16 @@ def _generate_vbf(rng: np.random.Generator, n: int, model: VBFModel) -> dict[str
     y_zz = _sample_y(rng, m4l, model.y_sigma)
     pol1, pol2 = amp.channel_pols(channel)
     z: dict[str, np.ndarray] = {"m4l": m4l, "y_zz": y_zz}
-    jets_pt, jets_eta, jets_phi = [], [], []
     for i, (pol, sign) in enumerate(((pol1, 1.0), (pol2, -1.0)), start=1):
         big_x = m4l / SQRT_S * np.exp(sign * y_zz)
         x_hi = amp.x_bounds(big_x)
         x = big_x * (x_hi / big_x) ** rng.random(n)
-        t_hi = amp.jet_energy(x, big_x) ** 2
+        t_hi = amp.pt2_upper(x, big_x, model)
         t = _pt_sample(rng.random(n), PT_JET_MIN**2, t_hi, amp.pt_proposal_scale(x, pol.astype(int), model))
         t = np.clip(t, PT_JET_MIN**2, t_hi)
-        pt_q = np.sqrt(t)
-        e_j = amp.jet_energy(x, big_x)
-        z[f"x_v{i}"], z[f"pt_q{i}"] = x, pt_q
+        z[f"x_v{i}"], z[f"pt_q{i}"] = x, np.sqrt(t)
         z[f"phi_q{i}"] = rng.uniform(-np.pi, np.pi, n)
-        jets_pt.append(pt_q)
-        jets_eta.append(sign * np.arccosh(np.maximum(e_j / pt_q, 1.0)))
-        jets_phi.append(z[f"phi_q{i}"])
+    hard = tagging.parton_momenta(z) if model.kinematics == "exact" else None
     beta = amp.zz_beta(m4l)
     u = rng.random(n)
     z["cos_theta_zz"] = np.where(channel == 3, _tchannel_sample(u, beta), 2.0 * u - 1.0)
@@ -172,6 +173,17 @@ def _generate_vbf(rng: np.random.Generator, n: int, model: VBFModel) -> dict[str
         model.radiation_eta_sigma,
         0.5,
     )
+    recoil = None
+    if hard is None:  # collinear: E_j = (1 - x) E_q with E_q = X / x of the beam, on either side
+        jets_pt = [z["pt_q1"], z["pt_q2"]]
+        jets_eta = [
+            sign * np.arccosh(np.maximum(amp.jet_energy(z[f"x_v{i}"], big_x) / z[f"pt_q{i}"], 1.0))
+            for i, sign, big_x in ((1, 1.0, m4l / SQRT_S * np.exp(y_zz)), (2, -1.0, m4l / SQRT_S * np.exp(-y_zz)))
+        ]
+        jets_phi = [z["phi_q1"], z["phi_q2"]]
+    else:  # the hard system recoils against the radiation as a whole (a Lorentz transformation)
+        recoil = _recoil(hard, radiation)
+        jets_pt, jets_eta, jets_phi = ([f(recoil[f"j{i}"]) for i in (1, 2)] for f in (kin.pt, kin.eta, kin.phi))
     jets = {
         "pt": np.concatenate([np.stack(jets_pt, 1), radiation["pt"]], 1),
         "eta": np.concatenate([np.stack(jets_eta, 1), radiation["eta"]], 1),
@@ -180,8 +192,10 @@ def _generate_vbf(rng: np.random.Generator, n: int, model: VBFModel) -> dict[str
         "present": np.concatenate([np.ones((n, 2), bool), radiation["present"]], 1),
     }
     z["rho"] = amp.coherence(z["x_v1"], z["pt_q1"] ** 2, z["x_v2"], z["pt_q2"] ** 2, model)
-    out = _finish(rng, z, jets, channel)
+    out = _finish(rng, z, jets, channel, recoil)
     out["w_S"], out["w_I"], out["w_B"] = d_s / q, d_i / q, d_b / q
+    if hard is not None:  # outside the weight model's phase space (weights 0): dropped with the selection
+        out["physical"] = tagging.in_phase_space(z, (hard["xi1"], hard["xi2"]))
     return out
 
 
@@ -222,21 +236,64 @@ def _generate_background(rng: np.random.Generator, n: int, model: BackgroundMode
     return out
 
 
+def _recoil(hard: dict[str, np.ndarray], radiation: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The jets ``j1, j2``, the ZZ system ``zz`` and the emitted ``v1`` after the hard system ``q1 + q2`` recoils
+    against the radiated jets.
+
+    The transformation boosts the hard system to its rest frame along the beam, gives it the transverse momentum
+    ``-sum pT(radiation)`` by a transverse boost and boosts it back to its rapidity, so every invariant of the hard
+    process (``s-hat``, the V virtualities and Sudakov fractions) is kept and the event balances in pT.
+    """
+    total = hard["q1"] + hard["q2"]
+    pres = radiation["present"]
+    r_x = np.sum(np.where(pres, radiation["pt"] * np.cos(radiation["phi"]), 0.0), axis=1)
+    r_y = np.sum(np.where(pres, radiation["pt"] * np.sin(radiation["phi"]), 0.0), axis=1)
+    mass = kin.mass(total)
+    along = np.zeros((len(mass), 3))
+    along[:, 2] = total[:, 3] / total[:, 0]
+    across = -np.stack([r_x, r_y, np.zeros_like(r_x)], axis=-1) / np.sqrt(mass**2 + r_x**2 + r_y**2)[:, None]
+    out = {}
+    for name, p in (("j1", hard["j1"]), ("j2", hard["j2"]), ("zz", hard["zz"]), ("v1", hard["q1"] - hard["j1"])):
+        out[name] = kin.boost(kin.boost(kin.boost(p, -along), across), along)
+    return out
+
+
 def _finish(
     rng: np.random.Generator,
     z: dict[str, np.ndarray],
     jets: dict[str, np.ndarray],
     channel: np.ndarray,
+    recoil: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Z masses, ZZ recoil against all jets, Z decays; returns flat truth columns plus jet/lepton arrays."""
+    """Z masses, the ZZ system, Z decays; returns flat truth columns plus jet/lepton arrays.
+
+    Without ``recoil`` (collinear kinematics and the backgrounds) the ZZ system recoils against all jets and its
+    decay axis is measured from the beam; with it (:func:`_recoil`, exact kinematics) the ZZ system is
+    ``recoil["zz"]`` and the axis is measured from the emitted V1 in the ZZ rest frame.
+    """
     n = len(z["m4l"])
     m1, m2 = _breit_wigner_sample(rng.random(n)), _breit_wigner_sample(rng.random(n))
     pres = jets["present"]
-    px = -np.sum(np.where(pres, jets["pt"] * np.cos(jets["phi"]), 0.0), axis=1)
-    py = -np.sum(np.where(pres, jets["pt"] * np.sin(jets["phi"]), 0.0), axis=1)
-    p_zz = kin.from_pt_y_phi_m(np.hypot(px, py), z["y_zz"], np.arctan2(py, px), z["m4l"])
+    if recoil is None:
+        px = -np.sum(np.where(pres, jets["pt"] * np.cos(jets["phi"]), 0.0), axis=1)
+        py = -np.sum(np.where(pres, jets["pt"] * np.sin(jets["phi"]), 0.0), axis=1)
+        p_zz = kin.from_pt_y_phi_m(np.hypot(px, py), z["y_zz"], np.arctan2(py, px), z["m4l"])
+        polar = None
+    else:
+        p_zz = recoil["zz"]
+        polar = kin.boost_to_rest(recoil["v1"], p_zz)[:, 1:]
     leptons, angles = _zz_decay(
-        rng, z["m4l"], z["cos_theta_zz"], p_zz, z["cos_theta_z1"], z["cos_theta_z2"], z["phi_z1"], z["phi_z2"], m1, m2
+        rng,
+        z["m4l"],
+        z["cos_theta_zz"],
+        p_zz,
+        z["cos_theta_z1"],
+        z["cos_theta_z2"],
+        z["phi_z1"],
+        z["phi_z2"],
+        m1,
+        m2,
+        polar,
     )
     pdg = _lepton_flavours(rng, n)
     truth = dict(z)
@@ -262,7 +319,8 @@ def generate_truth(
 
     Returns a dict with ``truth`` (flat latent columns), ``leptons`` ``(n, 4, 4)`` four-vectors (Z1 l-, Z1 l+,
     Z2 l-, Z2 l+), ``pdg`` ``(n, 4)``, ``jets`` (padded ``(n, J)`` arrays ``pt, eta, phi, parton, present``, pT-ordered)
-    and the weight components.
+    and the weight components; with exact kinematics also ``physical``, false outside
+    :func:`hepnb.offshell.tagging.in_phase_space` (weights 0).
     """
     if process == "vbf":
         return _generate_vbf(rng, n, model)  # type: ignore[arg-type]

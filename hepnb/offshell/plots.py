@@ -353,6 +353,7 @@ def plot_degeneracy(comparisons: Mapping[str, Comparison], fig: Figure | None = 
         ref, ref_err = _normalised(comparison.reference.hist)
         mh.histplot(ref, edges, ax=ax, color="black", label=comparison.reference_label, yerr=False)
         ax.stairs(ref + ref_err, edges, baseline=ref - ref_err, fill=True, color="black", alpha=0.15, lw=0)
+        top = float(np.nanmax(ref + ref_err, initial=0.0))
         safe = np.where(ref > 0, ref, np.nan)
         rax.stairs(
             1 + np.nan_to_num(ref_err / safe),
@@ -375,13 +376,14 @@ def plot_degeneracy(comparisons: Mapping[str, Comparison], fig: Figure | None = 
                 label=f"{label} ($\\chi^2$/ndf = {c.chi2:.1f}/{c.ndf})",
             )
             mh.histplot(values / safe, edges, yerr=errors / safe, ax=rax, color=f"C{k}", histtype="errorbar")
+            top = max(top, float(np.nanmax(values + errors, initial=0.0)))
         rax.axhline(1, color="black", lw=0.8)
         rax.set_ylim(0.7, 1.3)
         rax.set_ylabel("Ratio")
         rax.set_xlabel(comparison.xlabel)
         ax.tick_params(labelbottom=False)
         ax.set_ylabel("Normalised / bin width")
-        ax.set_ylim(0, None)
+        ax.set_ylim(0, 1.35 * top if top > 0 else None)  # headroom: the legend sits above the data
         ax.legend(loc="upper right", fontsize="x-small")
     return fig
 

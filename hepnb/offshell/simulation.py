@@ -6,8 +6,8 @@ generation behind them is :func:`hepnb.offshell.events.build_events` and
 
 >>> from hepnb.offshell.simulation import generate
 >>> events = generate(2000, seed=1, detector="none", preset=None, progress=False)
->>> len(events), events.meta["kind"]
-(2000, 'weighted')
+>>> events.meta["n_generated"], len(events), events.meta["kind"]  # no selection: all but those outside phase space
+(2000, 1445, 'weighted')
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def generate(
     model: Mapping[str, Any] | VBFModel | BackgroundModel | None = None,
     progress: bool | None = None,
 ) -> Events:
-    """Generate ``n`` weighted events and return those passing ``preset``.
+    """Generate ``n`` weighted events and return those passing ``preset`` (and, for VBF with the exact kinematics,
+    inside their phase space, :func:`hepnb.offshell.tagging.in_phase_space`).
 
     Parameters
     ----------
