@@ -236,6 +236,15 @@ def _generate_background(rng: np.random.Generator, n: int, model: BackgroundMode
     return out
 
 
+def _transverse_sum(jets: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(sum px, sum py)`` per event over the present jets of padded ``(n, J)`` arrays ``pt, phi, present``."""
+    pres = jets["present"]
+    return (
+        np.sum(np.where(pres, jets["pt"] * np.cos(jets["phi"]), 0.0), axis=1),
+        np.sum(np.where(pres, jets["pt"] * np.sin(jets["phi"]), 0.0), axis=1),
+    )
+
+
 def _recoil(hard: dict[str, np.ndarray], radiation: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The jets ``j1, j2``, the ZZ system ``zz`` and the emitted ``v1`` after the hard system ``q1 + q2`` recoils
     against the radiated jets.
@@ -245,9 +254,7 @@ def _recoil(hard: dict[str, np.ndarray], radiation: dict[str, np.ndarray]) -> di
     process (``s-hat``, the V virtualities and Sudakov fractions) is kept and the event balances in pT.
     """
     total = hard["q1"] + hard["q2"]
-    pres = radiation["present"]
-    r_x = np.sum(np.where(pres, radiation["pt"] * np.cos(radiation["phi"]), 0.0), axis=1)
-    r_y = np.sum(np.where(pres, radiation["pt"] * np.sin(radiation["phi"]), 0.0), axis=1)
+    r_x, r_y = _transverse_sum(radiation)
     mass = kin.mass(total)
     along = np.zeros((len(mass), 3))
     along[:, 2] = total[:, 3] / total[:, 0]
@@ -275,8 +282,7 @@ def _finish(
     m1, m2 = _breit_wigner_sample(rng.random(n)), _breit_wigner_sample(rng.random(n))
     pres = jets["present"]
     if recoil is None:
-        px = -np.sum(np.where(pres, jets["pt"] * np.cos(jets["phi"]), 0.0), axis=1)
-        py = -np.sum(np.where(pres, jets["pt"] * np.sin(jets["phi"]), 0.0), axis=1)
+        px, py = (-total for total in _transverse_sum(jets))
         p_zz = kin.from_pt_y_phi_m(np.hypot(px, py), z["y_zz"], np.arctan2(py, px), z["m4l"])
         polar = None
     else:
