@@ -121,6 +121,10 @@ def test_the_hard_system_recoils_against_radiation_without_changing_its_invarian
     for a, b in (("j1", "j2"), ("j1", "zz"), ("zz", "v1"), ("j2", "v1")):
         np.testing.assert_allclose(_mass2(moved[a] + moved[b]), _mass2(before[a] + before[b]), rtol=1e-7)
     np.testing.assert_allclose(kin.rapidity(system), kin.rapidity(hard["q1"] + hard["q2"]), atol=1e-9)
+    quiet = ~pres.any(axis=1)  # no radiation: nothing to recoil against, the momenta are the hard ones
+    assert 0 < quiet.sum() < len(quiet)
+    for name in ("j1", "j2", "zz", "v1"):
+        np.testing.assert_array_equal(moved[name][quiet], before[name][quiet])
 
 
 def test_samples_drop_the_events_outside_phase_space() -> None:

@@ -217,13 +217,19 @@ def higgs_decay(amps: np.ndarray, s: np.ndarray) -> np.ndarray:
     return amps[:, :, 0] + (amps[:, :, 1] + amps[:, :, 2]) / x_z[:, None]
 
 
-def vbf_terms(z: dict[str, np.ndarray], channel: np.ndarray, model: VBFModel) -> dict[str, np.ndarray]:
+def vbf_terms(
+    z: dict[str, np.ndarray],
+    channel: np.ndarray,
+    model: VBFModel,
+    fractions: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """The cross-section terms of each event at unit normalisations (fb per unit of the hard coordinates).
 
     ``dsigma_S = N_LL (s_ll + s_tt)``, ``dsigma_I = N_LL i_ll + sqrt(N_LL N_TT) rho_t i_tt`` and
     ``dsigma_B = N_LL b_ll + N_TT (rho_t^2 b_tt_coherent + b_tt) + N_LT b_lt`` (:func:`vbf_components`); each event
     has one production channel, so the terms of the other channels are 0. :mod:`hepnb.offshell.calibration` solves
     the normalisations from sums of these terms.
+    ``fractions`` are the exact kinematics' quark fractions where already computed, as for :func:`vbf_components`.
 
     Amplitudes, with ``kappa^2 = sqrt(mu)``, ``a = s/v^2``, ``r = s/(s - mH^2 + i mH GammaH)`` and the decay
     amplitudes ``D_lambda`` of :func:`decay_amplitudes`:
@@ -258,7 +264,7 @@ def vbf_terms(z: dict[str, np.ndarray], channel: np.ndarray, model: VBFModel) ->
     )
     xi1 = xi2 = None
     if model.kinematics == "exact":  # the proposal's support, the quarks inside their protons, the jets forward
-        xi1, xi2 = tagging.quark_fractions(z)
+        xi1, xi2 = tagging.quark_fractions(z) if fractions is None else fractions
         inside &= tagging.in_phase_space(z, (xi1, xi2))
     base = (
         luminosity(m, model.lumi_power, model.lumi_slope)
@@ -305,7 +311,10 @@ def combine_terms(terms: dict[str, np.ndarray], model: VBFModel) -> tuple[np.nda
 
 
 def vbf_components(
-    z: dict[str, np.ndarray], channel: np.ndarray, model: VBFModel
+    z: dict[str, np.ndarray],
+    channel: np.ndarray,
+    model: VBFModel,
+    fractions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Differential cross-section components ``(dS, dI, dB)`` in fb per unit of the hard coordinates.
 
@@ -318,6 +327,9 @@ def vbf_components(
         Production channel, an index into ``CHANNELS`` (the polarisations of the emitted V pair).
     model
         The VBF model.
+    fractions
+        The quark fractions ``hepnb.offshell.tagging.quark_fractions(z)`` where already computed (exact kinematics;
+        they do not depend on the channel).
 
     Notes
     -----
@@ -327,7 +339,7 @@ def vbf_components(
     also depends on the jets' azimuths, through the quark fractions (their uniform proposal density is still left
     out of both).
     """
-    return combine_terms(vbf_terms(z, channel, model), model)
+    return combine_terms(vbf_terms(z, channel, model, fractions), model)
 
 
 def vbf_log_proposal(z: dict[str, np.ndarray], channel: np.ndarray, model: VBFModel) -> np.ndarray:
@@ -359,9 +371,10 @@ def vbf_helicity_sums(
     """Sum over the latent production channels: ``(f_S, f_I, f_B, q)``, ``q`` the proposal marginalised likewise."""
     n = len(z["m4l"])
     f_s, f_i, f_b, q = (np.zeros(n) for _ in range(4))
+    fractions = tagging.quark_fractions(z) if model.kinematics == "exact" else None
     for ch in range(4):
         channel = np.full(n, ch)
-        d_s, d_i, d_b = vbf_components(z, channel, model)
+        d_s, d_i, d_b = vbf_components(z, channel, model, fractions)
         f_s += d_s
         f_i += d_i
         f_b += d_b

@@ -161,7 +161,7 @@ def _generate_vbf(rng: np.random.Generator, n: int, model: VBFModel) -> dict[str
     z["cos_theta_zz"] = np.where(channel == 3, _tchannel_sample(u, beta), 2.0 * u - 1.0)
     z["cos_theta_z1"], z["cos_theta_z2"] = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
     z["phi_z1"], z["phi_z2"] = rng.uniform(-np.pi, np.pi, n), rng.uniform(-np.pi, np.pi, n)
-    d_s, d_i, d_b = amp.vbf_components(z, channel, model)
+    d_s, d_i, d_b = amp.vbf_components(z, channel, model, None if hard is None else (hard["xi1"], hard["xi2"]))
     q = np.exp(amp.vbf_log_proposal(z, channel, model))
     radiation = _radiation(
         rng,
@@ -251,17 +251,20 @@ def _recoil(hard: dict[str, np.ndarray], radiation: dict[str, np.ndarray]) -> di
 
     The transformation boosts the hard system to its rest frame along the beam, gives it the transverse momentum
     ``-sum pT(radiation)`` by a transverse boost and boosts it back to its rapidity, so every invariant of the hard
-    process (``s-hat``, the V virtualities and Sudakov fractions) is kept and the event balances in pT.
+    process (``s-hat``, the V virtualities and Sudakov fractions) is kept and the event balances in pT. Events
+    without radiation keep their momenta (the transformation is the identity there).
     """
-    total = hard["q1"] + hard["q2"]
-    r_x, r_y = _transverse_sum(radiation)
+    moved = np.flatnonzero(radiation["present"].any(axis=1))
+    r_x, r_y = _transverse_sum({key: radiation[key][moved] for key in ("pt", "phi", "present")})
+    total = hard["q1"][moved] + hard["q2"][moved]
     mass = kin.mass(total)
     along = np.zeros((len(mass), 3))
     along[:, 2] = total[:, 3] / total[:, 0]
     across = -np.stack([r_x, r_y, np.zeros_like(r_x)], axis=-1) / np.sqrt(mass**2 + r_x**2 + r_y**2)[:, None]
     out = {}
     for name, p in (("j1", hard["j1"]), ("j2", hard["j2"]), ("zz", hard["zz"]), ("v1", hard["q1"] - hard["j1"])):
-        out[name] = kin.boost(kin.boost(kin.boost(p, -along), across), along)
+        out[name] = p.copy()
+        out[name][moved] = kin.boost(kin.boost(kin.boost(p[moved], -along), across), along)
     return out
 
 
