@@ -16,6 +16,7 @@ from hepnb.errors import InputError
 from hepnb.jets import epic, evaluation, gan
 from hepnb.jets.datamodule import JetDataModule, JetPreprocessing, split_held_out
 from hepnb.jets.io import read_jets
+from hepnb.jets.lsgan import GENERATION_BATCH
 from hepnb.jets.presets import PRESETS
 from hepnb.jets.train import JetTraining, train_jets
 from hepnb.training import EpochArchive, fit
@@ -217,9 +218,11 @@ def test_speed_measurements_restore_threads_and_compare_with_pythia() -> None:
         seed=1,
     )
     before = torch.get_num_threads()
-    speeds = evaluation.model_speed(model, "EPiC", (1, 64), n_single=20, threads=2)
+    speeds = evaluation.model_speed(model, "EPiC", (1, 64), n_single=20, n_jets=100, threads=2)
     assert torch.get_num_threads() == before
-    assert [(s.batch_size, s.n_jets, s.threads) for s in speeds] == [(1, 20, 2), (64, 64, 2)]
+    assert [(s.batch_size, s.n_jets, s.threads) for s in speeds] == [(1, 20, 2), (64, 100, 2)]
+    bulk = evaluation.model_speed(model, "EPiC", n_single=3, n_jets=10)  # batch 1 and the generator's own
+    assert [(s.batch_size, s.n_jets, s.threads) for s in bulk] == [(1, 3, 1), (GENERATION_BATCH, GENERATION_BATCH, 1)]
     assert all(s.jets_per_second > 0 for s in speeds)
     pythia = evaluation.pythia_speed(4, jet_class="qcd", preset=FAST_PRESET, seed=2)
     assert pythia.n_jets == 4 and pythia.batch_size is None and pythia.setup_seconds > 0
@@ -229,6 +232,8 @@ def test_speed_measurements_restore_threads_and_compare_with_pythia() -> None:
     )
     with pytest.raises(InputError, match="threads=0"):
         evaluation.model_speed(model, "EPiC", threads=0)
+    with pytest.raises(InputError, match="n_jets=0"):
+        evaluation.model_speed(model, "EPiC", n_jets=0)
 
 
 def test_figure_comparisons_see_what_the_metrics_see() -> None:

@@ -10,7 +10,7 @@ The held-out jets are those ``hepnb train jets`` set aside, split into the **ref
 against and the floor's second half; generated and other-class samples have the reference's size. The metrics are
 quoted in JetNet's units (W1M x 10^3, W1P x 10^3, W1EFP x 10^5, FPD x 10^4, KPD x 10^4, COV, MMD, the AUC of a
 Deep Sets classifier), each with its error. Speed: jets per second of a generator on one CPU thread at batch 1 and
-at a large batch, beside Pythia 8 + FastJet per core, measured in the same run.
+in bulk, beside Pythia 8 + FastJet per core, measured in the same run.
 
 Importing :mod:`hepnb.jets.evaluation` is light: each name below loads its module on first use.
 

@@ -128,11 +128,12 @@ def load_generator(archive: str | os.PathLike[str], epoch: int | None = None) ->
     return model
 
 
-def sample_jets(model: Any, n: int, *, seed: int = 0, batch_size: int = 4096) -> np.ndarray:
+def sample_jets(model: Any, n: int, *, seed: int = 0, batch_size: int | None = None) -> np.ndarray:
     """``n`` generated jets ``[n, P, 4]`` = (eta_rel, phi_rel, pT_rel, mask) in physical units (JetNet's format).
 
     ``model`` is a jet GAN or an archive folder (its last epoch); the same seed gives the same jets. Refuses a
-    generator whose output is not finite (a diverged epoch).
+    generator whose output is not finite (a diverged epoch). ``batch_size`` is the jets per forward pass (default:
+    the generator's, :meth:`hepnb.jets.lsgan.PointCloudGAN.generate`).
     """
     if isinstance(model, (str, os.PathLike)):
         model = load_generator(model)

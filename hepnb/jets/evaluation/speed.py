@@ -1,6 +1,6 @@
 """Generation speed: jets per second of a jet GAN and of Pythia 8 + FastJet, per core, measured in the same run.
 
-A generator runs on one CPU thread at batch 1 and at a large batch (:func:`model_speed`), beside Pythia 8 +
+A generator runs on one CPU thread at batch 1 and in bulk (:func:`model_speed`), beside Pythia 8 +
 FastJet per core (:func:`pythia_speed`: :func:`hepnb.jets.generate_jets` with one worker); :func:`speed_table`
 compares them.
 """
@@ -24,8 +24,8 @@ __all__ = ["GenerationSpeed", "model_speed", "pythia_speed", "speed_table"]
 
 @dataclass(frozen=True)
 class GenerationSpeed:
-    """Jets made by ``generator`` in ``seconds`` on ``threads`` thread(s), ``batch_size`` per call (None: the
-    simulator's own events per batch); ``setup_seconds`` of initialisation are not in ``seconds``."""
+    """Jets made by ``generator`` in ``seconds`` on ``threads`` thread(s), ``batch_size`` per forward pass (None:
+    the simulator, with its own events per batch); ``setup_seconds`` of initialisation are not in ``seconds``."""
 
     generator: str
     batch_size: int | None
@@ -55,26 +55,35 @@ def _torch_threads(threads: int) -> Iterator[None]:
 def model_speed(
     model: Any,
     label: str,
-    batch_sizes: Sequence[int] = (1, 10_000),
+    batch_sizes: Sequence[int] | None = None,
     *,
     n_single: int = 200,
+    n_jets: int = 10_000,
     threads: int = 1,
     seed: int = 0,
 ) -> list[GenerationSpeed]:
     """Time :meth:`generate` (noise, networks, physical units) at each batch size on ``threads`` torch thread(s).
 
-    Batch size b generates ``max(b, n_single)`` jets in calls of b (a warm-up call first); the thread count is
+    Batch size 1 generates ``n_single`` jets one per forward pass; a batch size b > 1 generates ``max(b, n_jets)``
+    jets, b per forward pass, in one call (bulk generation). The default batch sizes are 1 and the generator's own,
+    :data:`hepnb.jets.lsgan.GENERATION_BATCH`: on a CPU a pass of a few hundred jets is faster per jet than one of
+    thousands, whose activations no longer fit the caches. A warm-up call comes first; the thread count is
     restored afterwards.
     """
-    if not is_whole_number(threads) or threads < 1:
-        raise InputError(f"threads={threads!r} must be a whole number >= 1")
+    if batch_sizes is None:
+        from hepnb.jets.lsgan import GENERATION_BATCH
+
+        batch_sizes = (1, GENERATION_BATCH)
+    for name, value in (("threads", threads), ("n_single", n_single), ("n_jets", n_jets)):
+        if not is_whole_number(value) or value < 1:
+            raise InputError(f"{name}={value!r} must be a whole number >= 1")
     if not batch_sizes or any(not is_whole_number(b) or b < 1 for b in batch_sizes):
         raise InputError(f"batch_sizes={batch_sizes!r} must be whole numbers >= 1")
     results = []
     with _torch_threads(threads):
         model.generate(2, seed=seed, batch_size=1)  # warm-up
         for batch in batch_sizes:
-            n = max(batch, n_single)
+            n = n_single if batch == 1 else max(batch, n_jets)
             start = time.perf_counter()
             model.generate(n, seed=seed, batch_size=batch)
             results.append(GenerationSpeed(label, batch, n, time.perf_counter() - start, threads))
