@@ -190,13 +190,14 @@ class PointCloudGAN(L.LightningModule):
     def generate(self, n: int, seed: int = 0, *, batch_size: int | None = None) -> np.ndarray:
         """``n`` generated jets ``[n, P, 4]`` float32 in JetNet's format (eta_rel, phi_rel, pT_rel, mask).
 
-        Real particles come first, hardest first; padded particles are all zero. The noise of every jet is drawn
-        row by row from ``numpy.random.default_rng(seed)``, so the same seed gives the same bytes (with the same
-        torch thread count), and the first k jets of a longer call are those of a call with k jets. The networks
-        run in eval mode without gradients (inference mode; parametrised weights, such as EPiC-GAN's weight norm,
-        computed once per call), ``batch_size`` jets at a time, and each batch is converted to physical units as it
-        comes. Do not call it inside an outer ``torch.nn.utils.parametrize.cached()`` that a training step then
-        reuses: the weights cached here are inference tensors.
+        Real particles come first, hardest first; padded particles are all zero. The noise of every jet is drawn row by
+        row from ``numpy.random.default_rng(seed)``, so the same seed gives the same bytes (with the same torch thread
+        count), and the first k jets of a longer call are those of a call with k jets. The networks run in eval mode
+        without gradients (inference mode; parametrised weights, such as EPiC-GAN's weight norm, computed once per
+        call), ``batch_size`` jets at a time: a batch's noise is drawn, passed through the networks and converted to
+        physical units before the next, so only the output grows with ``n``. Do not call it inside an outer
+        ``torch.nn.utils.parametrize.cached()`` that a training step then reuses: the weights cached here are inference
+        tensors.
 
         Parameters
         ----------
@@ -215,23 +216,22 @@ class PointCloudGAN(L.LightningModule):
                 raise InputError(f"{name}={value!r} must be a whole number >= {lowest}")
         rng = np.random.default_rng(seed)
         draws = {"normal": rng.standard_normal, "gumbel": rng.gumbel, "uniform": rng.random}
-        noise = {name: np.empty((n, *shape), np.float32) for name, (shape, _) in self.noise_shapes().items()}
+        noise = {name: np.empty((min(n, batch_size), *shape)) for name, (shape, _) in self.noise_shapes().items()}
         plan = [(noise[name], draws[kind], shape) for name, (shape, kind) in self.noise_shapes().items()]
-        for row in range(n):  # row by row: the first k jets do not depend on n
-            for out, draw, shape in plan:
-                out[row] = draw(size=shape)
         was_training = self.training
         self.eval()
         parts = []
         try:
             with torch.inference_mode(), parametrize.cached():
                 for start in range(0, n, batch_size):
-                    fake = self.decode(
-                        {
-                            k: torch.as_tensor(v[start : start + batch_size], device=self.device)
-                            for k, v in noise.items()
-                        }
-                    )
+                    rows = min(batch_size, n - start)
+                    for row in range(rows):  # row by row: the first k jets do not depend on n or batch_size
+                        for out, draw, shape in plan:
+                            out[row] = draw(size=shape)
+                    batch = {
+                        k: torch.as_tensor(v[:rows].astype(np.float32), device=self.device) for k, v in noise.items()
+                    }
+                    fake = self.decode(batch)
                     features, mask = fake.features.cpu().numpy(), fake.mask.cpu().numpy()
                     parts.append(self.preprocessing.denormalise(features, mask))  # physical units, batch by batch
         finally:
