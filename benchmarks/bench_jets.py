@@ -25,9 +25,10 @@ import dataclasses
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"SetGAN": "setgan", "EPiC-GAN": "epic"}
@@ -52,7 +53,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=3, help="alternating rounds of the speed measurements")
     args = parser.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if args.repeats < 1:
+        parser.error(f"--repeats {args.repeats}: time each generator at least once")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy and torch load their thread pools
+    import numpy as np
     import torch
 
     from hepnb.jets import evaluation

@@ -192,12 +192,12 @@ class PointCloudGAN(L.LightningModule):
 
         Real particles come first, hardest first; padded particles are all zero. The noise of every jet is drawn row by
         row from ``numpy.random.default_rng(seed)``, so the same seed gives the same bytes (with the same torch thread
-        count), and the first k jets of a longer call are those of a call with k jets. The networks run in eval mode
-        without gradients (inference mode; parametrised weights, such as EPiC-GAN's weight norm, computed once per
-        call), ``batch_size`` jets at a time: a batch's noise is drawn, passed through the networks and converted to
-        physical units before the next, so only the output grows with ``n``. Do not call it inside an outer
-        ``torch.nn.utils.parametrize.cached()`` that a training step then reuses: the weights cached here are inference
-        tensors.
+        count), and the first k jets of a longer call get the noise of a call with k jets (their output bytes differ at
+        most by float32 rounding where the batches differ). The networks run in eval mode without gradients (inference
+        mode; parametrised weights, such as EPiC-GAN's weight norm, computed once per call), ``batch_size`` jets at a
+        time: a batch's noise is drawn, passed through the networks and converted to physical units before the next, so
+        only the output grows with ``n``. Do not call it inside an outer ``torch.nn.utils.parametrize.cached()`` that a
+        training step then reuses: the weights cached here are inference tensors.
 
         Parameters
         ----------
