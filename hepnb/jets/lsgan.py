@@ -216,8 +216,9 @@ class PointCloudGAN(L.LightningModule):
                 raise InputError(f"{name}={value!r} must be a whole number >= {lowest}")
         rng = np.random.default_rng(seed)
         draws = {"normal": rng.standard_normal, "gumbel": rng.gumbel, "uniform": rng.random}
-        noise = {name: np.empty((min(n, batch_size), *shape)) for name, (shape, _) in self.noise_shapes().items()}
-        plan = [(noise[name], draws[kind], shape) for name, (shape, kind) in self.noise_shapes().items()]
+        shapes = self.noise_shapes()
+        noise = {name: np.empty((min(n, batch_size), *shape)) for name, (shape, _) in shapes.items()}
+        plan = [(noise[name], draws[kind], shape) for name, (shape, kind) in shapes.items()]
         was_training = self.training
         self.eval()
         parts = []

@@ -146,8 +146,10 @@ def _generate_vbf(rng: np.random.Generator, n: int, model: VBFModel) -> dict[str
     y_zz = _sample_y(rng, m4l, model.y_sigma)
     pol1, pol2 = amp.channel_pols(channel)
     z: dict[str, np.ndarray] = {"m4l": m4l, "y_zz": y_zz}
+    big_xs = []  # the V pair's fraction of each proton, as the collinear kinematics place it
     for i, (pol, sign) in enumerate(((pol1, 1.0), (pol2, -1.0)), start=1):
         big_x = m4l / SQRT_S * np.exp(sign * y_zz)
+        big_xs.append(big_x)
         x_hi = amp.x_bounds(big_x)
         x = big_x * (x_hi / big_x) ** rng.random(n)
         t_hi = amp.pt2_upper(x, big_x, model)
@@ -178,7 +180,7 @@ def _generate_vbf(rng: np.random.Generator, n: int, model: VBFModel) -> dict[str
         jets_pt = [z["pt_q1"], z["pt_q2"]]
         jets_eta = [
             sign * np.arccosh(np.maximum(amp.jet_energy(z[f"x_v{i}"], big_x) / z[f"pt_q{i}"], 1.0))
-            for i, sign, big_x in ((1, 1.0, m4l / SQRT_S * np.exp(y_zz)), (2, -1.0, m4l / SQRT_S * np.exp(-y_zz)))
+            for i, sign, big_x in ((1, 1.0, big_xs[0]), (2, -1.0, big_xs[1]))
         ]
         jets_phi = [z["phi_q1"], z["phi_q2"]]
     else:  # the hard system recoils against the radiation as a whole (a Lorentz transformation)

@@ -68,6 +68,11 @@ def _light_cone(z: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.nd
     return a, b, p_x, p_y
 
 
+def _fractions(a: np.ndarray, b: np.ndarray, z: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(xi1, xi2)`` from ``V1^+ = x1 xi1 sqrt(s)`` and ``V2^- = x2 xi2 sqrt(s)``."""
+    return a / (z["x_v1"] * SQRT_S), b / (z["x_v2"] * SQRT_S)
+
+
 def quark_fractions(z: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The momentum fractions ``(xi1, xi2)`` of the two tagging quarks in exact kinematics (may exceed 1, where the
     weight model vanishes).
@@ -78,7 +83,7 @@ def quark_fractions(z: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         Hard coordinates ``m4l, y_zz, x_v1, x_v2, pt_q1, pt_q2, phi_q1, phi_q2`` (GeV, radians).
     """
     a, b, _, _ = _light_cone(z)
-    return a / (z["x_v1"] * SQRT_S), b / (z["x_v2"] * SQRT_S)
+    return _fractions(a, b, z)
 
 
 def in_phase_space(z: dict[str, np.ndarray], fractions: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -106,7 +111,7 @@ def parton_momenta(z: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     ``(q_i - j_i)^2 = -pT_i^2 / (1 - x_i)``.
     """
     a, b, p_x, p_y = _light_cone(z)
-    xi1, xi2 = a / (z["x_v1"] * SQRT_S), b / (z["x_v2"] * SQRT_S)  # as quark_fractions, to the last bit
+    xi1, xi2 = _fractions(a, b, z)
     q1_plus, q2_minus = xi1 * SQRT_S, xi2 * SQRT_S
     zero = np.zeros_like(a)
     out = {
