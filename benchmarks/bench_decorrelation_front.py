@@ -13,6 +13,13 @@ The aspiration network's adversary reads the standardised logit of the score (``
 :class:`hepnb.decorrelation.models.AspirationNetwork`), hence lambdas 10 to 100. With this test set (8000 QCD jets)
 1/JSD50 is noisy where few background jets pass: a score exactly independent of the mass gives 1/JSD50 = 127 +- 38
 at R50 = 26 and 291 +- 91 at R50 = 10 (25 bins), so seed spreads of that size are the metric's, not the training's.
+More jets lower the JSD's finite-sample bias (about bins / (8 N_pass)); 100,000 of each class give 40,000 test jets::
+
+    hepnb data jets --class top --jets 100000 --seed 1 --chunk-jets 5000 --output build/jets/jetnet_top_100k
+    hepnb data jets --class qcd --jets 100000 --seed 1 --chunk-jets 5000 --output build/jets/jetnet_qcd_100k
+    hepnb data subset build/jets/jetnet_top_100k build/jets/jetnet_top_100k_subset   # and the same for qcd
+    python benchmarks/bench_decorrelation_front.py --n-jets 100000 --run-dir build/bench_decorrelation_100k \
+        --top build/jets/jetnet_top_100k_subset --qcd build/jets/jetnet_qcd_100k_subset
 """
 
 from __future__ import annotations

@@ -60,9 +60,9 @@ def test_picker_ranks_flatness_among_epochs_that_still_separate(tmp_path: Path) 
     archive = _archive(tmp_path / "a")
     picker = picking.flatness_picker(archive, manifest=tmp_path / "choice.json")
     assert isinstance(picker, EpochPicker)
-    assert picker.weights == {"flatness_80": 1.0, "flatness_90": 1.0, "auc": 0.0}
+    assert picker.weights == {"flatness": 1.0, "flatness_80": 0.0, "flatness_90": 0.0, "auc": 0.0}
     assert picker.higher_is_better == ["auc"]
-    # within 0.01 of the best AUC (0.91): epochs 2, 3, 4; mean flatness ranks 2, 1, 3 -> epoch 3, as pick_epoch
+    # within 0.01 of the best AUC (0.91): epochs 2, 3, 4; mean flatness 2.25, 1.25, 3 -> epoch 3, as pick_epoch
     assert picker.candidates == [2, 3, 4]
     assert picker.ranking()["score"].tolist() == [1.0, 2.0, 3.0]
     assert picker.ranking().index.tolist() == [3, 2, 4]
@@ -76,10 +76,92 @@ def test_picker_ranks_flatness_among_epochs_that_still_separate(tmp_path: Path) 
     # up to epoch 2 (as scan.train(..., max_epochs=2) sees the archive) the best AUC is 0.905: epoch 2 alone
     early = picking.flatness_picker(archive, max_epoch=2)
     assert early.candidates == [2] and early.epoch == 2 == scan.pick_epoch(HISTORY.loc[:2])
-    assert len(early.plot_metrics(2).axes) == 3  # flatness_80, flatness_90 and auc
+    assert len(early.plot_metrics(2).axes) == 4  # flatness, flatness_80, flatness_90 and auc
     plt.close("all")
     saved = picker.save(4)
     assert saved.rule == "manual" and picking.flatness_picker(archive, manifest=tmp_path / "choice.json").epoch == 4
+
+
+def test_picker_takes_the_scans_epoch_where_a_mean_rank_would_not(tmp_path: Path) -> None:
+    # flatness_80 ranks epochs 1, 3, 2 and flatness_90 ranks 2, 3, 1: their mean ranks tie (2 each, the later epoch 3
+    # would win), while the mean flatness 0.11, 0.075, 0.09 is smallest at epoch 2
+    history = pd.DataFrame(
+        {"flatness_80": [0.02, 0.05, 0.03], "flatness_90": [0.20, 0.10, 0.15], "auc": [0.90, 0.90, 0.90]},
+        index=pd.Index([1, 2, 3], name="epoch"),
+    )
+    picker = picking.flatness_picker(_archive(tmp_path / "a", history))
+    assert picker.epoch == 2 == scan.pick_epoch(history)
+    assert picker.automatic({"flatness_80": 1.0, "flatness_90": 1.0}).epoch == 3  # the mean rank, for contrast
+    assert picker.ranking()["flatness"].round(3).tolist() == [0.075, 0.09, 0.11]
+
+
+def test_picker_and_scan_rule_agree_on_random_histories(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        n = int(rng.integers(2, 9))
+        history = pd.DataFrame(
+            {
+                "flatness_80": rng.uniform(0.01, 0.1, n),
+                "flatness_90": rng.uniform(0.01, 0.1, n),
+                "auc": rng.uniform(0.88, 0.91, n),  # the 0.01 tolerance keeps some epochs and drops others
+            },
+            index=pd.Index(range(1, n + 1), name="epoch"),
+        )
+        history.loc[int(rng.integers(1, n + 1)), "flatness_90"] = np.nan  # an epoch without a threshold curve
+        archive = _archive(tmp_path / f"t{trial}", history)
+        close = history["auc"] >= history["auc"].max() - 0.01
+        if history.loc[close, "flatness_90"].notna().any():
+            assert picking.flatness_picker(archive).epoch == scan.pick_epoch(history), (trial, history)
+        else:  # no candidate has a threshold curve: the scan falls back to the best AUC, the picker says why
+            with pytest.raises(InputError, match="defined flatness"):
+                picking.flatness_picker(archive)
+
+
+def test_bad_derived_metrics_and_a_history_without_flatness_are_refused(tmp_path: Path) -> None:
+    archive = _archive(tmp_path / "a")
+    with pytest.raises(InputError, match="already recorded"):
+        EpochPicker(archive, weights={"auc": 1.0}, derived={"auc": scan.mean_flatness})
+    with pytest.raises(InputError, match="one value per epoch"):
+        EpochPicker(archive, weights={"auc": 1.0}, derived={"x": lambda h: [1.0, 2.0]})
+    with pytest.raises(InputError, match="could not be computed as numbers"):
+        EpochPicker(archive, weights={"auc": 1.0}, derived={"x": lambda h: ["a"] * len(h)})
+    with pytest.raises(InputError, match="could not be computed as numbers.*'nope'"):
+        EpochPicker(archive, weights={"auc": 1.0}, derived={"x": lambda h: h["nope"]})
+    with pytest.raises(InputError, match="indexed by"):
+        EpochPicker(archive, weights={"auc": 1.0}, derived={"x": lambda h: h["auc"].iloc[:2]})
+    # a Series in another order is aligned on the epochs, not on the positions
+    reverse = EpochPicker(archive, weights={"x": 1.0}, derived={"x": lambda h: h["auc"].iloc[::-1]})
+    assert reverse.ranking()["x"].to_dict() == HISTORY["auc"].to_dict()  # every epoch keeps its own AUC
+    with pytest.raises(InputError, match="functions of the history"):
+        EpochPicker(archive, weights={"auc": 1.0}, derived={"x": 3.0})
+    with pytest.raises(InputError, match=r"records no \['flatness_90'\]"):
+        picking.flatness_picker(_archive(tmp_path / "b", HISTORY.drop(columns="flatness_90")))
+
+
+def test_ties_go_to_the_later_epoch_and_an_undefined_flatness_is_never_picked(tmp_path: Path) -> None:
+    history = pd.DataFrame(
+        {"flatness_80": [0.01, 0.03, 0.02, 0.03], "flatness_90": [np.nan, 0.01, 0.02, 0.01], "auc": [0.9] * 4},
+        index=pd.Index([1, 2, 3, 4], name="epoch"),
+    )
+    # epoch 1's flatness_80 is the smallest, but its flatness_90 is undefined; epochs 2, 3 and 4 tie at 0.02
+    assert scan.pick_epoch(history) == 4 == picking.flatness_picker(_archive(tmp_path / "a", history)).epoch
+    assert scan.pick_epoch(history.iloc[::-1].reset_index()) == 4  # rows in any order
+
+
+def test_the_best_auc_counts_every_recorded_epoch_not_only_the_checkpointed_ones(tmp_path: Path) -> None:
+    history = pd.DataFrame(
+        {"flatness_80": [0.01, 0.05, 0.03], "flatness_90": [0.01, 0.05, 0.03], "auc": [0.895, 0.91, 0.905]},
+        index=pd.Index([1, 2, 3], name="epoch"),
+    )
+    archive = _archive(tmp_path / "a", history)
+    archive.prune([1, 3])  # epoch 2, the best AUC, keeps its metrics but loses its checkpoint
+    # epoch 1 is 0.015 below the best AUC: a candidate of neither rule, though the checkpoints alone peak at 0.905
+    assert picking.flatness_picker(archive).epoch == 3 == scan.pick_epoch(history)
+
+
+def test_a_history_without_auc_is_refused() -> None:
+    with pytest.raises(InputError, match="no AUC"):
+        scan.pick_epoch(HISTORY.assign(auc=np.nan))
 
 
 @pytest.mark.parametrize("tolerance", [-0.1, 1.0, True, "0.01"])

@@ -34,9 +34,11 @@ def test_set() -> tuple[np.ndarray, np.ndarray]:
     return x, np.stack([TOY.log_ratio(x[:, 0], t, 0.0) for t in GRID])
 
 
-def log_r_mse(method: str, sample: lfi.RatioSample, test_set: tuple[np.ndarray, np.ndarray]) -> float:
+def log_r_mse(
+    method: str, sample: lfi.RatioSample, test_set: tuple[np.ndarray, np.ndarray], activation: str = "tanh"
+) -> float:
     alpha = {"alpha": 0.1} if method == "alices" else {}
-    est = lfi.ParameterizedRatioEstimator(1, method, n_hidden=(20, 20), **alpha)
+    est = lfi.ParameterizedRatioEstimator(1, method, n_hidden=(20, 20), activation=activation, **alpha)
     est = lfi.train_estimator(est, sample, seed=1, max_epochs=20, patience=None)
     x, truth = test_set
     return float(np.mean((lfi.log_ratio_grid(est, x, GRID) - truth) ** 2))
@@ -56,6 +58,17 @@ def test_alices_on_madminers_toy_is_close_to_madminer(sample, test_set) -> None:
     # the training range: 0.026 / 0.035 / 0.032 inside); MadMiner 0.9.6 trained on the same arrays: 0.115 / 0.124 /
     # 0.125 (issue 17 quotes 0.099 over three seeds). The bound is seed 1's value plus the seed spread.
     assert log_r_mse("alices", sample, test_set) <= 0.13
+
+
+def test_carl_and_alices_with_silu_meet_madminers_toy_numbers(sample, test_set) -> None:
+    # The same networks with SiLU instead of tanh (MadMiner's default): log r is quadratic in x and theta here, which a
+    # smooth, non-saturating activation follows more closely, inside the training range (CARL 0.025 against tanh's
+    # 0.133 at seed 1) and beyond it. Measured on one thread, this data and test set: training seed 1 (this test) CARL
+    # 0.101, ALICES 0.042; seeds 1-10 CARL 0.032-0.118 (mean 0.066; tanh 0.435-0.560 at seeds 1-3), ALICES
+    # 0.017-0.042 (mean 0.028; tanh 0.112-0.129). The bounds are the largest seed plus a margin, below issue 17's
+    # targets (MadMiner's 0.41 and 0.10), so a loss of the advantage fails.
+    assert log_r_mse("carl", sample, test_set, activation="silu") <= 0.15
+    assert log_r_mse("alices", sample, test_set, activation="silu") <= 0.06
 
 
 # ------------------------------------------------------------------------------------------------ the generic scan

@@ -24,7 +24,8 @@ name                                           module               what it is
                                                                     epoch picking by flatness, test metrics,
                                                                     summaries over seeds and Pareto fronts
 ``picking``                                    :mod:`~.picking`     epoch picking by flatness, trained on until flat
-``flatness_picker``                            :mod:`~.picking`     an EpochPicker ranking the threshold flatness
+``flatness_picker``                            :mod:`~.picking`     an EpochPicker on the scans' rule: the
+                                                                    smallest mean threshold flatness
 ``train_until_flat``                           :mod:`~.picking`     resume one epoch at a time until the picked epoch
                                                                     is flat (thesis section 8.1.3)
 ``plots``                                      :mod:`~.plots`       the notebook's figures and its lambda slider

@@ -8,8 +8,8 @@ twice over, one epoch (the archive's checkpoint step) at a time:
 
 - :func:`flatness_picker` puts a training's per-epoch validation metrics
   (:func:`hepnb.decorrelation.data.epoch_metrics`) into an :class:`~hepnb.widgets.EpochPicker` whose automatic
-  rule ranks the flatness at 80 % and 90 % signal efficiency (the AUC shown beside them, with weight 0), so that
-  the choice can be looked at, changed by hand and saved to a manifest;
+  rule takes the smallest mean flatness at 80 % and 90 % signal efficiency (the scans' own rule; the AUC shown
+  beside it, with weight 0), so that the choice can be looked at, changed by hand and saved to a manifest;
 - :func:`train_until_flat` resumes a training of :func:`hepnb.decorrelation.scan.train` one epoch at a time until
   the flatness of its picked epoch reaches a target.
 """
@@ -26,6 +26,7 @@ import numpy as np
 
 from hepnb.decorrelation import scan
 from hepnb.decorrelation.datasets import DecorrelationDataset
+from hepnb.decorrelation.scan import mean_flatness
 from hepnb.errors import InputError, is_whole_number
 from hepnb.hists import Comparison
 from hepnb.training import EpochArchive
@@ -33,8 +34,10 @@ from hepnb.widgets.epoch_picker import EpochPicker
 
 __all__ = ["WEIGHTS", "HIGHER_IS_BETTER", "FlatnessPicker", "flatness_picker", "UntilFlat", "train_until_flat"]
 
-#: The automatic rule's weights: the two flatness metrics count, the AUC is shown (weight 0, raise it in the widget).
-WEIGHTS: dict[str, float] = {"flatness_80": 1.0, "flatness_90": 1.0, "auc": 0.0}
+#: The automatic rule's weights: the flatness (the mean of ``flatness_80`` and ``flatness_90``, both in score units)
+#: counts, as in :func:`hepnb.decorrelation.scan.pick_epoch`; its two parts and the AUC are shown (weight 0, raise
+#: them in the widget).
+WEIGHTS: dict[str, float] = {"flatness": 1.0, "flatness_80": 0.0, "flatness_90": 0.0, "auc": 0.0}
 #: The metric shown by the picker for which larger is better (the flatness metrics: smaller).
 HIGHER_IS_BETTER = ("auc",)
 
@@ -61,6 +64,12 @@ class FlatnessPicker(EpochPicker):
         if max_epoch is not None and not (is_whole_number(max_epoch) and max_epoch >= 1):
             raise InputError(f"max_epoch must be a whole number >= 1 (or None for every epoch), got {max_epoch!r}")
         history = archive.history
+        missing = [m for m in ("flatness_80", "flatness_90") if m not in history.columns]
+        if missing:
+            raise InputError(
+                f"{archive.path} records no {missing}: a flatness picker needs the metrics of "
+                "hepnb.decorrelation.data.epoch_metrics (as scan.train records them)"
+            )
         shown = [m for m in HIGHER_IS_BETTER if m in history.columns]
         candidates = [e for e in archive.epochs if e in history.index and (max_epoch is None or e <= max_epoch)]
         if max_epoch is not None and not candidates:
@@ -69,9 +78,20 @@ class FlatnessPicker(EpochPicker):
                 f"(epochs: {archive.epochs}): raise max_epoch or train first"
             )
         if auc_tolerance is not None and "auc" in history.columns and candidates:
-            auc = history.loc[candidates, "auc"].astype(float)
+            # the best AUC of every recorded epoch up to max_epoch, checkpointed or not, as scan.pick_epoch reads it
+            auc = history.loc[: max_epoch or history.index.max(), "auc"].astype(float)
             if auc.notna().any():  # a collapsed score is flat but no longer separates: not a candidate
                 candidates = [e for e in candidates if auc[e] >= auc.max() - auc_tolerance]
+        flat = mean_flatness(history)
+        if candidates and not any(np.isfinite(flat[e]) for e in candidates):
+            within = "" if auc_tolerance is None else f" within auc_tolerance={auc_tolerance} of the best AUC"
+            raise InputError(
+                f"no candidate epoch of {archive.path}{within} has a defined flatness (too few events per mass bin "
+                "for a threshold curve)"
+                + ("" if auc_tolerance is None else "; pass auc_tolerance=None to rank every epoch")
+                + ", or record the metrics on more validation events"
+            )
+        candidates = [e for e in candidates if np.isfinite(flat[e])]  # no threshold curve: nothing to rank
         super().__init__(
             archive,
             comparisons,
@@ -79,6 +99,7 @@ class FlatnessPicker(EpochPicker):
             higher_is_better=shown,
             manifest=manifest,
             candidates=candidates or None,
+            derived={"flatness": mean_flatness},
         )
         if max_epoch is not None:
             self._history = self._history[self._history.index <= max_epoch]  # the curves stop at max_epoch too
@@ -94,13 +115,14 @@ def flatness_picker(
 ) -> FlatnessPicker:
     """An EpochPicker on a decorrelation training's archive that picks the flattest epoch.
 
-    The candidates are the checkpointed epochs whose AUC is within ``auc_tolerance`` of the best (as
-    :func:`hepnb.decorrelation.scan.pick_epoch`: a collapsed score is flat because it no longer separates the
-    classes, and is not a candidate; ``None`` keeps every epoch). The automatic rule ranks them by ``flatness_80``
-    and by ``flatness_90`` (smaller is flatter, weight 1 each) and takes the best mean rank, ties to the later
-    epoch; ``auc`` is shown with weight 0. ``pick_epoch`` takes the smallest mean *value* of the two flatness
-    metrics instead: the two agree when both metrics order the epochs alike; otherwise look at the curves, move the
-    weights in the widget, or choose by hand.
+    The candidates are the checkpointed epochs whose AUC is within ``auc_tolerance`` of the best (a collapsed score
+    is flat because it no longer separates the classes, and is not a candidate; ``None`` keeps every epoch) and
+    whose flatness is defined. The automatic rule takes the smallest ``flatness``
+    (:func:`hepnb.decorrelation.scan.mean_flatness`, the mean of ``flatness_80`` and ``flatness_90``), ties to the
+    later epoch: on an archive with every epoch checkpointed (as :func:`hepnb.decorrelation.scan.train` writes
+    them), the epoch :func:`hepnb.decorrelation.scan.pick_epoch`, and so every scan, evaluates. ``flatness_80``,
+    ``flatness_90`` and ``auc`` are shown with weight 0; raise their weights in the widget to rank by a weighted
+    mean rank instead, or choose by hand.
 
     Parameters
     ----------
@@ -149,8 +171,7 @@ class UntilFlat:
 
 
 def _flatness(training: scan.Training) -> float:
-    row = training.archive.history.loc[training.epoch]
-    return float(np.mean([row["flatness_80"], row["flatness_90"]]))
+    return float(mean_flatness(training.archive.history).loc[training.epoch])
 
 
 def train_until_flat(

@@ -51,6 +51,7 @@ __all__ = [
     "Training",
     "build_model",
     "train",
+    "mean_flatness",
     "pick_epoch",
     "evaluate",
     "lambda_scan",
@@ -211,12 +212,36 @@ def train(
     return Training(archive, pick_epoch(history, rule=pick, auc_tolerance=auc_tolerance), recorded)
 
 
+def mean_flatness(history: pd.DataFrame) -> pd.Series:
+    """The flatness an epoch is picked on: the mean of ``flatness_80`` and ``flatness_90`` (score units).
+
+    Parameters
+    ----------
+    history
+        Per-epoch metrics with the columns ``flatness_80`` and ``flatness_90``
+        (:func:`hepnb.decorrelation.data.epoch_metrics`).
+
+    Returns
+    -------
+    pandas.Series
+        One value per row; NaN where either flatness is undefined.
+
+    Examples
+    --------
+    >>> mean_flatness(pd.DataFrame({"flatness_80": [0.02, 0.01], "flatness_90": [0.04, np.nan]})).round(3).tolist()
+    [0.03, nan]
+    """
+    return history[["flatness_80", "flatness_90"]].astype(float).mean(axis=1, skipna=False)
+
+
 def pick_epoch(history: pd.DataFrame, *, rule: str = "flatness", auc_tolerance: float = 0.01) -> int:
     """The epoch a training is evaluated at, from its validation history (one row per epoch, the epoch a column
     or the index as in ``EpochArchive.history``).
 
-    ``"flatness"``: the smallest mean of ``flatness_80`` and ``flatness_90`` among the epochs whose AUC is within
-    ``auc_tolerance`` of the best AUC of the training; ``"auc"``: the best AUC; ``"last"``: the last epoch.
+    ``"flatness"``: the smallest :func:`mean_flatness` among the epochs whose AUC is within ``auc_tolerance`` of
+    the best AUC of the training, ties to the later epoch (the automatic rule of
+    :func:`hepnb.decorrelation.picking.flatness_picker`), or the best AUC where no such epoch has a defined
+    flatness; ``"auc"``: the best AUC; ``"last"``: the last epoch.
 
     Examples
     --------
@@ -234,13 +259,16 @@ def pick_epoch(history: pd.DataFrame, *, rule: str = "flatness", auc_tolerance: 
     if rule == "last":
         return int(history["epoch"].iloc[-1])
     auc = history["auc"].astype(float)
+    if auc.isna().all():
+        raise InputError("the training history has no AUC (all NaN): pick by rule='last', or record the AUC")
     if rule == "auc":
         return int(history["epoch"].iloc[int(np.nanargmax(auc.to_numpy()))])
-    flat = history[["flatness_80", "flatness_90"]].astype(float).mean(axis=1).to_numpy()
+    flat = mean_flatness(history).to_numpy()
     usable = (auc.to_numpy() >= np.nanmax(auc.to_numpy()) - auc_tolerance) & np.isfinite(flat)
     if not usable.any():
         return int(history["epoch"].iloc[int(np.nanargmax(auc.to_numpy()))])
-    return int(history["epoch"].to_numpy()[usable][np.argmin(flat[usable])])
+    epochs = history["epoch"].to_numpy()
+    return int(epochs[usable & (flat == np.min(flat[usable]))].max())  # ties: the later epoch
 
 
 def _or_nan(compute: Any) -> float:

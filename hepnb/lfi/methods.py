@@ -258,6 +258,7 @@ def train_method(
     observables: Any = "thesis-ch7",
     patience: int | None = 5,
     members: int = 1,
+    activation: str = "tanh",
     **trainer_options: Any,
 ) -> TrainedMethod:
     """Mine the augmented sample the method needs and train it; the time covers mining and training.
@@ -267,7 +268,7 @@ def train_method(
     :data:`METHODS`) :func:`~hepnb.lfi.mine_local_sample` at the SM (1x100), NDE/SCANDAL
     :func:`~hepnb.lfi.mine_density_sample` (a zuko MAF, 5 MADEs of 1x100), all on ``observables`` (the 35 chapter-7
     observables by default, as MadMiner; :data:`SUMMARY` is a 3-D alternative for the flows). The learning rate
-    decays to lr/10.
+    decays to lr/10; ``activation`` is the hidden units' (tanh, MadMiner's default; ``"silu"``, ``"relu"``, ...).
     The training events are split by event (:func:`split_events`, :data:`VALIDATION_FRACTION` of them, seeded from
     ``seed``): the training rows are mined from one part and the validation rows (the same fraction of
     ``n_samples``) from the other, so early stopping and the kept epoch are judged on events not used for training.
@@ -288,13 +289,15 @@ def train_method(
     >>> pair = train_method("sally", train, n_samples=200, seed=1, max_epochs=1, n_hidden=(8,), members=2)
     >>> type(pair.estimator).__name__, len(pair.estimator), pair.member_best_epochs
     ('Ensemble', 2, (1, 1))
+    >>> train_method("sally", train, n_samples=200, seed=1, max_epochs=1, activation="silu").estimator.net[1]
+    SiLU()
     """
     _check_method(method)
     if not is_whole_number(members) or members < 1:
         raise InputError(f"members must be a positive number of estimators (1: no ensemble), got {members!r}")
     start = time.perf_counter()
     group = METHODS[method]["group"]
-    opts: dict[str, Any] = {"lr": lr, "final_lr": lr / 10}
+    opts: dict[str, Any] = {"lr": lr, "final_lr": lr / 10, "activation": activation}
     if not is_whole_number(n_samples) or n_samples < 2:
         raise InputError(f"n_samples must be an integer >= 2 (training and validation rows), got {n_samples!r}")
     fit_events, val_events = split_events(train, seed)

@@ -162,6 +162,34 @@ def rank_epochs(
     return table.iloc[order]
 
 
+def _with_derived(history: pd.DataFrame, derived: Mapping[str, Callable[[pd.DataFrame], Any]]) -> pd.DataFrame:
+    """``history`` with the ``derived`` metrics added as columns (a new name each, one value per epoch)."""
+    if not isinstance(derived, Mapping):
+        raise InputError(f"derived must be a dict metric name -> function of the history, got {derived!r}")
+    history = history.copy()
+    for name, compute in derived.items():
+        if not isinstance(name, str) or not callable(compute):
+            raise InputError(f"derived must map metric names to functions of the history, got {name!r}: {compute!r}")
+        if name in history.columns:
+            raise InputError(f"the derived metric {name!r} is already recorded in the history: give it another name")
+        try:
+            result = compute(history)
+            if isinstance(result, pd.Series) and set(result.index) == set(history.index):
+                result = result.reindex(history.index)  # by epoch, in any order
+            elif isinstance(result, pd.Series):
+                raise KeyError(f"indexed by {list(result.index)}, the history by the epochs {list(history.index)}")
+            values = np.asarray(result, dtype=float)
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"the derived metric {name!r} could not be computed as numbers: {err}") from err
+        if values.shape != (len(history),):
+            raise InputError(
+                f"the derived metric {name!r} has shape {values.shape}, not ({len(history)},): it must give one "
+                "value per epoch (row) of the history"
+            )
+        history[name] = values
+    return history
+
+
 class EpochPicker(SliderWidget):
     """Pick the epoch of an EpochArchive: automatic rule, widget, and a manifest that makes it reproducible.
 
@@ -180,6 +208,10 @@ class EpochPicker(SliderWidget):
     candidates
         The checkpointed epochs the rule and the widget choose from (all with recorded metrics by default), e.g.
         those that pass a physical check the metrics do not make.
+    derived
+        Metric name -> function of the history (a DataFrame indexed by epoch) giving a metric made of recorded ones,
+        e.g. the mean of two that share a unit; it is added to the history before the weights are checked, so it
+        can be ranked, shown and saved like a recorded one.
     """
 
     #: Two output areas: the metric curves, and the metric table with the comparison plots.
@@ -194,6 +226,7 @@ class EpochPicker(SliderWidget):
         higher_is_better: Collection[str] = (),
         manifest: str | os.PathLike[str] | None = None,
         candidates: Collection[int] | None = None,
+        derived: Mapping[str, Callable[[pd.DataFrame], Any]] | None = None,
     ) -> None:
         super().__init__()
         self.archive = archive
@@ -206,7 +239,7 @@ class EpochPicker(SliderWidget):
                 f"the manifest {self.manifest} is a folder: pass the path of a JSON file, e.g. "
                 f"{self.manifest}/choice.json"
             )
-        self._history = archive.history
+        self._history = _with_derived(archive.history, derived or {})
         self.candidates = [e for e in archive.epochs if e in self._history.index]
         if not self.candidates:
             raise InputError(f"{archive.path} has no checkpointed epoch with recorded metrics: train first")
