@@ -123,11 +123,11 @@ def test_bad_derived_metrics_and_a_history_without_flatness_are_refused(tmp_path
         EpochPicker(archive, weights={"auc": 1.0}, derived={"auc": scan.mean_flatness})
     with pytest.raises(InputError, match="one value per epoch"):
         EpochPicker(archive, weights={"auc": 1.0}, derived={"x": lambda h: [1.0, 2.0]})
-    with pytest.raises(InputError, match="could not be computed as numbers"):
+    with pytest.raises(InputError, match="is not numbers"):
         EpochPicker(archive, weights={"auc": 1.0}, derived={"x": lambda h: ["a"] * len(h)})
-    with pytest.raises(InputError, match="could not be computed as numbers.*'nope'"):
+    with pytest.raises(InputError, match="could not be computed.*'nope'"):
         EpochPicker(archive, weights={"auc": 1.0}, derived={"x": lambda h: h["nope"]})
-    with pytest.raises(InputError, match="indexed by"):
+    with pytest.raises(InputError, match=r"is indexed by \[1, 2\], the history by the epochs \[1, 2, 3, 4, 5\]"):
         EpochPicker(archive, weights={"auc": 1.0}, derived={"x": lambda h: h["auc"].iloc[:2]})
     # a Series in another order is aligned on the epochs, not on the positions
     reverse = EpochPicker(archive, weights={"x": 1.0}, derived={"x": lambda h: h["auc"].iloc[::-1]})
@@ -159,9 +159,22 @@ def test_the_best_auc_counts_every_recorded_epoch_not_only_the_checkpointed_ones
     assert picking.flatness_picker(archive).epoch == 3 == scan.pick_epoch(history)
 
 
-def test_a_history_without_auc_is_refused() -> None:
+def test_a_history_without_auc_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no AUC"):
         scan.pick_epoch(HISTORY.assign(auc=np.nan))
+    with pytest.raises(InputError, match="no AUC"):
+        picking.flatness_picker(_archive(tmp_path / "a", HISTORY.assign(auc=np.nan)))
+
+
+def test_undefined_aucs_and_flatness_are_left_out_or_explained(tmp_path: Path) -> None:
+    history = HISTORY.assign(auc=[0.80, np.nan, 0.907, 0.91, 0.60])  # epoch 2 without AUC
+    loose = picking.flatness_picker(_archive(tmp_path / "a", history), auc_tolerance=None)
+    assert 2 not in loose.candidates and loose.epoch == 5
+    no_curve = HISTORY.assign(flatness_90=np.nan)
+    with pytest.raises(InputError, match=r"threshold curve\): record the metrics on more validation events"):
+        picking.flatness_picker(_archive(tmp_path / "b", no_curve), auc_tolerance=None)
+    with pytest.raises(InputError, match="within auc_tolerance=0.01 of the best AUC.*pass auc_tolerance=None"):
+        picking.flatness_picker(_archive(tmp_path / "c", no_curve))
 
 
 @pytest.mark.parametrize("tolerance", [-0.1, 1.0, True, "0.01"])

@@ -77,19 +77,21 @@ class FlatnessPicker(EpochPicker):
                 f"{archive.path} has no checkpointed epoch up to max_epoch={max_epoch} "
                 f"(epochs: {archive.epochs}): raise max_epoch or train first"
             )
-        if auc_tolerance is not None and "auc" in history.columns and candidates:
+        if "auc" in history.columns and candidates:
             # the best AUC of every recorded epoch up to max_epoch, checkpointed or not, as scan.pick_epoch reads it
             auc = history.loc[: max_epoch or history.index.max(), "auc"].astype(float)
-            if auc.notna().any():  # a collapsed score is flat but no longer separates: not a candidate
+            if auc.isna().all():
+                raise InputError(f"{archive.path} records no AUC (all NaN): there is nothing to hold the flatness to")
+            candidates = [e for e in candidates if np.isfinite(auc[e])]  # an undefined AUC cannot be ranked
+            if auc_tolerance is not None:  # a collapsed score is flat but no longer separates: not a candidate
                 candidates = [e for e in candidates if auc[e] >= auc.max() - auc_tolerance]
         flat = mean_flatness(history)
         if candidates and not any(np.isfinite(flat[e]) for e in candidates):
+            advice = "; pass auc_tolerance=None to rank every epoch, or" if auc_tolerance is not None else ":"
             within = "" if auc_tolerance is None else f" within auc_tolerance={auc_tolerance} of the best AUC"
             raise InputError(
                 f"no candidate epoch of {archive.path}{within} has a defined flatness (too few events per mass bin "
-                "for a threshold curve)"
-                + ("" if auc_tolerance is None else "; pass auc_tolerance=None to rank every epoch")
-                + ", or record the metrics on more validation events"
+                f"for a threshold curve){advice} record the metrics on more validation events"
             )
         candidates = [e for e in candidates if np.isfinite(flat[e])]  # no threshold curve: nothing to rank
         super().__init__(

@@ -174,13 +174,19 @@ def _with_derived(history: pd.DataFrame, derived: Mapping[str, Callable[[pd.Data
             raise InputError(f"the derived metric {name!r} is already recorded in the history: give it another name")
         try:
             result = compute(history)
-            if isinstance(result, pd.Series) and set(result.index) == set(history.index):
-                result = result.reindex(history.index)  # by epoch, in any order
-            elif isinstance(result, pd.Series):
-                raise KeyError(f"indexed by {list(result.index)}, the history by the epochs {list(history.index)}")
-            values = np.asarray(result, dtype=float)
         except (KeyError, TypeError, ValueError) as err:
-            raise InputError(f"the derived metric {name!r} could not be computed as numbers: {err}") from err
+            raise InputError(f"the derived metric {name!r} could not be computed: {err!r}") from err
+        if isinstance(result, pd.Series):  # by epoch, in any order
+            if set(result.index) != set(history.index):
+                raise InputError(
+                    f"the derived metric {name!r} is indexed by {list(result.index)}, the history by the epochs "
+                    f"{list(history.index)}: give one value per epoch"
+                )
+            result = result.reindex(history.index)
+        try:
+            values = np.asarray(result, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise InputError(f"the derived metric {name!r} is not numbers: {err}") from err
         if values.shape != (len(history),):
             raise InputError(
                 f"the derived metric {name!r} has shape {values.shape}, not ({len(history)},): it must give one "
