@@ -218,6 +218,39 @@ def test_train_until_flat_stops_as_soon_as_the_target_is_reached(toy: ds.Decorre
     assert middle.flatness == {e: f for e, f in impossible.flatness.items() if e <= epoch}
 
 
+def test_steps_of_a_few_batches_train_their_own_archive(toy: ds.DecorrelationDataset, tmp_path: Path) -> None:
+    # the toy trains 1,000 events in batches of 128: 8 batches per epoch, 3 per step here
+    stepped = picking.train_until_flat(
+        toy, "disco", 5.0, 1, tmp_path, flatness_target=1e-9, start_epochs=1, max_epochs=3, step_batches=3
+    )
+    assert not stepped.reached and stepped.epochs == 3 and list(stepped.flatness) == [1, 2, 3]
+    assert stepped.training.archive.path.is_relative_to(tmp_path / "steps3")
+    # resumed step by step, it is the training of three 3-batch steps in one go
+    straight = scan.train(toy, "disco", 5.0, 1, tmp_path / "straight", max_epochs=3, limit_train_batches=3)
+    pd.testing.assert_frame_equal(stepped.training.archive.history, straight.archive.history)
+    # a step is not an epoch: after one of each the classifiers differ
+    whole = scan.train(toy, "disco", 5.0, 1, tmp_path / "whole", max_epochs=1)
+    assert whole.archive.history.loc[1, "auc"] != stepped.training.archive.history.loc[1, "auc"]
+
+
+def test_min_auc_keeps_training_a_flat_classifier_that_does_not_separate_yet(
+    toy: ds.DecorrelationDataset, tmp_path: Path
+) -> None:
+    flat_enough = _until(toy, tmp_path, 1.0, 1, 4)  # any flatness passes: it stops after the first epoch
+    history = flat_enough.training.archive.history
+    assert flat_enough.reached and flat_enough.epochs == 1
+    # asking for more separation than its first epoch has: it trains on until an epoch separates that well
+    needed = float(history.loc[1, "auc"]) + 1e-6
+    stricter = picking.train_until_flat(
+        toy, "disco", 5.0, 1, tmp_path, flatness_target=1.0, start_epochs=1, max_epochs=4, min_auc=needed
+    )
+    assert stricter.epochs > 1
+    history = stricter.training.archive.history
+    picked_auc = {step: history.loc[scan.pick_epoch(history.loc[:step]), "auc"] for step in stricter.flatness}
+    assert all(picked_auc[step] < needed for step in list(stricter.flatness)[:-1])  # no earlier stop
+    assert stricter.reached == (picked_auc[stricter.epochs] >= needed)
+
+
 def test_a_second_call_reads_the_archive_back(
     toy: ds.DecorrelationDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -254,6 +287,11 @@ def test_a_second_call_reads_the_archive_back(
         ({"start_epochs": 1.5}, "start_epochs must be a whole number"),
         ({"max_epochs": 2.0}, "max_epochs must be a whole number"),
         ({"start_epochs": 4, "max_epochs": 3}, "exceeds max_epochs"),
+        ({"step_batches": 0}, "step_batches must be a whole number >= 1"),
+        ({"step_batches": 51.0}, "step_batches must be a whole number"),
+        ({"step_batches": 51, "limit_train_batches": 10}, "not both"),
+        ({"min_auc": 0.3}, "min_auc must be a number in"),
+        ({"min_auc": "0.9"}, "min_auc must be a number in"),
     ],
 )
 def test_train_until_flat_refuses_bad_inputs(toy: ds.DecorrelationDataset, tmp_path: Path, options, message) -> None:

@@ -4,14 +4,14 @@ curve is flat.
 The thesis picks the epoch of a decorrelated classifier by eye: when the curve of the score thresholds at fixed
 signal efficiency against the mass is not flat, it trains a few more batches (51 of 128 events) and looks again
 (A. Ghosh, PhD thesis, Universite Paris-Saclay 2020, HAL tel-03324250, section 8.1.3). Here that is automated
-twice over, one epoch (the archive's checkpoint step) at a time:
+twice over, one epoch (the archive's checkpoint step) or one step of a given number of batches at a time:
 
 - :func:`flatness_picker` puts a training's per-epoch validation metrics
   (:func:`hepnb.decorrelation.data.epoch_metrics`) into an :class:`~hepnb.widgets.EpochPicker` whose automatic
   rule takes the smallest mean flatness at 80 % and 90 % signal efficiency (the scans' own rule; the AUC shown
   beside it, with weight 0), so that the choice can be looked at, changed by hand and saved to a manifest;
-- :func:`train_until_flat` resumes a training of :func:`hepnb.decorrelation.scan.train` one epoch at a time until
-  the flatness of its picked epoch reaches a target.
+- :func:`train_until_flat` resumes a training of :func:`hepnb.decorrelation.scan.train` one epoch (or one step of
+  ``step_batches`` batches, the thesis's 51) at a time until the flatness of its picked epoch reaches a target.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -186,6 +187,8 @@ def train_until_flat(
     flatness_target: float,
     start_epochs: int,
     max_epochs: int,
+    step_batches: int | None = None,
+    min_auc: float | None = None,
     **train_options: Any,
 ) -> UntilFlat:
     """Train ``start_epochs`` epochs, then one more at a time until the picked epoch is flat enough.
@@ -193,7 +196,8 @@ def train_until_flat(
     The thesis's "train a few more batches until the threshold curve is flat" (A. Ghosh, PhD thesis, Universite
     Paris-Saclay 2020, HAL tel-03324250, section 8.1.3), automated: after each step the epoch is picked as
     :func:`hepnb.decorrelation.scan.train` does (``pick``, ``auc_tolerance``), and training stops as soon as the
-    mean of its ``flatness_80`` and ``flatness_90`` is at most ``flatness_target``, or at ``max_epochs``.
+    mean of its ``flatness_80`` and ``flatness_90`` is at most ``flatness_target`` (and its AUC at least
+    ``min_auc``, if given), or at ``max_epochs``.
 
     Every step is a :func:`~hepnb.decorrelation.scan.train` into the same archive, which resumes from the last
     checkpoint and trains only the epochs it lacks. A second call with the same arguments therefore reads every
@@ -211,6 +215,14 @@ def train_until_flat(
         Epochs trained before the first check (at least 1).
     max_epochs
         The most epochs the training gets (at least ``start_epochs``).
+    step_batches
+        Check every ``step_batches`` batches instead of every epoch, as the thesis did (51 batches): each "epoch"
+        of the training (its archive in ``folder/steps<step_batches>``, apart from the full-epoch ones) is then
+        ``step_batches`` batches of a fresh shuffle of the training events, so ``start_epochs``, ``max_epochs`` and
+        the result count these steps. ``None``: whole epochs.
+    min_auc
+        The validation AUC the picked epoch must also reach: a classifier that has not learned yet (after one short
+        step, say) is flat because it hardly separates the classes. ``None``: flatness alone.
     train_options
         Passed on to :func:`~hepnb.decorrelation.scan.train` (``batch_size``, ``pick``, ``auc_tolerance``,
         ``model_options``, the trainer's hardware options, ...).
@@ -244,12 +256,26 @@ def train_until_flat(
         raise InputError(
             f"start_epochs={start_epochs} exceeds max_epochs={max_epochs}: give start_epochs <= max_epochs"
         )
+    if min_auc is not None and not (
+        isinstance(min_auc, (int, float, np.integer, np.floating))
+        and not isinstance(min_auc, (bool, np.bool_))
+        and 0.5 <= min_auc <= 1
+    ):
+        raise InputError(f"min_auc must be a number in [0.5, 1] (or None), got {min_auc!r}")
+    if step_batches is not None:
+        if not (is_whole_number(step_batches) and step_batches >= 1):
+            raise InputError(f"step_batches must be a whole number >= 1 (the thesis: 51) or None, got {step_batches!r}")
+        if "limit_train_batches" in train_options:
+            raise InputError("give step_batches or limit_train_batches, not both: step_batches sets the batches")
+        folder = Path(folder) / f"steps{int(step_batches)}"
+        train_options = {**train_options, "limit_train_batches": int(step_batches)}
     flatness: dict[int, float] = {}
     epochs = int(start_epochs)
     while True:
         training = scan.train(dataset, method, lam, seed, folder, max_epochs=epochs, **train_options)
         flatness[epochs] = _flatness(training)
-        reached = flatness[epochs] <= flatness_target
+        separates = min_auc is None or training.archive.history.loc[training.epoch, "auc"] >= min_auc
+        reached = flatness[epochs] <= flatness_target and separates
         if reached or epochs >= max_epochs:
             return UntilFlat(training, epochs, bool(reached), float(flatness_target), flatness)
         epochs += 1
