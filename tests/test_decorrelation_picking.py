@@ -219,18 +219,20 @@ def test_train_until_flat_stops_as_soon_as_the_target_is_reached(toy: ds.Decorre
 
 
 def test_steps_of_a_few_batches_train_their_own_archive(toy: ds.DecorrelationDataset, tmp_path: Path) -> None:
-    # the toy trains 1,000 events in batches of 128: 8 batches per epoch, 3 per step here
+    # the toy trains 1,000 events in batches of 128: 7 whole batches per epoch (the last is dropped), 3 per step here
     stepped = picking.train_until_flat(
         toy, "disco", 5.0, 1, tmp_path, flatness_target=1e-9, start_epochs=1, max_epochs=3, step_batches=3
     )
     assert not stepped.reached and stepped.epochs == 3 and list(stepped.flatness) == [1, 2, 3]
-    assert stepped.training.archive.path.is_relative_to(tmp_path / "steps3")
+    assert stepped.training.archive.path.name == "lam5-seed1-b128-s3"
     # resumed step by step, it is the training of three 3-batch steps in one go
     straight = scan.train(toy, "disco", 5.0, 1, tmp_path / "straight", max_epochs=3, limit_train_batches=3)
     pd.testing.assert_frame_equal(stepped.training.archive.history, straight.archive.history)
-    # a step is not an epoch: after one of each the classifiers differ
-    whole = scan.train(toy, "disco", 5.0, 1, tmp_path / "whole", max_epochs=1)
+    # a step is not an epoch: the whole-epoch training in the same folder is another archive, and differs
+    whole = scan.train(toy, "disco", 5.0, 1, tmp_path, max_epochs=1)
+    assert whole.archive.path.name == "lam5-seed1-b128" and whole.archive.last_epoch == 1
     assert whole.archive.history.loc[1, "auc"] != stepped.training.archive.history.loc[1, "auc"]
+    assert stepped.training.archive.last_epoch == 3  # untouched by it
 
 
 def test_min_auc_keeps_training_a_flat_classifier_that_does_not_separate_yet(
@@ -244,9 +246,10 @@ def test_min_auc_keeps_training_a_flat_classifier_that_does_not_separate_yet(
     stricter = picking.train_until_flat(
         toy, "disco", 5.0, 1, tmp_path, flatness_target=1.0, start_epochs=1, max_epochs=4, min_auc=needed
     )
-    assert stricter.epochs > 1
+    assert stricter.epochs > 1 and stricter.min_auc == needed and flat_enough.min_auc is None
     history = stricter.training.archive.history
     picked_auc = {step: history.loc[scan.pick_epoch(history.loc[:step]), "auc"] for step in stricter.flatness}
+    assert stricter.auc == picked_auc  # the picked epoch's AUC, not the best one
     assert all(picked_auc[step] < needed for step in list(stricter.flatness)[:-1])  # no earlier stop
     assert stricter.reached == (picked_auc[stricter.epochs] >= needed)
 

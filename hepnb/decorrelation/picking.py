@@ -20,7 +20,6 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -163,14 +162,17 @@ def flatness_picker(
 @dataclass(frozen=True)
 class UntilFlat:
     """What :func:`train_until_flat` did: the final training (its picked epoch), the epochs it holds, whether the
-    target was reached, the target, and the flatness of the picked epoch after each step (epochs -> mean of
-    ``flatness_80`` and ``flatness_90``, the weighted RMS of the thresholds in score units)."""
+    target was reached, the target, the flatness of the picked epoch after each step (epochs -> mean of
+    ``flatness_80`` and ``flatness_90``, the weighted RMS of the thresholds in score units), its validation AUC
+    after each step, and the AUC floor (None: none)."""
 
     training: scan.Training
     epochs: int
     reached: bool
     target: float
     flatness: dict[int, float]
+    auc: dict[int, float]
+    min_auc: float | None
 
 
 def _flatness(training: scan.Training) -> float:
@@ -217,9 +219,9 @@ def train_until_flat(
         The most epochs the training gets (at least ``start_epochs``).
     step_batches
         Check every ``step_batches`` batches instead of every epoch, as the thesis did (51 batches): each "epoch"
-        of the training (its archive in ``folder/steps<step_batches>``, apart from the full-epoch ones) is then
-        ``step_batches`` batches of a fresh shuffle of the training events, so ``start_epochs``, ``max_epochs`` and
-        the result count these steps. ``None``: whole epochs.
+        of the training (an archive of its own, ``-s<step_batches>`` in its folder name, apart from the full-epoch
+        ones) is then ``step_batches`` batches of a fresh shuffle of the training events, so ``start_epochs``,
+        ``max_epochs`` and the result count these steps. ``None``: whole epochs.
     min_auc
         The validation AUC the picked epoch must also reach: a classifier that has not learned yet (after one short
         step, say) is flat because it hardly separates the classes. ``None``: flatness alone.
@@ -267,15 +269,16 @@ def train_until_flat(
             raise InputError(f"step_batches must be a whole number >= 1 (the thesis: 51) or None, got {step_batches!r}")
         if "limit_train_batches" in train_options:
             raise InputError("give step_batches or limit_train_batches, not both: step_batches sets the batches")
-        folder = Path(folder) / f"steps{int(step_batches)}"
         train_options = {**train_options, "limit_train_batches": int(step_batches)}
     flatness: dict[int, float] = {}
+    auc: dict[int, float] = {}
     epochs = int(start_epochs)
     while True:
         training = scan.train(dataset, method, lam, seed, folder, max_epochs=epochs, **train_options)
         flatness[epochs] = _flatness(training)
-        separates = min_auc is None or training.archive.history.loc[training.epoch, "auc"] >= min_auc
-        reached = flatness[epochs] <= flatness_target and separates
+        auc[epochs] = float(training.archive.history.loc[training.epoch, "auc"])
+        reached = flatness[epochs] <= flatness_target and (min_auc is None or auc[epochs] >= min_auc)
         if reached or epochs >= max_epochs:
-            return UntilFlat(training, epochs, bool(reached), float(flatness_target), flatness)
+            floor = None if min_auc is None else float(min_auc)
+            return UntilFlat(training, epochs, bool(reached), float(flatness_target), flatness, auc, floor)
         epochs += 1

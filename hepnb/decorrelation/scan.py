@@ -149,6 +149,12 @@ def _dataset_key(dataset: DecorrelationDataset) -> str:
     return f"{dataset.name}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
+def _steps_tag(trainer_options: Mapping[str, Any]) -> str:
+    """``-s<n>`` for a training whose epochs are ``limit_train_batches = n`` batches (another archive), else ``""``."""
+    limit = trainer_options.get("limit_train_batches")
+    return "" if limit is None else f"-s{float(limit):g}"
+
+
 def _validation_metrics(dataset: DecorrelationDataset) -> Any:
     v = dataset.validation
     return epoch_metrics(v.features, v.labels, v.m, v.physical_weights, bins=10)
@@ -172,8 +178,11 @@ def train(
 ) -> Training:
     """Train (or resume, or just read) one method at one lambda and seed; pick its epoch on the validation split.
 
-    The archive lives in ``folder/<dataset key>/<method>[-p<n>][-o<options hash>]/lam<lambda>-seed<seed>-b<batch>``
-    (the hash of ``model_options``, if any); the wall time of the training is kept next to it (``timing.json``).
+    The archive lives in
+    ``folder/<dataset key>/<method>[-p<n>][-o<options hash>]/lam<lambda>-seed<seed>-b<batch>[-s<n>]`` (the hash of
+    ``model_options``, if any; ``-s<n>`` for epochs of ``limit_train_batches=n`` batches, a trainer option); the wall
+    time of the training is kept next to it (``timing.json``: for epochs of a few batches it also adds up the start-up
+    of every resumed call, and counts those short epochs).
     """
     _check_method(method)
     options = dict(model_options or {})
@@ -185,7 +194,7 @@ def train(
         Path(folder)
         / _dataset_key(dataset)
         / (method + (f"-p{n_protected}" if n_protected > 1 else "") + tag)
-        / f"lam{float(lam):g}-seed{seed}-b{batch_size}"
+        / f"lam{float(lam):g}-seed{seed}-b{batch_size}{_steps_tag(trainer_options)}"
     )
     archive = EpochArchive(path)
     conditional = method == "aspiration_conditional"
