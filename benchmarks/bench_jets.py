@@ -95,10 +95,10 @@ def main() -> None:
                 f"({verdict} the target <= {TARGETS[metric]:g})"
             )
     rounds = []
+    batches = (1, GENERATION_BATCH, 10_000)
     for _ in range(args.repeats):
         speeds = []
         for name, model in timed.items():
-            batches = (1, GENERATION_BATCH, 10_000)
             speeds += evaluation.model_speed(model, name, batches, n_jets=10_000, threads=1, seed=args.seed)
         speeds += [evaluation.pythia_speed(args.pythia_jets, jet_class=cls) for cls in args.classes]
         rounds.append(speeds)

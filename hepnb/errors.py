@@ -14,6 +14,7 @@ __all__ = [
     "check_same_length",
     "broadcast_finite",
     "require_positive",
+    "is_real_number",
     "is_whole_number",
 ]
 
@@ -168,6 +169,19 @@ def require_positive(value: np.ndarray, what: str, hint: str) -> None:
         where = "" if np.ndim(value) == 0 else f" in bin(s) {np.flatnonzero(bad).tolist()[:10]}"
         shown = value if np.ndim(value) == 0 else value[bad][:5]
         raise InputError(f"{what} must be > 0{where}, got {shown}; {hint}")
+
+
+def is_real_number(value: Any) -> bool:
+    """Whether ``value`` is a Python or numpy integer or float, not a bool (which Python counts as an int).
+
+    Examples
+    --------
+    >>> is_real_number(0.5), is_real_number(np.float32(0.5)), is_real_number(2), is_real_number(True)
+    (True, True, True, False)
+    >>> is_real_number("0.5")
+    False
+    """
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 def is_whole_number(value: Any) -> bool:

@@ -27,7 +27,7 @@ import numpy as np
 from hepnb.decorrelation import scan
 from hepnb.decorrelation.datasets import DecorrelationDataset
 from hepnb.decorrelation.scan import mean_flatness
-from hepnb.errors import InputError, is_whole_number
+from hepnb.errors import InputError, is_real_number, is_whole_number
 from hepnb.hists import Comparison
 from hepnb.training import EpochArchive
 from hepnb.widgets.epoch_picker import EpochPicker
@@ -55,11 +55,7 @@ class FlatnessPicker(EpochPicker):
         max_epoch: int | None = None,
         auc_tolerance: float | None = 0.01,
     ) -> None:
-        if auc_tolerance is not None and not (
-            isinstance(auc_tolerance, (int, float, np.integer, np.floating))
-            and not isinstance(auc_tolerance, (bool, np.bool_))
-            and 0 <= auc_tolerance < 1
-        ):
+        if auc_tolerance is not None and not (is_real_number(auc_tolerance) and 0 <= auc_tolerance < 1):
             raise InputError(f"auc_tolerance must be a number in [0, 1) (or None: every epoch), got {auc_tolerance!r}")
         if max_epoch is not None and not (is_whole_number(max_epoch) and max_epoch >= 1):
             raise InputError(f"max_epoch must be a whole number >= 1 (or None for every epoch), got {max_epoch!r}")
@@ -175,10 +171,6 @@ class UntilFlat:
     min_auc: float | None
 
 
-def _flatness(training: scan.Training) -> float:
-    return float(mean_flatness(training.archive.history).loc[training.epoch])
-
-
 def train_until_flat(
     dataset: DecorrelationDataset,
     method: str,
@@ -242,12 +234,7 @@ def train_until_flat(
     ...
     hepnb.errors.InputError: start_epochs=5 exceeds max_epochs=3: give start_epochs <= max_epochs
     """
-    if not (
-        isinstance(flatness_target, (int, float, np.integer, np.floating))
-        and not isinstance(flatness_target, (bool, np.bool_))
-        and math.isfinite(flatness_target)
-        and flatness_target > 0
-    ):
+    if not (is_real_number(flatness_target) and math.isfinite(flatness_target) and flatness_target > 0):
         raise InputError(
             f"flatness_target must be a finite number > 0 (a score RMS such as 0.01), got {flatness_target!r}"
         )
@@ -258,11 +245,7 @@ def train_until_flat(
         raise InputError(
             f"start_epochs={start_epochs} exceeds max_epochs={max_epochs}: give start_epochs <= max_epochs"
         )
-    if min_auc is not None and not (
-        isinstance(min_auc, (int, float, np.integer, np.floating))
-        and not isinstance(min_auc, (bool, np.bool_))
-        and 0.5 <= min_auc <= 1
-    ):
+    if min_auc is not None and not (is_real_number(min_auc) and 0.5 <= min_auc <= 1):
         raise InputError(f"min_auc must be a number in [0.5, 1] (or None), got {min_auc!r}")
     if step_batches is not None:
         if not (is_whole_number(step_batches) and step_batches >= 1):
@@ -275,8 +258,9 @@ def train_until_flat(
     epochs = int(start_epochs)
     while True:
         training = scan.train(dataset, method, lam, seed, folder, max_epochs=epochs, **train_options)
-        flatness[epochs] = _flatness(training)
-        auc[epochs] = float(training.archive.history.loc[training.epoch, "auc"])
+        history = training.archive.history  # read once per step
+        flatness[epochs] = float(mean_flatness(history).loc[training.epoch])
+        auc[epochs] = float(history.loc[training.epoch, "auc"])
         reached = flatness[epochs] <= flatness_target and (min_auc is None or auc[epochs] >= min_auc)
         if reached or epochs >= max_epochs:
             floor = None if min_auc is None else float(min_auc)

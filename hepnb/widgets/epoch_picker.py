@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hepnb.errors import InputError, is_whole_number
+from hepnb.errors import InputError, is_real_number, is_whole_number
 from hepnb.hists import Comparison
 from hepnb.io import write_json
 from hepnb.training.archive import EpochArchive
@@ -38,10 +38,6 @@ RULE = "weighted-rank"
 RULES = (RULE, "manual")
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
 def _check_weights(weights: Any, what: str = "weights") -> dict[str, float]:
     """``weights`` as a dict metric name -> float, refusing non-numbers, infinities, negatives and all-zero."""
     if not isinstance(weights, Mapping):
@@ -49,7 +45,7 @@ def _check_weights(weights: Any, what: str = "weights") -> dict[str, float]:
             f"{what} must be a dict metric name -> weight, e.g. {{'chi2': 1.0}}, got {type(weights).__name__}"
         )
     for name, weight in weights.items():
-        if not isinstance(name, str) or not _is_number(weight):
+        if not isinstance(name, str) or not is_real_number(weight):
             raise InputError(f"{what}: the weight of {name!r} must be a number, got {weight!r}")
         if not (math.isfinite(weight) and weight >= 0):
             raise InputError(f"{what}: metric weights must be finite and non-negative, got {name!r}: {weight}")
@@ -101,7 +97,7 @@ class Choice:
             raise refuse(f"has the epoch {epoch!r}, not an integer")
         if rule not in RULES:
             raise refuse(f"has the rule {rule!r}, not one of {list(RULES)}")
-        if not (isinstance(metrics, dict) and all(_is_number(v) and math.isfinite(v) for v in metrics.values())):
+        if not (isinstance(metrics, dict) and all(is_real_number(v) and math.isfinite(v) for v in metrics.values())):
             raise refuse(f"has metrics {metrics!r}, not a dict of finite numbers")
         if not (sha256 is None or isinstance(sha256, str)):
             raise refuse(f"has the checkpoint checksum {sha256!r}, not a string")
