@@ -1,5 +1,5 @@
-"""The evaluation of study 5 (hepnb.jets.evaluation): held-out jets of a training, sampling from an archive, the
-metrics table with its floor and scale rows, generation speed and the figures' comparisons."""
+"""The evaluation of study 5 (hepnb.jets.evaluation): held-out jets of a training, new test jets, sampling from an
+archive, the metrics table with its floor and scale rows, generation speed and the figures' comparisons."""
 
 from __future__ import annotations
 
@@ -151,6 +151,45 @@ def test_held_out_jets_are_the_trainings(trained) -> None:
         evaluation.held_out_jets(data, replace(setup, dataset={**setup.dataset, "seed": 9}))
     with pytest.raises(InputError, match="no training.json"):
         evaluation.training_setup(data)
+
+
+def test_fresh_jets_are_new_jets_of_the_datasets_kind_cached_by_seed(trained, tmp_path: Path) -> None:
+    from hepnb.jets.generate import generate_jets
+
+    data, _ = trained
+    training = read_jets(data)
+    test = evaluation.fresh_jets(training, 12, tmp_path, seed=8, workers=1)
+    assert test.shape == (12, *training.particle_features().shape[1:])
+    # the same jets as a dataset of the training's preset and class generated with the test seed
+    direct = generate_jets(
+        tmp_path / "direct", 12, preset=FAST_PRESET, jet_class="qcd", seed=8, workers=1, progress=False
+    )
+    assert test.tobytes() == direct.read().particle_features().tobytes()
+    # none of them is a training jet
+    trained_bytes = {jet.tobytes() for jet in training.particle_features()}
+    assert not any(jet.tobytes() in trained_bytes for jet in test)
+    # a second call reads the cache back: no chunk is written again
+    chunks = sorted(tmp_path.glob("*/chunk-*.parquet"))
+    assert len(chunks) == 2
+    stamps = [path.stat().st_mtime_ns for path in chunks]
+    assert evaluation.fresh_jets(data, 12, tmp_path, seed=8, workers=1).tobytes() == test.tobytes()
+    assert [path.stat().st_mtime_ns for path in chunks] == stamps
+    # another seed gives other jets, in a folder of its own
+    other = evaluation.fresh_jets(data, 12, tmp_path, seed=9, workers=1)
+    assert other.tobytes() != test.tobytes()
+    assert len({path.parent for path in tmp_path.glob("*/chunk-*.parquet")} - {tmp_path / "direct"}) == 2
+    for same in (3, np.int64(3)):
+        with pytest.raises(InputError, match="would give the training jets again"):
+            evaluation.fresh_jets(data, 12, tmp_path, seed=same)
+    with pytest.raises(InputError, match="seed must be a whole number"):
+        evaluation.fresh_jets(data, 12, tmp_path, seed=2.5)
+    # a preset of the same name with other settings gets a folder of its own, not a clash
+    wider = replace(training, meta={**training.meta, "preset": FAST_PRESET.replace(pthat_max=1200.0).to_dict()})
+    assert evaluation.fresh_jets(wider, 4, tmp_path, seed=8, workers=1).shape == (4, *test.shape[1:])
+    # test jets from other Pythia versions than the dataset's are flagged
+    older = replace(training, meta={**training.meta, "versions": {**training.meta["versions"], "pythia8mc": "8.1"}})
+    with pytest.warns(UserWarning, match="pythia8mc 8.1"):
+        evaluation.fresh_jets(older, 12, tmp_path, seed=8, workers=1)
 
 
 def test_sampling_from_an_archive_is_deterministic_with_physical_masks(trained, tmp_path: Path) -> None:

@@ -24,7 +24,8 @@ name                                 module                 what it is
 ``EPiCGAN``, ``EPiCConfig``          :mod:`~.epic`          the EPiC-GAN baseline (arXiv:2301.08128)
 ``train_jets``, ``JetTraining``      :mod:`~.train`         ``hepnb train jets``: resumable training + W1M/FPD
 ``training_setup``                   :mod:`~.evaluation`    an archive's training (seed, held-out jets)
-``held_out_jets``                    :mod:`~.evaluation`    the jets a training never saw
+``held_out_jets``                    :mod:`~.evaluation`    the jets a training held out (epoch picking)
+``fresh_jets``                       :mod:`~.evaluation`    new jets with a seed of their own: the test set
 ``load_generator``, ``sample_jets``  :mod:`~.evaluation`    a chosen epoch's generator and its jets
 ``compare``, ``metrics_table``       :mod:`~.evaluation`    JetNet's metrics in its units, real-vs-real floor
 ``model_speed``, ``pythia_speed``    :mod:`~.evaluation`    jets/s of a GAN and of Pythia 8 + FastJet per core
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from hepnb.jets.epic import EPiCConfig, EPiCGAN
     from hepnb.jets.evaluation import (
         compare,
+        fresh_jets,
         held_out_jets,
         load_generator,
         metrics_table,
@@ -100,6 +102,7 @@ _EXPORTS = {
     "JetTraining": "train",
     "training_setup": "evaluation",
     "held_out_jets": "evaluation",
+    "fresh_jets": "evaluation",
     "load_generator": "evaluation",
     "sample_jets": "evaluation",
     "compare": "evaluation",

@@ -193,8 +193,8 @@ WIDGETS = [
         "EpochPicker epoch slider (top jets, SetGAN)",
         "pickers = {(cls, name): EpochPicker(",
         "Epoch",
-        "the jet mass, multiplicity and pT_rel comparisons of the epoch's jets with the held-out jets, the metric "
-        "curves' epoch line, the metric table and the dropdown",
+        "the jet mass, multiplicity and pT_rel comparisons of the epoch's jets with the validation (held-out) "
+        "jets, the metric curves' epoch line, the metric table and the dropdown",
         jets_default,
         lambda w: w / "build" / "05_jet_generation" / "choice_top_setgan_top.json",
         600,

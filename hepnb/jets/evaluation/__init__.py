@@ -1,13 +1,15 @@
-"""Evaluation of the trained jet GANs as JetNet evaluates them: held-out jets, sampling, the metrics table, speed.
+"""Evaluation of the trained jet GANs as JetNet evaluates them: test jets, sampling, the metrics table, speed.
 
 The study compares a generator's jets with real jets it never saw, next to two yardsticks computed the same way and
 at the same sample size (Kansal et al., arXiv:2211.10295, whose "truth" rows are the first):
 
-- **real vs real**, the floor: two disjoint halves of the held-out jets (what a perfect generator would get);
+- **real vs real**, the floor: two disjoint halves of the real jets (what a perfect generator would get);
 - **top vs QCD**, the scale: jets of the other class, a difference everybody can see.
 
-The held-out jets are those ``hepnb train jets`` set aside, split into the **reference** that every row is measured
-against and the floor's second half; generated and other-class samples have the reference's size. The metrics are
+The real jets are the **test** jets: new Pythia 8 + FastJet jets with a seed of their own, which neither the
+training nor the epoch choice saw (the jets that ``hepnb train jets`` held out scored every epoch, so they are the
+epoch-picking validation set). They are split into the **reference** that every row is measured against and the
+floor's second half; generated and other-class samples have the reference's size. The metrics are
 quoted in JetNet's units (W1M x 10^3, W1P x 10^3, W1EFP x 10^5, FPD x 10^4, KPD x 10^4, COV, MMD, the AUC of a
 Deep Sets classifier), each with its error. Speed: jets per second of a generator on one CPU thread at batch 1 and
 in bulk, beside Pythia 8 + FastJet per core, measured in the same run.
@@ -18,7 +20,8 @@ Importing :mod:`hepnb.jets.evaluation` is light: each name below loads its modul
 name                                           module            what it is
 =============================================  ================  ==================================================
 ``TrainingSetup``, ``training_setup``          :mod:`~.samples`  an archive's training (seed, held-out jets)
-``held_out_jets``, ``split_reference``         :mod:`~.samples`  the jets a training never saw, reference / floor
+``held_out_jets``, ``fresh_jets``              :mod:`~.samples`  the validation jets; new jets, the test set
+``split_reference``                            :mod:`~.samples`  a sample's reference and floor halves
 ``load_generator``, ``sample_jets``            :mod:`~.samples`  a chosen epoch's generator and its jets
 ``UNITS``, ``MetricSettings``                  :mod:`~.metrics`  JetNet's units, the metrics' cost knobs
 ``compare``, ``MetricsRow``, ``MetricValue``   :mod:`~.metrics`  JetNet's metrics of a sample as a table row
@@ -32,7 +35,8 @@ name                                           module            what it is
 
 >>> from hepnb.jets import evaluation
 >>> setup = evaluation.training_setup("runs/jets/setgan")                                  # doctest: +SKIP
->>> reference, floor = evaluation.split_reference(evaluation.held_out_jets("data/jets/top", setup))  # doctest: +SKIP
+>>> test = evaluation.fresh_jets("data/jets/top", 10_000, "build/test_jets", seed=2)      # doctest: +SKIP
+>>> reference, floor = evaluation.split_reference(test)                                    # doctest: +SKIP
 >>> rows = [evaluation.compare(reference, floor, "real vs real"),                          # doctest: +SKIP
 ...         evaluation.compare(reference, evaluation.sample_jets(setup.archive, len(reference)), "SetGAN")]
 >>> evaluation.metrics_table(rows)                                                         # doctest: +SKIP
@@ -64,6 +68,7 @@ if TYPE_CHECKING:
     )
     from hepnb.jets.evaluation.samples import (
         TrainingSetup,
+        fresh_jets,
         held_out_jets,
         load_generator,
         sample_jets,
@@ -76,6 +81,7 @@ _EXPORTS = {
     "TrainingSetup": "samples",
     "training_setup": "samples",
     "held_out_jets": "samples",
+    "fresh_jets": "samples",
     "split_reference": "samples",
     "load_generator": "samples",
     "sample_jets": "samples",
