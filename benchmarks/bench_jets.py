@@ -87,8 +87,10 @@ def main() -> None:
         if data.meta["seed"] in args.test_seeds:
             parser.error(f"--test-seeds {args.test_seeds}: {data.meta['seed']} is the seed of the {cls} training jets")
         evaluation.held_out_jets(data, setups)  # checks that the archives were trained on these jets
-        models = {name: (chosen_epoch(path, cls), path) for name, path in archives.items()}
-        models = {name: (epoch, evaluation.load_generator(path, epoch)) for name, (epoch, path) in models.items()}
+        epochs = {name: chosen_epoch(path, cls) for name, path in archives.items()}
+        models = {
+            name: (epochs[name], evaluation.load_generator(path, epochs[name])) for name, path in archives.items()
+        }
         ratios = {name: {"W1M": [], "FPD": []} for name in models}
         for index, test_seed in enumerate(args.test_seeds):
             test = evaluation.fresh_jets(data, args.test_jets, ROOT / "build" / "jets" / "test", seed=test_seed)

@@ -170,8 +170,8 @@ def fresh_jets(
             f"test seed {seed} is the seed of {sample!r}: it would give the training jets again; choose another seed"
         )
     jet_class, preset, versions = sample.meta["jet_class"], sample.preset, package_versions()
-    changed = {k: (v, versions.get(k)) for k, v in sample.meta.get("versions", {}).items() if k in _SIMULATION}
-    changed = {k: pair for k, pair in changed.items() if pair[0] != pair[1]}
+    made = sample.meta.get("versions", {})  # the dataset's
+    changed = {k: (made[k], versions.get(k)) for k in _SIMULATION if k in made and made[k] != versions.get(k)}
     if changed:
         described = ", ".join(f"{k} {old} (dataset) / {new} (now)" for k, (old, new) in changed.items())
         warnings.warn(f"the test jets are simulated with other versions than {sample!r}: {described}", stacklevel=2)
