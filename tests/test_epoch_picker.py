@@ -69,7 +69,7 @@ def test_rank_refuses_bad_weights(weights, message) -> None:
 def test_nan_metric_is_refused() -> None:
     history = HISTORY.copy()
     history.loc[2, "chi2"] = np.nan
-    with pytest.raises(InputError, match="missing \\(NaN\\)"):
+    with pytest.raises(InputError, match="missing \\(NaN\\) .* leave them out of the weights, or compute them"):
         rank_epochs(history, {"chi2": 1.0})
 
 
@@ -79,6 +79,15 @@ def test_picker_uses_only_checkpointed_epochs(tmp_path: Path) -> None:
     assert picker.candidates == [2, 4, 5]
     assert picker.epoch == 4
     assert picker.choice == Choice(4, "weighted-rank", {"chi2": 1.0}, [], {"chi2": 2.0}, archive.checksum(4))
+
+
+def test_a_metric_recorded_at_the_checkpoints_only_is_ranked_and_drawn_through_its_values(tmp_path: Path) -> None:
+    history = HISTORY.assign(w1p=[np.nan, 0.3, np.nan, 0.1, 0.2])  # added later, at the checkpoints 2, 4, 5
+    picker = EpochPicker(make_archive(tmp_path / "a", history, checkpoints=(2, 4, 5)), weights={"w1p": 1.0})
+    assert picker.epoch == 4
+    curve, points = picker.plot_metrics(4).axes[0].lines[:2]
+    assert curve.get_xdata().tolist() == [2, 4, 5] and curve.get_ydata().tolist() == [0.3, 0.1, 0.2]
+    assert points.get_xdata().tolist() == [2, 4, 5]
 
 
 def test_picker_candidates_restrict_the_rule_and_the_choices(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from hepnb.metrics.jetnet import (
     w1m,
     w1p,
 )
-from hepnb.metrics.physics_distances import frechet_distance, mmd2_polynomial_unbiased
+from hepnb.metrics.physics_distances import fpd_at_n, frechet_distance, mmd2_polynomial_unbiased
 
 pytestmark = pytest.mark.filterwarnings("ignore::hepnb.metrics.physics_distances.SmallSampleWarning")
 
@@ -135,6 +135,22 @@ def test_fpd_extrapolation_removes_the_finite_sample_bias() -> None:
     assert result.mean_values[0] > result.mean_values[-1] > 0
     assert result.mean_values[0] > 10 * result.error
     assert result.value < 3 * result.error + 1e-4
+
+
+def test_fpd_at_n_is_the_frechet_distance_of_the_whole_samples() -> None:
+    rng = np.random.default_rng(2)
+    real, shifted = rng.normal(size=(20_000, 3)), rng.normal(size=(20_000, 3)) + [0.3, 0.4, 0.0]
+    value = fpd_at_n(real, shifted, normalise=False)
+    moments = [(s.mean(axis=0), np.cov(s, rowvar=False)) for s in (real, shifted)]
+    assert value == pytest.approx(frechet_distance(*moments[0], *moments[1]), rel=1e-12)  # no resampling
+    assert value == pytest.approx(0.25, abs=0.01)  # the squared shift, plus a bias ~ 1 / N
+    assert fpd_at_n(real, real) == pytest.approx(0.0, abs=1e-12)
+    assert fpd_at_n(5 * real, 5 * shifted) == pytest.approx(fpd_at_n(real, shifted), rel=1e-9)  # normalised
+    # one distribution: positive at finite N, and about ten times smaller for ten times more entries
+    small, large = (fpd_at_n(rng.normal(size=(n, 3)), rng.normal(size=(n, 3)), normalise=False) for n in (1000, 10_000))
+    assert 0 < large < small / 3 and small < 0.05
+    with pytest.raises(InputError, match="different features"):
+        fpd_at_n(real, shifted[:, :2])
 
 
 def test_fpd_and_kpd_reproduce_jetnets_toy_values() -> None:

@@ -304,7 +304,7 @@ def test_a_few_epochs_on_toy_jets_move_the_jet_mass_toward_the_data(kind: str, l
         progress=False,
     )
     history = archive.history
-    assert history.index.tolist() == [1, 2, 3, 4, 5, 6] and {"w1m", "fpd", "w1m_error", "fpd_error"} <= set(history)
+    assert history.index.tolist() == [1, 2, 3, 4, 5, 6] and {"w1m", "w1p", "fpd_n", "w1m_error"} <= set(history)
     # the epoch an epoch picker would choose by W1M; over seeds 5, 6, 7 it has 0.05-0.44 (set GAN) and 0.08-0.13
     # (EPiC) of the untrained generator's W1M
     assert history["w1m"].min() < 0.5 * before["w1m"]
@@ -326,11 +326,12 @@ def test_epoch_metrics_separate_a_wider_sample_and_flag_a_diverged_generator() -
     metrics = epoch_metrics(reference, num_batches=2)
     wider = reference.copy()
     wider[..., :2] *= 1.5
-    for same in (reference, toy_jets(400, 9)):  # W1M: the bootstrap noise, 0.011 and 0.013
-        values = metrics(Sample(same), 1)
-        assert values["w1m"] < 0.02 and values["fpd"] < 0.1
-    values = metrics(Sample(wider), 1)  # masses x 1.5: W1M 0.12, FPD 6.5
-    assert values["w1m"] > 0.08 and values["fpd"] > 1.0
+    for same in (reference, toy_jets(400, 9)):  # W1M 0.012, 0.016; W1P 0.008, 0.011 (the bootstrap noise)
+        values = metrics(Sample(same), 1)  # FPD at N: 0 for the same jets, 0.075 (its 1/N bias) for new ones
+        assert values["w1m"] < 0.02 and values["w1p"] < 0.015 and values["fpd_n"] < 0.15
+    assert metrics(Sample(reference), 1)["fpd_n"] == pytest.approx(0.0, abs=1e-6)
+    values = metrics(Sample(wider), 1)  # angles x 1.5: W1M 0.13, W1P 0.053, FPD at N 4.2
+    assert values["w1m"] > 0.08 and values["w1p"] > 0.03 and values["fpd_n"] > 1.0
 
     class Diverged:
         def generate(self, n: int, seed: int) -> np.ndarray:
@@ -386,7 +387,7 @@ def test_hepnb_train_jets_records_and_resumes(jet_folder: Path, tmp_path: Path, 
     assert main(argv) == 0
     archive = EpochArchive(output)
     assert archive.epochs == [1, 2, 3] and archive.history.index.tolist() == [1, 2, 3]
-    assert {"w1m", "fpd", "d_loss_particles", "g_loss_particles"} <= set(archive.history)
+    assert {"w1m", "w1p", "fpd_n", "d_loss_particles", "g_loss_particles"} <= set(archive.history)
     resumed = json.loads((output / "training.json").read_text())
     assert resumed["epochs_done"] == 3 and resumed["wall_seconds"] > record["wall_seconds"]
     # the same as three epochs in one go
@@ -399,6 +400,46 @@ def test_hepnb_train_jets_records_and_resumes(jet_folder: Path, tmp_path: Path, 
     assert straight.load(3).generate(20, seed=1).tobytes() == archive.load(3).generate(20, seed=1).tobytes()
     assert main([*argv[:-2], "--seed", "5"]) == 2
     assert "only --epochs may change" in capsys.readouterr().err
+
+
+def test_rescore_adds_the_missing_metrics_of_the_checkpoints_as_trained(
+    jet_folder: Path, tmp_path: Path, capsys
+) -> None:
+    output = tmp_path / "archive"
+    argv = ["train", "jets", "--output", str(output), "--data", str(jet_folder), "--model", "epic"]
+    options = ["--epochs", "4", "--every", "2", "--batch-size", "8", "--eval-jets", "10", "--seed", "4"]
+    assert main([*argv, *options]) == 0
+    archive = EpochArchive(output)
+    trained = archive.history
+    assert archive.epochs == [2, 4] and trained.index.tolist() == [1, 2, 3, 4]
+    for record in archive.records:  # an archive recorded before W1P and the FPD at N were per-epoch metrics
+        archive.append_metrics(record["epoch"], {k: v for k, v in record.items() if k not in ("epoch", "w1p", "fpd_n")})
+    archive.append_metrics(2, archive.metrics(2) | {"w1m": 0.5})  # a recorded value is never replaced
+    capsys.readouterr()
+    assert main([*argv, "--rescore"]) == 0
+    assert "w1m, w1p, fpd_n recorded at its 2 checkpointed epochs" in capsys.readouterr().out
+    rescored = archive.history
+    # the checkpoints give back exactly what the training recorded; the other epochs and values are kept
+    for metric in ("w1p", "fpd_n", "w1p_error"):
+        assert rescored.loc[[2, 4], metric].tolist() == pytest.approx(trained.loc[[2, 4], metric].tolist(), rel=1e-9)
+    assert rescored[["w1p", "fpd_n"]].loc[[1, 3]].isna().all().all()
+    assert rescored["w1m"].tolist() == [trained.loc[1, "w1m"], 0.5, *trained.loc[[3, 4], "w1m"]]
+    assert rescored["d_loss_particles"].tolist() == trained["d_loss_particles"].tolist()
+    assert main([*argv, "--rescore"]) == 0 and archive.history.equals(rescored)  # complete: nothing to add
+    # what it refuses: a folder that no `hepnb train jets` wrote, one without checkpoints, other jets
+    assert main(["train", "jets", "--output", str(tmp_path / "none"), "--data", str(jet_folder), "--rescore"]) == 2
+    assert "has no training.json, so its held-out jets are unknown" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "training.json").write_bytes((output / "training.json").read_bytes())
+    assert main(["train", "jets", "--output", str(tmp_path / "empty"), "--data", str(jet_folder), "--rescore"]) == 2
+    assert "has no checkpoint to compute metrics for: train first" in capsys.readouterr().err
+    from hepnb.jets.generate import generate_jets
+
+    fast = PRESETS["jetnet"].replace(mpi=False, pthat_min=1000.0, pthat_max=1100.0)
+    other = generate_jets(tmp_path / "other", 40, preset=fast, jet_class="qcd", seed=5, workers=1, progress=False)
+    assert main(["train", "jets", "--output", str(output), "--data", str(other.folder), "--rescore"]) == 2
+    assert "give the training's dataset folder" in capsys.readouterr().err
+    assert archive.history.equals(rescored)
 
 
 def test_train_jets_checks_options_and_folders_before_reading_jets(

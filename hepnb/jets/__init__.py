@@ -22,7 +22,7 @@ name                                 module                 what it is
 ``JetDataModule``                    :mod:`~.datamodule`    batches of standardised clouds for the GANs
 ``SetGAN``, ``SetGANConfig``         :mod:`~.gan`           the thesis's two-stage Set-Transformer GAN
 ``EPiCGAN``, ``EPiCConfig``          :mod:`~.epic`          the EPiC-GAN baseline (arXiv:2301.08128)
-``train_jets``, ``JetTraining``      :mod:`~.train`         ``hepnb train jets``: resumable training + W1M/FPD
+``train_jets``, ``JetTraining``      :mod:`~.train`         ``hepnb train jets``: resumable training + metrics
 ``training_setup``                   :mod:`~.evaluation`    an archive's training (seed, held-out jets)
 ``held_out_jets``                    :mod:`~.evaluation`    the jets a training held out (epoch picking)
 ``fresh_jets``                       :mod:`~.evaluation`    new jets with a seed of their own: the test set

@@ -2,12 +2,14 @@
 
 The data are a folder written by ``hepnb data jets`` (:func:`hepnb.jets.generate_jets`), read as JetNet clouds
 (eta_rel, phi_rel, pT_rel, mask) of the preset's P hardest particles. ``n_eval`` jets drawn with ``seed`` are held
-out; the GAN trains on the others, and after each epoch the W1M and FPD of :mod:`hepnb.jets.epoch_metrics` compare
-``n_eval`` generated jets with the held-out ones. The model is the thesis's two-stage Set-Transformer GAN
-(``setgan``, :mod:`hepnb.jets.gan`) or the EPiC-GAN baseline (``epic``, :mod:`hepnb.jets.epic`), in its ``thesis``
-configuration (for a GPU) or its ``cpu`` one. Killing the command and running it again resumes from the last
-checkpoint; ``training.json`` in the archive records the command, the configuration, the dataset, the hardware and
-the accumulated wall time.
+out; the GAN trains on the others, and after each epoch the W1M, W1P and FPD at N of
+:mod:`hepnb.jets.epoch_metrics` compare ``n_eval`` generated jets with the held-out ones. The model is the thesis's
+two-stage Set-Transformer GAN (``setgan``, :mod:`hepnb.jets.gan`) or the EPiC-GAN baseline (``epic``,
+:mod:`hepnb.jets.epic`), in its ``thesis`` configuration (for a GPU) or its ``cpu`` one. Killing the command and
+running it again resumes from the last checkpoint; ``training.json`` in the archive records the command, the
+configuration, the dataset, the hardware and the accumulated wall time. ``--rescore`` trains nothing: it adds the
+metrics that the records of the archive's checkpoints lack (:func:`hepnb.jets.epoch_metrics.rescore`), for an
+archive trained before a metric was added.
 
 The module imports torch only when a training starts, so ``hepnb --help`` stays light; the options are checked (a
 known model and configuration, positive counts, an accelerator this machine has, an output folder, a dataset folder,
@@ -197,7 +199,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--eval-jets",
         type=positive_int,
         default=defaults.n_eval,
-        help="held-out real jets, and generated jets for the per-epoch W1M and FPD",
+        help="held-out real jets, and generated jets for the per-epoch metrics",
+    )
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="train nothing: add the per-epoch metrics the checkpoints of --output lack, computed on the jets its "
+        "training held out of --data with its seed (read from its training.json; the training options are ignored)",
     )
     add_hardware_arguments(parser)
 
@@ -207,6 +215,13 @@ def run(args: argparse.Namespace) -> int:
     from hepnb.training.command import run_training, setup_hardware
 
     on_gpu = setup_hardware(args)
+    if args.rescore:
+        from hepnb.jets.epoch_metrics import METRICS, rescore
+
+        print("scoring the checkpoints only: the training's seed and held-out jets are read from its training.json")
+        archive = rescore(args.output, args.data, progress=True)
+        print(f"{archive.path}: {', '.join(METRICS)} recorded at its {len(archive.epochs)} checkpointed epochs")
+        return 0
     configuration = args.config if args.config != "auto" else ("thesis" if on_gpu else "cpu")
     config = JetTraining(
         model=args.model,

@@ -45,6 +45,7 @@ name                                            module                         w
 ``JetMetricResult``                             :mod:`~.jetnet`                a JetNet metric with its error
 ``fpd``, ``kpd``, ``FPDResult``, ``KPDResult``  :mod:`~.physics_distances`     Frechet / kernel physics distances
 ``frechet_distance``, ``SmallSampleWarning``    :mod:`~.physics_distances`     of two Gaussians; too few jets
+``fpd_at_n``                                    :mod:`~.physics_distances`     FPD at the samples' size (no 1/N fit)
 ``energy_flow_polynomials``, ``Multigraph``     :mod:`~.efp`                   EFPs with d <= 4, their graphs
 ``efp_graphs``, ``w1efp_graphs``                :mod:`~.efp`                   all graphs; the five JetNet uses
 ``particle_cloud``, ``ParticleCloud``           :mod:`~.particle_clouds`       checked ``[N, n, 3 or 4]`` clouds, masks
@@ -151,7 +152,15 @@ if TYPE_CHECKING:
     )
     from hepnb.metrics.particle_classifier import particle_classifier_test
     from hepnb.metrics.particle_clouds import ParticleCloud, angular_distances, jet_mass, particle_cloud
-    from hepnb.metrics.physics_distances import FPDResult, KPDResult, SmallSampleWarning, fpd, frechet_distance, kpd
+    from hepnb.metrics.physics_distances import (
+        FPDResult,
+        KPDResult,
+        SmallSampleWarning,
+        fpd,
+        fpd_at_n,
+        frechet_distance,
+        kpd,
+    )
     from hepnb.metrics.sculpting import Rejection, SculptingJSD, background_jsd, background_rejection, jensen_shannon
     from hepnb.metrics.thresholds import (
         ThresholdScan,
@@ -226,6 +235,7 @@ _EXPORTS = {
     "real_baseline": "jetnet",
     "JetMetricResult": "jetnet",
     "fpd": "physics_distances",
+    "fpd_at_n": "physics_distances",
     "kpd": "physics_distances",
     "FPDResult": "physics_distances",
     "KPDResult": "physics_distances",

@@ -147,7 +147,11 @@ def rank_epochs(
         raise InputError(f"metrics {text} are not numbers in the history; they cannot be ranked")
     if table.isna().any().any():
         bad = table.columns[table.isna().any()].tolist()
-        raise InputError(f"metrics {bad} are missing (NaN) for some candidate epochs; they cannot be ranked")
+        raise InputError(
+            f"metrics {bad} are missing (NaN) for some candidate epochs; they cannot be ranked: leave them out of the "
+            "weights, or compute them at every checkpoint (for an archive trained before a metric existed, e.g. "
+            "`hepnb train jets --rescore`)"
+        )
     score = np.zeros(len(table))
     for metric, weight in weights.items():
         ranks = table[metric].rank(method="average", ascending=metric not in higher_is_better)
@@ -369,13 +373,15 @@ class EpochPicker(SliderWidget):
 
     # ------------------------------------------------------------------------------------------ drawing
     def plot_metrics(self, epoch: int | None = None, fig: Figure | None = None) -> Figure:
-        """Metric curves against epoch; checkpoints marked, the selected epoch as a vertical line."""
+        """Metric curves against epoch through the recorded values; checkpoints marked, the selected epoch as a
+        vertical line."""
         metrics = list(self.weights)
         if fig is None:
             fig = plt.figure(figsize=(3.6 * len(metrics), 3.2), layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(metrics)))
         for ax, metric in zip(axes, metrics):
-            ax.plot(self._history.index, self._history[metric], color="C0", lw=1)
+            recorded = self._history[metric].dropna()  # a metric added later has values at the checkpoints only
+            ax.plot(recorded.index, recorded, color="C0", lw=1)
             ax.plot(self.candidates, self._history.loc[self.candidates, metric], "o", color="C0", ms=3)
             if epoch is not None:
                 ax.axvline(epoch, color="C3", lw=1.5)
