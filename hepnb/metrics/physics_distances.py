@@ -154,6 +154,11 @@ def frechet_distance(mean_a: Any, cov_a: Any, mean_b: Any, cov_b: Any) -> float:
     return float(diff @ diff + np.trace(s_a) + np.trace(s_b) - 2.0 * trace_root)
 
 
+def _sample_frechet(x: np.ndarray, y: np.ndarray) -> float:
+    """:func:`frechet_distance` of the Gaussians with the means and covariances of the samples ``x`` and ``y``."""
+    return frechet_distance(x.mean(axis=0), np.cov(x, rowvar=False), y.mean(axis=0), np.cov(y, rowvar=False))
+
+
 def _extrapolate(inverse_sizes: np.ndarray, values: np.ndarray) -> tuple[float, float]:
     """Intercept of the least-squares line ``values = intercept + slope / N`` with both bounded to >= 0, and its
     error ``sqrt(s^2 [(X^T X)^-1]_00)`` with ``s^2`` the residual variance: what JetNet's bounded ``curve_fit``
@@ -218,9 +223,7 @@ def fpd(
         values = []
         for _ in range(num_batches):
             a, b = x[rng.choice(len(x), size=size)], y[rng.choice(len(y), size=size)]
-            values.append(
-                frechet_distance(a.mean(axis=0), np.cov(a, rowvar=False), b.mean(axis=0), np.cov(b, rowvar=False))
-            )
+            values.append(_sample_frechet(a, b))
         means.append(float(np.mean(values)))
     intercept, error = _extrapolate(1.0 / sizes, np.asarray(means))
     return FPDResult(
@@ -270,7 +273,7 @@ def fpd_at_n(real_features: Any, generated_features: Any, *, normalise: bool = T
     x, y = _feature_samples(real_features, generated_features)
     if normalise:
         x, y = _normalised(x, y)
-    return frechet_distance(x.mean(axis=0), np.cov(x, rowvar=False), y.mean(axis=0), np.cov(y, rowvar=False))
+    return _sample_frechet(x, y)
 
 
 def _kernel_sum(a: np.ndarray, b: np.ndarray) -> float:
