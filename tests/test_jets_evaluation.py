@@ -281,8 +281,17 @@ def test_figure_comparisons_see_what_the_metrics_see() -> None:
     reference, same, wide = blobs(600, 1), blobs(600, 2), blobs(600, 3, width=0.2)
     assert evaluation.multiplicity(reference).min() >= 4
     found = evaluation.feature_comparisons(reference, {"same": same, "wide": wide}, n_bins=20)
-    assert list(found) == ["n", "eta_rel", "phi_rel", "pt_rel", "mass"]
+    assert list(found) == ["n", "eta_rel", "phi_rel", "pt_rel", "mass"]  # every toy pT_rel sum is 1: one bin
     assert found["mass"].chi2("wide").reduced > 10 * found["mass"].chi2("same").reduced
+    truncated, scaled = reference.copy(), same.copy()
+    truncated[:, 4:] = 0  # the four hardest particles kept: the sums fall below 1
+    scaled[..., 2] *= np.linspace(0.8, 1.05, len(scaled))[:, None]  # sums spread from 0.8 to 1.05
+    sums = evaluation.feature_comparisons(truncated, {"truncated": truncated, "scaled": scaled}, n_bins=20)["pt_sum"]
+    assert sums.chi2("truncated").reduced == 0 and sums.chi2("scaled").reduced > 10
+    beyond = same.copy()
+    beyond[..., 2] *= 1.3  # every sum beyond the axis: counted in its last bin
+    last = evaluation.feature_comparisons(truncated, {"beyond": beyond}, n_bins=20)["pt_sum"].table()
+    assert last["chi2/ndf"].iloc[0] > 10
     assert found["n"].chi2("same").reduced < 3
     per_n = evaluation.per_n_comparisons(reference, {"wide": wide}, "eta_rel", [(4, 5), (6, 8), (20, 30)])
     assert list(per_n) == ["4 <= n <= 5", "6 <= n <= 8"]  # no jet has 20 or more particles
@@ -293,3 +302,23 @@ def test_figure_comparisons_see_what_the_metrics_see() -> None:
         fig = evaluation.plot_comparisons(found, ncols=3, title="toy")
     assert len(fig.axes) == 10
     plt.close(fig)
+
+
+def test_match_pt_sums_undoes_a_monotone_distortion_of_the_summed_pt() -> None:
+    target = blobs(500, 1)
+    target[:, 6:] = 0  # at most the six hardest particles kept: summed pT_rel below 1, different per jet
+    sums = target[..., 2].sum(axis=1)
+    distorted = target.copy()
+    distorted[..., 2] *= (1.3 + 0.5 * (sums - sums.mean()))[:, None]  # the summed pT_rel, a monotone function of it
+    matched = evaluation.match_pt_sums(distorted, target)
+    assert np.allclose(matched, target, atol=1e-6)  # angles, mask and pT shares were kept; the sums are put back
+    # against another sample: the sums follow its distribution, each jet keeps its pT shares and particle order
+    other = evaluation.match_pt_sums(distorted, blobs(300, 2))
+    assert np.allclose(other[..., 2].sum(axis=1), 1.0, atol=1e-5)  # every toy jet of blobs carries all its pT
+    shares = other[..., 2] / other[..., 2].sum(axis=1, keepdims=True)
+    assert np.allclose(shares, target[..., 2] / sums[:, None], atol=1e-6)
+    assert np.array_equal(other[..., [0, 1, 3]], distorted[..., [0, 1, 3]])
+    empty = target.copy()
+    empty[0, 0, 2] = 0
+    with pytest.raises(InputError, match="1 real particles of jets have pT_rel <= 0"):
+        evaluation.match_pt_sums(empty, target)

@@ -23,13 +23,14 @@ name                                           module            what it is
 ``held_out_jets``, ``fresh_jets``              :mod:`~.samples`  the validation jets; new jets, the test set
 ``split_reference``                            :mod:`~.samples`  a sample's reference and floor halves
 ``load_generator``, ``sample_jets``            :mod:`~.samples`  a chosen epoch's generator and its jets
+``match_pt_sums``                              :mod:`~.samples`  jets with their summed pT_rel put right
 ``UNITS``, ``MetricSettings``                  :mod:`~.metrics`  JetNet's units, the metrics' cost knobs
 ``compare``, ``MetricsRow``, ``MetricValue``   :mod:`~.metrics`  JetNet's metrics of a sample as a table row
 ``metrics_table``, ``distance_summary``        :mod:`~.metrics`  the rows as a table; distances to floor and scale
 ``GenerationSpeed``, ``speed_table``           :mod:`~.speed`    a speed measurement; measurements compared
 ``model_speed``, ``pythia_speed``              :mod:`~.speed`    jets/s of a GAN and of Pythia 8 + FastJet per core
 ``jet_image``, ``multiplicity``                :mod:`~.figures`  the mean jet image; particles per jet
-``FEATURES``, ``feature_comparisons``          :mod:`~.figures`  n, eta_rel, phi_rel, pT_rel and m/pT compared
+``FEATURES``, ``feature_comparisons``          :mod:`~.figures`  n, eta_rel, phi_rel, pT_rel, m/pT, sum pT_rel
 ``per_n_comparisons``, ``plot_comparisons``    :mod:`~.figures`  per-multiplicity comparisons; a grid of overlays
 =============================================  ================  ==================================================
 
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
         fresh_jets,
         held_out_jets,
         load_generator,
+        match_pt_sums,
         sample_jets,
         split_reference,
         training_setup,
@@ -85,6 +87,7 @@ _EXPORTS = {
     "split_reference": "samples",
     "load_generator": "samples",
     "sample_jets": "samples",
+    "match_pt_sums": "samples",
     "UNITS": "metrics",
     "MetricSettings": "metrics",
     "MetricValue": "metrics",

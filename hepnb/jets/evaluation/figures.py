@@ -49,8 +49,13 @@ def feature_comparisons(
     reference: Any, others: Mapping[str, Any], *, n_bins: int = 40, reference_label: str = "Real"
 ) -> dict[str, Any]:
     """:class:`~hepnb.hists.Comparison` of the thesis's distributions: n, eta_rel, phi_rel, pT_rel of all
-    particles, and the relative jet mass m/pT (values beyond the range are counted in the edge bins); a comparison
-    with fewer than two filled bins (n of top jets that all keep 30 particles) is left out."""
+    particles, and the relative jet mass m/pT; then the jet's summed pT_rel (values beyond the range are counted in
+    the edge bins). A comparison with fewer than two filled bins (n of top jets that all keep 30 particles, the
+    pT_rel sum of jets that keep all their particles) is left out.
+
+    The P hardest particles of a real jet carry at most about all of its pT: their scalar pT sum exceeds the jet's
+    vector pT only by the jet's angular spread (by less than 0.5% in 99.5% of the Pythia jets here), and falls
+    below 1 when softer particles were dropped."""
     from hepnb.hists import Comparison
     from hepnb.metrics.particle_clouds import jet_mass
 
@@ -83,6 +88,17 @@ def feature_comparisons(
         bins=(n_bins, 0.0, 0.3),
         reference_label=reference_label,
         xlabel="Relative jet mass $m/p_T$",
+    )
+    sums = {
+        k: np.clip((v[..., 2] * (v[..., 3] == 1)).sum(axis=1, dtype=np.float64), 0.5, 1.1 - 1e-9)
+        for k, v in samples.items()
+    }
+    out["pt_sum"] = Comparison(
+        sums.pop(reference_label),
+        sums,
+        bins=(n_bins, 0.5, 1.1),
+        reference_label=reference_label,
+        xlabel=r"$\sum p_T^{rel}$ of the jet's particles",
     )
     return _drawable(out)
 

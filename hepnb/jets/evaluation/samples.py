@@ -38,6 +38,7 @@ __all__ = [
     "split_reference",
     "load_generator",
     "sample_jets",
+    "match_pt_sums",
 ]
 
 
@@ -226,3 +227,42 @@ def sample_jets(model: Any, n: int, *, seed: int = 0, batch_size: int | None = N
     if not np.isfinite(jets).all():
         raise InputError("the generator gives non-finite particles (a diverged epoch): choose another epoch")
     return jets
+
+
+def match_pt_sums(jets: Any, target: Any) -> np.ndarray:
+    """The clouds ``jets`` with each jet's pT_rel multiplied by one factor, so that the jets' summed pT_rel follow
+    the distribution of the clouds ``target``, rank for rank; angles, multiplicities and each jet's pT shares are
+    kept. A diagnostic: how much of a metric's distance is the total pT that the particles carry.
+
+    Parameters
+    ----------
+    jets, target
+        JetNet clouds ``[N, P, 4]`` and ``[M, P', 4]`` (:func:`~hepnb.jets.datamodule.check_particles`); the jet
+        with the k-th smallest sum of ``jets`` gets the (k + 1/2)/N quantile of ``target``'s sums (its k-th smallest
+        sum when M = N).
+
+    Returns
+    -------
+    numpy.ndarray
+        A rescaled float32 copy of ``jets``.
+
+    Raises
+    ------
+    hepnb.errors.InputError
+        If either sample is not a valid cloud (a jet without particles, a real particle with pT_rel <= 0, ...).
+
+    Examples
+    --------
+    >>> jets = [[[0.1, 0.0, 0.5, 1.0], [0.0, 0.1, 0.3, 1.0]], [[0.0, 0.0, 0.9, 1.0], [0.0, 0.0, 0.0, 0.0]]]
+    >>> target = [[[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]], [[0.0, 0.0, 0.7, 1.0], [0.0, 0.0, 0.0, 0.0]]]
+    >>> match_pt_sums(jets, target)[..., 2].astype(float).round(3).tolist()  # sums 0.8, 0.9 become 0.7, 1.0
+    [[0.438, 0.263], [1.0, 0.0]]
+    """
+    from hepnb.jets.datamodule import check_particles
+
+    clouds, reference = check_particles(jets, "jets"), check_particles(target, "target")  # new float32 arrays
+    sums = (clouds[..., 2] * (clouds[..., 3] == 1)).sum(axis=1)  # > 0: every jet has a particle, of pT_rel > 0
+    target_sums = (reference[..., 2] * (reference[..., 3] == 1)).sum(axis=1)
+    quantiles = (np.argsort(np.argsort(sums, kind="stable"), kind="stable") + 0.5) / len(sums)
+    clouds[..., 2] *= (np.quantile(target_sums, quantiles, method="inverted_cdf") / sums)[:, None].astype(clouds.dtype)
+    return clouds
