@@ -238,8 +238,8 @@ def match_pt_sums(jets: Any, target: Any) -> np.ndarray:
     ----------
     jets, target
         JetNet clouds ``[N, P, 4]`` and ``[M, P', 4]`` (:func:`~hepnb.jets.datamodule.check_particles`); the jet
-        with the k-th smallest sum of ``jets`` gets the (k + 1/2)/N quantile of ``target``'s sums (its k-th smallest
-        sum when M = N).
+        of rank k in ``jets`` (k = 0 for the smallest sum) gets the (k + 1/2)/N quantile of ``target``'s sums, which
+        is ``target``'s sum of the same rank when M = N.
 
     Returns
     -------
