@@ -308,6 +308,7 @@ def test_match_pt_sums_undoes_a_monotone_distortion_of_the_summed_pt() -> None:
     target = blobs(500, 1)
     target[:, 6:] = 0  # at most the six hardest particles kept: summed pT_rel below 1, different per jet
     sums = target[..., 2].sum(axis=1)
+    assert np.allclose(evaluation.pt_sum(target), sums)
     distorted = target.copy()
     distorted[..., 2] *= (1.3 + 0.5 * (sums - sums.mean()))[:, None]  # the summed pT_rel, a monotone function of it
     matched = evaluation.match_pt_sums(distorted, target)

@@ -29,7 +29,7 @@ name                                           module            what it is
 ``metrics_table``, ``distance_summary``        :mod:`~.metrics`  the rows as a table; distances to floor and scale
 ``GenerationSpeed``, ``speed_table``           :mod:`~.speed`    a speed measurement; measurements compared
 ``model_speed``, ``pythia_speed``              :mod:`~.speed`    jets/s of a GAN and of Pythia 8 + FastJet per core
-``jet_image``, ``multiplicity``                :mod:`~.figures`  the mean jet image; particles per jet
+``jet_image``, ``multiplicity``, ``pt_sum``    :mod:`~.figures`  mean jet image; particles, summed pT_rel per jet
 ``FEATURES``, ``feature_comparisons``          :mod:`~.figures`  n, eta_rel, phi_rel, pT_rel, m/pT, sum pT_rel
 ``per_n_comparisons``, ``plot_comparisons``    :mod:`~.figures`  per-multiplicity comparisons; a grid of overlays
 =============================================  ================  ==================================================
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         multiplicity,
         per_n_comparisons,
         plot_comparisons,
+        pt_sum,
     )
     from hepnb.jets.evaluation.metrics import (
         UNITS,
@@ -102,6 +103,7 @@ _EXPORTS = {
     "FEATURES": "figures",
     "jet_image": "figures",
     "multiplicity": "figures",
+    "pt_sum": "figures",
     "feature_comparisons": "figures",
     "per_n_comparisons": "figures",
     "plot_comparisons": "figures",

@@ -17,7 +17,15 @@ import numpy as np
 from hepnb import style
 from hepnb.errors import InputError
 
-__all__ = ["FEATURES", "jet_image", "multiplicity", "feature_comparisons", "per_n_comparisons", "plot_comparisons"]
+__all__ = [
+    "FEATURES",
+    "jet_image",
+    "multiplicity",
+    "pt_sum",
+    "feature_comparisons",
+    "per_n_comparisons",
+    "plot_comparisons",
+]
 
 
 def jet_image(jets: Any, bins: int = 40, extent: float = 0.8) -> np.ndarray:
@@ -36,6 +44,12 @@ def jet_image(jets: Any, bins: int = 40, extent: float = 0.8) -> np.ndarray:
 def multiplicity(jets: Any) -> np.ndarray:
     """Real particles per jet, ``[N]`` int."""
     return np.asarray(jets)[..., 3].sum(axis=1).round().astype(int)
+
+
+def pt_sum(jets: Any) -> np.ndarray:
+    """Summed pT_rel of each jet's real particles, ``[N]`` float64: the fraction of the jet's pT they carry."""
+    clouds = np.asarray(jets)
+    return (clouds[..., 2] * (clouds[..., 3] == 1)).sum(axis=1, dtype=np.float64)
 
 
 FEATURES = {
@@ -89,10 +103,7 @@ def feature_comparisons(
         reference_label=reference_label,
         xlabel="Relative jet mass $m/p_T$",
     )
-    sums = {
-        k: np.clip((v[..., 2] * (v[..., 3] == 1)).sum(axis=1, dtype=np.float64), 0.5, 1.1 - 1e-9)
-        for k, v in samples.items()
-    }
+    sums = {k: np.clip(pt_sum(v), 0.5, 1.1 - 1e-9) for k, v in samples.items()}
     out["pt_sum"] = Comparison(
         sums.pop(reference_label),
         sums,

@@ -259,10 +259,11 @@ def match_pt_sums(jets: Any, target: Any) -> np.ndarray:
     [[0.438, 0.263], [1.0, 0.0]]
     """
     from hepnb.jets.datamodule import check_particles
+    from hepnb.jets.evaluation.figures import pt_sum
 
     clouds, reference = check_particles(jets, "jets"), check_particles(target, "target")  # new float32 arrays
-    sums = (clouds[..., 2] * (clouds[..., 3] == 1)).sum(axis=1)  # > 0: every jet has a particle, of pT_rel > 0
-    target_sums = (reference[..., 2] * (reference[..., 3] == 1)).sum(axis=1)
+    sums = pt_sum(clouds)  # > 0: every jet has a particle, of pT_rel > 0
     quantiles = (np.argsort(np.argsort(sums, kind="stable"), kind="stable") + 0.5) / len(sums)
-    clouds[..., 2] *= (np.quantile(target_sums, quantiles, method="inverted_cdf") / sums)[:, None].astype(clouds.dtype)
+    scale = np.quantile(pt_sum(reference), quantiles, method="inverted_cdf") / sums
+    clouds[..., 2] *= scale[:, None].astype(clouds.dtype)
     return clouds
