@@ -149,6 +149,17 @@ def test_held_out_jets_are_the_trainings(trained) -> None:
     assert evaluation.held_out_jets(data, [setup, other]).tobytes() == all_jets[both].tobytes()
     with pytest.raises(InputError, match="was trained on"):
         evaluation.held_out_jets(data, replace(setup, dataset={**setup.dataset, "seed": 9}))
+    # the training jets are the rest, in dataset order: disjoint from the held-out jets, together all of them
+    training = evaluation.training_jets(data, setup)
+    assert len(training) == 40 and training.tobytes() == all_jets[split_held_out(60, 20, 4)[0]].tobytes()
+    rows = {row.tobytes() for row in all_jets}
+    assert len(rows) == 60  # every jet differs, so the rows identify them
+    assert {row.tobytes() for row in training} | {row.tobytes() for row in held_out} == rows
+    assert not {row.tobytes() for row in training} & {row.tobytes() for row in held_out}
+    with pytest.raises(InputError, match="was trained on"):
+        evaluation.training_jets(data, replace(setup, dataset={**setup.dataset, "n_jets": 61}))
+    with pytest.raises(InputError, match="setup must be a TrainingSetup"):
+        evaluation.training_jets(data, [setup])
     with pytest.raises(InputError, match="no training.json"):
         evaluation.training_setup(data)
 
@@ -323,3 +334,69 @@ def test_match_pt_sums_undoes_a_monotone_distortion_of_the_summed_pt() -> None:
     empty[0, 0, 2] = 0
     with pytest.raises(InputError, match="1 real particles of jets have pT_rel <= 0"):
         evaluation.match_pt_sums(empty, target)
+
+
+def truncated(n: int, seed: int) -> np.ndarray:
+    """Toy jets with at most their six hardest particles kept: summed pT_rel below 1, different per jet."""
+    jets = blobs(n, seed)
+    jets[:, 6:] = 0
+    return jets
+
+
+def distort(jets: np.ndarray) -> np.ndarray:
+    """The jets with their summed pT_rel s mapped to s (1.3 + 0.5 (s - 0.9)), monotone in s: a generator's bias."""
+    sums = jets[..., 2].sum(axis=1)
+    out = jets.copy()
+    out[..., 2] *= (1.3 + 0.5 * (sums - 0.9))[:, None]
+    return out
+
+
+def test_match_pt_sums_with_a_source_calibrates_new_jets_of_the_same_generator() -> None:
+    target, new = truncated(2000, 1), truncated(300, 3)  # the training jets, and jets the calibration never saw
+    source = distort(truncated(2000, 2))  # the generator's sample the map is fitted on
+    calibrated = evaluation.match_pt_sums(distort(new), target, source=source)
+    # closure: the map from the generator's sums to the training jets' undoes the bias, up to the samples' quantiles
+    assert np.abs(calibrated[..., 2].sum(axis=1) - new[..., 2].sum(axis=1)).max() < 0.02
+    # also on a part of the jets whose sums are not distributed like the target's: their 30% smallest sums, which
+    # the rank-for-rank matching would spread over all of the target's sums
+    sums = new[..., 2].sum(axis=1)
+    soft = new[sums < np.quantile(sums, 0.3)]
+    fitted = evaluation.match_pt_sums(distort(soft), target, source=source)
+    ranked = evaluation.match_pt_sums(distort(soft), target)
+    assert np.abs(fitted[..., 2].sum(axis=1) - soft[..., 2].sum(axis=1)).max() < 0.02
+    assert np.abs(ranked[..., 2].sum(axis=1) - soft[..., 2].sum(axis=1)).max() > 0.04
+    # and on one jet, the softest: the map gives back its sum, rank matching the target's median
+    softest = new[[np.argmin(sums)]]
+    alone = evaluation.match_pt_sums(distort(softest), target, source=source)[..., 2].sum()
+    assert alone == pytest.approx(softest[..., 2].sum(), abs=0.02)
+    median = np.quantile(target[..., 2].sum(axis=1), 0.5, method="inverted_cdf")
+    assert evaluation.match_pt_sums(distort(softest), target)[..., 2].sum() == pytest.approx(median, rel=1e-6)
+    assert abs(median - softest[..., 2].sum()) > 0.1
+    assert np.allclose(
+        calibrated[..., 2] / calibrated[..., 2].sum(axis=1, keepdims=True),
+        new[..., 2] / new[..., 2].sum(axis=1, keepdims=True),
+        atol=1e-6,
+    )  # pT shares kept
+    assert np.array_equal(calibrated[..., [0, 1, 3]], new[..., [0, 1, 3]])
+    # the rank-for-rank matching is the map fitted on the jets themselves, where no two sums are equal (jets that kept
+    # all their particles have sums of exactly 1, and tied jets share one quantile instead of taking ranks in turn)
+    distorted = distort(new[new[..., 2].sum(axis=1) < 0.9999])
+    assert np.allclose(
+        evaluation.match_pt_sums(distorted, target, source=distorted),
+        evaluation.match_pt_sums(distorted, target),
+        atol=1e-7,
+    )
+    # a jet beyond the source's sums gets the target's extreme sum, not an extrapolation
+    beyond = distorted[:2].copy()
+    beyond[0, :, 2] *= 10
+    beyond[1, :, 2] *= 0.1
+    target_sums = target[..., 2].sum(axis=1)
+    assert np.allclose(
+        evaluation.match_pt_sums(beyond, target, source=source)[..., 2].sum(axis=1),
+        [target_sums.max(), target_sums.min()],
+        rtol=1e-6,
+    )
+    with pytest.raises(InputError, match="take one value"):
+        evaluation.match_pt_sums(new, target, source=target[:1])
+    with pytest.raises(InputError, match="source must be JetNet particle clouds"):
+        evaluation.match_pt_sums(new, target, source=new[..., :3])

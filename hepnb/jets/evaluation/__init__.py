@@ -21,9 +21,10 @@ name                                           module            what it is
 =============================================  ================  ==================================================
 ``TrainingSetup``, ``training_setup``          :mod:`~.samples`  an archive's training (seed, held-out jets)
 ``held_out_jets``, ``fresh_jets``              :mod:`~.samples`  the validation jets; new jets, the test set
+``training_jets``                              :mod:`~.samples`  the jets an archive trained on
 ``split_reference``                            :mod:`~.samples`  a sample's reference and floor halves
 ``load_generator``, ``sample_jets``            :mod:`~.samples`  a chosen epoch's generator and its jets
-``match_pt_sums``                              :mod:`~.samples`  jets with their summed pT_rel put right
+``match_pt_sums``                              :mod:`~.samples`  summed pT_rel matched, or calibrated
 ``UNITS``, ``MetricSettings``                  :mod:`~.metrics`  JetNet's units, the metrics' cost knobs
 ``compare``, ``MetricsRow``, ``MetricValue``   :mod:`~.metrics`  JetNet's metrics of a sample as a table row
 ``metrics_table``, ``distance_summary``        :mod:`~.metrics`  the rows as a table; distances to floor and scale
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
         match_pt_sums,
         sample_jets,
         split_reference,
+        training_jets,
         training_setup,
     )
     from hepnb.jets.evaluation.speed import GenerationSpeed, model_speed, pythia_speed, speed_table
@@ -84,6 +86,7 @@ _EXPORTS = {
     "TrainingSetup": "samples",
     "training_setup": "samples",
     "held_out_jets": "samples",
+    "training_jets": "samples",
     "fresh_jets": "samples",
     "split_reference": "samples",
     "load_generator": "samples",

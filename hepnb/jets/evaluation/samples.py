@@ -34,6 +34,7 @@ __all__ = [
     "TrainingSetup",
     "training_setup",
     "held_out_jets",
+    "training_jets",
     "fresh_jets",
     "split_reference",
     "load_generator",
@@ -90,6 +91,21 @@ def training_setup(archive: str | os.PathLike[str]) -> TrainingSetup:
         raise InputError(f"{path} is not a `hepnb train jets` record ({err!r}); train again") from None
 
 
+def _dataset_for(data: Any, setups: Sequence[TrainingSetup]) -> Any:
+    """The :class:`~hepnb.jets.io.JetSample` ``data`` (a folder or a sample), checked to be the ``setups``' jets."""
+    from hepnb.jets.io import JetSample, read_jets
+
+    sample = data if isinstance(data, JetSample) else read_jets(data)
+    found = {key: sample.meta[key] for key in ("jet_class", "seed", "n_jets")} | {"preset": sample.preset.name}
+    for setup in setups:
+        if found != dict(setup.dataset):
+            raise InputError(
+                f"{sample!r} holds {found}, but {setup.archive} was trained on {dict(setup.dataset)}: "
+                "give the training's dataset folder"
+            )
+    return sample
+
+
 def held_out_jets(data: Any, setups: TrainingSetup | Sequence[TrainingSetup]) -> np.ndarray:
     """The jets of dataset ``data`` (a folder or a :class:`~hepnb.jets.io.JetSample`) that every training of
     ``setups`` held out, JetNet clouds ``[N, P, 4]`` in dataset order: jets none of those models trained on.
@@ -97,20 +113,14 @@ def held_out_jets(data: Any, setups: TrainingSetup | Sequence[TrainingSetup]) ->
     ``data`` must hold the trainings' jets (same class, seed, size and preset; a slimmed copy is fine).
     """
     from hepnb.jets.datamodule import split_held_out
-    from hepnb.jets.io import JetSample, particle_features, read_jets
+    from hepnb.jets.io import particle_features
 
     setups = [setups] if isinstance(setups, TrainingSetup) else list(setups)
     if not setups:
         raise InputError("held_out_jets needs the TrainingSetup of at least one archive (training_setup(folder))")
-    sample = data if isinstance(data, JetSample) else read_jets(data)
-    found = {key: sample.meta[key] for key in ("jet_class", "seed", "n_jets")} | {"preset": sample.preset.name}
+    sample = _dataset_for(data, setups)
     held = np.arange(len(sample))
     for setup in setups:
-        if found != dict(setup.dataset):
-            raise InputError(
-                f"{sample!r} holds {found}, but {setup.archive} was trained on {dict(setup.dataset)}: "
-                "give the training's dataset folder"
-            )
         held = np.intersect1d(held, split_held_out(len(sample), setup.n_eval, setup.seed)[1])
     if len(held) < 4:
         raise InputError(
@@ -118,6 +128,37 @@ def held_out_jets(data: Any, setups: TrainingSetup | Sequence[TrainingSetup]) ->
             "train them with the same --seed and --eval-jets"
         )
     return particle_features(sample.jets[held], sample.preset.replace(representation="jetnet"))
+
+
+def training_jets(data: Any, setup: TrainingSetup) -> np.ndarray:
+    """The jets of a dataset that a training trained on: the complement of its held-out jets.
+
+    Parameters
+    ----------
+    data
+        The training's dataset, a folder or a :class:`~hepnb.jets.io.JetSample` (same class, seed, size and preset
+        as ``setup.dataset``).
+    setup
+        The archive's :class:`TrainingSetup` (:func:`training_setup`).
+
+    Returns
+    -------
+    numpy.ndarray
+        JetNet clouds ``[N, P, 4]`` in dataset order, N = the dataset's jets minus ``setup.n_eval``.
+
+    Raises
+    ------
+    hepnb.errors.InputError
+        If ``setup`` is not a :class:`TrainingSetup` or ``data`` holds other jets than the training's.
+    """
+    from hepnb.jets.datamodule import split_held_out
+    from hepnb.jets.io import particle_features
+
+    if not isinstance(setup, TrainingSetup):
+        raise InputError(f"setup must be a TrainingSetup (training_setup(folder)), got {type(setup).__name__}")
+    sample = _dataset_for(data, [setup])
+    train = split_held_out(len(sample), setup.n_eval, setup.seed)[0]
+    return particle_features(sample.jets[train], sample.preset.replace(representation="jetnet"))
 
 
 def fresh_jets(
@@ -229,17 +270,28 @@ def sample_jets(model: Any, n: int, *, seed: int = 0, batch_size: int | None = N
     return jets
 
 
-def match_pt_sums(jets: Any, target: Any) -> np.ndarray:
+def match_pt_sums(jets: Any, target: Any, *, source: Any = None) -> np.ndarray:
     """The clouds ``jets`` with each jet's pT_rel multiplied by one factor, so that the jets' summed pT_rel follow
-    the distribution of the clouds ``target``, rank for rank; angles, multiplicities and each jet's pT shares are
-    kept. A diagnostic: how much of a metric's distance is the total pT that the particles carry.
+    the distribution of the clouds ``target``; angles, multiplicities and each jet's pT shares are kept.
+
+    Without ``source`` the jets are matched rank for rank among themselves: a diagnostic of how much of a metric's
+    distance is the total pT that the particles carry. With ``source``, other jets of the same generator, the map is
+    the one from ``source``'s sums to ``target``'s (quantile to quantile): fitted on a generated sample and the
+    training jets, it is a calibration stage that any number of new jets can pass through, in the spirit of the
+    calorimeter generators that model the deposited energies apart from the shower shapes (CaloFlow,
+    arXiv:2106.05285).
 
     Parameters
     ----------
     jets, target
-        JetNet clouds ``[N, P, 4]`` and ``[M, P', 4]`` (:func:`~hepnb.jets.datamodule.check_particles`); the jet
-        of rank k in ``jets`` (k = 0 for the smallest sum) gets the (k + 1/2)/N quantile of ``target``'s sums, which
-        is ``target``'s sum of the same rank when M = N.
+        JetNet clouds ``[N, P, 4]`` and ``[M, P', 4]`` (:func:`~hepnb.jets.datamodule.check_particles`). Without
+        ``source``, the jet of rank k in ``jets`` (k = 0 for the smallest sum) gets the (k + 1/2)/N quantile of
+        ``target``'s sums, which is ``target``'s sum of the same rank when M = N.
+    source
+        JetNet clouds ``[K, P'', 4]``. A jet whose sum s has ``F(s)`` under the distribution function F of
+        ``source``'s sums gets the ``F(s)`` quantile of ``target``'s sums; F is the empirical one, (k + 1/2)/K at
+        the sum of rank k, linear in between and constant beyond the smallest and largest sums. ``source=jets``
+        gives the rank-for-rank matching when no two sums are equal.
 
     Returns
     -------
@@ -249,7 +301,8 @@ def match_pt_sums(jets: Any, target: Any) -> np.ndarray:
     Raises
     ------
     hepnb.errors.InputError
-        If either sample is not a valid cloud (a jet without particles, a real particle with pT_rel <= 0, ...).
+        If a sample is not a valid cloud (a jet without particles, a real particle with pT_rel <= 0, ...), or if
+        ``source``'s sums take fewer than two values (no map can be fitted).
 
     Examples
     --------
@@ -257,13 +310,31 @@ def match_pt_sums(jets: Any, target: Any) -> np.ndarray:
     >>> target = [[[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]], [[0.0, 0.0, 0.7, 1.0], [0.0, 0.0, 0.0, 0.0]]]
     >>> match_pt_sums(jets, target)[..., 2].astype(float).round(3).tolist()  # sums 0.8, 0.9 become 0.7, 1.0
     [[0.438, 0.263], [1.0, 0.0]]
+
+    A generator whose sums run 0.15 high against four target jets of sums 0.7, 0.8, 0.9 and 1.0: the jet of sum
+    0.9 lies at F = 1/3 of the source's sums 0.85, 0.95, 1.05 and gets the target's 1/3 quantile, 0.8; the jet of
+    sum 0.8, below the source's smallest, gets F = 1/6 and the target's 0.7.
+
+    >>> target = [[[0.0, 0.0, s, 1.0], [0.0, 0.0, 0.0, 0.0]] for s in (0.7, 0.8, 0.9, 1.0)]
+    >>> source = [[[0.0, 0.0, s, 1.0], [0.0, 0.0, 0.0, 0.0]] for s in (0.85, 0.95, 1.05)]
+    >>> match_pt_sums(jets, target, source=source)[..., 2].sum(axis=1).astype(float).round(3).tolist()
+    [0.7, 0.8]
     """
     from hepnb.jets.datamodule import check_particles
     from hepnb.jets.evaluation.figures import pt_sum
 
     clouds, reference = check_particles(jets, "jets"), check_particles(target, "target")  # new float32 arrays
     sums = pt_sum(clouds)  # > 0: every jet has a particle, of pT_rel > 0
-    quantiles = (np.argsort(np.argsort(sums, kind="stable"), kind="stable") + 0.5) / len(sums)
+    if source is None:
+        quantiles = (np.argsort(np.argsort(sums, kind="stable"), kind="stable") + 0.5) / len(sums)
+    else:
+        fitted = np.sort(pt_sum(check_particles(source, "source")))
+        if fitted[0] == fitted[-1]:
+            raise InputError(
+                f"the summed pT_rel of source's {len(fitted)} jets take one value ({fitted[0]:.6g}): no map can be "
+                "fitted; give a generated sample of many jets"
+            )
+        quantiles = np.interp(sums, fitted, (np.arange(len(fitted)) + 0.5) / len(fitted))
     scale = np.quantile(pt_sum(reference), quantiles, method="inverted_cdf") / sums
     clouds[..., 2] *= scale[:, None].astype(clouds.dtype)
     return clouds
