@@ -80,6 +80,10 @@ def test_main_turns_errors_into_one_line_and_exit_2(error: Exception, monkeypatc
         ("--epochs", "2.5", "argument --epochs: '2.5' is not a whole number"),
         ("--every", "0", "argument --every: must be at least 1, got 0"),
         ("--metric-showers", "-5", "argument --metric-showers: must be at least 1, got -5"),
+        ("--max-response", "-2", "argument --max-response: must be a finite positive bound on the response (2, say)"),
+        ("--max-response", "nan", "argument --max-response: must be a finite positive bound"),
+        ("--max-response", "inf", "argument --max-response: must be a finite positive bound"),
+        ("--max-response", "two", "argument --max-response: 'two' is not a number"),
         ("--threads", "-1", "argument --threads: must be at least 1, got -1"),
         ("--accelerator", "bogus", "argument --accelerator: invalid choice: 'bogus'"),
     ],
@@ -90,6 +94,22 @@ def test_train_calo_refuses_bad_numbers_and_accelerators(
     err = argparse_error(["train", "calo", "--output", str(tmp_path / "a"), option, value], capsys)
     assert message in err
     assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize(("argv", "bound"), [([], None), (["--max-response", "2"], 2.0)])
+def test_train_calo_passes_the_response_bound_to_the_training(
+    argv, bound, tmp_path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = []
+
+    def train(output, config, **kwargs: object) -> EpochArchive:
+        seen.append(config)
+        return EpochArchive(output)
+
+    monkeypatch.setattr(hepnb.calo.train, "train_calo", train)
+    assert main(["train", "calo", "--output", str(tmp_path / "a"), *argv]) == 0
+    assert [config.max_response for config in seen] == [bound]
+    capsys.readouterr()
 
 
 @pytest.mark.parametrize("accelerator", ["gpu", "cuda", "mps"])

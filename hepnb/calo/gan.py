@@ -128,7 +128,11 @@ class CaloGAN(L.LightningModule):
         Adam betas, used only with ``optimizer="adam"``.
     output_bias
         Initial bias of the generator's output layer (0 in Keras); ``log(f / (1 - f))`` starts every cell at the
-        fraction ``f``, a CPU shortcut [not in the thesis].
+        fraction ``f``, a CPU shortcut [not in the thesis]. With ``max_response`` it starts the response at
+        ``max_response x f``, shared equally among the cells.
+    max_response
+        None (the thesis: one sigmoid per cell) or a bound on the total response: the generator then gives a
+        response up to it times softmax cell fractions (`hepnb.calo.networks.Generator`) [not in the thesis].
     seed
         Seeds the initial weights.
 
@@ -166,6 +170,7 @@ class CaloGAN(L.LightningModule):
         adam_beta1: float = 0.5,
         adam_beta2: float = 0.9,
         output_bias: float = 0.0,
+        max_response: float | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -192,7 +197,9 @@ class CaloGAN(L.LightningModule):
         self.hparams["preprocessing"] = self.preprocessing.to_dict()
         self.automatic_optimization = False
 
-        self.generator = Generator(latent_dim, N_CONDITION, generator_first_width, generator_width, generator_depth)
+        self.generator = Generator(
+            latent_dim, N_CONDITION, generator_first_width, generator_width, generator_depth, max_response=max_response
+        )
         self.critic = Critic(N_CELLS, N_CONDITION, critic_width, critic_depth, leaky_slope)
         self.energy_critic = (
             EnergyCritic(N_CONDITION, critic_width, critic_depth, leaky_slope) if double_critic else None

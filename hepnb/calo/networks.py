@@ -6,6 +6,8 @@ one-hot e (2), standardised d_eta and d_phi):
 - :class:`Generator`: ``[z (300), c (9)] = 309 -> 428 -> 8 x 128 -> 266``, a trainable Swish
   ``x * sigmoid(beta x)`` with one beta per hidden layer, sigmoid output.
   Parameters: 309*428+428 + 428*128+128 + 7*(128*128+128) + 128*266+266 + 9 betas = **337,499**.
+  With ``max_response`` (not in the thesis) the last layer has 267 outputs: a bounded total response times
+  softmax cell fractions, so no shower deposits more than ``max_response x E_true``.
 - :class:`Critic`: ``[x (266), c (9)] = 275 -> 3 x 128 LeakyReLU(0.3) -> 1`` (linear output).
   Parameters: 275*128+128 + 2*(128*128+128) + 128+1 = **68,481**.
 - :class:`EnergyCritic`: ``[sum(x) (1), c (9)] = 10 -> 3 x 128 LeakyReLU(0.3) -> 1``.
@@ -17,11 +19,15 @@ them.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from hepnb.calo.data import N_CELLS, N_CONDITION
+from hepnb.errors import InputError
 
 __all__ = [
     "THESIS_PARAMETER_COUNTS",
@@ -29,6 +35,7 @@ __all__ = [
     "keras_init",
     "TrainableSwish",
     "Generator",
+    "checked_max_response",
     "Critic",
     "EnergyCritic",
     "gradient_penalty",
@@ -81,7 +88,22 @@ class Generator(nn.Module):
     first_width, width, depth
         The first hidden layer (428) and the ``depth`` (8) hidden layers of ``width`` (128) after it.
     n_cells
-        Output cells (266); each in (0, 1), a fraction of the true energy.
+        Output cells (266); each a fraction of the true energy, in (0, 1) (in [0, ``max_response``] with a bound).
+    max_response
+        None (the thesis): one sigmoid per cell, so the cells sum to anything up to ``n_cells``. A number r_max [not in
+        the thesis]: one more output unit gives the total response ``r_max * sigmoid(u_0)`` and a softmax over the
+        others shares it among the cells, so ``sum(cells) <= r_max`` by construction (the parameterisation of the total
+        deposit as a fraction of the incident energy in CaloFlow, arXiv:2106.05285). A saturated response unit puts the
+        shower at ``r_max`` itself, or float32 rounding above it by a few 1e-7. With zero biases a fresh generator
+        starts at the response ``r_max / 2``. The L1 activity term of `hepnb.calo.gan.CaloGAN` then acts on the total
+        response alone (the softmax cells sum to it), so it no longer favours sparse showers.
+
+    Examples
+    --------
+    >>> g = Generator(latent_dim=4, first_width=8, width=8, depth=1, n_cells=3, max_response=2.0)
+    >>> cells = g(torch.randn(1000, 4), torch.rand(1000, N_CONDITION)).detach()
+    >>> cells.shape, bool((cells.sum(1) <= 2.0).all()), bool((cells > 0).all())
+    (torch.Size([1000, 3]), True, True)
     """
 
     def __init__(
@@ -92,20 +114,25 @@ class Generator(nn.Module):
         width: int = 128,
         depth: int = 8,
         n_cells: int = N_CELLS,
+        max_response: float | None = None,
     ) -> None:
         super().__init__()
         self.latent_dim, self.n_condition = latent_dim, n_condition
+        self.max_response = None if max_response is None else checked_max_response(max_response)
         layers: list[nn.Module] = [nn.Linear(latent_dim + n_condition, first_width), TrainableSwish()]
         previous = first_width
         for _ in range(depth):
             layers += [nn.Linear(previous, width), TrainableSwish()]
             previous = width
-        layers += [nn.Linear(previous, n_cells), nn.Sigmoid()]
+        if self.max_response is None:
+            layers += [nn.Linear(previous, n_cells), nn.Sigmoid()]
+        else:
+            layers += [nn.Linear(previous, n_cells + 1), _BoundedResponse(self.max_response)]
         self.net = nn.Sequential(*layers)
 
     @property
     def output_layer(self) -> nn.Linear:
-        """The last dense layer (before the sigmoid)."""
+        """The last dense layer (before the sigmoid or the bounded response)."""
         return self.net[-2]
 
     def forward(self, z: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
@@ -115,9 +142,9 @@ class Generator(nn.Module):
     def infer(self, inputs: torch.Tensor) -> torch.Tensor:
         """``forward`` for generation: normalised cells for the rows ``[z, c]`` [N, latent_dim + n_condition].
 
-        The same float32 numbers as ``forward(z, c)`` (the same matrix products, the activations computed in place),
-        under `torch.inference_mode` and without module calls. No layer depends on the train/eval mode, so it runs
-        in either.
+        The same float32 numbers as ``forward(z, c)`` (the same matrix products, the Swish and sigmoid activations
+        computed in place; the bounded response of ``max_response`` as in `forward`), under `torch.inference_mode`
+        and without module calls. No layer depends on the train/eval mode, so it runs in either.
 
         >>> g = Generator(latent_dim=4, first_width=8, width=8, depth=2, n_cells=3)
         >>> z, c = torch.randn(5, 4), torch.rand(5, N_CONDITION)
@@ -129,8 +156,39 @@ class Generator(nn.Module):
             x = inputs
             for linear, activation in zip(layers[::2], layers[1::2]):
                 x = F.linear(x, linear.weight, linear.bias)
-                x = activation.forward_(x) if isinstance(activation, TrainableSwish) else x.sigmoid_()
+                if isinstance(activation, TrainableSwish):
+                    x = activation.forward_(x)
+                elif isinstance(activation, _BoundedResponse):
+                    x = activation.forward(x)
+                else:
+                    x = x.sigmoid_()
         return x
+
+
+def checked_max_response(value: object) -> float:
+    """``value`` as a float if it is a finite positive number (a bound on the total response), else `InputError`.
+
+    >>> checked_max_response(2)
+    2.0
+    """
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    raise InputError(
+        f"max_response={value!r} must be a finite positive bound on the total response (sum of cells / E_true), "
+        "such as 2.0, or None for the thesis's one sigmoid per cell"
+    )
+
+
+class _BoundedResponse(nn.Module):
+    """``[u_0, u_1..u_n] -> r_max * sigmoid(u_0) * softmax(u_1..u_n)``: n cells that sum to at most ``r_max``."""
+
+    def __init__(self, max_response: float) -> None:
+        super().__init__()
+        self.max_response = max_response
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        response = self.max_response * torch.sigmoid(x[:, :1])
+        return response * torch.softmax(x[:, 1:], dim=1)
 
 
 class Critic(nn.Module):

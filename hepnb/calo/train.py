@@ -15,6 +15,7 @@ after the archive records an epoch, so it never runs ahead of ``history.json``.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from dataclasses import dataclass
 from functools import partial
@@ -46,6 +47,7 @@ class CaloTraining:
     optimizer: str = "rmsprop"
     lr: float = 1e-4
     n_metric_showers: int = 5000
+    max_response: float | None = None
 
 
 def train_calo(
@@ -63,8 +65,11 @@ def train_calo(
     ``trainer_options`` go to :func:`hepnb.training.fit` (``accelerator="gpu"``, ``devices``, ``strategy``).
     """
     from hepnb.calo.gan import CaloGAN
+    from hepnb.calo.networks import checked_max_response
     from hepnb.training.command import train_recorded
 
+    if config.max_response is not None:  # checked before any shower is simulated
+        checked_max_response(config.max_response)
     return train_recorded(
         output,
         config,
@@ -108,6 +113,7 @@ def _prepare(config: CaloTraining, progress: bool) -> Prepared:
             double_critic=config.double_critic,
             optimizer=config.optimizer,
             lr=config.lr,
+            max_response=config.max_response,
             seed=config.seed,
         )
 
@@ -136,7 +142,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.n_metric_showers,
         help="reference showers used for the per-epoch metrics",
     )
+    parser.add_argument(
+        "--max-response",
+        type=_response_bound,
+        default=defaults.max_response,
+        help="bound the generated total response (sum of cells / E_true) below this number [not in the thesis]",
+    )
     add_hardware_arguments(parser)
+
+
+def _response_bound(text: str) -> float:
+    """argparse type of ``--max-response``: a positive number.
+
+    >>> _response_bound("2")
+    2.0
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite positive bound on the response (2, say), got {text}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -153,5 +180,6 @@ def run(args: argparse.Namespace) -> int:
         optimizer=args.optimizer,
         lr=args.lr,
         n_metric_showers=args.metric_showers,
+        max_response=args.max_response,
     )
     return run_training(args, partial(train_calo, args.output, config))

@@ -85,11 +85,15 @@ class TrainingRecord:
         return record
 
     def check_same(self, key: str, now: Mapping[str, Any], *, ignore: tuple[str, ...] = (), hint: str = "") -> None:
-        """Refuse to resume when the earlier record's ``key`` differs from ``now`` (apart from ``ignore``)."""
+        """Refuse to resume when the earlier record's ``key`` differs from ``now`` (apart from ``ignore``).
+
+        An option added after the earlier record was written, absent there, matches when it is None now (its
+        default, the behaviour of the earlier training)."""
         if key not in self.earlier:
             return
         before = {k: v for k, v in self.earlier[key].items() if k not in ignore}
-        if before != {k: v for k, v in json.loads(json.dumps(dict(now))).items() if k not in ignore}:
+        current = json.loads(json.dumps(dict(now))).items()
+        if before != {k: v for k, v in current if k not in ignore and (k in before or v is not None)}:
             raise InputError(
                 f"{self.path.parent} holds a training with {key} {self.earlier[key]}, not "
                 f"{dict(now)}: {hint or 'resume with the same options'} or use a new folder"
