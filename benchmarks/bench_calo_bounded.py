@@ -50,10 +50,8 @@ def main() -> None:
     from hepnb.calo import validation
     from hepnb.calo.epoch_metrics import DEFAULT_WEIGHTS
     from hepnb.calo.simulate import simulate
-    from hepnb.calo.validation.diagnostics import response_vs_condition
     from hepnb.calo.validation.physical import CEILING, LOWEST_ENERGY_MEV, THRESHOLD, tail_excess
     from hepnb.calo.validation.reference import as_shower_arrays, generate_like
-    from hepnb.calo.validation.resolution import resolution_ratio, response_resolution
     from hepnb.training import EpochArchive
     from hepnb.units import GeV
     from hepnb.widgets import rank_epochs
@@ -92,25 +90,22 @@ def main() -> None:
         1.0, args.test_seed, progress=False, cache=args.cache / f"reference_f1_s{args.test_seed}.npz"
     )
     at = np.isclose(test.energy, 65.536 * GeV, rtol=1e-6)
-    showers = test.subset(at)
+    # the 65.5 GeV width ratio and d_eta flatness of every checkpoint, as notebook 01 computes them
+    widths = validation.resolution_by_epoch(archives, test, energy_gev=65.536, seed=args.latent_seed)
     rows = {}
     for name, archive in archives.items():
         for epoch in epochs:
-            model = archive.load(epoch)
-            generated = generate_like(model, physical, seed=args.physical_seed).sum(1) / physical.energy
+            generated = generate_like(archive.load(epoch), physical, seed=args.physical_seed).sum(1) / physical.energy
             tail = tail_excess(physical_response, generated)
-            cells = generate_like(model, showers, seed=args.latent_seed)
-            table = response_resolution(showers.energy, {"Reference": showers.cells, name: cells})
-            ratio = resolution_ratio(table, name, 65.536)
-            profile = response_vs_condition(showers.energy, {name: cells}, showers.deta, "deta")
+            width = widths.loc[(name, epoch)]
             rows[name, epoch] = {
                 f"1 GeV > {THRESHOLD}": tail["above"],
                 f"> {CEILING}": tail["above_ceiling"],
                 "max": round(tail["max"], 2),
                 "p": f"{tail['p_value']:.1e}",
                 "passes": tail["passes"],
-                "65 GeV width ratio": f"{ratio.value:.3f} +- {ratio.error:.3f}",
-                "d_eta chi2/ndf": round(profile.flatness(name)["chi2_ndf"], 1),
+                "65 GeV width ratio": f"{width['ratio']:.3f} +- {width['error']:.3f}",
+                "d_eta chi2/ndf": round(width["deta_chi2_ndf"], 1),
             }
     print(
         f"simulated 1.024 GeV showers above {THRESHOLD} / {CEILING} x E_true: "

@@ -20,14 +20,13 @@ them.
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from hepnb.calo.data import N_CELLS, N_CONDITION
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_real_number
 
 __all__ = [
     "THESIS_PARAMETER_COUNTS",
@@ -171,7 +170,7 @@ def checked_max_response(value: object) -> float:
     >>> checked_max_response(2)
     2.0
     """
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+    if is_real_number(value) and math.isfinite(value) and value > 0:
         return float(value)
     raise InputError(
         f"max_response={value!r} must be a finite positive bound on the total response (sum of cells / E_true), "
