@@ -24,6 +24,7 @@ drift get better or worse. For every checkpoint epoch the two archives share (``
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -68,6 +69,14 @@ def main() -> None:
         print(message)  # `make bench` on a fresh clone: nothing to compare yet, and nothing failed
         return
     archives = {"thesis": EpochArchive(args.thesis), "bounded": EpochArchive(args.bounded)}
+    for archive in archives.values():  # the showers below are the default model's (`hepnb train calo --shower-model`)
+        record = archive.path / "training.json"
+        trained_on = json.loads(record.read_text())["config"].get("shower_model") if record.is_file() else None
+        if trained_on is not None:
+            parser.error(
+                f"{archive.path} was trained on the {trained_on!r} shower model; this compares trainings on "
+                "the default one, whose showers it simulates"
+            )
     shared = sorted(set(archives["thesis"].loadable_epochs()) & set(archives["bounded"].loadable_epochs()))
     try:
         epochs = sorted({int(e) for e in args.epochs.split(",")}) if args.epochs else [e for e in shared if e % 50 == 0]

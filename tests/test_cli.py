@@ -84,6 +84,7 @@ def test_main_turns_errors_into_one_line_and_exit_2(error: Exception, monkeypatc
         ("--max-response", "nan", "argument --max-response: must be a finite positive bound"),
         ("--max-response", "inf", "argument --max-response: must be a finite positive bound"),
         ("--max-response", "two", "argument --max-response: 'two' is not a number"),
+        ("--shower-model", "atlas", "argument --shower-model: invalid choice: 'atlas'"),
         ("--threads", "-1", "argument --threads: must be at least 1, got -1"),
         ("--accelerator", "bogus", "argument --accelerator: invalid choice: 'bogus'"),
     ],
@@ -96,9 +97,17 @@ def test_train_calo_refuses_bad_numbers_and_accelerators(
     assert not (tmp_path / "a").exists()
 
 
-@pytest.mark.parametrize(("argv", "bound"), [([], None), (["--max-response", "2"], 2.0)])
-def test_train_calo_passes_the_response_bound_to_the_training(
-    argv, bound, tmp_path, capsys, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("argv", "bound", "shower_model"),
+    [
+        ([], None, None),
+        (["--max-response", "2"], 2.0, None),
+        (["--shower-model", "default"], None, None),  # recorded as None, as by trainings from before the option
+        (["--shower-model", "atlas_lateral", "--max-response", "2"], 2.0, "atlas_lateral"),
+    ],
+)
+def test_train_calo_passes_the_response_bound_and_shower_model_to_the_training(
+    argv, bound, shower_model, tmp_path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen = []
 
@@ -108,7 +117,7 @@ def test_train_calo_passes_the_response_bound_to_the_training(
 
     monkeypatch.setattr(hepnb.calo.train, "train_calo", train)
     assert main(["train", "calo", "--output", str(tmp_path / "a"), *argv]) == 0
-    assert [config.max_response for config in seen] == [bound]
+    assert [(config.max_response, config.shower_model) for config in seen] == [(bound, shower_model)]
     capsys.readouterr()
 
 

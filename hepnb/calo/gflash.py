@@ -31,10 +31,13 @@ from hepnb.units import GeV
 
 from .geometry import LAYERS, N_CELLS, crop_start
 
-__all__ = ["MAX_SPOTS", "ShowerModel", "simulate_chunk"]
+__all__ = ["MAX_SPOTS", "SHOWER_MODELS", "ShowerModel", "simulate_chunk"]
 
 MAX_SPOTS = 10_000
 """Upper bound of ``ShowerModel.max_spots``: a chunk of 512 showers holds up to 512 x max_spots spots in memory."""
+
+SHOWER_MODELS = ("default", "atlas_lateral")
+"""The tunings a training can name (`ShowerModel.named`): the shipped archives' default, `ShowerModel.atlas_lateral`."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,37 @@ class ShowerModel:
         48.0
         """
         return cls(moliere_mm=48.0, em_scale=0.9962)
+
+    @classmethod
+    def named(cls, name: str | None) -> ShowerModel:
+        """The tuning a training records by name (``hepnb train calo --shower-model``).
+
+        Parameters
+        ----------
+        name
+            One of `SHOWER_MODELS`, each the classmethod of that name; ``"default"`` or None is ``ShowerModel()``.
+
+        Returns
+        -------
+        ShowerModel
+
+        Raises
+        ------
+        InputError
+            For any other name.
+
+        Examples
+        --------
+        >>> ShowerModel.named("atlas_lateral") == ShowerModel.atlas_lateral()
+        True
+        >>> ShowerModel.named(None) == ShowerModel.named("default") == ShowerModel()
+        True
+        """
+        if name is None or name == "default":
+            return cls()
+        if name not in SHOWER_MODELS:
+            raise InputError(f"unknown shower model {name!r}: use one of {list(SHOWER_MODELS)}")
+        return getattr(cls, name)()
 
     @property
     def layer_depths(self) -> np.ndarray:

@@ -1,8 +1,9 @@
 """``hepnb train calo``: train the calorimeter GAN on simulated showers into an EpochArchive.
 
-The training set is the thesis's (nine energies 2^k MeV, 0.20 < |eta| < 0.25), simulated from ``seed``; the
-GAN trains on one half and the per-epoch metrics of :mod:`hepnb.calo.epoch_metrics` are computed on showers of the
-other half. Killing the command and running it again resumes from the last checkpoint. ``training.json`` in
+The training set is the thesis's (nine energies 2^k MeV, 0.20 < |eta| < 0.25), simulated from ``seed`` with the
+default tuning of the simulator or the one ``--shower-model`` names (`hepnb.calo.gflash.SHOWER_MODELS`); the GAN
+trains on one half and the per-epoch metrics of :mod:`hepnb.calo.epoch_metrics` are computed on showers of the other
+half. Killing the command and running it again resumes from the last checkpoint. ``training.json`` in
 the archive records the command, the configuration, the hardware and the accumulated wall time.
 
 The module imports torch only when a training starts, so ``hepnb --help`` stays light; the options are checked
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hepnb.calo.gflash import SHOWER_MODELS, ShowerModel
 from hepnb.calo.simulate import standard_dataset
 from hepnb.training.command import add_hardware_arguments, positive_int
 
@@ -48,6 +50,12 @@ class CaloTraining:
     lr: float = 1e-4
     n_metric_showers: int = 5000
     max_response: float | None = None
+    shower_model: str | None = None  # a name of SHOWER_MODELS; None: the default model (as before the option)
+
+    def __post_init__(self) -> None:
+        ShowerModel.named(self.shower_model)  # an unknown name is refused here, before any archive is touched
+        if self.shower_model == "default":  # recorded as None, like the trainings from before the option
+            object.__setattr__(self, "shower_model", None)
 
 
 def train_calo(
@@ -89,7 +97,9 @@ def _prepare(config: CaloTraining, progress: bool) -> Prepared:
     from hepnb.calo.gan import CaloGAN
     from hepnb.training.command import Prepared
 
-    showers = standard_dataset(config.fraction, seed=config.seed, progress=progress)
+    showers = standard_dataset(
+        config.fraction, seed=config.seed, model=ShowerModel.named(config.shower_model), progress=progress
+    )
     data = CaloDataModule(
         showers.cells,
         showers.energy,
@@ -148,6 +158,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.max_response,
         help="bound the generated total response (sum of cells / E_true) below this number [not in the thesis]",
     )
+    parser.add_argument(
+        "--shower-model",
+        choices=SHOWER_MODELS,
+        default="default",
+        help="the simulator's tuning: the shipped archives' default, or atlas_lateral (ATLAS-like lateral shapes)",
+    )
     add_hardware_arguments(parser)
 
 
@@ -181,5 +197,6 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr,
         n_metric_showers=args.metric_showers,
         max_response=args.max_response,
+        shower_model=args.shower_model,
     )
     return run_training(args, partial(train_calo, args.output, config))

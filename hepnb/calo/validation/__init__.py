@@ -12,7 +12,7 @@ name                               module                what it is
 ``ENERGY_65_MEV``                  :mod:`~.points`       the thesis's "65.5 GeV" point, 2^16 MeV
 ``energy_point_gev``               :mod:`~.points`       an energy point in GeV, rounded to the MeV (table labels)
 ``training_reference``             :mod:`~.reference`    the held-out half of ``hepnb train calo``, regenerated exactly
-``check_archive``                  :mod:`~.reference`    an archive was trained on that data (fraction, seed)
+``check_archive``                  :mod:`~.reference`    an archive was trained on that data (fraction, seed, model)
 ``as_shower_arrays``               :mod:`~.reference`    simulator `Showers` -> checked ``ShowerArrays`` (MeV)
 ``generate_like``                  :mod:`~.reference`    one generated shower per reference shower, same conditions
 ``shower_variables``               :mod:`~.variables`    every variable of thesis 5.5.2-5.5.4 as a ``[N, n]`` table

@@ -116,6 +116,7 @@ def physical_checkpoints(
     ceiling: float = CEILING,
     alpha: float = ALPHA,
     ceiling_rate: float = CEILING_RATE,
+    shower_model: str | None = None,
 ) -> pd.DataFrame:
     """`tail_excess` for every checkpoint of one or several calorimeter GANs' archives, at one energy point.
 
@@ -138,6 +139,8 @@ def physical_checkpoints(
         Simulated showers, and generated showers per checkpoint (>= 100).
     threshold, ceiling, alpha, ceiling_rate
         As in `tail_excess`.
+    shower_model
+        The simulator's tuning the GANs were trained on (``hepnb train calo --shower-model``; None is the default).
 
     Returns
     -------
@@ -145,6 +148,7 @@ def physical_checkpoints(
         Index ``epoch`` (every checkpoint, in order), or ``(model, epoch)`` for a mapping; the columns of
         `tail_excess`. The epochs with ``passes`` are the EpochPicker's ``candidates``.
     """
+    from hepnb.calo.gflash import ShowerModel
     from hepnb.calo.simulate import simulate
     from hepnb.calo.validation.reference import as_shower_arrays
 
@@ -161,7 +165,8 @@ def physical_checkpoints(
         raise InputError(
             f"n_showers must be an integer >= 100 (the tail is rare: use tens of thousands), got {n_showers!r}"
         )
-    showers = as_shower_arrays(simulate(int(n_showers), [float(energy_mev)], seed=seed, progress=False))
+    model = ShowerModel.named(shower_model)
+    showers = as_shower_arrays(simulate(int(n_showers), [float(energy_mev)], seed=seed, model=model, progress=False))
     reference_response = showers.cells.sum(axis=1) / showers.energy
     tables = {}
     for name, archive in named.items():

@@ -1,8 +1,9 @@
 """The reference showers of a validation and generated showers like them.
 
-`training_reference` regenerates the held-out half of a ``hepnb train calo`` training exactly (same seed, fraction
-and 50/50 split), `check_archive` checks that an archive was trained on that data, and `generate_like` makes one
-generated shower per reference shower with the same conditions (E, p, e, d_eta, d_phi). Energies are in **MeV**.
+`training_reference` regenerates the held-out half of a ``hepnb train calo`` training exactly (same seed, fraction,
+shower model and 50/50 split), `check_archive` checks that an archive was trained on that data, and `generate_like`
+makes one generated shower per reference shower with the same conditions (E, p, e, d_eta, d_phi). Energies are in
+**MeV**.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from hepnb.calo.data import ShowerArrays, split_train_reference
+from hepnb.calo.gflash import ShowerModel
 from hepnb.calo.showers import Showers
 from hepnb.calo.simulate import standard_dataset
 from hepnb.errors import InputError, is_whole_number
@@ -35,19 +37,26 @@ def as_shower_arrays(showers: Showers) -> ShowerArrays:
     )
 
 
-def check_archive(path: str | os.PathLike[str], *, fraction: float | None, seed: int) -> str:
-    """Check that ``path`` holds a calorimeter-GAN archive trained on ``standard_dataset(fraction, seed)``.
+def check_archive(
+    path: str | os.PathLike[str], *, fraction: float | None, seed: int, shower_model: str | None = None
+) -> str:
+    """Check that ``path`` holds a calorimeter-GAN archive trained on that fraction, seed and shower model.
 
     Raises `InputError` with the command that makes the archive when the folder or its index is missing, and when
     the ``training.json`` recorded next to the checkpoints names another fraction or seed (the regenerated reference
-    would then not be the training's held-out half). ``fraction=None`` accepts any fraction: for an archive that is
-    validated on other samples only, whose seed alone must be known. Returns a one-line description.
+    would then not be the training's held-out half) or another shower model than ``shower_model`` (a name of
+    `hepnb.calo.gflash.SHOWER_MODELS`, None for the default; a record without one was trained on the default).
+    ``fraction=None`` accepts any fraction: for an archive that is validated on other samples only, whose seed alone
+    must be known. Returns a one-line description.
     """
+    ShowerModel.named(shower_model)
     folder = Path(path)
     if not (folder / "index.json").is_file():
         raise InputError(
             f"no epoch archive at {folder}: train one with `hepnb train calo --output {folder} --seed {seed} "
-            f"--fraction {1.0 if fraction is None else fraction:g}` (add --single-critic for the ablation), "
+            f"--fraction {1.0 if fraction is None else fraction:g}"
+            + (f" --shower-model {shower_model}" if shower_model not in (None, "default") else "")
+            + "` (add --single-critic for the ablation), "
             + (
                 "or leave it out of SEED_ARCHIVES"
                 if fraction is None
@@ -57,7 +66,7 @@ def check_archive(path: str | os.PathLike[str], *, fraction: float | None, seed:
     record_path = folder / "training.json"
     if not record_path.is_file():
         assumed = "any fraction" if fraction is None else f"fraction {fraction:g}"
-        return f"{folder}: no training.json, assuming {assumed} and seed {seed}"
+        return f"{folder}: no training.json, assuming {assumed} and seed {seed} ({shower_model or 'default'} model)"
     record = json.loads(record_path.read_text())
     config = record.get("config", {})
     other_fraction = fraction is not None and float(config.get("fraction", fraction)) != float(fraction)
@@ -71,12 +80,19 @@ def check_archive(path: str | os.PathLike[str], *, fraction: float | None, seed:
         raise InputError(
             f"{folder} was trained with fraction {config.get('fraction')} and seed {config.get('seed')}, not {wanted}"
         )
+    trained_on = config.get("shower_model") or "default"
+    if trained_on != (shower_model or "default"):
+        raise InputError(
+            f"{folder} was trained on the {trained_on!r} shower model, not {shower_model or 'default'!r}: validate it "
+            f"on showers of the model it learnt (shower_model={config.get('shower_model')!r} in check_archive, "
+            "training_reference and physical_checkpoints), or use an archive of the default model"
+        )
     critic = "double" if config.get("double_critic", True) else "single"
     hardware = record.get("hardware", {})
     return (
         f"{folder}: {critic} critic, {record.get('epochs_done')} epochs on {record.get('training_showers')} "
-        f"showers in {record.get('wall_seconds', 0) / 3600:.1f} h ({hardware.get('cpu')}, "
-        f"{hardware.get('torch_threads')} torch threads); command: {record.get('command')}"
+        f"showers of the {trained_on!r} shower model in {record.get('wall_seconds', 0) / 3600:.1f} h "
+        f"({hardware.get('cpu')}, {hardware.get('torch_threads')} torch threads); command: {record.get('command')}"
     )
 
 
@@ -95,11 +111,13 @@ def training_reference(
     per_energy: int | None = None,
     cache: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    shower_model: str | None = None,
 ) -> ShowerArrays:
     """The held-out reference half of a ``hepnb train calo`` training, regenerated exactly.
 
-    The training simulated ``standard_dataset(fraction, seed)`` and split it 50/50 with ``seed``
-    (`hepnb.calo.data.CaloDataModule`, which calls `split_train_reference`); this returns the other half, in MeV.
+    The training simulated ``standard_dataset(fraction, seed, model=ShowerModel.named(shower_model))`` and split it
+    50/50 with ``seed`` (`hepnb.calo.data.CaloDataModule`, which calls `split_train_reference`); this returns the
+    other half, in MeV.
 
     Parameters
     ----------
@@ -108,16 +126,21 @@ def training_reference(
     per_energy
         Keep at most this many reference showers per energy point (a seeded random subset, in order); all by default.
     cache
-        Optional ``.npz`` file: read if it was written for the same fraction, seed and simulator source, otherwise
-        simulated and written there (the full reference half, before ``per_energy``).
+        Optional ``.npz`` file: read if it was written for the same fraction, seed, shower model and simulator
+        source, otherwise simulated and written there (the full reference half, before ``per_energy``).
     progress
         Progress bar of the simulation.
+    shower_model
+        The training's ``--shower-model`` (a name of `hepnb.calo.gflash.SHOWER_MODELS`; None is the default).
     """
     if not is_whole_number(seed) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     if per_energy is not None and per_energy < 1:
         raise InputError(f"per_energy={per_energy} must be a positive number of showers (or None for all)")
+    model = ShowerModel.named(shower_model)
     key = f"fraction={float(fraction)!r};seed={int(seed)};simulator={_simulator_digest()}"
+    if model != ShowerModel():  # the default model's caches keep the key they had before the option
+        key += f";model={shower_model}"
     reference: ShowerArrays | None = None
     if cache is not None and Path(cache).is_file():
         try:
@@ -129,7 +152,7 @@ def training_reference(
         except (OSError, ValueError, EOFError, KeyError):  # a damaged cache is simulated again and replaced
             reference = None
     if reference is None:
-        showers = standard_dataset(fraction, seed=int(seed), progress=progress)
+        showers = standard_dataset(fraction, seed=int(seed), model=model, progress=progress)
         _, reference_index = split_train_reference(len(showers), int(seed))
         reference = as_shower_arrays(showers.subset(reference_index))
         del showers
