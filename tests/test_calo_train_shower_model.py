@@ -63,7 +63,7 @@ def test_check_archive_refuses_a_training_on_another_shower_model(tmp_path: Path
     record = {"config": {"fraction": 1.0, "seed": 1}, "epochs_done": 3, "hardware": {}, "command": "hepnb ..."}
     (tmp_path / "training.json").write_text(json.dumps(record))  # a record from before the option: the default
     assert "showers of the 'default' shower model" in validation.check_archive(tmp_path, fraction=1.0, seed=1)
-    with pytest.raises(InputError, match="trained on the 'default' shower model, not 'atlas_lateral'"):
+    with pytest.raises(InputError, match="not 'atlas_lateral'.*or use an archive trained on 'atlas_lateral'"):
         validation.check_archive(tmp_path, fraction=1.0, seed=1, shower_model="atlas_lateral")
     record["config"]["shower_model"] = "atlas_lateral"
     (tmp_path / "training.json").write_text(json.dumps(record))

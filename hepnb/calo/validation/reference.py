@@ -85,7 +85,7 @@ def check_archive(
         raise InputError(
             f"{folder} was trained on the {trained_on!r} shower model, not {shower_model or 'default'!r}: validate it "
             f"on showers of the model it learnt (shower_model={config.get('shower_model')!r} in check_archive, "
-            "training_reference and physical_checkpoints), or use an archive of the default model"
+            f"training_reference and physical_checkpoints), or use an archive trained on {shower_model or 'default'!r}"
         )
     critic = "double" if config.get("double_critic", True) else "single"
     hardware = record.get("hardware", {})
