@@ -49,13 +49,14 @@ def check_archive(
     ``fraction=None`` accepts any fraction: for an archive that is validated on other samples only, whose seed alone
     must be known. Returns a one-line description.
     """
-    ShowerModel.named(shower_model)
+    ShowerModel.named(shower_model)  # an unknown name is refused before any file is read
+    asked = shower_model or "default"
     folder = Path(path)
     if not (folder / "index.json").is_file():
         raise InputError(
             f"no epoch archive at {folder}: train one with `hepnb train calo --output {folder} --seed {seed} "
             f"--fraction {1.0 if fraction is None else fraction:g}"
-            + (f" --shower-model {shower_model}" if shower_model not in (None, "default") else "")
+            + (f" --shower-model {asked}" if asked != "default" else "")
             + "` (add --single-critic for the ablation), "
             + (
                 "or leave it out of SEED_ARCHIVES"
@@ -66,7 +67,7 @@ def check_archive(
     record_path = folder / "training.json"
     if not record_path.is_file():
         assumed = "any fraction" if fraction is None else f"fraction {fraction:g}"
-        return f"{folder}: no training.json, assuming {assumed} and seed {seed} ({shower_model or 'default'} model)"
+        return f"{folder}: no training.json, assuming {assumed} and seed {seed} ({asked} model)"
     record = json.loads(record_path.read_text())
     config = record.get("config", {})
     other_fraction = fraction is not None and float(config.get("fraction", fraction)) != float(fraction)
@@ -81,11 +82,11 @@ def check_archive(
             f"{folder} was trained with fraction {config.get('fraction')} and seed {config.get('seed')}, not {wanted}"
         )
     trained_on = config.get("shower_model") or "default"
-    if trained_on != (shower_model or "default"):
+    if trained_on != asked:
         raise InputError(
-            f"{folder} was trained on the {trained_on!r} shower model, not {shower_model or 'default'!r}: validate it "
+            f"{folder} was trained on the {trained_on!r} shower model, not {asked!r}: validate it "
             f"on showers of the model it learnt (shower_model={config.get('shower_model')!r} in check_archive, "
-            f"training_reference and physical_checkpoints), or use an archive trained on {shower_model or 'default'!r}"
+            f"training_reference and physical_checkpoints), or use an archive trained on {asked!r}"
         )
     critic = "double" if config.get("double_critic", True) else "single"
     hardware = record.get("hardware", {})
