@@ -128,7 +128,7 @@ def plot_response_tails(
         ax.set_xlabel(r"$\sum E_{cell} / E_{true}$")
         ax.set_ylabel("Showers")
         ax.set_title(f"$E_{{true}}$ = {energy_point_gev(point):g} GeV", fontsize="medium")
-    axes[0].legend(fontsize="small")
+    axes[0].legend(fontsize="small", loc="upper right")  # above the tails, which are rare
     for ax in axes[len(points) :]:
         ax.set_visible(False)
     return fig
