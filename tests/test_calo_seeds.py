@@ -46,7 +46,9 @@ def test_showers() -> ShowerArrays:
     return v.as_shower_arrays(simulate(1500, [1024.0, 65536.0], seed=41, progress=False))
 
 
-@pytest.mark.parametrize("name", ["double_seed2", "single_seed2", "double_seed3", "single_seed3"])
+@pytest.mark.parametrize(
+    "name", ["double_seed2", "single_seed2", "double_seed3", "single_seed3", "bounded", "bounded_seed2"]
+)
 def test_the_other_trainings_archives_hold_the_rules_epoch(name: str) -> None:
     archive = EpochArchive(DATA / name)
     ranking = rank_epochs(archive.history, DEFAULT_WEIGHTS, candidates=RULE_GRID)
