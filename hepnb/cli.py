@@ -172,6 +172,7 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
     from hepnb.calo import train as calo_train  # their module levels import no torch
+    from hepnb.calo import train_response
     from hepnb.jets import train as jets_train
 
     train = commands.add_parser("train", help="train a study's model into an epoch archive (resumable)")
@@ -179,6 +180,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     calo = studies.add_parser("calo", help="the calorimeter-shower GAN (study 1)")
     calo_train.add_arguments(calo)
     calo.set_defaults(handler=calo_train.run)
+    response = studies.add_parser(
+        "calo-response", help="the response flow that calo GAN showers can take their total from (study 1)"
+    )
+    train_response.add_arguments(response)
+    response.set_defaults(handler=train_response.run)
     jets = studies.add_parser(
         "jets", help="the particle-cloud jet GANs: the thesis's Set-Transformer GAN or EPiC-GAN (study 5)"
     )

@@ -73,6 +73,11 @@ def test_the_table_holds_the_validations_own_numbers(models: dict, test_showers:
     assert row["above"] == np.sum(response[low] > 1.5) and row["n_lowest"] == 1500
     reference_response = test_showers.cells.sum(axis=1) / test_showers.energy
     assert row["above_reference"] == np.sum(reference_response[low] > 1.5)
+    at_claim = {"Reference": test_showers.cells, "g": generated}
+    profile = v.response_vs_condition(test_showers.energy, at_claim, test_showers.deta, "deta", 8, at_mev=65536.0)
+    assert row["deta_chi2_ndf"] == pytest.approx(profile.flatness("g")["chi2_ndf"], rel=1e-12)
+    assert row["deta_chi2_ndf_reference"] == pytest.approx(profile.flatness("Reference")["chi2_ndf"], rel=1e-12)
+    assert row["deta_chi2_ndf_reference"] < 4.0 < row["deta_chi2_ndf"]  # the thesis generator's drift in Δη
     features = {
         name: v.classifier_features(v.shower_variables(cells, test_showers), test_showers, v.EPOCH_PICKING_VARIABLES)
         for name, cells in (("reference", test_showers.cells), ("generated", generated))

@@ -3,28 +3,30 @@
 Importing :mod:`hepnb.calo` is light: each name below loads its module (and torch, Lightning, matplotlib) on first
 use; the modules themselves are attributes too (``hepnb.calo.simulate``, ``hepnb.calo.shower_shapes``, ...).
 
-==============================================  ======================  ================================================
-name                                            module                  what it is
-==============================================  ======================  ================================================
-``geometry``, ``GEOMETRY``, ``LAYERS``          :mod:`~.geometry`       the barrel grids and the 266-cell crop
-``simulate`` (the module)                       :mod:`~.simulate`       the parametric stand-in for the Geant4 showers
-``standard_dataset``                            :mod:`~.simulate`       the thesis's training set (nine energies)
-``interpolation_dataset``                       :mod:`~.simulate`       showers at the untrained 25 GeV point
-``extrapolation_dataset``                       :mod:`~.simulate`       showers at 524 GeV
-``add_noise``                                   :mod:`~.simulate`       Gaussian electronic noise per layer
-``ShowerModel``, ``gflash``                     :mod:`~.gflash`         the GFlash shower model and its parameters
-``Showers``, ``showers``                        :mod:`~.showers`        simulated cells and conditions, ``.npz`` files
-``shower_shapes``                               :mod:`~.shower_shapes`  the validation variables of thesis 5.5.2-5.5.4
-``ShowerArrays``, ``Preprocessing``, ``data``   :mod:`~.data`           checked arrays, normalisation, conditions
-``CaloDataModule``                              :mod:`~.data`           the training/reference halves in batches
-``networks``                                    :mod:`~.networks`       generator, critics, gradient penalty
-``CaloGAN``, ``CPU_FAST``, ``gan``              :mod:`~.gan`            the double-critic WGAN-GP (thesis 5.4)
-``train_calo``, ``CaloTraining``, ``train``     :mod:`~.train`          ``hepnb train calo``: resumable training
-``calo_metrics``, ``epoch_metrics``             :mod:`~.epoch_metrics`  the per-epoch metrics that pick an epoch
-``validation``                                  :mod:`~.validation`     the validation at a chosen epoch (thesis 5.5)
-``gan_speed``, ``simulator_speed``, ``speed``   :mod:`~.speed`          showers/s and memory, the thesis's figures
-``speed_child``                                 :mod:`~.speed_child`    the measuring process of ``speed``
-==============================================  ======================  ================================================
+==============================================  =======================  ===============================================
+name                                            module                   what it is
+==============================================  =======================  ===============================================
+``geometry``, ``GEOMETRY``, ``LAYERS``          :mod:`~.geometry`        the barrel grids and the 266-cell crop
+``simulate`` (the module)                       :mod:`~.simulate`        the parametric stand-in for the Geant4 showers
+``standard_dataset``                            :mod:`~.simulate`        the thesis's training set (nine energies)
+``interpolation_dataset``                       :mod:`~.simulate`        showers at the untrained 25 GeV point
+``extrapolation_dataset``                       :mod:`~.simulate`        showers at 524 GeV
+``add_noise``                                   :mod:`~.simulate`        Gaussian electronic noise per layer
+``ShowerModel``, ``gflash``                     :mod:`~.gflash`          the GFlash shower model and its parameters
+``Showers``, ``showers``                        :mod:`~.showers`         simulated cells and conditions, ``.npz`` files
+``shower_shapes``                               :mod:`~.shower_shapes`   the validation variables of thesis 5.5.2-5.5.4
+``ShowerArrays``, ``Preprocessing``, ``data``   :mod:`~.data`            checked arrays, normalisation, conditions
+``CaloDataModule``                              :mod:`~.data`            the training/reference halves in batches
+``networks``                                    :mod:`~.networks`        generator, critics, gradient penalty
+``CaloGAN``, ``CPU_FAST``, ``gan``              :mod:`~.gan`             the double-critic WGAN-GP (thesis 5.4)
+``train_calo``, ``CaloTraining``, ``train``     :mod:`~.train`           ``hepnb train calo``: resumable training
+``ResponseFlow``, ``ResponseCalibrated``        :mod:`~.response_flow`   GAN showers with their total from a flow
+``train_response``                              :mod:`~.train_response`  ``hepnb train calo-response``
+``calo_metrics``, ``epoch_metrics``             :mod:`~.epoch_metrics`   the per-epoch metrics that pick an epoch
+``validation``                                  :mod:`~.validation`      the validation at a chosen epoch (thesis 5.5)
+``gan_speed``, ``simulator_speed``, ``speed``   :mod:`~.speed`           showers/s and memory, the thesis's figures
+``speed_child``                                 :mod:`~.speed_child`     the measuring process of ``speed``
+==============================================  =======================  ===============================================
 
 Energies are in **MeV** throughout (`hepnb.units`), except where a `Preprocessing` says otherwise.
 
@@ -48,12 +50,14 @@ if TYPE_CHECKING:
         geometry,
         gflash,
         networks,
+        response_flow,
         shower_shapes,
         showers,
         simulate,
         speed,
         speed_child,
         train,
+        train_response,
         validation,
     )
     from hepnb.calo.data import CaloDataModule, Preprocessing, ShowerArrays
@@ -79,6 +83,8 @@ _EXPORTS = {
     "speed": "speed",
     "speed_child": "speed_child",
     "train": "train",
+    "train_response": "train_response",
+    "response_flow": "response_flow",
     "validation": "validation",
     "GEOMETRY": "geometry",
     "LAYERS": "geometry",
@@ -95,6 +101,8 @@ _EXPORTS = {
     "CPU_FAST": "gan",
     "train_calo": "train",
     "CaloTraining": "train",
+    "ResponseFlow": "response_flow",
+    "ResponseCalibrated": "response_flow",
     "calo_metrics": "epoch_metrics",
     "gan_speed": "speed",
     "simulator_speed": "speed",

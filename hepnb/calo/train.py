@@ -29,10 +29,11 @@ from hepnb.calo.simulate import standard_dataset
 from hepnb.training.command import add_hardware_arguments, positive_int
 
 if TYPE_CHECKING:
+    from hepnb.calo.data import CaloDataModule
     from hepnb.training import EpochArchive
     from hepnb.training.command import Prepared
 
-__all__ = ["CaloTraining", "train_calo", "add_arguments"]
+__all__ = ["CaloTraining", "train_calo", "training_data", "recorded_shower_model", "add_arguments"]
 
 COMMAND = "hepnb train calo"
 
@@ -53,9 +54,18 @@ class CaloTraining:
     shower_model: str | None = None  # a name of SHOWER_MODELS; None: the default model (as before the option)
 
     def __post_init__(self) -> None:
-        ShowerModel.named(self.shower_model)  # an unknown name is refused here, before any archive is touched
-        if self.shower_model == "default":  # recorded as None, like the trainings from before the option
-            object.__setattr__(self, "shower_model", None)
+        object.__setattr__(self, "shower_model", recorded_shower_model(self.shower_model))
+
+
+def recorded_shower_model(name: str | None) -> str | None:
+    """``--shower-model`` as a ``training.json`` records it: None for the default model (as the trainings from before
+    the option), an unknown name refused before any archive is touched.
+
+    >>> recorded_shower_model("default"), recorded_shower_model("atlas_lateral")
+    (None, 'atlas_lateral')
+    """
+    ShowerModel.named(name)
+    return None if name == "default" else name
 
 
 def train_calo(
@@ -92,25 +102,11 @@ def train_calo(
 
 def _prepare(config: CaloTraining, progress: bool) -> Prepared:
     """The showers, the GAN factory and the per-epoch metrics, once the archive is locked."""
-    from hepnb.calo.data import CaloDataModule
     from hepnb.calo.epoch_metrics import epoch_metrics
     from hepnb.calo.gan import CaloGAN
     from hepnb.training.command import Prepared
 
-    showers = standard_dataset(
-        config.fraction, seed=config.seed, model=ShowerModel.named(config.shower_model), progress=progress
-    )
-    data = CaloDataModule(
-        showers.cells,
-        showers.energy,
-        showers.p,
-        showers.e,
-        showers.delta_eta,
-        showers.delta_phi,
-        seed=config.seed,
-        energy_unit="MeV",
-        cell_unit="MeV",
-    )
+    data = training_data(config.fraction, config.seed, config.shower_model, progress=progress)
     reference = data.reference
     if len(reference) > config.n_metric_showers:
         pick = np.random.default_rng(config.seed).choice(len(reference), config.n_metric_showers, replace=False)
@@ -128,6 +124,31 @@ def _prepare(config: CaloTraining, progress: bool) -> Prepared:
         )
 
     return Prepared(model, data, epoch_metrics(reference, seed=config.seed), {"training_showers": len(data.train)})
+
+
+def training_data(
+    fraction: float, seed: int, shower_model: str | None, *, batch_size: int = 64, progress: bool = True
+) -> CaloDataModule:
+    """The showers of a training with this ``--fraction``, ``--seed`` and ``--shower-model``, split 50/50 by ``seed``.
+
+    ``hepnb train calo`` and ``hepnb train calo-response`` (:mod:`hepnb.calo.train_response`) share it, so a response
+    flow learns the same training half as the GANs of its seed. Energies and cells in MeV.
+    """
+    from hepnb.calo.data import CaloDataModule
+
+    showers = standard_dataset(fraction, seed=seed, model=ShowerModel.named(shower_model), progress=progress)
+    return CaloDataModule(
+        showers.cells,
+        showers.energy,
+        showers.p,
+        showers.e,
+        showers.delta_eta,
+        showers.delta_phi,
+        batch_size=batch_size,
+        seed=seed,
+        energy_unit="MeV",
+        cell_unit="MeV",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -28,6 +28,7 @@ name                               module                what it is
 ``layer_fraction_table``           :mod:`~.comparisons`  E_layer / E_true in % next to the thesis's Fig. 5.19
 ``THESIS_LAYER_FRACTIONS_65GEV``   :mod:`~.comparisons`  the thesis's Fig. 5.19 numbers
 ``response_resolution``            :mod:`~.resolution`   response and resolution per energy point, with errors
+``response_layer_correlation``     :mod:`~.resolution`   correlation of the response with a layer's share
 ``resolution_ratio``, ``Ratio``    :mod:`~.resolution`   generated over reference at one point (second-critic claim)
 ``plot_response_resolution``       :mod:`~.resolution`   both versus E_true, with ratio panels
 ``resolution_by_epoch``            :mod:`~.resolution`   the ratio at one point for every checkpoint of an archive
@@ -105,6 +106,7 @@ if TYPE_CHECKING:
         plot_training_history,
         resolution_by_epoch,
         resolution_ratio,
+        response_layer_correlation,
         response_resolution,
     )
     from hepnb.calo.validation.seeds import training_seed_table
@@ -139,6 +141,7 @@ _EXPORTS = {
     **dict.fromkeys(
         (
             "response_resolution",
+            "response_layer_correlation",
             "resolution_ratio",
             "Ratio",
             "plot_response_resolution",

@@ -38,31 +38,48 @@ def as_shower_arrays(showers: Showers) -> ShowerArrays:
 
 
 def check_archive(
-    path: str | os.PathLike[str], *, fraction: float | None, seed: int, shower_model: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    fraction: float | None,
+    seed: int,
+    shower_model: str | None = None,
+    kind: str = "gan",
+    parameter: str = "SEED_ARCHIVES",
 ) -> str:
-    """Check that ``path`` holds a calorimeter-GAN archive trained on that fraction, seed and shower model.
+    """Check that ``path`` holds a calorimeter archive of ``kind`` trained on that fraction, seed and shower model.
 
     Raises `InputError` with the command that makes the archive when the folder or its index is missing, and when
     the ``training.json`` recorded next to the checkpoints names another fraction or seed (the regenerated reference
     would then not be the training's held-out half) or another shower model than ``shower_model`` (a name of
     `hepnb.calo.gflash.SHOWER_MODELS`, None for the default; a record without one was trained on the default).
     ``fraction=None`` accepts any fraction: for an archive that is validated on other samples only, whose seed alone
-    must be known. Returns a one-line description.
+    must be known. ``kind`` is ``"gan"`` (made by ``hepnb train calo``) or ``"response flow"`` (``hepnb train
+    calo-response``): an archive of the other kind is refused. ``parameter`` names the notebook parameter that lists
+    such an archive in the message for a missing one (with ``fraction=None``). Returns a one-line description.
     """
+    if kind not in _ARCHIVE_KINDS:
+        raise InputError(f"kind={kind!r} must be one of {list(_ARCHIVE_KINDS)}")
     ShowerModel.named(shower_model)  # an unknown name is refused before any file is read
     asked = shower_model or "default"
     folder = Path(path)
     if not (folder / "index.json").is_file():
         raise InputError(
-            f"no epoch archive at {folder}: train one with `hepnb train calo --output {folder} --seed {seed} "
-            f"--fraction {1.0 if fraction is None else fraction:g}"
+            f"no epoch archive at {folder}: train one with `{_ARCHIVE_KINDS[kind]} "
+            f"--output {folder} --seed {seed} --fraction {1.0 if fraction is None else fraction:g}"
             + (f" --shower-model {asked}" if asked != "default" else "")
-            + "` (add --single-critic for the ablation), "
+            + ("` (add --single-critic for the ablation), " if kind == "gan" else "`, ")
             + (
-                "or leave it out of SEED_ARCHIVES"
+                f"or leave it out of {parameter}"
                 if fraction is None
                 else "or set RETRAIN = True, or point the ARCHIVE parameters at an existing archive"
             )
+        )
+    model_class = json.loads((folder / "index.json").read_text()).get("model_class") or ""
+    found = "response flow" if model_class.endswith(":ResponseFlow") else "gan"
+    if found != kind:
+        raise InputError(
+            f"{folder} holds a {found.replace('gan', 'GAN')} archive ({model_class}), not a "
+            f"{kind.replace('gan', 'GAN')} one (`{_ARCHIVE_KINDS[found]}` made it): list it where that kind goes"
         )
     record_path = folder / "training.json"
     if not record_path.is_file():
@@ -88,13 +105,26 @@ def check_archive(
             f"on showers of the model it learnt (shower_model={config.get('shower_model')!r} in check_archive, "
             f"training_reference and physical_checkpoints), or use an archive trained on {asked!r}"
         )
-    critic = "double" if config.get("double_critic", True) else "single"
+    what = kind if kind != "gan" else ("double" if config.get("double_critic", True) else "single") + " critic"
     hardware = record.get("hardware", {})
     return (
-        f"{folder}: {critic} critic, {record.get('epochs_done')} epochs on {record.get('training_showers')} "
-        f"showers of the {trained_on!r} shower model in {record.get('wall_seconds', 0) / 3600:.1f} h "
+        f"{folder}: {what}, {record.get('epochs_done')} epochs on {record.get('training_showers')} "
+        f"showers of the {trained_on!r} shower model in {_duration(record.get('wall_seconds', 0))} "
         f"({hardware.get('cpu')}, {hardware.get('torch_threads')} torch threads); command: {record.get('command')}"
     )
+
+
+#: The archive kinds of `check_archive` and the command that makes each.
+_ARCHIVE_KINDS = {"gan": "hepnb train calo", "response flow": "hepnb train calo-response"}
+
+
+def _duration(seconds: float) -> str:
+    """A training's wall time in hours, or in minutes below a tenth of an hour.
+
+    >>> _duration(24765.0), _duration(171.0)
+    ('6.9 h', '3 min')
+    """
+    return f"{seconds / 3600:.1f} h" if seconds >= 360 else f"{seconds / 60:.0f} min"
 
 
 def _simulator_digest() -> str:

@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from hepnb import style
-from hepnb.calo.data import ShowerArrays
+from hepnb.calo.data import N_CELLS, ShowerArrays
+from hepnb.calo.geometry import LAYERS
 from hepnb.calo.validation._moments import response_moments, shower_responses
 from hepnb.calo.validation.points import ENERGY_65_MEV, energy_point_gev
 from hepnb.calo.validation.reference import generate_like
@@ -24,6 +25,7 @@ from hepnb.units import GeV
 
 __all__ = [
     "response_resolution",
+    "response_layer_correlation",
     "Ratio",
     "resolution_ratio",
     "plot_response_resolution",
@@ -58,6 +60,53 @@ def response_resolution(energy: Any, samples: Mapping[str, Any]) -> pd.DataFrame
             moments = response_moments(response[e_true == point])
             rows.append({"sample": label, "energy_gev": energy_point_gev(point), **moments})
     return pd.DataFrame(rows).set_index(["sample", "energy_gev"])
+
+
+def response_layer_correlation(energy: Any, samples: Mapping[str, Any], layer: str = "back") -> pd.DataFrame:
+    """Pearson correlation between the response and one layer's share of the shower, per energy point and sample.
+
+    In the simulator a shower that starts late puts more of its energy in the back layer and leaks more beyond it,
+    so the response falls as the back fraction rises (a correlation that grows with energy); a generator whose
+    total does not know its shape (`hepnb.calo.response_flow.ResponseCalibrated`) gives none.
+
+    Parameters
+    ----------
+    energy
+        ``[N]`` true energies in MeV.
+    samples
+        Label -> cells ``[N, 266]`` (same conditions).
+    layer
+        ``"presampler"``, ``"strips"``, ``"middle"`` or ``"back"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``energy_gev``, one column per sample.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> cells = rng.uniform(0.0, 1.0, (1000, 266))
+    >>> table = response_layer_correlation(np.full(1000, 65536.0), {"random": cells})
+    >>> bool(table.loc[65.536, "random"] > 0)  # the back cells are part of the total here
+    True
+    """
+    names = [candidate.name for candidate in LAYERS]
+    if layer not in names:
+        raise InputError(f"layer={layer!r} must be one of {names}")
+    cut = LAYERS[names.index(layer)].slice
+    e_true, responses = shower_responses(energy, samples)
+    table = {}
+    for label, response in responses.items():
+        cells = np.asarray(samples[label], dtype=float)
+        if cells.shape != (len(e_true), N_CELLS):
+            raise InputError(f"samples[{label!r}] must be cells [{len(e_true)}, {N_CELLS}], got shape {cells.shape}")
+        share = cells[:, cut].sum(1) / cells.sum(1)
+        table[label] = {
+            energy_point_gev(point): float(np.corrcoef(response[e_true == point], share[e_true == point])[0, 1])
+            for point in np.unique(e_true)
+        }
+    return pd.DataFrame(table).rename_axis("energy_gev")
 
 
 @dataclass(frozen=True)

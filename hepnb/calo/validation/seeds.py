@@ -5,7 +5,8 @@ The thesis found that identical GANs trained with different seeds end up very di
 claim made on one training is a claim about that training. `training_seed_table` measures, for every (training,
 GAN) on the same test showers and for every latent seed: the resolution ratio at the claim energy, how many energy
 points are within the tolerance (applied the same way at every point), the response tail at the lowest energy and,
-optionally, the classifier two-sample AUC on the epoch-picking observables.
+the drift of the response with the impact offset Δη at the claim energy and, optionally, the classifier two-sample
+AUC on the epoch-picking observables.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from hepnb.calo.data import ShowerArrays
+from hepnb.calo.validation.diagnostics import response_vs_condition
 from hepnb.calo.validation.points import ENERGY_65_MEV, energy_point_gev
 from hepnb.calo.validation.reference import generate_like
 from hepnb.calo.validation.resolution import resolution_ratio, response_resolution
@@ -79,7 +81,9 @@ def training_seed_table(
         Index ``(training, sample, latent_seed)``; columns ``ratio`` and ``error`` (generated over reference
         resolution at ``claim_energy_gev``), ``deviation`` (``|ratio - 1|``), ``within`` (energy points with
         ``|ratio - 1| < tolerance``) of ``energies``, ``above`` (showers above ``overshoot`` x E_true at the lowest
-        energy) of ``n_lowest``, the reference's ``above_reference``, and ``AUC`` with ``AUC_error`` when
+        energy) of ``n_lowest``, the reference's ``above_reference``, ``deta_chi2_ndf`` (chi2 / ndf of the response
+        against its mean in 8 bins of Δη at ``claim_energy_gev``, `ConditionProfile.flatness`: about 1 when flat
+        within the errors) with the reference's ``deta_chi2_ndf_reference``, and ``AUC`` with ``AUC_error`` when
         ``c2st_max_iter`` is given.
     """
     from hepnb.metrics.generative import classifier_two_sample_test
@@ -113,9 +117,12 @@ def training_seed_table(
 
     reference_response = test.cells.sum(axis=1) / test.energy
     lowest = test.energy == test.energy.min()
+    energies = np.unique(test.energy)
+    claim_mev = float(energies[np.argmin([abs(energy_point_gev(e) - claim_energy_gev) for e in energies])])
     invariant = {
         "above_reference": int(np.sum(reference_response[lowest] > overshoot)),
         "n_lowest": int(lowest.sum()),
+        "deta_chi2_ndf_reference": _deta_flatness(test, reference_response, claim_mev),
     }
     features_reference = None
     if c2st_max_iter is not None:
@@ -138,6 +145,7 @@ def training_seed_table(
                 "within": sum(abs(r.value - 1.0) < tolerance for r in ratios),
                 "energies": len(ratios),
                 "above": int(np.sum(response[lowest] > overshoot)),
+                "deta_chi2_ndf": _deta_flatness(test, response, claim_mev),
                 **invariant,
             }
             if features_reference is not None:
@@ -152,6 +160,12 @@ def training_seed_table(
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["training", "sample", "latent_seed"])
     return out
+
+
+def _deta_flatness(test: ShowerArrays, response: np.ndarray, at_mev: float) -> float:
+    """chi2 / ndf of ``response`` against its mean in 8 Δη bins of the test showers at ``at_mev``."""
+    profile = response_vs_condition(test.energy, {"sample": response}, test.deta, "deta", 8, at_mev=at_mev)
+    return profile.flatness("sample")["chi2_ndf"]
 
 
 def _precomputed(
