@@ -4,10 +4,13 @@ generator drifts, GAN showers rescaled to it keep their shape, and its training 
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from hepnb.calo import validation as v
@@ -53,7 +56,7 @@ def _responses(flow: ResponseFlow, showers: ShowerArrays, seed: int) -> np.ndarr
 def test_the_shipped_flows_reproduce_the_simulators_response_at_every_energy(
     flows: dict, fresh: ShowerArrays, training: int
 ) -> None:
-    # measured on these showers (latent seeds 5 and 6): resolution ratios 0.87-1.09, mean responses within 0.5%
+    # measured on these showers (flow seeds 5 and 6): resolution ratios 0.87-1.09, mean responses within 0.5%
     table = v.response_resolution(
         fresh.energy, {"Reference": fresh.cells, "flow": _responses(flows[training], fresh, 5)}
     )
@@ -128,9 +131,19 @@ def test_bad_inputs_are_refused_with_what_to_fix(flows: dict, fresh: ShowerArray
             flow.sample(65536.0, 2, 1, 0.0, 0.0, n=n)
     with pytest.raises(InputError, match="not a response-flow archive"):
         best_epoch(EpochArchive(DATA / "bounded"))
-    for config, message in (({"lr": 0.0}, "lr=0.0 must be"), ({"fraction": 2.0}, "fraction=2.0 must be in")):
+    for config, message in (
+        ({"lr": 0.0}, "lr=0.0 must be"),
+        ({"lr": True}, "lr=True must be"),
+        ({"fraction": 2.0}, "fraction=2.0 must be in"),
+        ({"seed": -1}, "seed=-1 must be an integer >= 0"),
+        ({"batch_size": 1.5}, "batch_size=1.5 must be an integer >= 1"),
+    ):
         with pytest.raises(InputError, match=message):
             ResponseTraining(**config)
+    with pytest.raises(InputError, match="batch_size=0 must be a positive integer"):
+        flow.nll(fresh, batch_size=0)
+    with pytest.raises(InputError, match="no showers"):
+        flow.nll(fresh.subset(np.arange(0)))
 
 
 def test_check_archive_tells_a_flow_from_a_gan_and_names_the_command_that_makes_one(tmp_path: Path) -> None:
@@ -145,6 +158,17 @@ def test_check_archive_tells_a_flow_from_a_gan_and_names_the_command_that_makes_
         v.check_archive(tmp_path, fraction=None, seed=4, kind="response flow", parameter="RESPONSE_FLOWS")
     with pytest.raises(InputError, match="kind='flow' must be one of"):
         v.check_archive(SHIPPED[1], fraction=None, seed=1, kind="flow")
+    (tmp_path / "index.json").write_text(json.dumps({"model_class": "hepnb.jets.gan:SetTransformerGAN"}))
+    with pytest.raises(InputError, match="holds a hepnb.jets.gan:SetTransformerGAN, not a calorimeter GAN"):
+        v.check_archive(tmp_path, fraction=None, seed=4)
+
+
+def test_best_epoch_picks_the_lowest_held_out_nll_among_the_kept_checkpoints() -> None:
+    history = pd.DataFrame({"validation_nll": [0.5, 0.9, 0.8, 0.7]}, index=pd.Index([1, 2, 3, 4], name="epoch"))
+    archive = SimpleNamespace(path="flow", epochs=[2, 3], history=history)
+    assert best_epoch(archive) == 3  # epoch 1 has the lowest, but no checkpoint; epoch 4 neither
+    with pytest.raises(InputError, match="holds no recorded epoch yet"):
+        best_epoch(SimpleNamespace(path="flow", epochs=[], history=pd.DataFrame()))
 
 
 def test_a_training_records_the_held_out_nll_resumes_exactly_and_the_best_kept_epoch_is_picked(tmp_path: Path) -> None:

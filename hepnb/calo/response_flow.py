@@ -162,6 +162,10 @@ class ResponseFlow(L.LightningModule):
 
         Responses outside ``(0, max_response)`` are refused.
         """
+        if not is_whole_number(batch_size) or batch_size < 1:
+            raise InputError(f"batch_size={batch_size!r} must be a positive integer")
+        if len(showers.energy) == 0:
+            raise InputError("no showers: the negative log-likelihood needs at least one")
         response = torch.from_numpy(_responses(showers, self.preprocessing, self.hparams.max_response))
         condition = torch.from_numpy(
             self.preprocessing.condition(showers.energy, showers.p, showers.e, showers.deta, showers.dphi)
@@ -292,8 +296,8 @@ class ResponseCalibrated:
 
         The GAN draws its latent vectors from ``seed`` and the flow from :meth:`flow_seed` ``(seed)``, so the two
         streams are independent and the same seed, inputs, ``batch_size`` and thread count give the same bytes.
-        Unlike `CaloGAN.generate`, the first k showers of a longer call are not those of a call with k showers: the
-        flow draws its batch at once.
+        Unlike `CaloGAN.generate`, the first k showers of a longer call need not be those of a call with k showers:
+        the flow draws its batch at once.
         """
         cells = self.generator.generate(
             energy, p, e, deta, dphi, seed=seed, batch_size=batch_size, extrapolate=extrapolate

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from hepnb.calo.gflash import SHOWER_MODELS
 from hepnb.calo.train import recorded_shower_model
-from hepnb.errors import InputError
+from hepnb.errors import InputError, is_real_number, is_whole_number
 from hepnb.training.command import add_hardware_arguments, positive_int
 
 if TYPE_CHECKING:
@@ -44,12 +44,14 @@ class ResponseTraining:
 
     def __post_init__(self) -> None:  # checked before any archive is touched or shower simulated
         object.__setattr__(self, "shower_model", recorded_shower_model(self.shower_model))
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise InputError(f"lr={self.lr} must be a finite positive learning rate (1e-3, say)")
-        if not 0 < self.fraction <= 1:
-            raise InputError(f"fraction={self.fraction} must be in (0, 1]: the fraction of the 88,000 showers")
-        if self.batch_size < 1:
-            raise InputError(f"batch_size={self.batch_size} must be positive")
+        for name, lowest in (("epochs", 1), ("every", 1), ("seed", 0), ("batch_size", 1)):
+            value = getattr(self, name)
+            if not is_whole_number(value) or value < lowest:
+                raise InputError(f"{name}={value!r} must be an integer >= {lowest}")
+        if not (is_real_number(self.lr) and math.isfinite(self.lr) and self.lr > 0):
+            raise InputError(f"lr={self.lr!r} must be a finite positive learning rate (1e-3, say)")
+        if not (is_real_number(self.fraction) and 0 < self.fraction <= 1):
+            raise InputError(f"fraction={self.fraction!r} must be in (0, 1]: the fraction of the 88,000 showers")
 
 
 def train_response_flow(

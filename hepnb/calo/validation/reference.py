@@ -70,12 +70,14 @@ def check_archive(
             + ("` (add --single-critic for the ablation), " if kind == "gan" else "`, ")
             + (
                 f"or leave it out of {parameter}"
-                if fraction is None
+                if fraction is None or kind != "gan"
                 else "or set RETRAIN = True, or point the ARCHIVE parameters at an existing archive"
             )
         )
     model_class = json.loads((folder / "index.json").read_text()).get("model_class") or ""
-    found = "response flow" if model_class.endswith(":ResponseFlow") else "gan"
+    found = _ARCHIVE_CLASSES.get(model_class, "gan" if not model_class else None)  # none recorded: an early GAN's
+    if found is None:
+        raise InputError(f"{folder} holds a {model_class}, not a calorimeter GAN or response flow: use another folder")
     if found != kind:
         raise InputError(
             f"{folder} holds a {found.replace('gan', 'GAN')} archive ({model_class}), not a "
@@ -116,6 +118,7 @@ def check_archive(
 
 #: The archive kinds of `check_archive` and the command that makes each.
 _ARCHIVE_KINDS = {"gan": "hepnb train calo", "response flow": "hepnb train calo-response"}
+_ARCHIVE_CLASSES = {"hepnb.calo.gan:CaloGAN": "gan", "hepnb.calo.response_flow:ResponseFlow": "response flow"}
 
 
 def _duration(seconds: float) -> str:

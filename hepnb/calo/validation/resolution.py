@@ -85,10 +85,15 @@ def response_layer_correlation(energy: Any, samples: Mapping[str, Any], layer: s
 
     Examples
     --------
+    Showers that start deeper put more into the back layer and leak more (a lower total):
+
     >>> rng = np.random.default_rng(0)
-    >>> cells = rng.uniform(0.0, 1.0, (1000, 266))
-    >>> table = response_layer_correlation(np.full(1000, 65536.0), {"random": cells})
-    >>> bool(table.loc[65.536, "random"] > 0)  # the back cells are part of the total here
+    >>> depth = rng.uniform(0.0, 1.0, 1000)
+    >>> cells = np.full((1000, 266), 240.0) * rng.uniform(0.99, 1.01, (1000, 266))
+    >>> cells[:, LAYERS[3].slice] *= 1.0 + depth[:, None]  # more in the back layer
+    >>> cells *= (1.0 - 0.1 * depth)[:, None]  # and less in all
+    >>> table = response_layer_correlation(np.full(1000, 65536.0), {"deep": cells})
+    >>> bool(table.loc[65.536, "deep"] < -0.5)
     True
     """
     names = [candidate.name for candidate in LAYERS]
