@@ -106,7 +106,7 @@ def test_bad_inputs_are_refused_with_what_to_fix(flows: dict, fresh: ShowerArray
         ResponseCalibrated("double", flow)
     with pytest.raises(InputError, match="flow must be a ResponseFlow"):
         ResponseCalibrated(thesis_generator, thesis_generator)
-    with pytest.raises(InputError, match="outside 573.6 to 4.205e\\+05 MeV.*Check the unit"):
+    with pytest.raises(InputError, match="outside 573.6 to 4.205e\\+05 MeV.*65.536 looks like GeV \\(65536 MeV\\)"):
         flow.sample(65.536, 2, 1, 0.0, 0.0)  # GeV given to a flow trained in MeV
     assert flow.sample(65.536, 2, 1, 0.0, 0.0, extrapolate=True).shape == (1,)
     with pytest.raises(InputError, match="must broadcast"):

@@ -26,7 +26,7 @@ import torch
 import zuko
 
 from hepnb.calo.data import N_CONDITION, Preprocessing, ShowerArrays, checked_truth
-from hepnb.calo.gan import ENERGY_MARGIN
+from hepnb.calo.gan import _check_trained_energy
 from hepnb.errors import InputError, is_real_number, is_whole_number
 from hepnb.units import energy_unit
 
@@ -196,8 +196,8 @@ class ResponseFlow(L.LightningModule):
         The inputs (``energy`` in the preprocessing's ``energy_unit``) are broadcast against each other and, with
         ``n``, against ``n`` showers. The flow's base draws come from ``torch.manual_seed(seed)`` in a forked
         random state (the global one is left as it was): the same seed, inputs, ``batch_size`` and thread count give
-        the same bytes. Energies outside the trained range (widened by ``ENERGY_MARGIN``) are refused unless
-        ``extrapolate``.
+        the same bytes. Energies outside the trained range (widened by `hepnb.calo.gan.ENERGY_MARGIN`) are refused
+        unless ``extrapolate``, as `hepnb.calo.gan.CaloGAN.generate` refuses them.
         """
         if not is_whole_number(seed) or seed < 0:
             raise InputError(f"seed={seed!r} must be a non-negative integer")
@@ -212,7 +212,7 @@ class ResponseFlow(L.LightningModule):
             raise InputError("energy, p, e, deta and dphi (and n) must broadcast to one number of showers") from None
         truth = checked_truth(*(np.ravel(a) for a in arrays))
         if not extrapolate:
-            self._check_energy(truth[0])
+            _check_trained_energy(self.preprocessing, truth[0])
         condition = torch.from_numpy(self.preprocessing.condition(*truth))
         hp = self.hparams
         out = np.empty(len(condition))
@@ -222,18 +222,6 @@ class ResponseFlow(L.LightningModule):
                 y = self.flow(condition[start : start + batch_size]).sample()[:, 0].double().numpy()
                 out[start : start + len(y)] = hp.max_response / (1.0 + np.exp(-(y * hp.logit_std + hp.logit_mean)))
         return out
-
-    def _check_energy(self, energy: np.ndarray) -> None:
-        lo, hi = self.preprocessing.trained_energy_range()
-        lo, hi = lo / ENERGY_MARGIN, hi * ENERGY_MARGIN
-        outside = (energy < lo) | (energy > hi)
-        if outside.any():
-            unit = self.preprocessing.energy_unit
-            raise InputError(
-                f"{int(outside.sum())} of {energy.size} energies lie outside {lo:.4g} to {hi:.4g} {unit}, the range "
-                f"this flow was trained on (with a x{ENERGY_MARGIN:g} margin): first {energy[outside][0]:g} {unit}. "
-                "Check the unit, or pass extrapolate=True"
-            )
 
 
 class ResponseCalibrated:
