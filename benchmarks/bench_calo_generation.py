@@ -20,24 +20,27 @@ simulator, each in a fresh process (`hepnb.calo.speed`), next to the Geant4 time
 Measured before the change, commit 3e166b4 (data/calo/double epoch 650, one thread, a shared 2-core x86-64 VM with
 AVX-512 and MKL, ``generate`` timed alone, best of 3): 564 showers/s at batch 1 and 35,465 showers/s at batch 10,000.
 
-This script on the same machine, six runs each, alternating with the script and package of the commit before the
-input checks were made cheap (``lean`` then already without mode switching; the machine's load 1.5-3.3 on its 2
-cores, so single rates move by 20-50 %; the ratios of one run much less). Median (range) of the ratios:
+This script on the same machine, six runs each, alternating with the package of the commit before (``git stash``;
+commit 9056d19, whose `Generator.infer` called the layers with their Parameters), the trainings beside it paused
+(load 1.1-1.8 on the 2 cores). Median (range) of the ratios:
 
 =========================  ==========================  ====================  ==========
-ratio                      before (lean path of 2.0x)  now                   target
+ratio                      at 9056d19                  now                   target
 =========================  ==========================  ====================  ==========
-lean/before at batch 1     1.98 (1.60-2.34)            2.99 (2.50-3.48)      >= 3
-lean/bare at batch 10,000  0.61 (0.52-0.73)            0.66 (0.53-0.72)      >= 0.60
-lean/bare at batch 1       0.34 (0.25-0.42)            0.50 (0.39-0.58)
+lean/before at batch 1     2.77 (2.74-2.85)            3.32 (3.28-3.38)      >= 3
+lean/bare at batch 10,000  0.86 (0.85-0.88)            0.87 (0.86-0.88)      >= 0.60
+lean/bare at batch 1       0.62 (0.61-0.63)            0.76 (0.71-0.76)
 =========================  ==========================  ====================  ==========
 
-(rates at batch 1: lean 1,100-1,970/s, before 350-710/s, bare MLP 2,000-4,300/s). The batch-10,000 target is met;
-the batch-1 one is reached at the median but not in every run. At batch 1 a call is now about 290 us at its fastest:
-220 us for the generator (ten matrix products of one row, nine Swish steps and the module walk of `Generator.infer`),
-30 us seeding numpy's generator, 16 us the condition row, 10 us the input checks (numbers and 1-d arrays in range are
-checked by a few comparisons, once; anything else gets the full checks), the rest the latent draw and the products.
-lean and before give the same bytes.
+(rates at batch 1 now: lean 1,710-1,820/s, before 510-550/s, bare MLP 2,370-2,410/s). Both targets are met in every
+run. (An earlier series on a busier machine, load 1.5-3.3, gave 2.99 (2.50-3.48) at batch 1 for the path this change
+replaces and 1.98 (1.60-2.34) for the one before it.) What changed: a Parameter is a Tensor subclass, so torch looks
+for a ``__torch_function__`` override on every call given one, and ``nn.Module`` looks attributes up in its dicts; at
+one row each costs about as much as a 128 x 128 product, so `Generator.infer` now reads the tensors from the layers'
+parameter dicts and switches the subclass check off (the generator alone: 350 -> 250 us per call). A call of
+``generate`` at batch 1 is then about 520 us on this machine, timed block by block: 310 us the generator (ten matrix
+products of one row, nine Swish steps), 50 us seeding numpy's generator, 30 us the condition row, 25 us filling the
+input row, 25 us the NaN check, 15 us the input checks, the rest bookkeeping. lean and before give the same bytes.
 
 ``before`` uses frozen copies of the condition and energy-range checks of commit 3e166b4 (`condition_before`), so
 that making ``Preprocessing.condition`` faster does not make the old path faster too.

@@ -59,13 +59,6 @@ class TrainableSwish(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.sigmoid(self.beta * x)
 
-    def forward_(self, x: torch.Tensor) -> torch.Tensor:
-        """`forward` written into ``x``, for inference only (no autograd): the same float32 numbers (the same product,
-        sigmoid and product, each rounded once) with one temporary instead of three. The fused ``silu(beta x) / beta``
-        would round differently."""
-        gate = torch.mul(x, self.beta)
-        return x.mul_(gate.sigmoid_())
-
 
 def keras_init(module: nn.Module, generator: torch.Generator) -> None:
     """Glorot-uniform kernels and zero biases (the Keras defaults of the thesis), drawn from ``generator``."""
@@ -150,15 +143,19 @@ class Generator(nn.Module):
         >>> torch.equal(g.infer(torch.cat([z, c], dim=1)), g(z, c).detach())
         True
         """
-        layers = tuple(self.net)
-        with torch.inference_mode():
+        # A Parameter is a Tensor subclass, so torch looks for a __torch_function__ override on every call given one
+        # (a Parameter has none); at one row that costs more than the matrix product, and so does nn.Module's
+        # attribute lookup: the tensors are read from each layer's parameter dict and the check is switched off.
+        with torch.inference_mode(), torch._C.DisableTorchFunctionSubclass():
             x = inputs
-            for linear, activation in zip(layers[::2], layers[1::2]):
-                x = F.linear(x, linear.weight, linear.bias)
-                if isinstance(activation, TrainableSwish):
-                    x = activation.forward_(x)
-                elif isinstance(activation, _BoundedResponse):
-                    x = activation.forward(x)
+            for layer in self.net._modules.values():
+                params = layer._parameters
+                if isinstance(layer, nn.Linear):
+                    x = F.linear(x, params["weight"], params["bias"])
+                elif isinstance(layer, TrainableSwish):  # x * sigmoid(beta x): each step rounded as in forward
+                    x = x.mul_(torch.mul(x, params["beta"]).sigmoid_())
+                elif isinstance(layer, _BoundedResponse):
+                    x = layer.forward(x)
                 else:
                     x = x.sigmoid_()
         return x
