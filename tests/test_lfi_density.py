@@ -16,6 +16,7 @@ import torch
 from hepnb import lfi
 from hepnb.errors import InputError
 from hepnb.lfi.augmented import Standardizer
+from hepnb.lfi.estimators.density import MAX_LEVELS
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")  # expectations measured on one thread
 
@@ -23,6 +24,8 @@ TOY = lfi.GaussianToy(sigma_z=2.0, sigma_x=1.0)
 THETA0 = np.linspace(-2.0, 2.0, 9)
 FAST = {"lr": 1e-2, "final_lr": 1e-3}
 B, W = 0.8, 0.6  # y | x ~ N(B x, W) in the 2-D toy
+P_COUNT = np.array([0.2, 0.7, 0.1])  # a discrete observable independent of theta, in the mixed toy,
+COUNT_VALUES = np.array([0.0, 1.0, 5.0])  # taking these values with these probabilities
 
 
 def sample_2d(n: int, seed: int) -> lfi.DensitySample:
@@ -31,6 +34,16 @@ def sample_2d(n: int, seed: int) -> lfi.DensitySample:
     y = B * one.x[:, 0] + W * np.random.default_rng(seed + 100).normal(size=len(one))
     x = np.c_[one.x[:, 0], y]
     return dataclasses.replace(one, x=x, feature_names=("x", "y"), observables=("x", "y"), scaler=Standardizer.fit(x))
+
+
+def sample_mixed(n: int, seed: int) -> lfi.DensitySample:
+    """The toy's ``x`` with a discrete observable (``COUNT_VALUES`` with probabilities ``P_COUNT``) and a constant
+    column 4 appended, neither depending on theta."""
+    one = TOY.density_sample(n, seed=seed, thetas=THETA0)
+    count = COUNT_VALUES[np.random.default_rng(seed + 200).choice(3, size=len(one), p=P_COUNT)]
+    x = np.c_[one.x[:, 0], count, np.full(len(one), 4.0)]
+    names = ("x", "n", "c")
+    return dataclasses.replace(one, x=x, feature_names=names, observables=names, scaler=Standardizer.fit(x))
 
 
 def exact_2d(x: np.ndarray, theta: float) -> np.ndarray:
@@ -145,6 +158,75 @@ def test_scandal_alpha_weights_the_score_on_standardised_theta(flows_1d) -> None
             est.hparams["alpha"], est.hparams["alpha_convention"] = 1.0, "standardised"
     assert loss == pytest.approx(nll + 0.5 * sigma**2 * mse_raw, rel=1e-5)
     assert loss_raw == pytest.approx(nll + 0.5 * mse_raw, rel=1e-5)
+
+
+def test_discrete_observables_are_dequantised() -> None:
+    # the density of (x, n, c) w.r.t. Lebesgue x counting measure is N(x; theta, s) P(n), whatever values n takes
+    # (here 0, 1 and 5): a flow trained on the lattice values themselves puts spikes there instead (measured without
+    # the dequantisation, counts 0, 1, 2: log p 7.4 too high on average, MSE 54)
+    rng = np.random.default_rng(9)
+    n = rng.choice(3, 1000, p=P_COUNT)
+    x = np.c_[rng.normal(0.0, TOY.sigma, 1000), COUNT_VALUES[n], np.full(1000, 4.0)]
+    for method in ("nde", "scandal"):
+        est = lfi.DensityEstimator(3, method, transforms=2, n_hidden=(20,), **FAST)
+        est = lfi.train_estimator(est, sample_mixed(6000, seed=9), seed=10, max_epochs=8)
+        assert est.x_n_levels.tolist() == [0, 3, 1]
+        assert est.x_scale[2] == pytest.approx(np.sqrt(1 / 12))  # a constant column: the slab's own spread
+        exact = TOY.log_likelihood(x[:, 0], 0.0) + np.log(P_COUNT[n])
+        error = est.log_likelihood(x, 0.0) - exact
+        assert np.mean(error**2) < 0.3 and abs(np.mean(error)) < 0.6
+        # the ratio does not depend on n or c
+        assert np.mean((est.log_ratio(x, 1.0, 0.0) - TOY.log_ratio(x[:, 0], 1.0, 0.0)) ** 2) < 0.01
+
+
+def test_lattice_rules_and_errors() -> None:
+    est = lfi.DensityEstimator(2, transforms=1, n_hidden=(4,))
+    continuous = np.random.default_rng(1).normal(size=(200, 1))
+    est.set_lattice(np.c_[continuous, np.repeat([-1.0, 1.0], 100)])  # a charge: two levels, indices 0 and 1
+    assert est.x_n_levels.tolist() == [0, 2] and est.x_levels[1, :2].tolist() == [-1.0, 1.0]
+    assert est.x_scale[1] == pytest.approx(np.sqrt(0.25 + 1 / 12)) and est.x_mean[1] == pytest.approx(0.5)
+    # the level index: exact at the levels, linear between and beyond them
+    index = est._level_index(torch.tensor([[0.0, -1.0], [0.0, 1.0], [0.0, 0.0], [0.0, 3.0]]))
+    assert index[:, 1].tolist() == [0.0, 1.0, 0.5, 2.0] and index[:, 0].tolist() == [0.0] * 4
+    # a second call forgets the first one's levels; one value more than MAX_LEVELS is continuous, and so is a
+    # column whose values are not taken by two rows on average
+    est.set_lattice(np.c_[continuous, np.arange(200) % (MAX_LEVELS + 1)])
+    assert est.x_n_levels.tolist() == [0, 0]
+    est.set_lattice(np.c_[continuous[:10], np.arange(10) % 6])
+    assert est.x_n_levels.tolist() == [0, 0]
+    with pytest.raises(InputError, match=r"training rows as an \(n, 2\) array, got \(5, 3\)"):
+        est.set_lattice(np.zeros((5, 3)))
+    with pytest.raises(InputError, match="training rows as an"):
+        est.set_lattice(np.zeros((0, 2)))
+    with pytest.raises(InputError, match="1 non-finite values"):
+        est.set_lattice(np.array([[0.0, np.nan]]))
+
+
+def test_validation_noise_is_the_same_every_epoch() -> None:
+    est = lfi.DensityEstimator(3, transforms=1, n_hidden=(4,))
+    sample = sample_mixed(200, seed=3)
+    est.set_standardisation(sample.scaler, sample.theta_scaler)
+    est.set_lattice(sample.x)
+    batch = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in sample.arrays().items()}
+    est.eval()
+    losses = []
+    for _ in range(2):
+        est.on_validation_epoch_start()
+        losses.append(est.loss(batch).item())
+    assert losses[0] == losses[1]
+    est.train()  # training rows get fresh noise at every step
+    assert est.loss(batch).item() != est.loss(batch).item()
+
+
+def test_estimator_saved_before_the_dequantisation_loads() -> None:
+    est = lfi.DensityEstimator(2, transforms=1, n_hidden=(4,))
+    old = {k: v for k, v in est.state_dict().items() if k not in ("x_levels", "x_n_levels")}
+    other = lfi.DensityEstimator(2, transforms=1, n_hidden=(4,))
+    other.x_n_levels.fill_(3)
+    other.load_state_dict(old)  # strict: the missing buffers are filled, every column continuous
+    assert other.x_n_levels.tolist() == [0, 0]
+    x = np.random.default_rng(2).normal(size=(5, 2))
+    np.testing.assert_array_equal(other.log_likelihood(x, 0.5), est.log_likelihood(x, 0.5))
 
 
 def test_log_density_is_that_of_the_raw_observables(flows_1d, x_1d) -> None:

@@ -136,7 +136,8 @@ class Generator(nn.Module):
 
         The same float32 numbers as ``forward(z, c)`` (the same matrix products, the Swish and sigmoid activations
         computed in place; the bounded response of ``max_response`` as in `forward`), under `torch.inference_mode`
-        and without module calls. No layer depends on the train/eval mode, so it runs in either.
+        and without module calls for the dense layers and activations. No layer depends on the train/eval mode, so it
+        runs in either.
 
         >>> g = Generator(latent_dim=4, first_width=8, width=8, depth=2, n_cells=3)
         >>> z, c = torch.randn(5, 4), torch.rand(5, N_CONDITION)
@@ -145,19 +146,20 @@ class Generator(nn.Module):
         """
         # A Parameter is a Tensor subclass, so torch looks for a __torch_function__ override on every call given one
         # (a Parameter has none); at one row that costs more than the matrix product, and so does nn.Module's
-        # attribute lookup: the tensors are read from each layer's parameter dict and the check is switched off.
+        # attribute lookup: the tensors are read from each layer's parameter dict and the check is switched off
+        # (torch._C.DisableTorchFunctionSubclass, the private switch torch's own Tensor.__torch_function__ uses).
         with torch.inference_mode(), torch._C.DisableTorchFunctionSubclass():
             x = inputs
             for layer in self.net._modules.values():
                 params = layer._parameters
-                if isinstance(layer, nn.Linear):
+                if type(layer) is nn.Linear and "weight" in params:  # a parametrised layer computes its weight
                     x = F.linear(x, params["weight"], params["bias"])
                 elif isinstance(layer, TrainableSwish):  # x * sigmoid(beta x): each step rounded as in forward
                     x = x.mul_(torch.mul(x, params["beta"]).sigmoid_())
-                elif isinstance(layer, _BoundedResponse):
-                    x = layer.forward(x)
-                else:
+                elif isinstance(layer, nn.Sigmoid):
                     x = x.sigmoid_()
+                else:  # the bounded response, or a layer changed after construction
+                    x = layer(x)
         return x
 
 

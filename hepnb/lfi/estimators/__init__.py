@@ -1,11 +1,11 @@
 """Neural likelihood-ratio, score and density estimators (Lightning modules) and their training (thesis section 7.6).
 
-Importing :mod:`hepnb.lfi.estimators` is light: each name below loads its module (and torch, Lightning) on first
-use. Estimators take raw observables and raw kappa (the inputs are standardised inside the module), with
-``theta = kappa`` (``mu = kappa^4``); defaults follow the thesis and MadMiner: tanh MLPs (SALLY 1x100, ALICES
-1x300, ``alpha = 1``; NDE/SCANDAL a conditional MAF of 5 MADEs of 1x100 built with zuko, SCANDAL's ``alpha`` on
-standardised theta as in MadMiner), AMSGrad with the learning rate decaying from 1e-3 to 1e-4, batch 128,
-validation fraction 0.25 and early stopping with the best epoch's weights kept.
+Importing :mod:`hepnb.lfi.estimators` is light: each name below loads its module (and torch, Lightning) on first use.
+Estimators take raw observables and raw kappa (the inputs are standardised inside the module), with ``theta = kappa``
+(``mu = kappa^4``); defaults follow the thesis and MadMiner: tanh MLPs (SALLY 1x100, ALICES 1x300, ``alpha = 1``;
+NDE/SCANDAL a conditional MAF of 5 MADEs of 1x100 built with zuko, SCANDAL's ``alpha`` on standardised theta as in
+MadMiner, discrete observables dequantised, which MadMiner does not do), AMSGrad with the learning rate decaying from
+1e-3 to 1e-4, batch 128, validation fraction 0.25 and early stopping with the best epoch's weights kept.
 
 =======================================  ===================  ======================================================
 name                                     module               what it is
