@@ -38,11 +38,11 @@ replaces and 1.98 (1.60-2.34) for the one before it.) What changed: a Parameter 
 for a ``__torch_function__`` override on every call given one, and ``nn.Module`` looks attributes up in its dicts; at
 one row each costs about as much as a 128 x 128 product, so `Generator.infer` now reads the tensors from the layers'
 parameter dicts and switches the subclass check off (the generator alone, called in a loop on one row: 350 -> 250 us).
-A call of ``generate`` at batch 1 then takes 500-550 us on this machine (the best lean rate above, 1,820/s, is 550
-us); timed block by block inside it: 310 us the generator (ten matrix products of one row, nine Swish steps; more than
-alone, as its weights are less often in cache between calls), 50 us seeding numpy's generator, 30 us the condition
-row, 25 us filling the input row, 25 us the NaN check, 15 us the input checks, the rest bookkeeping. lean and before
-give the same bytes.
+A call of ``generate`` at batch 1 then takes 550-585 us on this machine (the lean rates above); timed block by block
+in one instrumented run (520 us in all): 310 us the generator (ten matrix products of one row, nine Swish steps; more
+than alone, probably as its weights are less often in cache between calls), 50 us seeding numpy's generator, 30 us the
+condition row, 25 us filling the input row, 25 us the NaN check, 15 us the input checks, the rest bookkeeping. lean
+and before give the same bytes.
 
 ``before`` uses frozen copies of the condition and energy-range checks of commit 3e166b4 (`condition_before`), so
 that making ``Preprocessing.condition`` faster does not make the old path faster too.

@@ -136,8 +136,8 @@ class Generator(nn.Module):
 
         The same float32 numbers as ``forward(z, c)`` (the same matrix products, the Swish and sigmoid activations
         computed in place; the bounded response of ``max_response`` as in `forward`), under `torch.inference_mode`
-        and without module calls for the dense layers and activations. No layer depends on the train/eval mode, so it
-        runs in either.
+        and without module calls for the dense layers and activations. No layer the generator builds depends on the
+        train/eval mode, so it runs in either.
 
         >>> g = Generator(latent_dim=4, first_width=8, width=8, depth=2, n_cells=3)
         >>> z, c = torch.randn(5, 4), torch.rand(5, N_CONDITION)

@@ -59,7 +59,8 @@ class DensityEstimator(Estimator):
     summed over the Asimov events it gives log-likelihood ratios sharper than the exact ones by orders of magnitude.
     As usual for flows on discrete data (uniform dequantisation, Theis et al., arXiv:1511.01844), a column that
     :meth:`set_lattice` finds discrete (:func:`~hepnb.lfi.train_estimator` calls it) is replaced by the index of its
-    value among the training levels (0, 1, 2, ...; linear between and beyond them, so any spacing works), the training
+    value among the training levels (0, 1, 2, ...; linear between and beyond them, so any spacing works; a constant
+    column's index is its distance from the constant in raw units), the training
     and validation losses see that index with uniform noise on (-1/2, 1/2) added (the validation rows the same noise at
     every epoch, so that epochs compare on one loss), and ``log p_hat`` is evaluated at the index itself. The flow
     then learns ``P(n | theta)`` as the density of a unit slab around each index: ``p_hat`` is a density with respect
@@ -171,10 +172,11 @@ class DensityEstimator(Estimator):
         self.x_levels.zero_()
         self.x_n_levels.zero_()
         for j in range(self.n_features):
-            levels = np.unique(x[:, j])
+            column = x[:, j].astype(np.float32)  # the values the flow sees: levels that float32 merges are one
+            levels = np.unique(column)
             if len(levels) > MAX_LEVELS or 2 * len(levels) > len(x):
                 continue
-            index = np.searchsorted(levels, x[:, j])
+            index = np.searchsorted(levels, column)
             self.x_levels[j, : len(levels)] = torch.as_tensor(levels)
             self.x_n_levels[j] = len(levels)
             self.x_mean[j] = float(index.mean())
@@ -205,7 +207,7 @@ class DensityEstimator(Estimator):
             if self.training:
                 uniform = torch.rand_like(x)
             else:
-                uniform = torch.rand(x.shape, generator=self._validation_noise, dtype=x.dtype)
+                uniform = torch.rand(x.shape, generator=self._validation_noise, dtype=x.dtype).to(x.device)
             x = x + (uniform - 0.5) * (self.x_n_levels > 0)
         return (x - self.x_mean) / self.x_scale
 
@@ -227,7 +229,7 @@ class DensityEstimator(Estimator):
         return log_p, t_hat
 
     def forward(self, x: Tensor, theta: Tensor) -> Tensor:
-        """``log p_hat(x | theta)`` per event (density of the raw observables)."""
+        """``log p_hat(x | theta)`` per event (density of the raw observables; on discrete ones, of their levels)."""
         return self._log_prob(self._inputs(x, noise=False), theta)
 
     def log_likelihood_and_score(self, x: Tensor, theta: Tensor, create_graph: bool = False) -> tuple[Tensor, Tensor]:
@@ -243,7 +245,8 @@ class DensityEstimator(Estimator):
         return losses.nde(self._log_prob(inputs, batch["theta"]))
 
     def log_likelihood(self, x: Any, theta: Any) -> np.ndarray:
-        """``log p_hat(x | theta)`` for raw observables ``(n, n_features)`` and raw theta (one or one per event)."""
+        """``log p_hat(x | theta)`` for raw observables ``(n, n_features)`` and raw theta (one or one per event): a
+        density of the continuous observables, times the probability of the discrete ones' levels."""
         return self._predict(self, x, theta=theta)
 
     def log_ratio(self, x: Any, theta: Any, theta_ref: Any = 1.0) -> np.ndarray:
