@@ -260,7 +260,7 @@ def test_read_parquet_refuses_damaged_files(tmp_path) -> None:
         ({"max_spots": 10**6}, "max_spots"),
         ({"moliere_mm": INF}, "moliere_mm"),
         ({"max_radius_mm": NAN}, "max_radius_mm"),
-        ({"max_radius_mm": 0.0}, "max_radius_mm must be finite and > 0"),
+        ({"max_radius_mm": 0.0}, r"max_radius_mm must be finite and > 0 \(or None: no cutoff\)"),
         ({"max_radius_mm": INF}, "max_radius_mm"),
         ({"zero_below_mev": NAN}, "zero_below_mev"),
         ({"presampler_x0": (NAN, 2.5)}, "presampler_x0"),
