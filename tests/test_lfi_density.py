@@ -17,6 +17,7 @@ from hepnb import lfi
 from hepnb.errors import InputError
 from hepnb.lfi.augmented import Standardizer
 from hepnb.lfi.estimators.density import MAX_LEVELS
+from hepnb.training import EpochArchive
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")  # expectations measured on one thread
 
@@ -235,6 +236,27 @@ def test_estimator_saved_before_the_dequantisation_loads() -> None:
     assert other.x_n_levels.tolist() == [0, 0]
     x = np.random.default_rng(2).normal(size=(5, 2))
     np.testing.assert_array_equal(other.log_likelihood(x, 0.5), est.log_likelihood(x, 0.5))
+
+
+def test_a_half_precision_export_keeps_the_lattice_exact(tmp_path) -> None:
+    """fp16 rounds pi to 3.140625: an exported flow must keep its levels (buffers) as trained, or the angle's
+    values would no longer be its levels."""
+    one = TOY.density_sample(400, seed=5, thetas=THETA0)
+    angle = np.array([-np.pi, 0.0, np.pi])[np.random.default_rng(6).choice(3, size=len(one))]
+    x = np.c_[one.x[:, 0], angle]
+    sample = dataclasses.replace(
+        one, x=x, feature_names=("x", "phi"), observables=("x", "phi"), scaler=Standardizer.fit(x)
+    )
+    est = lfi.DensityEstimator(2, transforms=1, n_hidden=(4,), **FAST)
+    est = lfi.train_estimator(est, sample, seed=7, max_epochs=1, archive=tmp_path / "flow")
+    slim = EpochArchive(tmp_path / "flow").export(tmp_path / "slim")  # half=True by default
+    exported = slim.load(slim.epochs[-1])
+    assert exported.x_levels.dtype == torch.float32 and torch.equal(exported.x_levels, est.x_levels)
+    assert exported.x_levels[1, 2].item() == np.float32(np.pi)
+    stored = torch.load(slim.checkpoint_path(slim.epochs[-1]), weights_only=True)["state_dict"]
+    assert {stored[name].dtype for name, _ in est.named_parameters()} == {torch.float16}  # the weights: halved
+    assert all(stored[name].dtype == value.dtype for name, value in est.named_buffers())  # the buffers: kept
+    np.testing.assert_allclose(exported.log_likelihood(x[:20], 0.0), est.log_likelihood(x[:20], 0.0), atol=0.05)
 
 
 def test_log_density_is_that_of_the_raw_observables(flows_1d, x_1d) -> None:

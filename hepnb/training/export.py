@@ -43,7 +43,9 @@ def export_archive(
         prefix must match an entry.
     half
         Store floating-point weights as float16 (they are cast back to the model's dtype when loaded); a
-        weight beyond float16's range (65504) is refused: export it with ``half=False``.
+        weight beyond float16's range (65504) is refused: export it with ``half=False``. Buffers (the model's
+        non-trainable state, such as a flow's lattice of discrete observable values, `hepnb.lfi.DensityEstimator`)
+        keep their precision: a rounded level would no longer match the values it stands for.
 
     The history is copied whole. Exported checkpoints load with :meth:`EpochArchive.load`, but cannot resume a
     training. The source's writer lock is held while copying (unless the source folder is read-only).
@@ -70,6 +72,7 @@ def _export(
 ) -> EpochArchive:
     index = archive._index()
     paths = {epoch: archive.checkpoint_path(epoch) for epoch in epochs}  # all intact before anything is written
+    buffers = {name for name, _ in archive.load(epochs[0]).named_buffers()} if half else set()
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = destination.parent / f".{destination.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
     staging.mkdir()
@@ -82,7 +85,7 @@ def _export(
                 for k in ("epoch", "global_step", "pytorch-lightning_version", "hyper_parameters", "hparams_name")
                 if k in checkpoint
             }
-            slim["state_dict"] = _slim_state(checkpoint["state_dict"], keep, half, epoch)
+            slim["state_dict"] = _slim_state(checkpoint["state_dict"], keep, half, epoch, buffers)
             file = staging / archive.checkpoint_file(epoch).name
             with atomic_write(file, "wb") as handle:
                 torch.save(slim, handle)
@@ -109,8 +112,10 @@ def _export(
     return EpochArchive(destination)
 
 
-def _slim_state(state: Mapping[str, torch.Tensor], keep: tuple[str, ...], half: bool, epoch: int) -> dict:
-    """The entries of ``state`` matching ``keep``, as float16 if ``half``."""
+def _slim_state(
+    state: Mapping[str, torch.Tensor], keep: tuple[str, ...], half: bool, epoch: int, buffers: set[str]
+) -> dict:
+    """The entries of ``state`` matching ``keep``, the weights (entries not in ``buffers``) as float16 if ``half``."""
     unmatched = [prefix for prefix in keep if not any(name.startswith(prefix) for name in state)]
     if unmatched:
         available = sorted({name.split(".")[0] + "." for name in state})
@@ -122,7 +127,7 @@ def _slim_state(state: Mapping[str, torch.Tensor], keep: tuple[str, ...], half: 
         return kept
     slim = {}
     for name, value in kept.items():
-        if value.is_floating_point():
+        if value.is_floating_point() and name not in buffers:
             value, original = value.half(), value
             if bool((torch.isinf(value) & torch.isfinite(original)).any()):
                 largest = float(original[torch.isfinite(original)].abs().max())
