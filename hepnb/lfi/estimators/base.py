@@ -99,6 +99,12 @@ class Estimator(L.LightningModule):
         """The feature list or fields of ``events.x`` the estimator was trained on (set by ``train_estimator``)."""
         return self.hparams.get("observables")
 
+    def fit_preprocessing(self, sample: Any) -> None:
+        """Store what the training ``sample`` fixes of the inputs: their standardisation (:meth:`set_standardisation`
+        with ``sample.scaler`` and, where the sample has one, ``sample.theta_scaler``). `hepnb.lfi.train_estimator`
+        calls it; an estimator with more preprocessing extends it (a flow also finds its discrete observables)."""
+        self.set_standardisation(sample.scaler, getattr(sample, "theta_scaler", None))
+
     def set_standardisation(self, x: Standardizer, theta: Standardizer | None = None) -> None:
         """Store the input standardisation (applied inside :meth:`forward`)."""
         if len(x.mean) != self.n_features:

@@ -58,14 +58,14 @@ class DensityEstimator(Estimator):
     likelihood drives up without bound; their theta dependence is then whatever the flow's noise makes of it, and
     summed over the Asimov events it gives log-likelihood ratios sharper than the exact ones by orders of magnitude.
     As usual for flows on discrete data (uniform dequantisation, Theis et al., arXiv:1511.01844), a column that
-    :meth:`set_lattice` finds discrete (:func:`~hepnb.lfi.train_estimator` calls it) is replaced by the index of its
-    value among the training levels (0, 1, 2, ...; linear between and beyond them, so any spacing works; a constant
-    column's index is its distance from the constant in raw units), the training
-    and validation losses see that index with uniform noise on (-1/2, 1/2) added (the validation rows the same noise at
-    every epoch, so that epochs compare on one loss), and ``log p_hat`` is evaluated at the index itself. The flow
-    then learns ``P(n | theta)`` as the density of a unit slab around each index: ``p_hat`` is a density with respect
-    to Lebesgue measure on the continuous observables times the counting measure on the discrete ones. Ratios keep
-    their meaning, as neither the map nor the noise depends on theta.
+    :meth:`set_lattice` finds discrete (:func:`~hepnb.lfi.train_estimator` calls it through
+    :meth:`fit_preprocessing`) is replaced by the index of its value among the training levels (0, 1, 2, ...; linear
+    between and beyond them, so any spacing works; a constant column's index is its distance from the constant in
+    raw units), the training and validation losses see that index with uniform noise on (-1/2, 1/2) added (the
+    validation rows the same noise at every epoch, so that epochs compare on one loss), and ``log p_hat`` is
+    evaluated at the index itself. The flow then learns ``P(n | theta)`` as the density of a unit slab around each
+    index: ``p_hat`` is a density with respect to Lebesgue measure on the continuous observables times the counting
+    measure on the discrete ones. Ratios keep their meaning, as neither the map nor the noise depends on theta.
 
     Parameters
     ----------
@@ -141,13 +141,30 @@ class DensityEstimator(Estimator):
         self.register_buffer("x_n_levels", torch.zeros(int(n_features), dtype=torch.long))
         self._validation_noise = torch.Generator()
 
+    def fit_preprocessing(self, sample: Any) -> None:
+        """The standardisation, then the discrete observables' levels (:meth:`set_lattice`) of ``sample.x``.
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> import numpy as np
+        >>> from hepnb.lfi.augmented import Standardizer
+        >>> x = np.stack([np.linspace(-1.0, 1.0, 100), np.arange(100) % 2], 1)  # a continuous column and a flag
+        >>> est = DensityEstimator(2, transforms=1, n_hidden=(4,))
+        >>> est.fit_preprocessing(SimpleNamespace(x=x, scaler=Standardizer.fit(x)))
+        >>> est.x_n_levels.tolist()
+        [0, 2]
+        """
+        super().fit_preprocessing(sample)
+        self.set_lattice(sample.x)
+
     def set_lattice(self, x: Any) -> None:
         """Find the discrete observables of the raw training rows ``x`` and store their levels.
 
         A column with at most :data:`MAX_LEVELS` distinct values, each taken by two rows or more on average, is
         discrete: its sorted values go to the ``x_levels`` buffer (their number to ``x_n_levels``, 0 for a
         continuous column), and its standardisation becomes the mean and the standard deviation of the dequantised
-        level index. Call it after :meth:`set_standardisation` (:func:`~hepnb.lfi.train_estimator` does), which sets
+        level index. Call it after :meth:`set_standardisation` (:meth:`fit_preprocessing` does), which sets
         the continuous columns' standardisation; a second call forgets the first one's levels.
 
         Parameters

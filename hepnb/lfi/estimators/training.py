@@ -25,7 +25,6 @@ from hepnb.errors import InputError, is_whole_number
 from hepnb.lfi import losses
 from hepnb.lfi.augmented import DensitySample, LocalScoreSample, RatioSample
 from hepnb.lfi.estimators.base import Estimator
-from hepnb.lfi.estimators.density import DensityEstimator
 from hepnb.lfi.estimators.ensemble import Ensemble
 from hepnb.lfi.estimators.ratio import ParameterizedRatioEstimator
 from hepnb.training.loop import fit, quiet_lightning
@@ -215,9 +214,7 @@ def train_estimator(
         for module in model.modules():
             if isinstance(module, nn.Linear):
                 module.reset_parameters()
-    model.set_standardisation(sample.scaler, getattr(sample, "theta_scaler", None))
-    if isinstance(model, DensityEstimator):
-        model.set_lattice(sample.x)
+    model.fit_preprocessing(sample)
     model.hparams["observables"] = sample.observables
     if isinstance(sample, RatioSample) and isinstance(model, ParameterizedRatioEstimator):
         model.hparams["theta_ref"] = float(sample.theta1[0])
