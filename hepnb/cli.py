@@ -60,6 +60,17 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compact(args: argparse.Namespace) -> int:
+    from hepnb.training import EpochArchive, compact_checkpoints
+
+    archive = EpochArchive(args.archive)
+    before = sum(f.stat().st_size for f in archive.path.glob("*.ckpt"))
+    compact_checkpoints(archive, args.epochs, keep=tuple(args.keep), half=not args.full_precision)
+    after = sum(f.stat().st_size for f in archive.path.glob("*.ckpt"))
+    print(f"{archive}: checkpoints {before / 2**20:.1f} -> {after / 2**20:.1f} MiB")
+    return 0
+
+
 def _data_jets(args: argparse.Namespace) -> int:
     from hepnb.jets.generate import generate_jets  # Pythia and FastJet load only when jets are generated
 
@@ -207,6 +218,16 @@ def _add_archive(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--epochs", type=epoch_list, default=None, help="comma-separated epochs (default: all)")
     export.add_argument("--full-precision", action="store_true", help="keep float32 weights")
     export.set_defaults(handler=_export)
+    compact = archive_commands.add_parser(
+        "compact", help="slim older checkpoints in place (weights only, fp16); the last one stays resumable"
+    )
+    compact.add_argument("archive", help="archive folder (not being trained)")
+    compact.add_argument("--epochs", type=epoch_list, required=True, help="comma-separated epochs, not the last")
+    compact.add_argument(
+        "--keep", action="append", default=[], help="state-dict prefix to keep (repeatable; default: everything)"
+    )
+    compact.add_argument("--full-precision", action="store_true", help="keep float32 weights")
+    compact.set_defaults(handler=_compact)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -541,6 +541,10 @@ def test_a_compact_checkpoint_must_hold_whole_sub_networks(trained: Path, tmp_pa
     np.testing.assert_allclose(
         generator_weights(whole.load(3)), generator_weights(EpochArchive(trained).load(3)), rtol=1e-3, atol=1e-4
     )
+    # exporting the partial archive again in fp16 needs its model (to keep its buffers exact): a clear refusal
+    with pytest.raises(InputError, match=r"cannot rebuild the model of epoch 3 .*export with half=False"):
+        partial.export(tmp_path / "again")
+    assert partial.export(tmp_path / "again", half=False).epochs == [3]
 
 
 def test_export_from_a_missing_or_non_archive_source_is_refused(tmp_path: Path) -> None:

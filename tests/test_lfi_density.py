@@ -214,8 +214,7 @@ def test_lattice_rules_and_errors() -> None:
 def test_validation_noise_is_the_same_every_epoch() -> None:
     est = lfi.DensityEstimator(3, transforms=1, n_hidden=(4,))
     sample = sample_mixed(200, seed=3)
-    est.set_standardisation(sample.scaler, sample.theta_scaler)
-    est.set_lattice(sample.x)
+    est.fit_preprocessing(sample)
     batch = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in sample.arrays().items()}
     est.eval()
     losses = []

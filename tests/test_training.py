@@ -184,7 +184,9 @@ def test_archive_refuses_a_different_model_class(tmp_path: Path) -> None:
 
 def test_export_writes_slim_fp16_checkpoints_that_load(tmp_path: Path) -> None:
     archive = train(tmp_path / "a", max_epochs=2, every=1)
+    random_state = torch.random.get_rng_state()
     slim = archive.export(tmp_path / "slim", epochs=[2], keep=("generator.",))
+    assert torch.equal(torch.random.get_rng_state(), random_state)  # the model rebuilt for its buffers drew nothing
     assert slim.epochs == [2] and slim.records == archive.records
     full_bytes = archive.checkpoint_path(2).stat().st_size
     assert slim.checkpoint_path(2).stat().st_size < full_bytes / 3
@@ -196,6 +198,42 @@ def test_export_writes_slim_fp16_checkpoints_that_load(tmp_path: Path) -> None:
     np.testing.assert_allclose(exported.generate(100, seed=1), original.generate(100, seed=1), atol=0.05)
     with pytest.raises(InputError, match="already holds an archive"):
         archive.export(tmp_path / "slim")
+
+
+def test_compacted_checkpoints_load_and_the_training_resumes_exactly(tmp_path: Path, capsys) -> None:
+    from hepnb.cli import main
+    from hepnb.training import compact_checkpoints
+
+    archive = train(tmp_path / "a", max_epochs=3, every=1)
+    full = {epoch: archive.load(epoch) for epoch in (1, 2)}
+    sizes = {epoch: archive.checkpoint_path(epoch).stat().st_size for epoch in (1, 2, 3)}
+    compact_checkpoints(archive, [1], keep=("generator.",))
+    assert main(["archive", "compact", str(archive.path), "--epochs", "1,2", "--keep", "generator."]) == 0
+    assert "checkpoints" in capsys.readouterr().out
+    assert sorted(p.name for p in archive.path.glob("*.ckpt")) == [
+        "epoch-000001-compact.ckpt",
+        "epoch-000002-compact.ckpt",
+        "epoch-000003.ckpt",
+    ]
+    for epoch in (1, 2):
+        assert archive.checkpoint_path(epoch).stat().st_size < sizes[epoch] / 3
+        np.testing.assert_allclose(
+            generator_weights(archive.load(epoch)), generator_weights(full[epoch]), rtol=1e-3, atol=1e-4
+        )
+    assert archive.checkpoint_path(3).stat().st_size == sizes[3]
+    # the training resumes from its last (full) checkpoint as if never interrupted
+    resumed = generator_weights(train(tmp_path / "a", max_epochs=5, every=1).load(5))
+    straight = generator_weights(train(tmp_path / "b", max_epochs=5, every=1).load(5))
+    np.testing.assert_array_equal(resumed, straight)
+    with pytest.raises(InputError, match="epoch 5 is the last checkpoint"):
+        compact_checkpoints(archive, [4, 5])
+    with pytest.raises(InputError, match=r"has no checkpoint for epochs \[9\]"):
+        compact_checkpoints(archive, [9])
+    with pytest.raises(InputError, match="keep must be state-dict prefixes"):
+        compact_checkpoints(archive, [4], keep=("",))
+    with pytest.raises(InputError, match="keep prefixes"):  # refused before the file is touched
+        compact_checkpoints(archive, [4], keep=("nothing.",))
+    assert archive.load(4) is not None and not archive._entry(4).get("compact", False)
 
 
 def test_archive_export_command_copies_the_training_record(tmp_path: Path, capsys) -> None:

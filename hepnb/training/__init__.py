@@ -8,6 +8,7 @@ name                        module                    what it is
 ``EpochArchive``            :mod:`~.archive`          checkpoints every k epochs, metric history, atomic writes
 ``safe_loading``            :mod:`~.archive`          torch loading restricted to the archive's own classes
 ``export_archive``          :mod:`~.export`           a slim (weights-only, fp16) copy for shipping in ``data/``
+``compact_checkpoints``     :mod:`~.export`           slim older checkpoints in place (a training kept in parts)
 ``ArchiveCallback``         :mod:`~.callbacks`        the Lightning callback that fills an archive
 ``fit``                     :mod:`~.loop`             train into an archive, resuming exactly from its last epoch
 ``quiet_lightning``         :mod:`~.loop`             silence Lightning's start-up chatter
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from hepnb.training.archive import EpochArchive, safe_loading
     from hepnb.training.callbacks import ArchiveCallback
     from hepnb.training.command import train_recorded
-    from hepnb.training.export import export_archive
+    from hepnb.training.export import compact_checkpoints, export_archive
     from hepnb.training.loop import fit, progress_bar, quiet_lightning
     from hepnb.training.record import TrainingRecord, check_accelerator, hardware
     from hepnb.training.standardisation import Standardizer
@@ -41,6 +42,7 @@ _EXPORTS = {
     "EpochArchive": "archive",
     "safe_loading": "archive",
     "export_archive": "export",
+    "compact_checkpoints": "export",
     "ArchiveCallback": "callbacks",
     "fit": "loop",
     "quiet_lightning": "loop",

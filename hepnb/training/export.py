@@ -1,4 +1,5 @@
-"""Slim copies of an EpochArchive for shipping: model weights only (no optimiser or loop state), optionally fp16."""
+"""Slim checkpoints for shipping: model weights only (no optimiser or loop state), optionally fp16, in a copy of an
+EpochArchive (`export_archive`) or in place for a long training's older checkpoints (`compact_checkpoints`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import secrets
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from hepnb.errors import InputError
+from hepnb.errors import CheckpointError, InputError
 from hepnb.io import atomic_write, fsync_directory, write_json
 from hepnb.training.archive import FORMAT, EpochArchive, _sha256
 
-__all__ = ["export_archive"]
+__all__ = ["compact_checkpoints", "export_archive"]
 
 
 def export_archive(
@@ -45,7 +47,8 @@ def export_archive(
         Store floating-point weights as float16 (they are cast back to the model's dtype when loaded); a
         weight beyond float16's range (65504) is refused: export it with ``half=False``. Buffers (the model's
         non-trainable state, such as a flow's lattice of discrete observable values, `hepnb.lfi.DensityEstimator`)
-        keep their precision: a rounded level would no longer match the values it stands for.
+        keep their precision: a rounded level would no longer match the values it stands for. To tell them apart
+        the first exported epoch is loaded into its model, so the model's class must import.
 
     The history is copied whole. Exported checkpoints load with :meth:`EpochArchive.load`, but cannot resume a
     training. The source's writer lock is held while copying (unless the source folder is read-only).
@@ -67,25 +70,103 @@ def export_archive(
         return _export(archive, target.path, wanted, keep, half)  # (a read-only source has no writer to wait for)
 
 
+def compact_checkpoints(
+    archive: EpochArchive, epochs: Iterable[int], *, keep: tuple[str, ...] = (), half: bool = True
+) -> None:
+    """Slim checkpoints of ``archive`` in place, as `export_archive` writes them, for a long training kept in parts
+    (each part committed with its last, resumable checkpoint and the others slim). The last checkpoint, from which
+    the training resumes, is refused; so is a folder another process is writing (a running training).
+
+    Parameters
+    ----------
+    archive
+        The archive, not being trained.
+    epochs
+        Epochs to slim; one already slim is left as it is.
+    keep, half
+        As for `export_archive`.
+
+    Each checkpoint is written under a new name (``epoch-000050-compact.ckpt``), then registered in the index, then
+    the old file is deleted: a killed run leaves every checkpoint readable.
+
+    Examples
+    --------
+    >>> from hepnb.training import EpochArchive  # doctest: +SKIP
+    >>> compact_checkpoints(EpochArchive("build/calo/atlas_double"), [50, 100], keep=("generator.",))  # doctest: +SKIP
+    """
+    keep = (keep,) if isinstance(keep, str) else tuple(keep)
+    if not all(isinstance(p, str) and p for p in keep):
+        raise InputError(f"keep must be state-dict prefixes such as ('generator.',), got {keep!r}")
+    wanted = sorted(set(epochs))
+    if not archive.exists:
+        raise InputError(f"{archive.path} is not an epoch archive (it has no index.json): check the folder")
+    unknown = sorted(set(wanted) - set(archive.epochs))
+    if unknown:
+        raise InputError(f"{archive.path} has no checkpoint for epochs {unknown}; it holds {archive.epochs}")
+    if archive.last_epoch in wanted:
+        raise InputError(
+            f"epoch {archive.last_epoch} is the last checkpoint of {archive.path}, from which the training resumes: "
+            "leave it out (export_archive makes a slim copy of a finished training)"
+        )
+    with archive.writing():
+        index = archive._index()
+        todo = [epoch for epoch in wanted if not index["checkpoints"][str(epoch)].get("compact", False)]
+        buffers = _buffer_names(archive, todo[0]) if half and todo else set()
+        for epoch in todo:
+            old = archive.checkpoint_path(epoch)
+            slim = _slim_checkpoint(archive._read(epoch, old), keep, half, epoch, buffers)
+            new = old.with_name(f"{archive.checkpoint_file(epoch).stem}-compact.ckpt")
+            with atomic_write(new, "wb") as handle:
+                torch.save(slim, handle)
+            index["checkpoints"][str(epoch)] = {
+                "file": new.name,
+                "bytes": new.stat().st_size,
+                "sha256": _sha256(new),
+                "compact": True,
+            }
+            write_json(archive._index_path, index)
+            old.unlink()
+
+
+def _buffer_names(archive: EpochArchive, epoch: int) -> set[str]:
+    """The state-dict names of the model's buffers, from the model ``epoch`` loads into (torch's random state kept)."""
+    try:
+        with torch.random.fork_rng(devices=[]):  # a model may draw its initial weights before they are loaded
+            model = archive.load(epoch)
+    except (InputError, CheckpointError) as err:
+        raise InputError(
+            f"cannot rebuild the model of epoch {epoch} to keep its buffers in full precision ({err}): "
+            "export with half=False (hepnb archive export --full-precision)"
+        ) from None
+    return {name for name, _ in model.named_buffers(remove_duplicate=False)}
+
+
+def _slim_checkpoint(
+    checkpoint: Mapping[str, Any], keep: tuple[str, ...], half: bool, epoch: int, buffers: set[str]
+) -> dict[str, Any]:
+    """A checkpoint's loading metadata and its slimmed state dict (`_slim_state`)."""
+    slim = {
+        k: checkpoint[k]
+        for k in ("epoch", "global_step", "pytorch-lightning_version", "hyper_parameters", "hparams_name")
+        if k in checkpoint
+    }
+    slim["state_dict"] = _slim_state(checkpoint["state_dict"], keep, half, epoch, buffers)
+    return slim
+
+
 def _export(
     archive: EpochArchive, destination: Path, epochs: list[int], keep: tuple[str, ...], half: bool
 ) -> EpochArchive:
     index = archive._index()
     paths = {epoch: archive.checkpoint_path(epoch) for epoch in epochs}  # all intact before anything is written
-    buffers = {name for name, _ in archive.load(epochs[0]).named_buffers()} if half else set()
+    buffers = _buffer_names(archive, epochs[0]) if half else set()
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = destination.parent / f".{destination.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
     staging.mkdir()
     try:
         entries = {}
         for epoch in epochs:
-            checkpoint = archive._read(epoch, paths[epoch])
-            slim = {
-                k: checkpoint[k]
-                for k in ("epoch", "global_step", "pytorch-lightning_version", "hyper_parameters", "hparams_name")
-                if k in checkpoint
-            }
-            slim["state_dict"] = _slim_state(checkpoint["state_dict"], keep, half, epoch, buffers)
+            slim = _slim_checkpoint(archive._read(epoch, paths[epoch]), keep, half, epoch, buffers)
             file = staging / archive.checkpoint_file(epoch).name
             with atomic_write(file, "wb") as handle:
                 torch.save(slim, handle)

@@ -122,11 +122,12 @@ def train_estimator(
 ) -> E:
     """Train an estimator on an augmented sample and return it, ready to evaluate.
 
-    The input standardisation and the observables are taken from the sample; a random ``validation_split`` of the
-    rows is held out (or, with ``validation``, a separate sample is the validation set and every row of ``sample``
-    trains); training stops when the validation loss has not improved for ``patience`` epochs (``None``:
-    run all epochs) and the weights of the best validation epoch are restored (MadMiner's early stopping). The
-    losses per epoch end up in ``estimator.history``.
+    The input standardisation (and a flow's discrete observables: the estimator's ``fit_preprocessing``) and the
+    observables are taken from the sample; a random ``validation_split`` of the rows is held out (or, with
+    ``validation``, a separate sample is the validation set and every row of ``sample`` trains); training stops when
+    the validation loss has not improved for ``patience`` epochs (``None``: run all epochs) and the weights of the
+    best validation epoch are restored (MadMiner's early stopping). The losses per epoch end up in
+    ``estimator.history``.
 
     Parameters
     ----------
