@@ -107,3 +107,23 @@ def test_the_tail_check_simulates_the_trainings_model(monkeypatch: pytest.Monkey
         with pytest.raises(Simulated) as simulated:
             validation.physical_checkpoints(archive, seed=1, n_showers=100, shower_model=name)
         assert simulated.value.args == (expected,)
+
+
+@pytest.mark.parametrize("critics", ["double", "single"])
+def test_the_trainings_in_progress_resume_from_their_last_checkpoint(critics: str) -> None:
+    """``data/calo/in_progress``: each part of a training longer than a session ends with its last checkpoint in full
+    (a resume starts from it) and the earlier ones slim, every 50 epochs, with every epoch's metrics in the history."""
+    from hepnb.calo.gan import CaloGAN
+
+    archive = EpochArchive(DOUBLE_ARCHIVE.parent / "in_progress" / f"atlas_{critics}")
+    record = json.loads((archive.path / "training.json").read_text())
+    assert record["config"]["shower_model"] == "atlas_lateral"
+    assert record["config"]["double_critic"] is (critics == "double")
+    last = archive.last_epoch
+    assert record["epochs_done"] == last and archive.history.index.tolist() == list(range(1, last + 1))
+    full = archive.read_checkpoint(last)
+    assert full["optimizer_states"] and any(name.startswith("critic.") for name in full["state_dict"])
+    slim = archive.epochs[:-1]
+    assert slim and all(epoch % 50 == 0 for epoch in slim)
+    assert all(archive._entry(epoch).get("compact") for epoch in slim)
+    assert isinstance(archive.load(slim[-1]), CaloGAN)

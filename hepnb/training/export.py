@@ -91,8 +91,15 @@ def compact_checkpoints(
 
     Examples
     --------
-    >>> from hepnb.training import EpochArchive  # doctest: +SKIP
-    >>> compact_checkpoints(EpochArchive("build/calo/atlas_double"), [50, 100], keep=("generator.",))  # doctest: +SKIP
+    >>> from hepnb.training import EpochArchive
+    >>> compact_checkpoints(EpochArchive("no/such/archive"), [50])
+    Traceback (most recent call last):
+    ...
+    hepnb.errors.InputError: no/such/archive is not an epoch archive (it has no index.json): check the folder
+
+    On a training stopped at epoch 200, with checkpoints every 50 epochs, the generator of all but the last:
+
+    >>> compact_checkpoints(EpochArchive("build/calo/x"), [50, 100, 150], keep=("generator.",))  # doctest: +SKIP
     """
     keep = (keep,) if isinstance(keep, str) else tuple(keep)
     if not all(isinstance(p, str) and p for p in keep):
