@@ -222,7 +222,9 @@ def _add_archive(commands: argparse._SubParsersAction) -> None:
         "compact", help="slim older checkpoints in place (weights only, fp16); the last one stays resumable"
     )
     compact.add_argument("archive", help="archive folder (not being trained)")
-    compact.add_argument("--epochs", type=epoch_list, required=True, help="comma-separated epochs, not the last")
+    compact.add_argument(
+        "--epochs", type=epoch_list, default=None, help="comma-separated epochs (default: all but the last)"
+    )
     compact.add_argument(
         "--keep", action="append", default=[], help="state-dict prefix to keep (repeatable; default: everything)"
     )

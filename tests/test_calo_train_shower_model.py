@@ -119,10 +119,10 @@ def test_the_trainings_in_progress_resume_from_their_last_checkpoint(critics: st
     record = json.loads((archive.path / "training.json").read_text())
     assert record["config"]["shower_model"] == "atlas_lateral"
     assert record["config"]["double_critic"] is (critics == "double")
-    last = archive.last_epoch
-    assert record["epochs_done"] == last and archive.history.index.tolist() == list(range(1, last + 1))
+    last = archive.last_epoch  # a part stopped between checkpoints records more epochs, which a resume drops
+    assert record["epochs_done"] >= last and archive.history.index.tolist()[:last] == list(range(1, last + 1))
     full = archive.read_checkpoint(last)
-    assert full["optimizer_states"] and any(name.startswith("critic.") for name in full["state_dict"])
+    assert full["optimizer_states"] and "loops" in full and any(k.startswith("critic.") for k in full["state_dict"])
     slim = archive.epochs[:-1]
     assert slim and all(epoch % 50 == 0 for epoch in slim)
     assert all(archive._entry(epoch).get("compact") for epoch in slim)

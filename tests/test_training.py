@@ -208,7 +208,7 @@ def test_compacted_checkpoints_load_and_the_training_resumes_exactly(tmp_path: P
     full = {epoch: archive.load(epoch) for epoch in (1, 2)}
     sizes = {epoch: archive.checkpoint_path(epoch).stat().st_size for epoch in (1, 2, 3)}
     compact_checkpoints(archive, [1], keep=("generator.",))
-    assert main(["archive", "compact", str(archive.path), "--epochs", "1,2", "--keep", "generator."]) == 0
+    assert main(["archive", "compact", str(archive.path), "--keep", "generator."]) == 0  # all but the last
     assert "checkpoints" in capsys.readouterr().out
     assert sorted(p.name for p in archive.path.glob("*.ckpt")) == [
         "epoch-000001-compact.ckpt",
@@ -234,6 +234,12 @@ def test_compacted_checkpoints_load_and_the_training_resumes_exactly(tmp_path: P
     with pytest.raises(InputError, match="keep prefixes"):  # refused before the file is touched
         compact_checkpoints(archive, [4], keep=("nothing.",))
     assert archive.load(4) is not None and not archive._entry(4).get("compact", False)
+    with pytest.raises(InputError, match=r"epochs must be positive whole numbers, got \[4.0\]"):
+        compact_checkpoints(archive, [4.0])
+    # a run killed after registering the slim file but before deleting the full one: the next run deletes it
+    archive.checkpoint_file(1).write_bytes(b"the full checkpoint a killed run left")
+    compact_checkpoints(archive, [1])
+    assert not archive.checkpoint_file(1).exists() and archive.checkpoint_path(1).name == "epoch-000001-compact.ckpt"
 
 
 def test_archive_export_command_copies_the_training_record(tmp_path: Path, capsys) -> None:

@@ -6,6 +6,7 @@ Layout of an archive folder::
                        file, size and sha256
     history.json       one record per finished epoch: {"epoch": n, "<metric>": value, ...}
     epoch-000010.ckpt  a Lightning checkpoint (model, optimiser and loop state) after 10 epochs
+    epoch-000010-compact.ckpt  the same slimmed in place (weights only; `hepnb.training.compact_checkpoints`)
     .lock              held (``fcntl.flock``) by the one process writing the archive
 
 Epochs count finished passes over the training data, starting at 1. Every file is written atomically, so a

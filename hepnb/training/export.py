@@ -15,7 +15,7 @@ import torch
 
 from hepnb.errors import CheckpointError, InputError
 from hepnb.io import atomic_write, fsync_directory, write_json
-from hepnb.training.archive import FORMAT, EpochArchive, _sha256
+from hepnb.training.archive import FORMAT, EpochArchive, _is_epoch, _sha256
 
 __all__ = ["compact_checkpoints", "export_archive"]
 
@@ -71,7 +71,7 @@ def export_archive(
 
 
 def compact_checkpoints(
-    archive: EpochArchive, epochs: Iterable[int], *, keep: tuple[str, ...] = (), half: bool = True
+    archive: EpochArchive, epochs: Iterable[int] | None = None, *, keep: tuple[str, ...] = (), half: bool = True
 ) -> None:
     """Slim checkpoints of ``archive`` in place, as `export_archive` writes them, for a long training kept in parts
     (each part committed with its last, resumable checkpoint and the others slim). The last checkpoint, from which
@@ -82,40 +82,46 @@ def compact_checkpoints(
     archive
         The archive, not being trained.
     epochs
-        Epochs to slim; one already slim is left as it is.
+        Epochs to slim (default: every checkpoint but the last). One already slim is left as it is, whatever
+        ``keep`` and ``half`` say now.
     keep, half
         As for `export_archive`.
 
     Each checkpoint is written under a new name (``epoch-000050-compact.ckpt``), then registered in the index, then
-    the old file is deleted: a killed run leaves every checkpoint readable.
+    the old file is deleted: a killed run leaves every checkpoint readable, and a second run deletes the old file
+    it may have left.
 
     Examples
     --------
     >>> from hepnb.training import EpochArchive
-    >>> compact_checkpoints(EpochArchive("no/such/archive"), [50])
+    >>> compact_checkpoints(EpochArchive("no/such/archive"))
     Traceback (most recent call last):
     ...
     hepnb.errors.InputError: no/such/archive is not an epoch archive (it has no index.json): check the folder
 
-    On a training stopped at epoch 200, with checkpoints every 50 epochs, the generator of all but the last:
+    On a training stopped at epoch 200, with checkpoints every 50 epochs, the generator of 50, 100 and 150:
 
-    >>> compact_checkpoints(EpochArchive("build/calo/x"), [50, 100, 150], keep=("generator.",))  # doctest: +SKIP
+    >>> compact_checkpoints(EpochArchive("build/calo/x"), keep=("generator.",))  # doctest: +SKIP
     """
     keep = (keep,) if isinstance(keep, str) else tuple(keep)
     if not all(isinstance(p, str) and p for p in keep):
         raise InputError(f"keep must be state-dict prefixes such as ('generator.',), got {keep!r}")
-    wanted = sorted(set(epochs))
+    listed = None if epochs is None else list(epochs)
+    if listed is not None and not all(_is_epoch(e) for e in listed):
+        raise InputError(f"epochs must be positive whole numbers, got {listed!r}")
     if not archive.exists:
         raise InputError(f"{archive.path} is not an epoch archive (it has no index.json): check the folder")
-    unknown = sorted(set(wanted) - set(archive.epochs))
-    if unknown:
-        raise InputError(f"{archive.path} has no checkpoint for epochs {unknown}; it holds {archive.epochs}")
-    if archive.last_epoch in wanted:
-        raise InputError(
-            f"epoch {archive.last_epoch} is the last checkpoint of {archive.path}, from which the training resumes: "
-            "leave it out (export_archive makes a slim copy of a finished training)"
-        )
     with archive.writing():
+        held, last = archive.epochs, archive.last_epoch
+        wanted = held[:-1] if listed is None else sorted({int(e) for e in listed})
+        unknown = sorted(set(wanted) - set(held))
+        if unknown:
+            raise InputError(f"{archive.path} has no checkpoint for epochs {unknown}; it holds {held}")
+        if last in wanted:
+            raise InputError(
+                f"epoch {last} is the last checkpoint of {archive.path}, from which the training resumes: leave it "
+                "out (export_archive makes a slim copy of a finished training)"
+            )
         index = archive._index()
         todo = [epoch for epoch in wanted if not index["checkpoints"][str(epoch)].get("compact", False)]
         buffers = _buffer_names(archive, todo[0]) if half and todo else set()
@@ -133,6 +139,10 @@ def compact_checkpoints(
             }
             write_json(archive._index_path, index)
             old.unlink()
+        for epoch in wanted:  # the full file a killed run registered as slim but did not delete
+            full = archive.checkpoint_file(epoch)
+            if index["checkpoints"][str(epoch)]["file"] != full.name:
+                full.unlink(missing_ok=True)
 
 
 def _buffer_names(archive: EpochArchive, epoch: int) -> set[str]:
