@@ -54,9 +54,7 @@ def export_archive(
     training. The source's writer lock is held while copying (unless the source folder is read-only).
     """
     target = EpochArchive(destination)
-    keep = (keep,) if isinstance(keep, str) else tuple(keep)
-    if not all(isinstance(p, str) and p for p in keep):
-        raise InputError(f"keep must be state-dict prefixes such as ('generator.',), got {keep!r}")
+    keep = _checked_keep(keep)
     if target.exists or target.path.resolve() == archive.path.resolve():
         raise InputError(f"{target.path} already holds an archive: export into a new folder")
     if target.path.exists() and (not target.path.is_dir() or any(target.path.iterdir())):
@@ -103,9 +101,7 @@ def compact_checkpoints(
 
     >>> compact_checkpoints(EpochArchive("build/calo/x"), keep=("generator.",))  # doctest: +SKIP
     """
-    keep = (keep,) if isinstance(keep, str) else tuple(keep)
-    if not all(isinstance(p, str) and p for p in keep):
-        raise InputError(f"keep must be state-dict prefixes such as ('generator.',), got {keep!r}")
+    keep = _checked_keep(keep)
     listed = None if epochs is None else list(epochs)
     if listed is not None and not all(_is_epoch(e) for e in listed):
         raise InputError(f"epochs must be positive whole numbers, got {listed!r}")
@@ -143,6 +139,14 @@ def compact_checkpoints(
             full = archive.checkpoint_file(epoch)
             if index["checkpoints"][str(epoch)]["file"] != full.name:
                 full.unlink(missing_ok=True)
+
+
+def _checked_keep(keep: str | Iterable[str]) -> tuple[str, ...]:
+    """``keep`` as a tuple of non-empty state-dict prefixes (one prefix may be given as a string)."""
+    keep = (keep,) if isinstance(keep, str) else tuple(keep)
+    if not all(isinstance(p, str) and p for p in keep):
+        raise InputError(f"keep must be state-dict prefixes such as ('generator.',), got {keep!r}")
+    return keep
 
 
 def _buffer_names(archive: EpochArchive, epoch: int) -> set[str]:
