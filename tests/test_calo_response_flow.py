@@ -16,6 +16,7 @@ import pytest
 from hepnb.calo import validation as v
 from hepnb.calo.data import Preprocessing, ShowerArrays
 from hepnb.calo.gan import CaloGAN
+from hepnb.calo.gflash import ShowerModel
 from hepnb.calo.response_flow import ResponseCalibrated, ResponseFlow, best_epoch
 from hepnb.calo.simulate import simulate
 from hepnb.calo.train_response import ResponseTraining, train_response_flow
@@ -62,6 +63,27 @@ def test_the_shipped_flows_reproduce_the_simulators_response_at_every_energy(
     )
     for energy in table.loc["Reference"].index:
         assert abs(v.resolution_ratio(table, "flow", energy).value - 1.0) < 0.2, energy  # the thesis's tolerance
+        assert table.loc[("flow", energy), "response"] == pytest.approx(
+            table.loc[("Reference", energy), "response"], rel=0.01
+        )
+
+
+def test_the_calibrated_simulators_flow_records_that_model_and_reproduces_its_response() -> None:
+    """``calo/atlas_response_flow``: fresh showers of ``ShowerModel.atlas_lateral()`` (a seed no training saw)."""
+    path = DATA / "atlas_response_flow"
+    assert "'atlas_lateral' shower model" in v.check_archive(
+        path, fraction=None, seed=1, shower_model="atlas_lateral", kind="response flow"
+    )  # its recorded parameters are today's atlas_lateral
+    with pytest.raises(InputError, match="trained on the 'atlas_lateral' shower model, not 'default'"):
+        v.check_archive(path, fraction=None, seed=1, kind="response flow")
+    flow = EpochArchive(path).load(best_epoch(EpochArchive(path)))
+    model = ShowerModel.atlas_lateral()
+    fresh = v.as_shower_arrays(simulate(4000, ENERGIES_MEV, seed=44, model=model, progress=False))
+    # measured on these showers (flow seeds 5 and 6): resolution ratios 0.86-1.05 (the 262 GeV one 0.94 / 0.91 +-
+    # 0.05; on 2,000 showers a draw gave 0.76 +- 0.09), mean responses within 1%
+    table = v.response_resolution(fresh.energy, {"Reference": fresh.cells, "flow": _responses(flow, fresh, 5)})
+    for energy in table.loc["Reference"].index:
+        assert abs(v.resolution_ratio(table, "flow", energy).value - 1.0) < 0.2, energy
         assert table.loc[("flow", energy), "response"] == pytest.approx(
             table.loc[("Reference", energy), "response"], rel=0.01
         )
@@ -185,6 +207,13 @@ def test_a_training_records_the_held_out_nll_resumes_exactly_and_the_best_kept_e
     assert best_epoch(parts) == int(parts.history["validation_nll"].idxmin())  # epochs 1, 2, 3 all kept
     with pytest.raises(InputError, match="resume with the same options"):
         train_response_flow(tmp_path / "whole", ResponseTraining(epochs=4, fraction=0.05), progress=False)
+    record = json.loads((tmp_path / "whole" / "training.json").read_text())
+    assert record["shower_model_parameters"] == ShowerModel().parameters()  # the simulator the flow learnt
+    record["shower_model_parameters"]["stochastic"] = 0.2  # as if the default tuning had changed since
+    (tmp_path / "whole" / "training.json").write_text(json.dumps(record))
+    longer = ResponseTraining(epochs=4, every=2, fraction=0.05, batch_size=256)
+    with pytest.raises(InputError, match=r"has changed since \(stochastic 0.2 -> 0.1\)"):
+        train_response_flow(tmp_path / "whole", longer, progress=False)
 
 
 def test_the_command_line_refuses_bad_options_before_any_simulation(tmp_path: Path, capsys) -> None:

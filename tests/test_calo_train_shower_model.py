@@ -51,9 +51,42 @@ def test_a_training_simulates_its_named_model_records_it_and_resumes_only_with_i
     config = CaloTraining(epochs=1, every=1, fraction=0.02, n_metric_showers=300, shower_model="atlas_lateral")
     train_calo(tmp_path / "calo", config, progress=False)
     assert simulated == [ShowerModel.atlas_lateral()]
-    assert json.loads((tmp_path / "calo" / "training.json").read_text())["config"]["shower_model"] == "atlas_lateral"
+    record_path = tmp_path / "calo" / "training.json"
+    record = json.loads(record_path.read_text())
+    assert record["config"]["shower_model"] == "atlas_lateral"
+    assert record["shower_model_parameters"] == ShowerModel.atlas_lateral().parameters()
+    assert record["shower_model_parameters"]["moliere_mm"] == ShowerModel.atlas_lateral().moliere_mm != 36.0
     with pytest.raises(InputError, match="resume with the same options"):  # the default model's data differ
         train_calo(tmp_path / "calo", CaloTraining(epochs=2, every=1, fraction=0.02, n_metric_showers=300))
+    # the tuning changed after the training started (as atlas_lateral's cutoff did once): not resumed, nothing simulated
+    record["shower_model_parameters"] |= {"moliere_mm": 40.0}
+    record_path.write_text(json.dumps(record))
+    longer = CaloTraining(epochs=2, every=1, fraction=0.02, n_metric_showers=300, shower_model="atlas_lateral")
+    moliere = ShowerModel.atlas_lateral().moliere_mm
+    with pytest.raises(InputError, match=rf"has changed since \(moliere_mm 40.0 -> {moliere!r}\): finish it with"):
+        train_calo(tmp_path / "calo", longer, progress=False)
+    assert len(simulated) == 1 and EpochArchive(tmp_path / "calo").last_epoch == 1
+    with pytest.raises(InputError, match=r"as it was then, and that tuning has changed since \(moliere_mm 40.0"):
+        validation.check_archive(tmp_path / "calo", fraction=0.02, seed=1, shower_model="atlas_lateral")
+    record["shower_model_parameters"]["moliere_mm"] = moliere
+    record_path.write_text(json.dumps(record))
+    train_calo(tmp_path / "calo", longer, progress=False)
+    assert len(simulated) == 2 and EpochArchive(tmp_path / "calo").last_epoch == 2
+    assert "'atlas_lateral' shower model" in validation.check_archive(
+        tmp_path / "calo", fraction=0.02, seed=1, shower_model="atlas_lateral"
+    )
+
+
+def test_a_parameter_added_to_the_model_since_a_record_counts_as_changed_only_when_set() -> None:
+    before_the_cutoff = {k: v for k, v in ShowerModel().parameters().items() if k != "max_radius_mm"}
+    assert ShowerModel().changed_since(before_the_cutoff) == {}  # None now: the earlier behaviour
+    atlas = ShowerModel.atlas_lateral()
+    earlier_atlas = {k: v for k, v in atlas.parameters().items() if k != "max_radius_mm"}
+    assert atlas.changed_since(earlier_atlas) == {"max_radius_mm": (None, atlas.max_radius_mm)}
+    assert atlas.changed_since(earlier_atlas | {"retired": 1.0}) == {
+        "max_radius_mm": (None, atlas.max_radius_mm),
+        "retired": (1.0, None),
+    }
 
 
 def test_check_archive_refuses_a_training_on_another_shower_model(tmp_path: Path) -> None:

@@ -20,7 +20,10 @@ Units: **energies in MeV** (hepunits' convention, `hepnb.units`); eta/phi in rad
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import hist
 import numpy as np
@@ -96,9 +99,10 @@ class ShowerModel:
     zero_below_mev: float = 1e-6
 
     def __post_init__(self) -> None:
+        optional = {"max_radius_mm": "None: no cutoff"}  # the fields that may be None, and what None means
         for f in fields(self):  # NaN would pass a plain "< 0" test and silently switch a feature off
             value = getattr(self, f.name)
-            if value is None and f.name == "max_radius_mm":
+            if value is None and f.name in optional:
                 continue
             try:
                 values = np.asarray(value, dtype=float)
@@ -106,9 +110,7 @@ class ShowerModel:
                 values = np.full(1, np.nan)
             zero_ok = f.name in ("stochastic", "presampler_gain", "pair_mev_per_x0", "zero_below_mev", "presampler_x0")
             if not np.all(np.isfinite(values) & ((values >= 0) if zero_ok else (values > 0))):
-                bound = ">= 0" if zero_ok else "> 0"
-                if f.name == "max_radius_mm":
-                    bound += " (or None: no cutoff)"
+                bound = (">= 0" if zero_ok else "> 0") + (f" (or {optional[f.name]})" if f.name in optional else "")
                 raise InputError(f"ShowerModel.{f.name} must be finite and {bound}, got {value!r}")
         interval = self.presampler_x0
         if np.shape(interval) != (2,) or not 0 <= interval[0] < interval[1] <= self.front_x0:
@@ -185,6 +187,35 @@ class ShowerModel:
         if name not in SHOWER_MODELS:
             raise InputError(f"unknown shower model {name!r}: use one of {list(SHOWER_MODELS)}")
         return getattr(cls, name)()
+
+    def parameters(self) -> dict[str, Any]:
+        """Every parameter, in JSON types: what a ``training.json`` records of the model a training simulated.
+
+        Examples
+        --------
+        >>> ShowerModel().parameters()["moliere_mm"], ShowerModel().parameters()["presampler_x0"]
+        (36.0, [2.0, 2.5])
+        """
+        return json.loads(json.dumps(asdict(self)))
+
+    def changed_since(self, recorded: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+        """The parameters that differ from ``recorded`` (a `parameters` of an earlier version of this tuning), as
+        ``{name: (recorded, now)}``. A parameter added since, absent from ``recorded``, counts as unchanged when it
+        is None now (its default, which keeps the earlier behaviour).
+
+        Examples
+        --------
+        >>> earlier = ShowerModel().parameters() | {"moliere_mm": 20.0}
+        >>> ShowerModel().changed_since(earlier)
+        {'moliere_mm': (20.0, 36.0)}
+        >>> ShowerModel().changed_since(ShowerModel().parameters())
+        {}
+        """
+        now = self.parameters()
+        names = [name for name in now if name in recorded or now[name] is not None] + [
+            name for name in recorded if name not in now
+        ]
+        return {name: (recorded.get(name), now.get(name)) for name in names if recorded.get(name) != now.get(name)}
 
     @property
     def layer_depths(self) -> np.ndarray:

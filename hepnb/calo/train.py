@@ -4,7 +4,8 @@ The training set is the thesis's (nine energies 2^k MeV, 0.20 < |eta| < 0.25), s
 default tuning of the simulator or the one ``--shower-model`` names (`hepnb.calo.gflash.SHOWER_MODELS`); the GAN
 trains on one half and the per-epoch metrics of :mod:`hepnb.calo.epoch_metrics` are computed on showers of the other
 half. Killing the command and running it again resumes from the last checkpoint. ``training.json`` in
-the archive records the command, the configuration, the hardware and the accumulated wall time.
+the archive records the command, the configuration, the simulator's parameters, the hardware and the accumulated wall
+time; a training whose shower model has changed since it started is not resumed.
 
 The module imports torch only when a training starts, so ``hepnb --help`` stays light; the options are checked
 (positive counts, an accelerator this machine has, an output folder, a readable ``training.json``) before any
@@ -20,20 +21,29 @@ import math
 import os
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hepnb.calo.gflash import SHOWER_MODELS, ShowerModel
 from hepnb.calo.simulate import standard_dataset
+from hepnb.errors import InputError
 from hepnb.training.command import add_hardware_arguments, positive_int
 
 if TYPE_CHECKING:
     from hepnb.calo.data import CaloDataModule
     from hepnb.training import EpochArchive
     from hepnb.training.command import Prepared
+    from hepnb.training.record import TrainingRecord
 
-__all__ = ["CaloTraining", "train_calo", "training_data", "recorded_shower_model", "add_arguments"]
+__all__ = [
+    "CaloTraining",
+    "train_calo",
+    "training_data",
+    "recorded_shower_model",
+    "shower_model_record",
+    "add_arguments",
+]
 
 COMMAND = "hepnb train calo"
 
@@ -91,7 +101,7 @@ def train_calo(
     return train_recorded(
         output,
         config,
-        lambda record: _prepare(config, progress),
+        lambda record: _prepare(config, record, progress),
         command_name=COMMAND,
         model_class=CaloGAN,
         progress=progress,
@@ -100,12 +110,13 @@ def train_calo(
     )
 
 
-def _prepare(config: CaloTraining, progress: bool) -> Prepared:
+def _prepare(config: CaloTraining, record: TrainingRecord, progress: bool) -> Prepared:
     """The showers, the GAN factory and the per-epoch metrics, once the archive is locked."""
     from hepnb.calo.epoch_metrics import epoch_metrics
     from hepnb.calo.gan import CaloGAN
     from hepnb.training.command import Prepared
 
+    simulator = shower_model_record(record, config.shower_model, COMMAND)
     data = training_data(config.fraction, config.seed, config.shower_model, progress=progress)
     reference = data.reference
     if len(reference) > config.n_metric_showers:
@@ -123,7 +134,27 @@ def _prepare(config: CaloTraining, progress: bool) -> Prepared:
             seed=config.seed,
         )
 
-    return Prepared(model, data, epoch_metrics(reference, seed=config.seed), {"training_showers": len(data.train)})
+    fields = {"training_showers": len(data.train), **simulator}
+    return Prepared(model, data, epoch_metrics(reference, seed=config.seed), fields)
+
+
+def shower_model_record(record: TrainingRecord, shower_model: str | None, command_name: str) -> dict[str, Any]:
+    """The ``training.json`` field that records every parameter of the simulator's tuning ``shower_model``.
+
+    A name alone would not tell an archive trained on an earlier version of a tuning (``atlas_lateral`` was
+    recalibrated once) from one trained on today's. Raises `InputError` when ``record`` (the earlier runs of the
+    training) recorded other parameters: resuming would mix two simulators in one training.
+    """
+    model = ShowerModel.named(shower_model)
+    recorded = record.earlier.get("shower_model_parameters")
+    if recorded is not None and (changed := model.changed_since(recorded)):
+        differences = ", ".join(f"{name} {then!r} -> {now!r}" for name, (then, now) in changed.items())
+        raise InputError(
+            f"{record.path.parent} was trained on the {shower_model or 'default'!r} shower model as it was when "
+            f"the training started; that tuning has changed since ({differences}): finish it with the hepnb version "
+            f"that started it, or start a new {command_name} in a new folder"
+        )
+    return {"shower_model_parameters": model.parameters()}
 
 
 def training_data(

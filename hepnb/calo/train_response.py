@@ -24,6 +24,7 @@ from hepnb.training.command import add_hardware_arguments, positive_int
 if TYPE_CHECKING:
     from hepnb.training import EpochArchive
     from hepnb.training.command import Prepared
+    from hepnb.training.record import TrainingRecord
 
 __all__ = ["ResponseTraining", "train_response_flow", "add_arguments"]
 
@@ -72,7 +73,7 @@ def train_response_flow(
     return train_recorded(
         output,
         config,
-        lambda record: _prepare(config, progress),
+        lambda record: _prepare(config, record, progress),
         command_name=COMMAND,
         model_class=ResponseFlow,
         progress=progress,
@@ -81,12 +82,13 @@ def train_response_flow(
     )
 
 
-def _prepare(config: ResponseTraining, progress: bool) -> Prepared:
+def _prepare(config: ResponseTraining, record: TrainingRecord, progress: bool) -> Prepared:
     """The showers, the flow factory and the held-out negative log-likelihood, once the archive is locked."""
     from hepnb.calo.response_flow import VALIDATION_METRIC, ResponseFlow
-    from hepnb.calo.train import training_data
+    from hepnb.calo.train import shower_model_record, training_data
     from hepnb.training.command import Prepared
 
+    simulator = shower_model_record(record, config.shower_model, COMMAND)
     data = training_data(
         config.fraction, config.seed, config.shower_model, batch_size=config.batch_size, progress=progress
     )
@@ -97,7 +99,7 @@ def _prepare(config: ResponseTraining, progress: bool) -> Prepared:
     def metrics(flow: ResponseFlow, epoch: int) -> dict[str, float]:
         return {VALIDATION_METRIC: flow.nll(data.reference)}
 
-    return Prepared(model, data, metrics, {"training_showers": len(data.train)})
+    return Prepared(model, data, metrics, {"training_showers": len(data.train), **simulator})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -366,8 +366,9 @@ class EpochArchive:
             problem = f"holds only part of the sub-networks {partial}"
         if problem:
             raise CheckpointError(
-                f"the exported checkpoint of epoch {epoch} in {self.path} {problem}: the model would be partly "
-                f"random; export it again with keep= naming whole sub-networks of {sorted(groups)}"
+                f"the slim checkpoint of epoch {epoch} in {self.path} {problem}: the model would be partly random; "
+                f"export it again from the training's full checkpoint with keep= naming whole sub-networks of "
+                f"{sorted(groups)}, or, where `hepnb archive compact` slimmed it in place, prune the epoch"
             )
 
     # ------------------------------------------------------------------------------------------ writing

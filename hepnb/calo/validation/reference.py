@@ -51,7 +51,8 @@ def check_archive(
     Raises `InputError` with the command that makes the archive when the folder or its index is missing, and when
     the ``training.json`` recorded next to the checkpoints names another fraction or seed (the regenerated reference
     would then not be the training's held-out half) or another shower model than ``shower_model`` (a name of
-    `hepnb.calo.gflash.SHOWER_MODELS`, None for the default; a record without one was trained on the default).
+    `hepnb.calo.gflash.SHOWER_MODELS`, None for the default; a record without one was trained on the default), or
+    recorded parameters of that model that differ from today's (the tuning changed since the training).
     ``fraction=None`` accepts any fraction: for an archive that is validated on other samples only, whose seed alone
     must be known. ``kind`` is ``"gan"`` (made by ``hepnb train calo``) or ``"response flow"`` (``hepnb train
     calo-response``): an archive of the other kind is refused. ``parameter`` names the notebook parameter that lists
@@ -106,6 +107,13 @@ def check_archive(
             f"{folder} was trained on the {trained_on!r} shower model, not {asked!r}: validate it "
             f"on showers of the model it learnt (shower_model={config.get('shower_model')!r} in check_archive, "
             f"training_reference and physical_checkpoints), or use an archive trained on {asked!r}"
+        )
+    recorded = record.get("shower_model_parameters")  # recorded since 2026-12-08; earlier archives name the model
+    if recorded is not None and (changed := ShowerModel.named(shower_model).changed_since(recorded)):
+        differences = ", ".join(f"{name} {then!r} -> {now!r}" for name, (then, now) in changed.items())
+        raise InputError(
+            f"{folder} was trained on the {asked!r} shower model as it was then, and that tuning has changed since "
+            f"({differences}): validate it with the hepnb version it was trained with, or train it again"
         )
     what = kind if kind != "gan" else ("double" if config.get("double_critic", True) else "single") + " critic"
     hardware = record.get("hardware", {})
