@@ -53,6 +53,7 @@ def main() -> None:
     from hepnb.calo.simulate import simulate
     from hepnb.calo.validation.physical import CEILING, LOWEST_ENERGY_MEV, THRESHOLD, tail_excess
     from hepnb.calo.validation.reference import as_shower_arrays, generate_like
+    from hepnb.errors import InputError
     from hepnb.training import EpochArchive
     from hepnb.units import GeV
     from hepnb.widgets import rank_epochs
@@ -71,12 +72,11 @@ def main() -> None:
     archives = {"thesis": EpochArchive(args.thesis), "bounded": EpochArchive(args.bounded)}
     for archive in archives.values():  # the showers below are the default model's (`hepnb train calo --shower-model`)
         record = archive.path / "training.json"
-        trained_on = json.loads(record.read_text())["config"].get("shower_model") if record.is_file() else None
-        if trained_on is not None:
-            parser.error(
-                f"{archive.path} was trained on the {trained_on!r} shower model; this compares trainings on "
-                "the default one, whose showers it simulates"
-            )
+        seed = json.loads(record.read_text())["config"].get("seed", 1) if record.is_file() else 1
+        try:  # the model's name and, where recorded, its parameters
+            validation.check_archive(archive.path, fraction=None, seed=seed)
+        except InputError as err:
+            parser.error(f"{err} (this compares trainings on the default shower model, whose showers it simulates)")
     shared = sorted(set(archives["thesis"].loadable_epochs()) & set(archives["bounded"].loadable_epochs()))
     try:
         epochs = sorted({int(e) for e in args.epochs.split(",")}) if args.epochs else [e for e in shared if e % 50 == 0]

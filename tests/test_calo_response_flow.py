@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import hepnb.calo.train
 from hepnb.calo import validation as v
 from hepnb.calo.data import Preprocessing, ShowerArrays
 from hepnb.calo.gan import CaloGAN
@@ -193,7 +194,9 @@ def test_best_epoch_picks_the_lowest_held_out_nll_among_the_kept_checkpoints() -
         best_epoch(SimpleNamespace(path="flow", epochs=[], history=pd.DataFrame()))
 
 
-def test_a_training_records_the_held_out_nll_resumes_exactly_and_the_best_kept_epoch_is_picked(tmp_path: Path) -> None:
+def test_a_training_records_the_held_out_nll_resumes_exactly_and_the_best_kept_epoch_is_picked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = ResponseTraining(epochs=3, every=2, fraction=0.05, batch_size=256)
     whole = train_response_flow(tmp_path / "whole", config, progress=False)
     short = ResponseTraining(epochs=1, every=2, fraction=0.05, batch_size=256)
@@ -212,6 +215,7 @@ def test_a_training_records_the_held_out_nll_resumes_exactly_and_the_best_kept_e
     record["shower_model_parameters"]["stochastic"] = 0.2  # as if the default tuning had changed since
     (tmp_path / "whole" / "training.json").write_text(json.dumps(record))
     longer = ResponseTraining(epochs=4, every=2, fraction=0.05, batch_size=256)
+    monkeypatch.setattr(hepnb.calo.train, "standard_dataset", None)  # refused before any shower is simulated
     with pytest.raises(InputError, match=r"has changed since \(stochastic 0.2 -> 0.1\)"):
         train_response_flow(tmp_path / "whole", longer, progress=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,7 @@ def test_a_training_simulates_its_named_model_records_it_and_resumes_only_with_i
     assert record["config"]["shower_model"] == "atlas_lateral"
     assert record["shower_model_parameters"] == ShowerModel.atlas_lateral().parameters()
     assert record["shower_model_parameters"]["moliere_mm"] == ShowerModel.atlas_lateral().moliere_mm != 36.0
+    assert record["shower_model_parameters_since_epoch"] == 0  # recorded from the training's start
     with pytest.raises(InputError, match="resume with the same options"):  # the default model's data differ
         train_calo(tmp_path / "calo", CaloTraining(epochs=2, every=1, fraction=0.02, n_metric_showers=300))
     # the tuning changed after the training started (as atlas_lateral's cutoff did once): not resumed, nothing simulated
@@ -63,7 +65,7 @@ def test_a_training_simulates_its_named_model_records_it_and_resumes_only_with_i
     record_path.write_text(json.dumps(record))
     longer = CaloTraining(epochs=2, every=1, fraction=0.02, n_metric_showers=300, shower_model="atlas_lateral")
     moliere = ShowerModel.atlas_lateral().moliere_mm
-    with pytest.raises(InputError, match=rf"has changed since \(moliere_mm 40.0 -> {moliere!r}\): finish it with"):
+    with pytest.raises(InputError, match=rf"has changed since \(moliere_mm 40.0 -> {moliere!r}\): restore its earlier"):
         train_calo(tmp_path / "calo", longer, progress=False)
     assert len(simulated) == 1 and EpochArchive(tmp_path / "calo").last_epoch == 1
     with pytest.raises(InputError, match=r"as it was then, and that tuning has changed since \(moliere_mm 40.0"):
@@ -72,9 +74,31 @@ def test_a_training_simulates_its_named_model_records_it_and_resumes_only_with_i
     record_path.write_text(json.dumps(record))
     train_calo(tmp_path / "calo", longer, progress=False)
     assert len(simulated) == 2 and EpochArchive(tmp_path / "calo").last_epoch == 2
-    assert "'atlas_lateral' shower model" in validation.check_archive(
+    assert "'atlas_lateral' shower model (its parameters recorded) in" in validation.check_archive(
         tmp_path / "calo", fraction=0.02, seed=1, shower_model="atlas_lateral"
     )
+    # a training started before the field was recorded gets it on resuming, from the epoch its record had reached
+    record = json.loads(record_path.read_text())
+    del record["shower_model_parameters"], record["shower_model_parameters_since_epoch"]
+    record_path.write_text(json.dumps(record))
+    assert "(by name only)" in validation.check_archive(
+        tmp_path / "calo", fraction=0.02, seed=1, shower_model="atlas_lateral"
+    )
+    train_calo(tmp_path / "calo", CaloTraining(**{**asdict(longer), "epochs": 3}), progress=False)
+    record = json.loads(record_path.read_text())
+    assert record["shower_model_parameters_since_epoch"] == 2 and record["epochs_done"] == 3
+    assert "(its parameters recorded from epoch 2) in" in validation.check_archive(
+        tmp_path / "calo", fraction=0.02, seed=1, shower_model="atlas_lateral"
+    )
+    record["shower_model_parameters"] = [48.0]  # damaged: refused with the file named, nothing simulated
+    record_path.write_text(json.dumps(record))
+    with pytest.raises(
+        InputError, match=r"training.json: recorded shower-model parameters must be an object .* not list"
+    ):
+        validation.check_archive(tmp_path / "calo", fraction=0.02, seed=1, shower_model="atlas_lateral")
+    with pytest.raises(InputError, match=r"training.json: recorded shower-model parameters must be an object"):
+        train_calo(tmp_path / "calo", CaloTraining(**{**asdict(longer), "epochs": 4}), progress=False)
+    assert len(simulated) == 3
 
 
 def test_a_parameter_added_to_the_model_since_a_record_counts_as_changed_only_when_set() -> None:
@@ -95,7 +119,9 @@ def test_check_archive_refuses_a_training_on_another_shower_model(tmp_path: Path
     (tmp_path / "index.json").write_text("{}")
     record = {"config": {"fraction": 1.0, "seed": 1}, "epochs_done": 3, "hardware": {}, "command": "hepnb ..."}
     (tmp_path / "training.json").write_text(json.dumps(record))  # a record from before the option: the default
-    assert "showers of the 'default' shower model" in validation.check_archive(tmp_path, fraction=1.0, seed=1)
+    assert "showers of the 'default' shower model (by name only)" in validation.check_archive(
+        tmp_path, fraction=1.0, seed=1
+    )
     with pytest.raises(InputError, match="not 'atlas_lateral'.*or use an archive trained on 'atlas_lateral'"):
         validation.check_archive(tmp_path, fraction=1.0, seed=1, shower_model="atlas_lateral")
     record["config"]["shower_model"] = "atlas_lateral"

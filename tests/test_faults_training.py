@@ -532,7 +532,7 @@ def test_a_compact_checkpoint_must_hold_whole_sub_networks(trained: Path, tmp_pa
         match=r"holds only part of the sub-networks \['generator'\]: the model would "
         r"be partly random; export it again from the training's full checkpoint with keep= naming whole "
         r"sub-networks of \['critic', 'generator'\], or, where `hepnb archive compact` slimmed it in place, "
-        r"prune the epoch",
+        r"drop the epoch \(EpochArchive\('.*partial'\).prune\(keep=\[the other epochs\]\)\)",
     ):
         partial.load(3)
     empty = EpochArchive(trained).export(tmp_path / "empty", keep=("generator.",), epochs=[3])

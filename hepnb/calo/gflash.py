@@ -195,13 +195,31 @@ class ShowerModel:
         --------
         >>> ShowerModel().parameters()["moliere_mm"], ShowerModel().parameters()["presampler_x0"]
         (36.0, [2.0, 2.5])
+        >>> ShowerModel(moliere_mm=np.float32(40.0)).parameters()["moliere_mm"]  # numpy values as plain numbers
+        40.0
         """
-        return json.loads(json.dumps(asdict(self)))
+        return json.loads(json.dumps(asdict(self), default=lambda value: np.asarray(value).tolist()))
 
     def changed_since(self, recorded: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
-        """The parameters that differ from ``recorded`` (a `parameters` of an earlier version of this tuning), as
-        ``{name: (recorded, now)}``. A parameter added since, absent from ``recorded``, counts as unchanged when it
-        is None now (its default, which keeps the earlier behaviour).
+        """The parameters that differ from ``recorded``, an earlier `parameters` of this tuning.
+
+        A parameter added to the model since, absent from ``recorded``, counts as unchanged when it is None now: a
+        new parameter must default to None, the value that keeps the earlier behaviour.
+
+        Parameters
+        ----------
+        recorded
+            The parameters a ``training.json`` recorded (``shower_model_parameters``).
+
+        Returns
+        -------
+        dict
+            ``{name: (recorded, now)}`` for each parameter that differs; empty when none does.
+
+        Raises
+        ------
+        InputError
+            ``recorded`` is not a mapping of parameter names (a damaged record).
 
         Examples
         --------
@@ -211,6 +229,11 @@ class ShowerModel:
         >>> ShowerModel().changed_since(ShowerModel().parameters())
         {}
         """
+        if not isinstance(recorded, Mapping):
+            raise InputError(
+                f"recorded shower-model parameters must be an object of parameter names and values, not "
+                f"{type(recorded).__name__}: the training.json holding them is damaged; restore it from git"
+            )
         now = self.parameters()
         names = [name for name in now if name in recorded or now[name] is not None] + [
             name for name in recorded if name not in now

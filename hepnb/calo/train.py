@@ -139,22 +139,68 @@ def _prepare(config: CaloTraining, record: TrainingRecord, progress: bool) -> Pr
 
 
 def shower_model_record(record: TrainingRecord, shower_model: str | None, command_name: str) -> dict[str, Any]:
-    """The ``training.json`` field that records every parameter of the simulator's tuning ``shower_model``.
+    """The ``training.json`` fields that record every parameter of the simulator's tuning ``shower_model``.
 
-    A name alone would not tell an archive trained on an earlier version of a tuning (``atlas_lateral`` was
-    recalibrated once) from one trained on today's. Raises `InputError` when ``record`` (the earlier runs of the
-    training) recorded other parameters: resuming would mix two simulators in one training.
+    A name alone would not tell an archive trained on an earlier version of a tuning's parameters (``atlas_lateral``
+    was recalibrated once) from one trained on today's. A training started before the field existed gets it on
+    resuming, with ``shower_model_parameters_since_epoch``: the epoch its record had reached, before which the
+    parameters are known by name only (0 for a training that records them from its start). Changes to the
+    simulator's code that keep every parameter are not recorded.
+
+    Parameters
+    ----------
+    record
+        The ``training.json`` of the training's earlier runs (empty for a new training).
+    shower_model
+        A name of `hepnb.calo.gflash.SHOWER_MODELS`, None for the default.
+    command_name
+        The training command, for the message.
+
+    Returns
+    -------
+    dict
+        ``shower_model_parameters`` (`ShowerModel.parameters`) and ``shower_model_parameters_since_epoch``.
+
+    Raises
+    ------
+    InputError
+        The earlier runs recorded other parameters (resuming would mix two simulators in one training), or a damaged
+        field.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> new = SimpleNamespace(earlier={}, path=None)
+    >>> fields = shower_model_record(new, "atlas_lateral", "hepnb train calo")
+    >>> fields["shower_model_parameters"]["max_radius_mm"], fields["shower_model_parameters_since_epoch"]
+    (280.0, 0)
+    >>> old = SimpleNamespace(earlier={"config": {}, "epochs_done": 375}, path=None)
+    >>> shower_model_record(old, "atlas_lateral", "hepnb train calo")["shower_model_parameters_since_epoch"]
+    375
     """
     model = ShowerModel.named(shower_model)
-    recorded = record.earlier.get("shower_model_parameters")
-    if recorded is not None and (changed := model.changed_since(recorded)):
+    earlier = record.earlier
+    recorded = earlier.get("shower_model_parameters")
+    if recorded is None:
+        return {
+            "shower_model_parameters": model.parameters(),
+            "shower_model_parameters_since_epoch": earlier.get("epochs_done", 0),
+        }
+    try:
+        changed = model.changed_since(recorded)
+    except InputError as err:
+        raise InputError(f"{record.path}: {err}") from None
+    if changed:
         differences = ", ".join(f"{name} {then!r} -> {now!r}" for name, (then, now) in changed.items())
         raise InputError(
             f"{record.path.parent} was trained on the {shower_model or 'default'!r} shower model as it was when "
-            f"the training started; that tuning has changed since ({differences}): finish it with the hepnb version "
-            f"that started it, or start a new {command_name} in a new folder"
+            f"the training started; that tuning has changed since ({differences}): restore its earlier parameters "
+            f"(git log -p hepnb/calo/gflash.py) to finish it, or start a new {command_name} in a new folder"
         )
-    return {"shower_model_parameters": model.parameters()}
+    return {
+        "shower_model_parameters": model.parameters(),
+        "shower_model_parameters_since_epoch": earlier.get("shower_model_parameters_since_epoch", 0),
+    }
 
 
 def training_data(

@@ -368,7 +368,8 @@ class EpochArchive:
             raise CheckpointError(
                 f"the slim checkpoint of epoch {epoch} in {self.path} {problem}: the model would be partly random; "
                 f"export it again from the training's full checkpoint with keep= naming whole sub-networks of "
-                f"{sorted(groups)}, or, where `hepnb archive compact` slimmed it in place, prune the epoch"
+                f"{sorted(groups)}, or, where `hepnb archive compact` slimmed it in place, drop the epoch "
+                f"(EpochArchive({str(self.path)!r}).prune(keep=[the other epochs]))"
             )
 
     # ------------------------------------------------------------------------------------------ writing

@@ -109,17 +109,26 @@ def check_archive(
             f"training_reference and physical_checkpoints), or use an archive trained on {asked!r}"
         )
     recorded = record.get("shower_model_parameters")  # recorded since 2026-12-08; earlier archives name the model
-    if recorded is not None and (changed := ShowerModel.named(shower_model).changed_since(recorded)):
+    try:
+        changed = {} if recorded is None else ShowerModel.named(shower_model).changed_since(recorded)
+    except InputError as err:
+        raise InputError(f"{record_path}: {err}") from None
+    if changed:
         differences = ", ".join(f"{name} {then!r} -> {now!r}" for name, (then, now) in changed.items())
         raise InputError(
             f"{folder} was trained on the {asked!r} shower model as it was then, and that tuning has changed since "
-            f"({differences}): validate it with the hepnb version it was trained with, or train it again"
+            f"({differences}): validate it with the tuning's earlier parameters (git log -p hepnb/calo/gflash.py), "
+            "or train it again"
         )
+    since = record.get("shower_model_parameters_since_epoch", 0)
+    parameters = (
+        "by name only" if recorded is None else "its parameters recorded" + (f" from epoch {since}" if since else "")
+    )
     what = kind if kind != "gan" else ("double" if config.get("double_critic", True) else "single") + " critic"
     hardware = record.get("hardware", {})
     return (
         f"{folder}: {what}, {record.get('epochs_done')} epochs on {record.get('training_showers')} "
-        f"showers of the {trained_on!r} shower model in {_duration(record.get('wall_seconds', 0))} "
+        f"showers of the {trained_on!r} shower model ({parameters}) in {_duration(record.get('wall_seconds', 0))} "
         f"({hardware.get('cpu')}, {hardware.get('torch_threads')} torch threads); command: {record.get('command')}"
     )
 
