@@ -169,20 +169,22 @@ def test_the_tail_check_simulates_the_trainings_model(monkeypatch: pytest.Monkey
 
 
 @pytest.mark.parametrize("critics", ["double", "single"])
-def test_the_trainings_in_progress_resume_from_their_last_checkpoint(critics: str) -> None:
-    """``data/calo/in_progress``: each part of a training longer than a session ends with its last checkpoint in full
-    (a resume starts from it) and the earlier ones slim, every 50 epochs, with every epoch's metrics in the history."""
+def test_the_calibrated_model_trainings_ship_every_50th_epoch_with_their_model_recorded(critics: str) -> None:
+    """``data/calo/atlas_double``, ``atlas_single``: 1,000 epochs on ``ShowerModel.atlas_lateral()`` (trained in
+    resumed parts), the generator every 50 epochs and every epoch's metrics, with today's parameters of that model
+    recorded from the epoch the training was first resumed with the record."""
     from hepnb.calo.gan import CaloGAN
 
-    archive = EpochArchive(DOUBLE_ARCHIVE.parent / "in_progress" / f"atlas_{critics}")
+    archive = EpochArchive(DOUBLE_ARCHIVE.parent / f"atlas_{critics}")
     record = json.loads((archive.path / "training.json").read_text())
     assert record["config"]["shower_model"] == "atlas_lateral"
     assert record["config"]["double_critic"] is (critics == "double")
-    last = archive.last_epoch  # a part stopped between checkpoints records more epochs, which a resume drops
-    assert record["epochs_done"] >= last and archive.history.index.tolist()[:last] == list(range(1, last + 1))
-    full = archive.read_checkpoint(last)
-    assert full["optimizer_states"] and "loops" in full and any(k.startswith("critic.") for k in full["state_dict"])
-    slim = archive.epochs[:-1]
-    assert slim and all(epoch % 50 == 0 for epoch in slim)
-    assert all(archive._entry(epoch).get("compact") for epoch in slim)
-    assert isinstance(archive.load(slim[-1]), CaloGAN)
+    assert record["epochs_done"] == 1000 and archive.history.index.tolist() == list(range(1, 1001))
+    assert archive.epochs == list(range(50, 1001, 50))
+    assert ShowerModel.atlas_lateral().changed_since(record["shower_model_parameters"]) == {}
+    assert 0 < record["shower_model_parameters_since_epoch"] < 1000  # resumed with the record at 400 / 425
+    assert "(its parameters recorded from epoch" in validation.check_archive(
+        archive.path, fraction=1.0, seed=1, shower_model="atlas_lateral"
+    )
+    model = archive.load(1000)
+    assert isinstance(model, CaloGAN) and model.hparams["double_critic"] is (critics == "double")

@@ -45,6 +45,7 @@ name                               module                what it is
 ``plot_alignment_effects``         :mod:`~.inspection`   how the cell geometry shows in the data
 ``plot_mean_images``               :mod:`~.inspection`   the mean shower per layer
 ``lateral_shape_table``            :mod:`~.lateral`      mean R_eta, R_phi, w_eta2, f_side next to ATLAS's ranges
+``generated_lateral_shapes``       :mod:`~.lateral`      the same for test showers and the GANs' showers like them
 ``tight_cut_table``                :mod:`~.lateral`      fraction passing ATLAS's tight photon cuts on those shapes
 ``ATLAS_UNCONVERTED_RANGES``       :mod:`~.lateral`      where ATLAS unconverted photons' R_eta and R_phi peak
 ``ATLAS_TIGHT_CUTS``               :mod:`~.lateral`      ATLAS's tight cuts (2012 menu, unconverted, |eta| < 0.6)
@@ -92,6 +93,7 @@ if TYPE_CHECKING:
         ATLAS_TIGHT_CUTS,
         ATLAS_UNCONVERTED_RANGES,
         LATERAL_SHAPES,
+        generated_lateral_shapes,
         lateral_shape_table,
         tight_cut_table,
     )
@@ -165,7 +167,14 @@ _EXPORTS = {
     ),
     **dict.fromkeys(("alignment_comparisons", "plot_alignment_effects", "plot_mean_images"), "inspection"),
     **dict.fromkeys(
-        ("lateral_shape_table", "tight_cut_table", "ATLAS_UNCONVERTED_RANGES", "ATLAS_TIGHT_CUTS", "LATERAL_SHAPES"),
+        (
+            "lateral_shape_table",
+            "generated_lateral_shapes",
+            "tight_cut_table",
+            "ATLAS_UNCONVERTED_RANGES",
+            "ATLAS_TIGHT_CUTS",
+            "LATERAL_SHAPES",
+        ),
         "lateral",
     ),
     **dict.fromkeys(("digitise", "noisy_comparison", "THRESHOLD_SIGMA"), "noise"),

@@ -8,7 +8,9 @@ ATLAS identifies photons), f_side = [E(+-3 strips) - E(+-1 strip)] / E(+-1 strip
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,14 @@ from hepnb.calo import shower_shapes
 from hepnb.calo.data import ShowerArrays
 from hepnb.errors import InputError
 
-__all__ = ["ATLAS_TIGHT_CUTS", "ATLAS_UNCONVERTED_RANGES", "LATERAL_SHAPES", "lateral_shape_table", "tight_cut_table"]
+__all__ = [
+    "ATLAS_TIGHT_CUTS",
+    "ATLAS_UNCONVERTED_RANGES",
+    "LATERAL_SHAPES",
+    "lateral_shape_table",
+    "generated_lateral_shapes",
+    "tight_cut_table",
+]
 
 LATERAL_SHAPES: dict[str, Callable[[ShowerArrays], np.ndarray]] = {
     "reta": lambda s: shower_shapes.reta(s.cells, fill=np.nan),
@@ -99,6 +108,63 @@ def lateral_shape_table(samples: Mapping[str, ShowerArrays]) -> pd.DataFrame:
     columns["ATLAS low"] = [low for low, _ in ranges]
     columns["ATLAS high"] = [high for _, high in ranges]
     return pd.DataFrame(columns, index=pd.Index(list(LATERAL_SHAPES), name="shape"))
+
+
+def generated_lateral_shapes(
+    models: Mapping[str, Any], test: ShowerArrays, *, energy_mev: float, seed: int, reference: str = "Reference"
+) -> pd.DataFrame:
+    """`lateral_shape_table` of the test showers at one energy point and of one shower per test shower from each model.
+
+    Did a GAN learn the lateral spread of its training showers? Each model generates with the test showers'
+    conditions (`hepnb.calo.validation.generate_like`), so the shapes are compared at the same impact points.
+
+    Parameters
+    ----------
+    models
+        Name -> a `hepnb.calo.gan.CaloGAN` (or `hepnb.calo.response_flow.ResponseCalibrated`) at its chosen epoch.
+    test
+        Showers of the model the GANs were trained on, never trained on.
+    energy_mev
+        One of the test sample's energy points.
+    seed
+        Seed of the generated latent vectors.
+    reference
+        The test showers' column name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `lateral_shape_table` of ``reference`` and every model.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import hepnb
+    >>> from hepnb.calo.simulate import simulate
+    >>> from hepnb.calo.validation import as_shower_arrays
+    >>> from hepnb.training import EpochArchive
+    >>> test = as_shower_arrays(simulate(200, [65536.0], seed=1))
+    >>> gan = EpochArchive(Path(hepnb.__file__).parents[1] / "data" / "calo" / "double").load(650)
+    >>> table = generated_lateral_shapes({"GAN": gan}, test, energy_mev=65536.0, seed=7)
+    >>> bool(abs(table.loc["reta", "GAN"] - table.loc["reta", "Reference"]) < 0.003)  # the GAN learnt R_eta
+    True
+    >>> generated_lateral_shapes({}, test, energy_mev=1024.0, seed=7)
+    Traceback (most recent call last):
+    ...
+    hepnb.errors.InputError: the test sample has 0 showers at 1024 MeV: use one of its energy points, [65536.0] MeV
+    """
+    from hepnb.calo.validation.reference import generate_like
+
+    at = test.subset(test.energy == energy_mev)
+    if len(at) < 2:
+        raise InputError(
+            f"the test sample has {len(at)} showers at {energy_mev:g} MeV: use one of its energy points, "
+            f"{sorted(map(float, np.unique(test.energy)))} MeV"
+        )
+    generated = {
+        name: dataclasses.replace(at, cells=generate_like(model, at, seed=seed)) for name, model in models.items()
+    }
+    return lateral_shape_table({reference: at, **generated})
 
 
 def tight_cut_table(samples: Mapping[str, ShowerArrays]) -> pd.DataFrame:
