@@ -148,18 +148,20 @@ def generated_lateral_shapes(
     >>> table = generated_lateral_shapes({"GAN": gan}, test, energy_mev=65536.0, seed=7)
     >>> bool(abs(table.loc["reta", "GAN"] - table.loc["reta", "Reference"]) < 0.003)  # the GAN learnt R_eta
     True
-    >>> generated_lateral_shapes({}, test, energy_mev=1024.0, seed=7)
+    >>> generated_lateral_shapes({}, test, energy_mev=1024.0, seed=7)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    hepnb.errors.InputError: the test sample has 0 showers at 1024 MeV: use one of its energy points, [65536.0] MeV
+    hepnb.errors.InputError: the test sample has 0 showers at 1024 MeV, ...: use one of its energy points, [65536.0] MeV
     """
     from hepnb.calo.validation.reference import generate_like
 
+    if reference in models:
+        raise InputError(f"a model is named {reference!r}, the test showers' column: rename it or pass reference=")
     at = test.subset(test.energy == energy_mev)
     if len(at) < 2:
         raise InputError(
-            f"the test sample has {len(at)} showers at {energy_mev:g} MeV: use one of its energy points, "
-            f"{sorted(map(float, np.unique(test.energy)))} MeV"
+            f"the test sample has {len(at)} showers at {energy_mev:g} MeV, and a mean shape needs at least 2: use "
+            f"one of its energy points, {sorted(map(float, np.unique(test.energy)))} MeV"
         )
     generated = {
         name: dataclasses.replace(at, cells=generate_like(model, at, seed=seed)) for name, model in models.items()
