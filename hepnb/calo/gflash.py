@@ -240,6 +240,31 @@ class ShowerModel:
         ]
         return {name: (recorded.get(name), now.get(name)) for name in names if recorded.get(name) != now.get(name)}
 
+    def changes_since(self, recorded: Mapping[str, Any], source: object) -> str:
+        """`changed_since` for messages: ``"name recorded -> now, ..."``, empty when nothing changed.
+
+        Parameters
+        ----------
+        recorded
+            The parameters a ``training.json`` recorded.
+        source
+            The file they come from, named in the error for a damaged record.
+
+        Examples
+        --------
+        >>> ShowerModel().changes_since(ShowerModel().parameters() | {"moliere_mm": 20.0}, "training.json")
+        'moliere_mm 20.0 -> 36.0'
+        >>> ShowerModel().changes_since([20.0], "run/training.json")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        hepnb.errors.InputError: run/training.json: recorded shower-model parameters must be an object ...
+        """
+        try:
+            changed = self.changed_since(recorded)
+        except InputError as err:
+            raise InputError(f"{source}: {err}") from None
+        return ", ".join(f"{name} {then!r} -> {now!r}" for name, (then, now) in changed.items())
+
     @property
     def layer_depths(self) -> np.ndarray:
         """``[4, 2]`` depth intervals (X0 from the surface) of PS, Strips, Middle, Back."""

@@ -181,26 +181,14 @@ def shower_model_record(record: TrainingRecord, shower_model: str | None, comman
     model = ShowerModel.named(shower_model)
     earlier = record.earlier
     recorded = earlier.get("shower_model_parameters")
-    if recorded is None:
-        return {
-            "shower_model_parameters": model.parameters(),
-            "shower_model_parameters_since_epoch": earlier.get("epochs_done", 0),
-        }
-    try:
-        changed = model.changed_since(recorded)
-    except InputError as err:
-        raise InputError(f"{record.path}: {err}") from None
-    if changed:
-        differences = ", ".join(f"{name} {then!r} -> {now!r}" for name, (then, now) in changed.items())
+    if recorded is not None and (differences := model.changes_since(recorded, record.path)):
         raise InputError(
             f"{record.path.parent} was trained on the {shower_model or 'default'!r} shower model as it was when "
             f"the training started; that tuning has changed since ({differences}): restore its earlier parameters "
             f"(git log -p hepnb/calo/gflash.py) to finish it, or start a new {command_name} in a new folder"
         )
-    return {
-        "shower_model_parameters": model.parameters(),
-        "shower_model_parameters_since_epoch": earlier.get("shower_model_parameters_since_epoch", 0),
-    }
+    since = earlier.get("epochs_done", 0) if recorded is None else earlier.get("shower_model_parameters_since_epoch", 0)
+    return {"shower_model_parameters": model.parameters(), "shower_model_parameters_since_epoch": since}
 
 
 def training_data(

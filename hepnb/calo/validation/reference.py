@@ -60,7 +60,7 @@ def check_archive(
     """
     if kind not in _ARCHIVE_KINDS:
         raise InputError(f"kind={kind!r} must be one of {list(_ARCHIVE_KINDS)}")
-    ShowerModel.named(shower_model)  # an unknown name is refused before any file is read
+    model = ShowerModel.named(shower_model)  # an unknown name is refused before any file is read
     asked = shower_model or "default"
     folder = Path(path)
     if not (folder / "index.json").is_file():
@@ -109,12 +109,7 @@ def check_archive(
             f"training_reference and physical_checkpoints), or use an archive trained on {asked!r}"
         )
     recorded = record.get("shower_model_parameters")  # recorded since 2026-12-08; earlier archives name the model
-    try:
-        changed = {} if recorded is None else ShowerModel.named(shower_model).changed_since(recorded)
-    except InputError as err:
-        raise InputError(f"{record_path}: {err}") from None
-    if changed:
-        differences = ", ".join(f"{name} {then!r} -> {now!r}" for name, (then, now) in changed.items())
+    if recorded is not None and (differences := model.changes_since(recorded, record_path)):
         raise InputError(
             f"{folder} was trained on the {asked!r} shower model as it was then, and that tuning has changed since "
             f"({differences}): validate it with the tuning's earlier parameters (git log -p hepnb/calo/gflash.py), "
